@@ -1,0 +1,94 @@
+// What one router should look like in the kernel, derived from the store.
+import { broadcastOf, networkOf, prefixOf } from '../model/addr.js';
+import type { Config } from '../model/config.js';
+import { gatewayDevice, internalDevice, namespaceName, networkBridge, tapDevice } from '../model/names.js';
+import type { Network, Port, Router, State } from '../model/types.js';
+import type { NatInput } from './nat.js';
+
+export interface DesiredPort {
+  kind: 'internal' | 'gateway';
+  portId: string;
+  device: string;
+  tap: string;
+  bridge: string;
+  /** The operator's bridge (external_network_bridge): never created by l3ctl. */
+  bridgeMustExist: boolean;
+  mac: string;
+  ip: string;
+  prefixlen: number;
+  broadcast: string;
+  networkCidr: string;
+}
+
+export interface DesiredRoute {
+  dst: string; // 'default' or canonical CIDR
+  via: string;
+  dev: string | null;
+}
+
+export interface DesiredRouter {
+  id: string;
+  ns: string;
+  ports: DesiredPort[]; // internal ports, then the gateway
+  gateway: DesiredPort | null;
+  fips: { fip: string; fixed: string }[];
+  routes: DesiredRoute[];
+  nat: NatInput;
+}
+
+function networkById(state: State, id: string): Network {
+  const n = state.networks.find((x) => x.id === id);
+  if (!n) throw new Error(`port refers to unknown network ${id}`);
+  return n;
+}
+
+function desiredPort(state: State, config: Config, port: Port, kind: DesiredPort['kind']): DesiredPort {
+  const net = networkById(state, port.network_id);
+  const opBridge = kind === 'gateway' && config.external_network_bridge !== '';
+  return {
+    kind,
+    portId: port.id,
+    device: kind === 'gateway' ? gatewayDevice(port.id) : internalDevice(port.id),
+    tap: tapDevice(port.id),
+    bridge: opBridge ? config.external_network_bridge : networkBridge(net),
+    bridgeMustExist: opBridge,
+    mac: port.mac_address.toLowerCase(),
+    ip: port.ip_address,
+    prefixlen: prefixOf(net.cidr),
+    broadcast: broadcastOf(net.cidr),
+    networkCidr: networkOf(net.cidr),
+  };
+}
+
+export function desiredRouter(state: State, config: Config, router: Router): DesiredRouter {
+  const internal = router.interfaces
+    .filter((p) => p.admin_state_up)
+    .map((p) => desiredPort(state, config, p, 'internal'));
+  const gateway = router.gateway ? desiredPort(state, config, router.gateway, 'gateway') : null;
+  const fips = gateway
+    ? state.floatingips
+        .filter((f) => f.router_id === router.id && f.fixed_ip_address)
+        .map((f) => ({ fip: f.floating_ip_address, fixed: f.fixed_ip_address! }))
+    : [];
+  const routes: DesiredRoute[] = [];
+  if (gateway && router.gateway) {
+    const gwIp = networkById(state, router.gateway.network_id).gateway_ip;
+    if (gwIp) routes.push({ dst: 'default', via: gwIp, dev: gateway.device });
+  }
+  for (const r of router.routes) routes.push({ dst: r.destination, via: r.nexthop, dev: null });
+  return {
+    id: router.id,
+    ns: namespaceName(router.id),
+    ports: gateway ? [...internal, gateway] : internal,
+    gateway,
+    fips,
+    routes,
+    nat: {
+      gatewayDevice: gateway?.device ?? null,
+      gatewayIp: gateway?.ip ?? null,
+      internalCidrs: internal.map((p) => p.networkCidr),
+      floatingIps: fips,
+      metadataPort: config.enable_metadata_proxy ? config.metadata_port : null,
+    },
+  };
+}

@@ -1,0 +1,66 @@
+// Global options turned into what a command needs: where the store is, how to
+// print, and which face of the runner to use.
+import { DryRunRunner, RealRunner, type Runner } from '../linux/runner.js';
+import { resolveStorePath } from '../store/store.js';
+
+export type Format = 'table' | 'json' | 'value';
+
+export interface GlobalOptions {
+  store?: string;
+  format?: string;
+  column?: string[];
+  dryRun?: boolean;
+  yes?: boolean;
+  input?: boolean; // commander: --no-input sets input=false
+  color?: boolean; // --no-color sets color=false
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+export interface Context {
+  storePath: string;
+  format: Format;
+  columns: string[];
+  dryRun: boolean;
+  yes: boolean;
+  interactive: boolean;
+  color: boolean;
+  verbose: boolean;
+  quiet: boolean;
+  runner: Runner;
+  out(text: string): void;
+  /** Status lines: stderr, silenced by -q. */
+  status(text: string): void;
+  warn(text: string): void;
+}
+
+export function colorEnabled(opts: { color?: boolean }, stream: NodeJS.WriteStream = process.stdout): boolean {
+  if (opts.color === false) return false;
+  if ('NO_COLOR' in process.env && process.env.NO_COLOR !== '') return false;
+  return !!stream.isTTY;
+}
+
+export function makeContext(opts: GlobalOptions): Context {
+  const verbose = !!opts.verbose;
+  const quiet = !!opts.quiet;
+  const real = new RealRunner(verbose ? (l) => process.stderr.write(l + '\n') : undefined);
+  const out = (t: string) => void process.stdout.write(t.endsWith('\n') ? t : t + '\n');
+  const runner: Runner = opts.dryRun ? new DryRunRunner(real, out) : real;
+  return {
+    storePath: resolveStorePath(opts.store),
+    format: (opts.format ?? 'table') as Format,
+    columns: opts.column ?? [],
+    dryRun: !!opts.dryRun,
+    yes: !!opts.yes,
+    interactive: opts.input !== false && !!process.stdin.isTTY && !!process.stderr.isTTY,
+    color: colorEnabled(opts),
+    verbose,
+    quiet,
+    runner,
+    out,
+    status: (t) => {
+      if (!quiet && !opts.dryRun) process.stderr.write(t + '\n');
+    },
+    warn: (t) => void process.stderr.write(`l3ctl: warning: ${t}\n`),
+  };
+}

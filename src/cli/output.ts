@@ -1,0 +1,55 @@
+// table | json | value, with -c selecting and ordering columns.
+import { UsageError } from '../model/errors.js';
+import type { Context } from './context.js';
+
+export type Row = Record<string, unknown>;
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function pick(rows: Row[], all: string[], wanted: string[]): { cols: string[]; rows: Row[] } {
+  if (!wanted.length) return { cols: all, rows };
+  for (const c of wanted) {
+    if (!all.includes(c)) throw new UsageError(`unknown column '${c}'`, `columns: ${all.join(', ')}`);
+  }
+  return { cols: wanted, rows: rows.map((r) => Object.fromEntries(wanted.map((c) => [c, r[c]]))) };
+}
+
+function plainTable(cols: string[], rows: Row[]): string {
+  const cells = [cols, ...rows.map((r) => cols.map((c) => cell(r[c])))];
+  const widths = cols.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  return cells.map((row) => row.map((v, i) => (i === row.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+async function ttyTable(ctx: Context, cols: string[], rows: Row[]): Promise<string> {
+  const { default: Table } = await import('cli-table3');
+  const head = ctx.color ? (await import('chalk')).default.bold : (s: string) => s;
+  const t = new Table({ head: cols.map((c) => head(c)), style: { head: [], border: [] } });
+  for (const r of rows) t.push(cols.map((c) => cell(r[c])));
+  return t.toString();
+}
+
+/** A list of objects. `all` is the documented column order. */
+export async function printList(ctx: Context, all: string[], rows: Row[]): Promise<void> {
+  const sel = pick(rows, all, ctx.columns);
+  if (ctx.format === 'json') return ctx.out(JSON.stringify(sel.rows, null, 2));
+  if (ctx.format === 'value') {
+    if (sel.rows.length) ctx.out(sel.rows.map((r) => sel.cols.map((c) => cell(r[c])).join('\t')).join('\n'));
+    return;
+  }
+  if (!sel.rows.length && !process.stdout.isTTY) return;
+  ctx.out(process.stdout.isTTY ? await ttyTable(ctx, sel.cols, sel.rows) : plainTable(sel.cols, sel.rows));
+}
+
+/** One object: table shows Field/Value pairs. */
+export async function printObject(ctx: Context, all: string[], obj: Row): Promise<void> {
+  const sel = pick([obj], all, ctx.columns);
+  const o = sel.rows[0]!;
+  if (ctx.format === 'json') return ctx.out(JSON.stringify(o, null, 2));
+  if (ctx.format === 'value') return ctx.out(sel.cols.map((c) => cell(o[c])).join('\t'));
+  const rows = sel.cols.map((c) => ({ Field: c, Value: o[c] }));
+  ctx.out(process.stdout.isTTY ? await ttyTable(ctx, ['Field', 'Value'], rows) : plainTable(['Field', 'Value'], rows));
+}

@@ -1,0 +1,67 @@
+// NAME, full id, or an unambiguous id prefix of at least 4 characters.
+import { UsageError } from '../model/errors.js';
+import type { FloatingIp, Network, Port, Router, State } from '../model/types.js';
+
+/** Levenshtein distance, for "did you mean" hints. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+export function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dd = distance(word.toLowerCase(), c.toLowerCase());
+    if (dd < bestD) [best, bestD] = [c, dd];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function byRef<T extends { id: string; name: string }>(kind: string, list: T[], ref: string): T {
+  const exact = list.find((x) => x.name === ref || x.id === ref.toLowerCase());
+  if (exact) return exact;
+  if (ref.length >= 4 && /^[0-9a-f-]+$/i.test(ref)) {
+    const hits = list.filter((x) => x.id.startsWith(ref.toLowerCase()));
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length > 1) throw new UsageError(`${kind} id prefix '${ref}' is ambiguous: ${hits.map((h) => h.name).join(', ')}`);
+  }
+  const near = closest(ref, list.map((x) => x.name));
+  throw new UsageError(
+    `unknown ${kind} '${ref}'`,
+    near ? `did you mean '${near}'?` : list.length ? `${kind}s: ${list.map((x) => x.name).join(', ')}` : `no ${kind}s yet: l3ctl ${kind} add NAME …`,
+  );
+}
+
+export const findRouter = (s: State, ref: string): Router => byRef('router', s.routers, ref);
+export const findNetwork = (s: State, ref: string): Network => byRef('network', s.networks, ref);
+
+export function findFip(s: State, ref: string): FloatingIp {
+  const hit = s.floatingips.find((f) => f.floating_ip_address === ref || f.id === ref.toLowerCase());
+  if (hit) return hit;
+  if (ref.length >= 4 && /^[0-9a-f-]+$/i.test(ref)) {
+    const hits = s.floatingips.filter((f) => f.id.startsWith(ref.toLowerCase()));
+    if (hits.length === 1) return hits[0]!;
+  }
+  throw new UsageError(`unknown floating IP '${ref}'`, s.floatingips.length ? `floating IPs: ${s.floatingips.map((f) => f.floating_ip_address).join(', ')}` : undefined);
+}
+
+/** An interface of the router given by network (name/id) or port id (prefix). */
+export function findPort(s: State, router: Router, ref: string): Port {
+  const byPort = router.interfaces.filter((p) => p.id === ref.toLowerCase() || (ref.length >= 4 && p.id.startsWith(ref.toLowerCase())));
+  if (byPort.length === 1) return byPort[0]!;
+  const net = s.networks.find((n) => n.name === ref || n.id === ref.toLowerCase());
+  const onNet = net ? router.interfaces.find((p) => p.network_id === net.id) : undefined;
+  if (onNet) return onNet;
+  const names = router.interfaces.map((p) => s.networks.find((n) => n.id === p.network_id)?.name ?? p.id);
+  throw new UsageError(
+    `router '${router.name}' has no interface on '${ref}'`,
+    names.length ? `its interfaces: ${names.join(', ')}` : `router '${router.name}' has no interfaces`,
+  );
+}

@@ -1,0 +1,103 @@
+// What the kernel reports now. Parsed once into a normalised form; a
+// namespace that vanished is a result (exists: false), not a crash.
+import { readdirSync } from 'node:fs';
+import type { Runner } from './runner.js';
+
+export interface ObservedAddr {
+  local: string;
+  prefixlen: number;
+  scope: string;
+}
+
+export interface ObservedLink {
+  name: string;
+  mac: string;
+  up: boolean;
+  master: string | null;
+  addrs: ObservedAddr[];
+}
+
+export interface ObservedRoute {
+  dst: string; // 'default' or a CIDR
+  gateway: string | null;
+  dev: string | null;
+  protocol: string | null;
+}
+
+export interface ObservedRouterNs {
+  ns: string;
+  exists: boolean;
+  links: Map<string, ObservedLink>;
+  routes: ObservedRoute[];
+  iptablesSave: string;
+  ipForward: boolean;
+}
+
+const NETNS_DIR = '/run/netns';
+
+/** Named network namespaces, read from the directory `ip netns` keeps them in. */
+export function listNamespaces(): Set<string> {
+  try {
+    return new Set(readdirSync(NETNS_DIR));
+  } catch {
+    return new Set();
+  }
+}
+
+const inNs = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
+const ipIn = (ns: string | null, args: string[]) => (ns ? ['ip', '-n', ns, ...args] : ['ip', ...args]);
+
+interface IpJsonLink {
+  ifname: string;
+  address?: string;
+  flags?: string[];
+  master?: string;
+  addr_info?: { family: string; local: string; prefixlen: number; scope: string }[];
+}
+
+function parseLinks(stdout: string): Map<string, ObservedLink> {
+  const out = new Map<string, ObservedLink>();
+  const list = stdout.trim() ? (JSON.parse(stdout) as IpJsonLink[]) : [];
+  for (const l of list) {
+    if (!l.ifname) continue;
+    // `ip addr` names a veth whose peer is elsewhere `qr-x@if12`; -j gives the bare name.
+    out.set(l.ifname, {
+      name: l.ifname,
+      mac: (l.address ?? '').toLowerCase(),
+      up: (l.flags ?? []).includes('UP'),
+      master: l.master ?? null,
+      addrs: (l.addr_info ?? [])
+        .filter((a) => a.family === 'inet')
+        .map((a) => ({ local: a.local, prefixlen: a.prefixlen, scope: a.scope })),
+    });
+  }
+  return out;
+}
+
+/** Links (with addresses) of a namespace; ns null: the namespace l3ctl runs in. */
+export async function observeLinks(runner: Runner, ns: string | null): Promise<Map<string, ObservedLink>> {
+  const r = await runner.run(ipIn(ns, ['-j', 'addr', 'show']), { read: true });
+  return parseLinks(r.stdout);
+}
+
+export async function observeRoutes(runner: Runner, ns: string | null): Promise<ObservedRoute[]> {
+  const r = await runner.run(ipIn(ns, ['-j', 'route', 'show', 'table', 'main']), { read: true });
+  const list = r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, string>[]) : [];
+  return list.map((x) => ({
+    dst: x.dst ?? 'default',
+    gateway: x.gateway ?? null,
+    dev: x.dev ?? null,
+    protocol: x.protocol ?? null,
+  }));
+}
+
+export async function observeRouterNs(runner: Runner, ns: string, exists = listNamespaces().has(ns)): Promise<ObservedRouterNs> {
+  if (!exists) return { ns, exists: false, links: new Map(), routes: [], iptablesSave: '', ipForward: false };
+  const [links, routes, save, fwd] = await Promise.all([
+    observeLinks(runner, ns),
+    observeRoutes(runner, ns),
+    runner.run(inNs(ns, ['iptables-save']), { read: true }),
+    runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv4.ip_forward']), { read: true }),
+  ]);
+  return { ns, exists: true, links, routes, iptablesSave: save.stdout, ipForward: fwd.stdout.trim() === '1' };
+}

@@ -1,0 +1,126 @@
+// The agent's options (cli.md, "Configuration keys"): names, defaults, checks.
+import { UsageError } from './errors.js';
+import type { ConfigValues } from './types.js';
+import { isUuid } from './names.js';
+
+export interface ConfigKey {
+  name: string;
+  default: string | null;
+  help: string;
+  choices?: string[];
+  /** Returns the canonical value or throws UsageError. */
+  check(v: string): string;
+}
+
+const bool = (name: string) => (v: string) => {
+  const l = v.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(l)) return 'true';
+  if (['false', '0', 'no', 'off'].includes(l)) return 'false';
+  throw new UsageError(`invalid value '${v}' for ${name}: expected true or false`);
+};
+const int = (name: string, min: number, max: number) => (v: string) => {
+  if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new UsageError(`invalid value '${v}' for ${name}: expected an integer from ${min} to ${max}`);
+  return String(Number(v));
+};
+const ifname = (name: string, allowEmpty: boolean) => (v: string) => {
+  if (v === '' && allowEmpty) return v;
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(v))
+    throw new UsageError(`invalid value '${v}' for ${name}: expected an interface name of 1-15 characters [A-Za-z0-9_.-]`);
+  return v;
+};
+const nsname = (name: string) => (v: string) => {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(v))
+    throw new UsageError(`invalid value '${v}' for ${name}: expected a namespace name of [A-Za-z0-9_.-]`);
+  return v;
+};
+const uuid = (name: string) => (v: string) => {
+  if (!isUuid(v.toLowerCase())) throw new UsageError(`invalid value '${v}' for ${name}: expected a UUID`);
+  return v.toLowerCase();
+};
+
+const DRIVER_ALIASES: Record<string, string> = {
+  linuxbridge: 'linuxbridge',
+  'quantum.agent.linux.interface.BridgeInterfaceDriver': 'linuxbridge',
+  'neutron.agent.linux.interface.BridgeInterfaceDriver': 'linuxbridge',
+  ovs: 'ovs',
+  'quantum.agent.linux.interface.OVSInterfaceDriver': 'ovs',
+  'neutron.agent.linux.interface.OVSInterfaceDriver': 'ovs',
+};
+
+export const CONFIG_KEYS: ConfigKey[] = [
+  {
+    name: 'interface_driver',
+    default: 'linuxbridge',
+    help: 'how ports are plugged: linuxbridge (veth + bridge) or ovs',
+    choices: ['linuxbridge', 'ovs'],
+    check(v) {
+      const d = DRIVER_ALIASES[v];
+      if (!d) throw new UsageError(`invalid value '${v}' for interface_driver: expected linuxbridge or ovs`);
+      return d;
+    },
+  },
+  { name: 'external_network_bridge', default: 'br-ex', help: "operator's bridge for gateway ports; empty: the external network's own bridge", check: ifname('external_network_bridge', true) },
+  { name: 'send_arp_for_ha', default: '3', help: 'gratuitous ARPs per new address; 0 turns them off', check: int('send_arp_for_ha', 0, 100) },
+  { name: 'use_namespaces', default: 'true', help: 'one namespace per router', choices: ['true', 'false'], check: bool('use_namespaces') },
+  { name: 'router_id', default: null, help: 'the one router this host handles', check: uuid('router_id') },
+  { name: 'handle_internal_only_routers', default: 'true', help: 'handle routers without a gateway', choices: ['true', 'false'], check: bool('handle_internal_only_routers') },
+  { name: 'gateway_external_network_id', default: null, help: 'the external network this host serves', check: uuid('gateway_external_network_id') },
+  { name: 'enable_metadata_proxy', default: 'true', help: 'metadata NAT rules and proxy per router', choices: ['true', 'false'], check: bool('enable_metadata_proxy') },
+  { name: 'metadata_port', default: '9697', help: 'port the metadata proxy listens on in the router namespace', check: int('metadata_port', 1, 65535) },
+  { name: 'periodic_interval', default: '40', help: 'seconds between passes of agent run', check: int('periodic_interval', 1, 86400) },
+  { name: 'host_namespace', default: null, help: 'namespace holding bridges and host-side veth ends (created if missing)', check: nsname('host_namespace') },
+  {
+    name: 'metadata_upstream',
+    default: null,
+    help: 'unix socket path or http URL the metadata proxy forwards to',
+    check(v) {
+      if (v.startsWith('/') || /^https?:\/\/[^\s]+$/.test(v)) return v;
+      throw new UsageError(`invalid value '${v}' for metadata_upstream: expected an absolute socket path or an http URL`);
+    },
+  },
+];
+
+export const CONFIG_KEY_NAMES = CONFIG_KEYS.map((k) => k.name);
+
+export function configKey(name: string): ConfigKey {
+  const k = CONFIG_KEYS.find((c) => c.name === name);
+  if (!k) {
+    throw new UsageError(`unknown config key '${name}'`, `valid keys: ${CONFIG_KEY_NAMES.join(', ')}`);
+  }
+  return k;
+}
+
+/** Effective configuration: stored values over defaults. */
+export interface Config {
+  interface_driver: 'linuxbridge' | 'ovs';
+  external_network_bridge: string;
+  send_arp_for_ha: number;
+  use_namespaces: boolean;
+  router_id: string | null;
+  handle_internal_only_routers: boolean;
+  gateway_external_network_id: string | null;
+  enable_metadata_proxy: boolean;
+  metadata_port: number;
+  periodic_interval: number;
+  host_namespace: string | null;
+  metadata_upstream: string | null;
+}
+
+export function effectiveConfig(values: ConfigValues): Config {
+  const get = (n: string) => (n in values ? values[n]! : configKey(n).default);
+  return {
+    interface_driver: get('interface_driver') as 'linuxbridge' | 'ovs',
+    external_network_bridge: get('external_network_bridge') ?? '',
+    send_arp_for_ha: Number(get('send_arp_for_ha')),
+    use_namespaces: get('use_namespaces') === 'true',
+    router_id: get('router_id'),
+    handle_internal_only_routers: get('handle_internal_only_routers') === 'true',
+    gateway_external_network_id: get('gateway_external_network_id'),
+    enable_metadata_proxy: get('enable_metadata_proxy') === 'true',
+    metadata_port: Number(get('metadata_port')),
+    periodic_interval: Number(get('periodic_interval')),
+    host_namespace: get('host_namespace'),
+    metadata_upstream: get('metadata_upstream'),
+  };
+}

@@ -1,0 +1,245 @@
+// The JSON store: locate, load (validated), save (atomic, with a .bak of the
+// previous good file). Locking is lock.ts; callers wrap load-change-save in it.
+//
+// Static imports are Node built-ins only: tab completion imports this module
+// for loadStateSync, so valibot (schema.ts) and write-file-atomic are loaded
+// lazily by the functions that need them.
+import { promises as fsp, readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  emptyState,
+  STATE_VERSION,
+  type FloatingIp,
+  type Network,
+  type Port,
+  type Route,
+  type Router,
+  type State,
+} from '../model/types.js';
+import { StoreError } from '../model/errors.js';
+
+export const DEFAULT_STORE_PATH = '/var/lib/l3ctl/state.json';
+
+/** --store value, else env L3CTL_STORE, else the default (cli.md). */
+export function resolveStorePath(opt?: string): string {
+  if (opt) return opt;
+  const env = process.env.L3CTL_STORE;
+  if (env) return env;
+  return DEFAULT_STORE_PATH;
+}
+
+export const backupPath = (storePath: string) => `${storePath}.bak`;
+
+function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? (err as NodeJS.ErrnoException).code : undefined;
+}
+
+function describeReadError(err: unknown): string {
+  switch (errnoCode(err)) {
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOTDIR':
+      return 'a component of the path is not a directory';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    default:
+      return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** Parse + validate store text; throws Error(what is wrong). */
+async function parseStore(text: string): Promise<State> {
+  if (text.trim() === '') throw new Error('the file is empty');
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`invalid JSON (${(err as Error).message})`);
+  }
+  const { validateState } = await import('./schema.js');
+  return validateState(data);
+}
+
+/** The restore hint, only when <path>.bak exists and would itself load. */
+async function backupHint(storePath: string): Promise<string | undefined> {
+  const bak = backupPath(storePath);
+  try {
+    await parseStore(await fsp.readFile(bak, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return `the previous good store is ${bak}; restore it with: cp ${bak} ${storePath}`;
+}
+
+/**
+ * Load and validate the store. A missing file is an empty store. Anything
+ * else wrong is a StoreError (exit 5); the file is never touched.
+ */
+export async function loadState(storePath: string): Promise<State> {
+  let text: string;
+  try {
+    text = await fsp.readFile(storePath, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return emptyState();
+    throw new StoreError(
+      `cannot read store ${storePath}: ${describeReadError(err)}`,
+      await backupHint(storePath),
+    );
+  }
+  try {
+    return await parseStore(text);
+  } catch (err) {
+    throw new StoreError(
+      `store ${storePath} is corrupt: ${(err as Error).message}`,
+      await backupHint(storePath),
+    );
+  }
+}
+
+// A valibot-free structural check for loadStateSync (completion must start
+// fast). Key sets are tied to the types at compile time (Fields<T>); the
+// unit tests check it agrees with schema.ts on every corrupt case.
+type Check = (x: unknown) => boolean;
+type Fields<T> = { [K in keyof T]-?: Check };
+const isObj = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+const isStr: Check = (x) => typeof x === 'string';
+const isBool: Check = (x) => typeof x === 'boolean';
+const orNull = (c: Check): Check => (x) => x === null || c(x);
+const arrayOf = (c: Check): Check => (x) => Array.isArray(x) && x.every(c);
+const exact = <T>(fields: Fields<T>): Check => (x) => {
+  if (!isObj(x)) return false;
+  const keys = Object.keys(x);
+  return keys.length === Object.keys(fields).length && keys.every((k) => k in fields && fields[k as keyof T](x[k]));
+};
+const isPort = exact<Port>({ id: isStr, network_id: isStr, ip_address: isStr, mac_address: isStr, admin_state_up: isBool });
+const isState = exact<State>({
+  version: (x) => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= STATE_VERSION,
+  config: (x) => isObj(x) && Object.values(x).every(isStr),
+  networks: arrayOf(
+    exact<Network>({ id: isStr, name: isStr, cidr: isStr, gateway_ip: orNull(isStr), external: isBool, bridge: orNull(isStr) }),
+  ),
+  routers: arrayOf(
+    exact<Router>({
+      id: isStr,
+      name: isStr,
+      admin_state_up: isBool,
+      gateway: orNull(isPort),
+      interfaces: arrayOf(isPort),
+      routes: arrayOf(exact<Route>({ destination: isStr, nexthop: isStr })),
+    }),
+  ),
+  floatingips: arrayOf(
+    exact<FloatingIp>({
+      id: isStr,
+      floating_ip_address: isStr,
+      floating_network_id: isStr,
+      fixed_ip_address: orNull(isStr),
+      router_id: orNull(isStr),
+    }),
+  ),
+});
+
+/** For tab completion: no lock, no valibot, never throws; null on any problem. */
+export function loadStateSync(storePath: string): State | null {
+  try {
+    const data: unknown = JSON.parse(readFileSync(storePath, 'utf8'));
+    return isState(data) ? (data as State) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function serializeState(state: State): string {
+  return JSON.stringify(state, null, 2) + '\n';
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } catch (err) {
+    // Some file systems cannot fsync a directory; nothing more we can do there.
+    if (!['EINVAL', 'ENOTSUP', 'EISDIR'].includes(errnoCode(err) ?? '')) throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+const tmpSuffix = () => `.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+
+/**
+ * Make <path>.bak the given previous good file, atomically: a hard link to
+ * the current inode (no copy, already on disk) renamed over the old .bak;
+ * a copy written atomically when links are not possible (symlinked store,
+ * file systems without hard links).
+ */
+async function keepBackup(storePath: string, previous: string, isRegularFile: boolean): Promise<void> {
+  const bak = backupPath(storePath);
+  if (isRegularFile) {
+    const tmp = bak + tmpSuffix();
+    try {
+      await fsp.link(storePath, tmp);
+      await fsp.rename(tmp, bak);
+      return;
+    } catch {
+      await fsp.rm(tmp, { force: true });
+    }
+  }
+  const { default: writeFileAtomic } = await import('write-file-atomic');
+  await writeFileAtomic(bak, previous, { fsync: true, mode: 0o600 });
+}
+
+/**
+ * Save atomically: readers see the old file or the new one, never a part.
+ * Order: mkdir -p; .bak := current good file; temp file + fsync + rename
+ * (write-file-atomic); fsync the directory so both renames survive a crash.
+ */
+export async function saveState(storePath: string, state: State): Promise<void> {
+  const { validateState } = await import('./schema.js');
+  try {
+    validateState(state);
+  } catch (err) {
+    // A bug in the caller, not in the file: refuse to write what we could not load.
+    throw new Error(`refusing to save an invalid state to ${storePath}: ${(err as Error).message}`);
+  }
+  const text = serializeState(state);
+  const dir = path.dirname(path.resolve(storePath));
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+
+  let previous: string | null = null;
+  let isRegularFile = false;
+  try {
+    isRegularFile = (await fsp.lstat(storePath)).isFile();
+    previous = await fsp.readFile(storePath, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') {
+      throw new StoreError(`cannot read store ${storePath}: ${describeReadError(err)}`);
+    }
+  }
+
+  if (previous !== null) {
+    // Nothing changed: no write, and the .bak keeps the last real change.
+    if (previous === text) return;
+    try {
+      await parseStore(previous);
+    } catch (err) {
+      // A corrupt store is reported, never overwritten (architecture.md).
+      throw new StoreError(
+        `store ${storePath} is corrupt: ${(err as Error).message}`,
+        await backupHint(storePath),
+      );
+    }
+    await keepBackup(storePath, previous, isRegularFile);
+  }
+
+  const { default: writeFileAtomic } = await import('write-file-atomic');
+  // mode only for a new file; an existing one keeps its mode and owner.
+  await writeFileAtomic(storePath, text, previous === null ? { fsync: true, mode: 0o600 } : { fsync: true });
+  // write-file-atomic renames into the symlink's target directory, if any.
+  const realDir = path.dirname(await fsp.realpath(storePath).catch(() => path.resolve(storePath)));
+  await fsyncDir(realDir);
+}

@@ -1,0 +1,517 @@
+// Store: load/validate/save/backup, and the cross-process lock (issues 4, 5).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { loadState, loadStateSync, resolveStorePath, saveState, DEFAULT_STORE_PATH } from '../../src/store/store.js';
+import { validateState } from '../../src/store/schema.js';
+import {
+  withStoreLock,
+  LockTimeoutError,
+  LockCompromisedError,
+  lockDirPath,
+  lockPidPath,
+} from '../../src/store/lock.js';
+import { emptyState, STATE_VERSION, type State } from '../../src/model/types.js';
+import { StoreError, UsageError } from '../../src/model/errors.js';
+
+// Compiled layout: dist/test/unit/store.test.js -> dist/src/store/lock.js
+const LOCK_JS = fileURLToPath(new URL('../../src/store/lock.js', import.meta.url));
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'l3ctl-store-'));
+}
+
+function sampleState(): State {
+  return {
+    version: STATE_VERSION,
+    config: { router_id: '6a0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e' },
+    networks: [
+      {
+        id: '0b6c2f3e-1111-4a2b-8c3d-4e5f6a7b8c9d',
+        name: 'ext',
+        cidr: '203.0.113.0/24',
+        gateway_ip: '203.0.113.1',
+        external: true,
+        bridge: null,
+      },
+    ],
+    routers: [
+      {
+        id: '6a0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e',
+        name: 'r1',
+        admin_state_up: true,
+        gateway: {
+          id: 'aa0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e',
+          network_id: '0b6c2f3e-1111-4a2b-8c3d-4e5f6a7b8c9d',
+          ip_address: '203.0.113.10',
+          mac_address: 'fa:16:3e:00:00:01',
+          admin_state_up: true,
+        },
+        interfaces: [],
+        routes: [{ destination: '192.0.2.0/24', nexthop: '203.0.113.5' }],
+      },
+    ],
+    floatingips: [
+      {
+        id: 'bb0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e',
+        floating_ip_address: '203.0.113.20',
+        floating_network_id: '0b6c2f3e-1111-4a2b-8c3d-4e5f6a7b8c9d',
+        fixed_ip_address: null,
+        router_id: null,
+      },
+    ],
+  };
+}
+
+const serialized = (s: State) => JSON.stringify(s, null, 2) + '\n';
+
+// ---------------------------------------------------------------- paths
+
+test('resolveStorePath: --store, then L3CTL_STORE, then the default', () => {
+  const saved = process.env.L3CTL_STORE;
+  try {
+    delete process.env.L3CTL_STORE;
+    assert.equal(resolveStorePath(), DEFAULT_STORE_PATH);
+    assert.equal(DEFAULT_STORE_PATH, '/var/lib/l3ctl/state.json');
+    process.env.L3CTL_STORE = '/tmp/from-env.json';
+    assert.equal(resolveStorePath(), '/tmp/from-env.json');
+    assert.equal(resolveStorePath('/tmp/from-opt.json'), '/tmp/from-opt.json');
+  } finally {
+    if (saved === undefined) delete process.env.L3CTL_STORE;
+    else process.env.L3CTL_STORE = saved;
+  }
+});
+
+// ---------------------------------------------------------------- load/save
+
+test('a missing store (and missing directory) loads as the empty state', async () => {
+  const dir = tmpDir();
+  assert.deepEqual(await loadState(path.join(dir, 'state.json')), emptyState());
+  assert.deepEqual(await loadState(path.join(dir, 'no', 'such', 'state.json')), emptyState());
+  assert.equal(fs.existsSync(path.join(dir, 'state.json')), false, 'loading must not create the file');
+});
+
+test('save then load round-trips, with stable output and a 0700 parent', async () => {
+  const dir = tmpDir();
+  const p = path.join(dir, 'nested', 'lib', 'state.json');
+  const s = sampleState();
+  await saveState(p, s);
+  assert.equal(fs.readFileSync(p, 'utf8'), serialized(s));
+  assert.deepEqual(await loadState(p), s);
+  assert.equal(fs.statSync(path.dirname(p)).mode & 0o777, 0o700);
+  assert.equal(fs.statSync(p).mode & 0o077, 0, 'a new store is not group/world accessible');
+  // Only the store remains: no temp files, no .bak for a first write.
+  assert.deepEqual(fs.readdirSync(path.dirname(p)), ['state.json']);
+});
+
+test('save keeps the previous good file as .bak', async () => {
+  const dir = tmpDir();
+  const p = path.join(dir, 'state.json');
+  const s1 = sampleState();
+  const s2 = { ...sampleState(), routers: [] };
+  const s3 = { ...sampleState(), networks: [], routers: [], floatingips: [] };
+
+  await saveState(p, s1);
+  assert.equal(fs.existsSync(p + '.bak'), false);
+  await saveState(p, s2);
+  assert.equal(fs.readFileSync(p + '.bak', 'utf8'), serialized(s1));
+  assert.equal(fs.readFileSync(p, 'utf8'), serialized(s2));
+  await saveState(p, s3);
+  assert.equal(fs.readFileSync(p + '.bak', 'utf8'), serialized(s2));
+  assert.equal(fs.readFileSync(p, 'utf8'), serialized(s3));
+  // An unchanged save writes nothing, so .bak still holds the last real change.
+  await saveState(p, s3);
+  assert.equal(fs.readFileSync(p + '.bak', 'utf8'), serialized(s2));
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['state.json', 'state.json.bak']);
+});
+
+test('save refuses to overwrite a corrupt store, and to write an invalid state', async () => {
+  const dir = tmpDir();
+  const p = path.join(dir, 'state.json');
+  fs.writeFileSync(p, '{"version": 1, "routers": [');
+  const before = fs.readFileSync(p);
+  await assert.rejects(saveState(p, sampleState()), (err: unknown) => {
+    assert.ok(err instanceof StoreError);
+    assert.equal(err.exitCode, 5);
+    return true;
+  });
+  assert.deepEqual(fs.readFileSync(p), before);
+  assert.equal(fs.existsSync(p + '.bak'), false);
+
+  const q = path.join(dir, 'other.json');
+  const bad = { ...sampleState(), routers: 5 } as unknown as State;
+  await assert.rejects(saveState(q, bad), /refusing to save an invalid state.*routers/);
+  assert.equal(fs.existsSync(q), false);
+});
+
+// Each case: what is in the file (or what the path is), and what the message must say.
+const corruptCases: { name: string; make: (p: string) => void; expect: RegExp }[] = [
+  { name: 'truncated JSON', make: (p) => fs.writeFileSync(p, serialized(sampleState()).slice(0, 120)), expect: /is corrupt: invalid JSON/ },
+  { name: 'empty file', make: (p) => fs.writeFileSync(p, ''), expect: /is corrupt: the file is empty/ },
+  { name: 'not an object', make: (p) => fs.writeFileSync(p, '[1,2]\n'), expect: /is corrupt: top level: expected Object, got Array/ },
+  {
+    name: 'wrong shape (routers: 5)',
+    make: (p) => fs.writeFileSync(p, JSON.stringify({ ...emptyState(), routers: 5 })),
+    expect: /is corrupt: routers: expected Array, got 5/,
+  },
+  {
+    name: 'wrong nested type',
+    make: (p) => {
+      const s = sampleState() as unknown as { routers: { gateway: { ip_address: unknown } }[] };
+      s.routers[0].gateway.ip_address = 7;
+      fs.writeFileSync(p, JSON.stringify(s));
+    },
+    expect: /is corrupt: routers\[0\]\.gateway\.ip_address: expected string, got 7/,
+  },
+  {
+    name: 'an array where an object belongs',
+    make: (p) => fs.writeFileSync(p, JSON.stringify({ ...emptyState(), config: [] })),
+    expect: /is corrupt: config: expected Object, got Array/,
+  },
+  {
+    name: 'missing field',
+    make: (p) => {
+      const s = sampleState() as unknown as { networks: Record<string, unknown>[] };
+      delete s.networks[0].cidr;
+      fs.writeFileSync(p, JSON.stringify(s));
+    },
+    expect: /is corrupt: networks\[0\]\.cidr: missing field/,
+  },
+  {
+    name: 'unknown field',
+    make: (p) => fs.writeFileSync(p, JSON.stringify({ ...emptyState(), extra: true })),
+    expect: /is corrupt: extra: unknown field/,
+  },
+  {
+    name: 'newer version',
+    make: (p) => fs.writeFileSync(p, JSON.stringify({ ...emptyState(), version: 99, newfield: 1 })),
+    expect: /is corrupt: version 99: written by a newer l3ctl/,
+  },
+  {
+    name: 'version 0',
+    make: (p) => fs.writeFileSync(p, JSON.stringify({ ...emptyState(), version: 0 })),
+    expect: /is corrupt: version: expected a version of at least 1/,
+  },
+  { name: 'a directory', make: (p) => fs.mkdirSync(p), expect: /^cannot read store .*: it is a directory$/ },
+];
+
+/** Byte content of a file, or a marker for a directory: what "untouched" compares. */
+function snapshot(p: string): string {
+  const st = fs.statSync(p);
+  if (st.isDirectory()) return `dir:${st.ino}:${fs.readdirSync(p).join(',')}`;
+  return `file:${st.ino}:${st.mtimeMs}:${fs.readFileSync(p).toString('base64')}`;
+}
+
+for (const c of corruptCases) {
+  test(`loading a store with ${c.name} is exit 5, names the path, leaves the file untouched`, async () => {
+    const dir = tmpDir();
+    const p = path.join(dir, 'state.json');
+    c.make(p);
+    const before = snapshot(p);
+    await assert.rejects(loadState(p), (err: unknown) => {
+      assert.ok(err instanceof StoreError, `expected StoreError, got ${String(err)}`);
+      assert.equal(err.exitCode, 5);
+      assert.ok(err.message.includes(p), `path missing from: ${err.message}`);
+      assert.match(err.message, c.expect);
+      assert.equal(err.hint, undefined, 'no hint without a .bak');
+      return true;
+    });
+    assert.equal(snapshot(p), before);
+    // Nothing else appeared beside it either.
+    assert.deepEqual(fs.readdirSync(dir), ['state.json']);
+    assert.equal(loadStateSync(p), null);
+  });
+}
+
+test('a store under a path whose parent is a file is unreadable (exit 5)', async () => {
+  const dir = tmpDir();
+  fs.writeFileSync(path.join(dir, 'file'), 'x');
+  const p = path.join(dir, 'file', 'state.json');
+  await assert.rejects(loadState(p), (err: unknown) => {
+    assert.ok(err instanceof StoreError);
+    assert.equal(err.exitCode, 5);
+    assert.match(err.message, /^cannot read store .*file\/state\.json: a component of the path is not a directory$/);
+    return true;
+  });
+});
+
+test(
+  'an unreadable store file (chmod 000) is exit 5',
+  { skip: process.getuid?.() === 0 ? 'root reads any file; the directory case covers EISDIR' : false },
+  async () => {
+    const dir = tmpDir();
+    const p = path.join(dir, 'state.json');
+    fs.writeFileSync(p, serialized(sampleState()));
+    fs.chmodSync(p, 0o000);
+    await assert.rejects(loadState(p), (err: unknown) => {
+      assert.ok(err instanceof StoreError);
+      assert.equal(err.exitCode, 5);
+      assert.equal(err.message, `cannot read store ${p}: permission denied`);
+      return true;
+    });
+  },
+);
+
+test('the corrupt-store hint names a valid .bak and how to restore it', async () => {
+  const dir = tmpDir();
+  const p = path.join(dir, 'state.json');
+  await saveState(p, sampleState());
+  await saveState(p, emptyState()); // .bak := sampleState
+  fs.writeFileSync(p, '{"version": 1, "netw'); // simulated damage
+  await assert.rejects(loadState(p), (err: unknown) => {
+    assert.ok(err instanceof StoreError);
+    assert.equal(err.hint, `the previous good store is ${p}.bak; restore it with: cp ${p}.bak ${p}`);
+    return true;
+  });
+  // Following the hint gives a store that loads.
+  fs.copyFileSync(p + '.bak', p);
+  assert.deepEqual(await loadState(p), sampleState());
+
+  // A .bak that is itself corrupt is not recommended.
+  fs.writeFileSync(p, 'garbage');
+  fs.writeFileSync(p + '.bak', 'garbage too');
+  await assert.rejects(loadState(p), (err: unknown) => {
+    assert.ok(err instanceof StoreError);
+    assert.equal(err.hint, undefined);
+    return true;
+  });
+});
+
+test('loadStateSync: the state when valid, null on any problem, never throws', async () => {
+  const dir = tmpDir();
+  const p = path.join(dir, 'state.json');
+  assert.equal(loadStateSync(p), null, 'missing');
+  await saveState(p, sampleState());
+  assert.deepEqual(loadStateSync(p), sampleState());
+  for (const garbage of ['', '{', 'null', '42', '"x"', '[]', '{"version":1}', JSON.stringify({ ...emptyState(), routers: 5 }), JSON.stringify({ ...emptyState(), routers: [null] }), JSON.stringify({ ...emptyState(), version: 99 })]) {
+    fs.writeFileSync(p, garbage);
+    assert.equal(loadStateSync(p), null, `for ${JSON.stringify(garbage)}`);
+  }
+  assert.equal(loadStateSync(dir), null, 'a directory');
+});
+
+test('validateState names the field and what was expected', () => {
+  assert.deepEqual(validateState(sampleState()), sampleState());
+  const s = sampleState() as unknown as { floatingips: Record<string, unknown>[] };
+  s.floatingips[0].router_id = 12;
+  assert.throws(() => validateState(s), { message: 'floatingips[0].router_id: expected (string | null), got 12' });
+  assert.throws(() => validateState({ ...emptyState(), config: { a: 1 } }), { message: 'config.a: expected string, got 1' });
+  assert.throws(() => validateState({ ...emptyState(), version: 1.5 }), { message: 'version: expected an integer, got 1.5' });
+  assert.throws(() => validateState({ ...emptyState(), routers: 1, networks: 2 }), { message: 'networks: expected Array, got 2 (and 1 more problem)' });
+});
+
+// ---------------------------------------------------------------- lock helpers
+
+/** A child node process running `body` (ESM, top-level await) with withStoreLock in scope. */
+function child(body: string): ChildProcess {
+  const script = `const { withStoreLock } = await import(${JSON.stringify(LOCK_JS)});\n${body}`;
+  return spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Resolves when the child prints `line` on stdout. */
+function waitForLine(cp: ChildProcess, line: string, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`child did not print ${line}; stderr: ${err}`)), timeoutMs);
+    cp.stderr!.on('data', (d) => (err += d));
+    cp.stdout!.on('data', (d) => {
+      buf += d;
+      if (buf.split('\n').includes(line)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    cp.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited (${code}) before printing ${line}; stderr: ${err}`));
+    });
+  });
+}
+
+/** A child that takes the lock, prints "locked", and holds it for holdMs. */
+async function holder(store: string, holdMs: number): Promise<ChildProcess> {
+  const cp = child(
+    `await withStoreLock(${JSON.stringify(store)}, async () => {
+       console.log('locked');
+       await new Promise((r) => setTimeout(r, ${holdMs}));
+     });`,
+  );
+  await waitForLine(cp, 'locked');
+  return cp;
+}
+
+async function exitCode(cp: ChildProcess): Promise<number | null> {
+  if (cp.exitCode !== null || cp.signalCode !== null) return cp.exitCode;
+  const [code] = await once(cp, 'exit');
+  return code as number | null;
+}
+
+// ---------------------------------------------------------------- lock
+
+test('concurrent withStoreLock in separate processes never overlap (no lost update)', async () => {
+  const dir = tmpDir();
+  const store = path.join(dir, 'state.json');
+  const log = path.join(dir, 'log');
+  const counter = path.join(dir, 'counter');
+  fs.writeFileSync(counter, '0');
+  const N_PROC = 4;
+  const ROUNDS = 3;
+  // Read-sleep-write on a counter: without mutual exclusion updates are lost
+  // and enter/exit lines interleave.
+  const body = `
+    import('node:fs').then(async (fs) => {
+      for (let i = 0; i < ${ROUNDS}; i++) {
+        await withStoreLock(${JSON.stringify(store)}, async () => {
+          fs.appendFileSync(${JSON.stringify(log)}, 'enter ' + process.pid + ' ' + Date.now() + '\\n');
+          const n = Number(fs.readFileSync(${JSON.stringify(counter)}, 'utf8'));
+          await new Promise((r) => setTimeout(r, 60));
+          fs.writeFileSync(${JSON.stringify(counter)}, String(n + 1));
+          fs.appendFileSync(${JSON.stringify(log)}, 'exit ' + process.pid + ' ' + Date.now() + '\\n');
+        }, { timeoutSec: 30 });
+      }
+    });`;
+  const procs = Array.from({ length: N_PROC }, () => child(body));
+  const codes = await Promise.all(procs.map(exitCode));
+  assert.deepEqual(codes, Array(N_PROC).fill(0));
+
+  const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' '));
+  assert.equal(lines.length, 2 * N_PROC * ROUNDS);
+  let lastExit = 0;
+  for (let i = 0; i < lines.length; i += 2) {
+    const [e, pidIn, tIn] = lines[i];
+    const [x, pidOut, tOut] = lines[i + 1];
+    assert.equal(e, 'enter', `line ${i}`);
+    assert.equal(x, 'exit', `line ${i + 1}: another process entered before ${pidIn} left`);
+    assert.equal(pidOut, pidIn);
+    assert.ok(Number(tIn) >= lastExit, 'entered before the previous holder left');
+    lastExit = Number(tOut);
+  }
+  assert.equal(fs.readFileSync(counter, 'utf8'), String(N_PROC * ROUNDS));
+  assert.equal(new Set(lines.map((l) => l[1])).size, N_PROC);
+  // Released cleanly: no lock dir, no pid sidecar left behind.
+  assert.equal(fs.existsSync(lockDirPath(store)), false);
+  assert.equal(fs.existsSync(lockPidPath(store)), false);
+});
+
+test('a held lock and a short timeout: LockTimeoutError, exit 4, naming the holder; onWaiting after ~1 s', async () => {
+  const dir = tmpDir();
+  const store = path.join(dir, 'state.json');
+  const cp = await holder(store, 20_000);
+  try {
+    assert.equal(fs.readFileSync(lockPidPath(store), 'utf8').trim(), String(cp.pid));
+    const notices: { msg: string; at: number }[] = [];
+    let ran = false;
+    const t0 = Date.now();
+    await assert.rejects(
+      withStoreLock(store, async () => {
+        ran = true;
+      }, { timeoutSec: 1.5, onWaiting: (msg) => notices.push({ msg, at: Date.now() - t0 }) }),
+      (err: unknown) => {
+        assert.ok(err instanceof LockTimeoutError);
+        assert.equal(err.exitCode, 4);
+        assert.equal(err.message, `store ${store} is locked by pid ${cp.pid} (held for more than 1.5 s)`);
+        return true;
+      },
+    );
+    const waited = Date.now() - t0;
+    assert.equal(ran, false);
+    assert.ok(waited >= 1500 && waited < 3000, `timed out after ${waited} ms`);
+    assert.equal(notices.length, 1, 'onWaiting is called exactly once');
+    assert.equal(notices[0].msg, `waiting for the lock held by pid ${cp.pid}…`);
+    assert.ok(notices[0].at >= 1000 && notices[0].at < 1400, `notice after ${notices[0].at} ms`);
+
+    // The timeout also comes from L3CTL_LOCK_TIMEOUT, and a bad value is a usage error.
+    const saved = process.env.L3CTL_LOCK_TIMEOUT;
+    try {
+      process.env.L3CTL_LOCK_TIMEOUT = '0.3';
+      const t1 = Date.now();
+      await assert.rejects(withStoreLock(store, async () => {}), LockTimeoutError);
+      assert.ok(Date.now() - t1 < 1000, 'env timeout of 0.3 s was not used');
+      process.env.L3CTL_LOCK_TIMEOUT = 'soon';
+      await assert.rejects(withStoreLock(store, async () => {}), (err: unknown) => err instanceof UsageError && /L3CTL_LOCK_TIMEOUT 'soon'/.test(err.message));
+    } finally {
+      if (saved === undefined) delete process.env.L3CTL_LOCK_TIMEOUT;
+      else process.env.L3CTL_LOCK_TIMEOUT = saved;
+    }
+  } finally {
+    cp.kill('SIGKILL');
+    await exitCode(cp);
+  }
+});
+
+test('a short wait is silent, then the lock is acquired', async () => {
+  const dir = tmpDir();
+  const store = path.join(dir, 'state.json');
+  const cp = await holder(store, 400);
+  const notices: string[] = [];
+  let ran = false;
+  await withStoreLock(store, async () => {
+    ran = true;
+    assert.equal(fs.readFileSync(lockPidPath(store), 'utf8').trim(), String(process.pid));
+  }, { timeoutSec: 5, onWaiting: (m) => notices.push(m) });
+  assert.equal(ran, true);
+  assert.deepEqual(notices, []);
+  assert.equal(await exitCode(cp), 0);
+});
+
+test('a holder killed with SIGKILL is taken over within a few seconds', async (t) => {
+  const dir = tmpDir();
+  const store = path.join(dir, 'state.json');
+  const cp = await holder(store, 60_000);
+  cp.kill('SIGKILL');
+  await exitCode(cp);
+  // The dead holder's lock dir and pid sidecar are still there.
+  assert.equal(fs.existsSync(lockDirPath(store)), true);
+  const t0 = Date.now();
+  let tookOverAfter = -1;
+  const notices: string[] = [];
+  await withStoreLock(store, async () => {
+    tookOverAfter = Date.now() - t0;
+    assert.equal(fs.readFileSync(lockPidPath(store), 'utf8').trim(), String(process.pid));
+  }, { timeoutSec: 15, onWaiting: (m) => notices.push(m) });
+  t.diagnostic(`SIGKILLed holder taken over after ${tookOverAfter} ms`);
+  assert.ok(tookOverAfter >= 0 && tookOverAfter < 6000, `took over after ${tookOverAfter} ms`);
+  assert.deepEqual(notices, [`waiting for the lock held by pid ${cp.pid}…`]);
+  assert.equal(fs.existsSync(lockDirPath(store)), false);
+});
+
+test('the lock is released when fn throws, and the error propagates', async () => {
+  const dir = tmpDir();
+  const store = path.join(dir, 'deeper', 'state.json'); // parent made on demand
+  await assert.rejects(withStoreLock(store, async () => {
+    assert.equal(fs.existsSync(lockDirPath(store)), true);
+    throw new Error('boom');
+  }), /^Error: boom$/);
+  assert.equal(fs.existsSync(lockDirPath(store)), false);
+  assert.equal(fs.existsSync(lockPidPath(store)), false);
+  // Free again, immediately (timeout 0 = a single attempt).
+  assert.equal(await withStoreLock(store, async () => 42, { timeoutSec: 0 }), 42);
+});
+
+test('a lock lost while held is reported after fn, without crashing the process', async () => {
+  const dir = tmpDir();
+  const store = path.join(dir, 'state.json');
+  let finished = false;
+  await assert.rejects(
+    withStoreLock(store, async () => {
+      // Someone removes our lock: the next refresh (every 1 s) notices.
+      fs.rmdirSync(lockDirPath(store));
+      await new Promise((r) => setTimeout(r, 1600));
+      finished = true;
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof LockCompromisedError);
+      assert.equal(err.exitCode, 4);
+      assert.match(err.message, /lost the lock on store/);
+      return true;
+    },
+  );
+  assert.equal(finished, true, 'fn ran to its end');
+});
