@@ -10,6 +10,9 @@ import { register as registerFip } from './fip.js';
 import { register as registerRoute } from './route.js';
 import { register as registerConfig } from './config.js';
 import { register as registerAgent } from './agent.js';
+import { register as registerLab } from './lab.js';
+import { register as registerCompletion } from './completion.js';
+import { register as registerAliases } from './aliases.js';
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -47,6 +50,9 @@ export function buildProgram(): Command {
   registerRoute(program);
   registerConfig(program);
   registerAgent(program);
+  registerLab(program);
+  registerCompletion(program);
+  registerAliases(program);
   // Every subcommand maps commander's own failures to exit 2 the same way.
   const walk = (c: Command) => {
     c.exitOverride();

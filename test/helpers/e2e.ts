@@ -1,0 +1,80 @@
+// E2E guard and kernel helpers: real namespaces, veth, bridges, iptables.
+import type { TestContext } from 'node:test';
+import { existsSync, readdirSync } from 'node:fs';
+import { sh, shOk, uniqueName } from './cli.js';
+
+const TOOLS = ['ip', 'iptables-save', 'iptables-restore', 'conntrack', 'arping', 'ping', 'sysctl'];
+
+function missingTools(): string[] {
+  const path = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']);
+  return TOOLS.filter((t) => !path.some((d) => existsSync(`${d}/${t}`)));
+}
+
+/** Why e2e tests cannot run here, or null. In CI that is a failure, never a skip. */
+export function e2eUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root';
+  const m = missingTools();
+  return m.length ? `missing tools: ${m.join(', ')}` : null;
+}
+
+/** Call first in every e2e test: skips outside CI when not root, fails in CI. */
+export function requireE2E(t: TestContext): boolean {
+  const why = e2eUnavailable();
+  if (!why) return true;
+  if (process.env.CI) throw new Error(`e2e test cannot run in CI: ${why}`);
+  t.skip(why);
+  return false;
+}
+
+export const namespaces = (): string[] => {
+  try {
+    return readdirSync('/run/netns');
+  } catch {
+    return [];
+  }
+};
+
+export function deleteNamespaces(names: string[]): void {
+  for (const n of names) if (namespaces().includes(n)) sh(['ip', 'netns', 'del', n]);
+}
+
+/** A test host: namespace NAME with one veth to BRIDGE (in HOSTNS), address and default route. */
+export function addTestHost(o: { name: string; hostNs: string; bridge: string; cidr: string; gateway?: string }): void {
+  shOk(['ip', 'netns', 'add', o.name]);
+  const hostEnd = `v${o.name.slice(-10)}`.slice(0, 15);
+  shOk(['ip', '-n', o.hostNs, 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', o.name]);
+  shOk(['ip', '-n', o.hostNs, 'link', 'set', hostEnd, 'master', o.bridge]);
+  shOk(['ip', '-n', o.hostNs, 'link', 'set', hostEnd, 'up']);
+  shOk(['ip', '-n', o.name, 'link', 'set', 'lo', 'up']);
+  shOk(['ip', '-n', o.name, 'addr', 'add', o.cidr, 'dev', 'eth0']);
+  shOk(['ip', '-n', o.name, 'link', 'set', 'eth0', 'up']);
+  if (o.gateway) shOk(['ip', '-n', o.name, 'route', 'add', 'default', 'via', o.gateway]);
+}
+
+/** Addresses, routes, links and our iptables (no counters) of a namespace, for before/after comparisons. */
+export function kernelSnapshot(nsList: string[]): string {
+  const out: string[] = [];
+  for (const ns of [...nsList].sort()) {
+    if (!namespaces().includes(ns)) {
+      out.push(`## ${ns}: absent`);
+      continue;
+    }
+    const links = JSON.parse(sh(['ip', '-n', ns, '-j', 'addr', 'show']).stdout || '[]') as { ifname: string; address: string; master?: string; flags: string[]; addr_info: { local: string; prefixlen: number; scope: string }[] }[];
+    out.push(`## ${ns}`);
+    for (const l of links.sort((a, b) => a.ifname.localeCompare(b.ifname))) {
+      const addrs = l.addr_info.filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`).sort();
+      out.push(`link ${l.ifname} ${l.address} ${l.flags.includes('UP') ? 'up' : 'down'} master=${l.master ?? '-'} ${addrs.join(' ')}`);
+    }
+    out.push(...sh(['ip', '-n', ns, 'route', 'show']).stdout.trim().split('\n').map((x) => `route ${x}`));
+    const save = sh(['ip', 'netns', 'exec', ns, 'iptables-save']).stdout;
+    out.push(...save.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]')));
+  }
+  return out.join('\n');
+}
+
+/** `qrouter-*` and our test namespaces that a store's routers own. */
+export function routerNamespace(id: string): string {
+  return `qrouter-${id}`;
+}
+
+export { uniqueName };
