@@ -63,6 +63,9 @@ async function parseStore(text: string): Promise<State> {
   return validateState(data);
 }
 
+/** Quoted for a POSIX shell only when needed, so the hint can be pasted. */
+const shq = (s: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
 /** The restore hint, only when <path>.bak exists and would itself load. */
 async function backupHint(storePath: string): Promise<string | undefined> {
   const bak = backupPath(storePath);
@@ -71,7 +74,7 @@ async function backupHint(storePath: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-  return `the previous good store is ${bak}; restore it with: cp ${bak} ${storePath}`;
+  return `the previous good store is ${bak}; restore it with: cp ${shq(bak)} ${shq(storePath)}`;
 }
 
 /**
@@ -240,6 +243,6 @@ export async function saveState(storePath: string, state: State): Promise<void> 
   // mode only for a new file; an existing one keeps its mode and owner.
   await writeFileAtomic(storePath, text, previous === null ? { fsync: true, mode: 0o600 } : { fsync: true });
   // write-file-atomic renames into the symlink's target directory, if any.
-  const realDir = path.dirname(await fsp.realpath(storePath).catch(() => path.resolve(storePath)));
-  await fsyncDir(realDir);
+  const real = await fsp.realpath(storePath).catch(() => path.resolve(storePath));
+  await fsyncDir(path.dirname(real));
 }

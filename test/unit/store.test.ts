@@ -1,5 +1,5 @@
 // Store: load/validate/save/backup, and the cross-process lock (issues 4, 5).
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,9 +23,15 @@ import { StoreError, UsageError } from '../../src/model/errors.js';
 // Compiled layout: dist/test/unit/store.test.js -> dist/src/store/lock.js
 const LOCK_JS = fileURLToPath(new URL('../../src/store/lock.js', import.meta.url));
 
+const tmpDirs: string[] = [];
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'l3ctl-store-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'l3ctl-store-'));
+  tmpDirs.push(dir);
+  return dir;
 }
+after(() => {
+  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 function sampleState(): State {
   return {
@@ -119,7 +125,10 @@ test('save keeps the previous good file as .bak', async () => {
 
   await saveState(p, s1);
   assert.equal(fs.existsSync(p + '.bak'), false);
+  const inodeBefore = fs.statSync(p).ino;
   await saveState(p, s2);
+  // Replaced by a rename, never rewritten in place (readers see old or new).
+  assert.notEqual(fs.statSync(p).ino, inodeBefore);
   assert.equal(fs.readFileSync(p + '.bak', 'utf8'), serialized(s1));
   assert.equal(fs.readFileSync(p, 'utf8'), serialized(s2));
   await saveState(p, s3);
@@ -273,6 +282,17 @@ test('the corrupt-store hint names a valid .bak and how to restore it', async ()
   fs.copyFileSync(p + '.bak', p);
   assert.deepEqual(await loadState(p), sampleState());
 
+  // Paths a shell would split are quoted in the command.
+  const q = path.join(dir, "my store's.json");
+  await saveState(q, sampleState());
+  await saveState(q, emptyState());
+  fs.writeFileSync(q, '{');
+  await assert.rejects(loadState(q), (err: unknown) => {
+    assert.ok(err instanceof StoreError);
+    assert.equal(err.hint, `the previous good store is ${q}.bak; restore it with: cp '${dir}/my store'\\''s.json.bak' '${dir}/my store'\\''s.json'`);
+    return true;
+  });
+
   // A .bak that is itself corrupt is not recommended.
   fs.writeFileSync(p, 'garbage');
   fs.writeFileSync(p + '.bak', 'garbage too');
@@ -422,10 +442,11 @@ test('a held lock and a short timeout: LockTimeoutError, exit 4, naming the hold
     );
     const waited = Date.now() - t0;
     assert.equal(ran, false);
-    assert.ok(waited >= 1500 && waited < 3000, `timed out after ${waited} ms`);
+    assert.ok(waited >= 1500 && waited < 5000, `timed out after ${waited} ms`);
     assert.equal(notices.length, 1, 'onWaiting is called exactly once');
     assert.equal(notices[0].msg, `waiting for the lock held by pid ${cp.pid}…`);
-    assert.ok(notices[0].at >= 1000 && notices[0].at < 1400, `notice after ${notices[0].at} ms`);
+    // After a second of silence, and before the 1.5 s timeout.
+    assert.ok(notices[0].at >= 1000 && notices[0].at < 1500, `notice after ${notices[0].at} ms`);
 
     // The timeout also comes from L3CTL_LOCK_TIMEOUT, and a bad value is a usage error.
     const saved = process.env.L3CTL_LOCK_TIMEOUT;
