@@ -250,23 +250,6 @@ test('a store under a path whose parent is a file is unreadable (exit 5)', async
   });
 });
 
-test(
-  'an unreadable store file (chmod 000) is exit 5',
-  { skip: process.getuid?.() === 0 ? 'root reads any file; the directory case covers EISDIR' : false },
-  async () => {
-    const dir = tmpDir();
-    const p = path.join(dir, 'state.json');
-    fs.writeFileSync(p, serialized(sampleState()));
-    fs.chmodSync(p, 0o000);
-    await assert.rejects(loadState(p), (err: unknown) => {
-      assert.ok(err instanceof StoreError);
-      assert.equal(err.exitCode, 5);
-      assert.equal(err.message, `cannot read store ${p}: permission denied`);
-      return true;
-    });
-  },
-);
-
 test('the corrupt-store hint names a valid .bak and how to restore it', async () => {
   const dir = tmpDir();
   const p = path.join(dir, 'state.json');
