@@ -57,6 +57,8 @@ export const CONFIG_KEYS: ConfigKey[] = [
     check(v) {
       const d = DRIVER_ALIASES[v];
       if (!d) throw new UsageError(`invalid value '${v}' for interface_driver: expected linuxbridge or ovs`);
+      // Refused rather than silently plumbed as veth + bridge.
+      if (d === 'ovs') throw new UsageError(`interface_driver '${v}' is not available in this version of l3ctl: only linuxbridge`);
       return d;
     },
   },
