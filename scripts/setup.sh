@@ -31,6 +31,8 @@ fi
 
 echo "setup: npm ci and build" >&2
 npm ci --no-audit --no-fund --loglevel=error
+# A clean build: compiled tests of files that no longer exist must not run.
+rm -rf dist
 npm run --silent build
 
 # The command on PATH and bash completion for interactive shells.
