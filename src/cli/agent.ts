@@ -1,42 +1,232 @@
+// `agent sync | check | cleanup | status | run`: the L3 agent fed from the store.
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { convergeBridges, convergeRouter } from '../agent/converge.js';
+import { observeDrift, type Drift } from '../agent/check.js';
+import { observeStale, removeStale, staleNamespaces, type StaleNamespace } from '../agent/cleanup.js';
+import { stateReport, type StateReport } from '../agent/report.js';
+import { checkPass, syncPass, type SyncResult } from '../agent/sync.js';
 import { effectiveConfig } from '../model/config.js';
-import { EXIT, L3ctlError } from '../model/errors.js';
-import { loadState } from '../store/store.js';
+import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
+import type { Router, State } from '../model/types.js';
+import { listNamespaces } from '../linux/observe.js';
 import { withStoreLock } from '../store/lock.js';
+import { loadState } from '../store/store.js';
 import type { Context } from './context.js';
 import { define, handler, noun } from './define.js';
+import { printList, printObject } from './output.js';
+import { confirm } from './prompt.js';
 import { findRouter } from './resolve.js';
 
-/** Converge the given routers (all when none given); one failure does not stop the others. */
-export async function syncRouters(ctx: Context, refs: string[]): Promise<{ failed: string[] }> {
+/** Progress is drawn only for at least this many routers (and only on a TTY). */
+const PROGRESS_MIN_ROUTERS = 10;
+
+function reportRouterError(name: string | null, err: Error): void {
+  process.stderr.write(`l3ctl: error: ${name === null ? 'network bridges' : `router ${name}`}: ${err.message}\n`);
+  const hint = (err as L3ctlError).hint;
+  if (hint) process.stderr.write(`hint: ${hint}\n`);
+}
+
+const selectRouters = (s: State, refs: string[]): Router[] => (refs.length ? [...new Map(refs.map((r) => findRouter(s, r)).map((r) => [r.id, r])).values()] : s.routers);
+
+/** Whole-store lock around fn, except under --dry-run (which changes nothing). */
+const locked = <T>(ctx: Context, fn: () => Promise<T>): Promise<T> =>
+  ctx.dryRun ? fn() : withStoreLock(ctx.storePath, fn, { onWaiting: (m) => process.stderr.write(`l3ctl: ${m}\n`) });
+
+/** One sync pass over the routers named by `refs` (all when empty), reading the store under the lock. */
+async function syncOnce(ctx: Context, refs: string[]): Promise<SyncResult> {
   const s = await loadState(ctx.storePath);
   const config = effectiveConfig(s.config);
-  const routers = refs.length ? refs.map((r) => findRouter(s, r)) : s.routers;
-  await convergeBridges(ctx.runner, s, config);
-  const failed: string[] = [];
-  for (const r of routers) {
-    try {
-      await convergeRouter(ctx.runner, s, config, r.id);
-    } catch (err) {
-      failed.push(r.name);
-      process.stderr.write(`l3ctl: error: router ${r.name}: ${(err as Error).message}\n`);
-    }
+  const routers = selectRouters(s, refs);
+  const progress = !ctx.quiet && !ctx.dryRun && !!process.stderr.isTTY && routers.length >= PROGRESS_MIN_ROUTERS;
+  const clear = () => progress && process.stderr.write('\r\x1b[K');
+  try {
+    return await syncPass(ctx.runner, s, config, {
+      onError: (r, err) => {
+        clear();
+        reportRouterError(r?.name ?? null, err);
+      },
+      onProgress: progress ? (i, n, r) => void process.stderr.write(`\r\x1b[Ksyncing ${i + 1}/${n}: ${r.name}`) : undefined,
+      warn: ctx.warn,
+    }, routers);
+  } finally {
+    clear();
   }
-  return { failed };
+}
+
+const FINDING_COLUMNS = ['router', 'router_id', 'kind', 'object', 'expected', 'live'];
+
+export interface Finding extends Drift {
+  router: string;
+  router_id: string;
+}
+
+const REPORT_COLUMNS = [
+  'binary', 'host', 'topic', 'agent_type', 'use_namespaces', 'router_id', 'handle_internal_only_routers',
+  'gateway_external_network_id', 'interface_driver', 'routers', 'ex_gw_ports', 'interfaces', 'floating_ips', 'time',
+];
+
+const flatReport = (r: StateReport) => {
+  const { configurations, ...top } = r;
+  return { ...top, ...configurations };
+};
+
+async function printReport(ctx: Context, r: StateReport): Promise<void> {
+  // json keeps the agent's nesting (configurations{…}); table and value are flat.
+  if (ctx.format === 'json') return printObject(ctx, Object.keys(r), r as unknown as Record<string, unknown>);
+  return printObject(ctx, REPORT_COLUMNS, flatReport(r));
+}
+
+function describeStale(s: StaleNamespace): string {
+  return `${s.ns}${s.devices.length ? ` (devices ${s.devices.join(', ')})` : ' (no devices)'}`;
 }
 
 export function register(program: Command): void {
-  const agent = noun(program, 'agent', { summary: 'the L3 agent: keep the kernel in line with the store', examples: ['l3ctl agent sync'] });
+  const agent = noun(program, 'agent', { summary: 'the L3 agent: keep the kernel in line with the store', examples: ['l3ctl agent sync', 'l3ctl agent check'] });
 
-  define(agent, 'sync [router...]', { summary: 'make the kernel match the store for every handled router', examples: ['l3ctl agent sync', 'l3ctl agent sync r1 --dry-run'] }).action(
+  define(agent, 'sync [router...]', {
+    summary: 'make the kernel match the store: converge handled routers, tear down the others',
+    examples: ['l3ctl agent sync', 'l3ctl agent sync r1 --dry-run'],
+  }).action(
     handler(async (ctx, _o, refs: string[]) => {
-      const run = async () => {
-        const { failed } = await syncRouters(ctx, refs);
-        if (failed.length) throw new L3ctlError(`${failed.length} router(s) failed to converge: ${failed.join(', ')}`, EXIT.apply);
-      };
-      if (ctx.dryRun) return run();
-      await withStoreLock(ctx.storePath, run);
+      const res = await locked(ctx, () => syncOnce(ctx, refs));
+      if (res.failed.length) {
+        throw new L3ctlError(`${res.failed.length} router(s) failed to converge: ${res.failed.map((r) => r.name).join(', ')}`, EXIT.apply, 'fix the cause above, then run l3ctl agent sync again');
+      }
+      const skipped = res.skipped.length ? `, ${res.skipped.length} not handled here (${res.skipped.map((x) => `${x.router.name}: ${x.reason}`).join(', ')})` : '';
+      ctx.status(`synced ${res.converged.length} router(s), ${res.changed.length} changed${skipped}`);
     }),
   );
+
+  define(agent, 'check [router...]', {
+    summary: 'report drift between the store and the kernel; exit 3 when there is any',
+    examples: ['l3ctl agent check', 'l3ctl agent check r1 -f json'],
+  }).action(
+    handler(async (ctx, _o, refs: string[]) => {
+      const s = await loadState(ctx.storePath);
+      const config = effectiveConfig(s.config);
+      const routers = selectRouters(s, refs);
+      checkPass(s, config, routers);
+      const findings: Finding[] = [];
+      for (const r of routers) {
+        for (const d of await observeDrift(ctx.runner, s, config, r.id)) findings.push({ router: r.name, router_id: r.id, ...d });
+      }
+      if (findings.length || ctx.format !== 'table') await printList(ctx, FINDING_COLUMNS, findings as unknown as Record<string, unknown>[]);
+      if (!findings.length) return ctx.status(`no drift: ${routers.length} router(s) match the store`);
+      const names = [...new Set(findings.map((f) => f.router))];
+      process.stderr.write(`l3ctl: drift in ${names.length} router(s) (${names.join(', ')}): ${findings.length} finding(s)\nhint: l3ctl agent sync${refs.length ? ' ' + names.join(' ') : ''}\n`);
+      process.exitCode = EXIT.drift;
+    }),
+  );
+
+  define(agent, 'cleanup', {
+    summary: 'remove qrouter- namespaces that no handled router owns (with router_id set: only that one)',
+    examples: ['l3ctl agent cleanup --dry-run', 'l3ctl agent cleanup --yes'],
+  }).action(
+    handler(async (ctx) => {
+      const find = async () => {
+        const s = await loadState(ctx.storePath);
+        return staleNamespaces(listNamespaces(), s, effectiveConfig(s.config));
+      };
+      const first = await find();
+      if (!first.length) return ctx.status('no stale router namespaces');
+      const stale = await Promise.all(first.map((ns) => observeStale(ctx.runner, ns)));
+      if (!ctx.quiet) process.stderr.write(`will remove ${stale.length} stale router namespace(s):\n${stale.map((x) => `  ${describeStale(x)}\n`).join('')}`);
+      await confirm(ctx, `Remove ${stale.length} stale router namespace(s)?`);
+      const failed: string[] = [];
+      await locked(ctx, async () => {
+        // Re-read under the lock: a router added meanwhile owns its namespace now.
+        const still = new Set(ctx.dryRun ? first : await find());
+        for (const x of stale.filter((y) => still.has(y.ns))) {
+          try {
+            await removeStale(ctx.runner, ctx.dryRun ? x : await observeStale(ctx.runner, x.ns));
+            ctx.status(`removed ${x.ns}`);
+          } catch (err) {
+            failed.push(x.ns);
+            process.stderr.write(`l3ctl: error: ${x.ns}: ${(err as Error).message}\n`);
+          }
+        }
+      });
+      if (failed.length) throw new L3ctlError(`${failed.length} namespace(s) could not be removed: ${failed.join(', ')}`, EXIT.apply);
+    }),
+  );
+
+  define(agent, 'status', {
+    summary: "the agent's state report: configuration and counts of the routers handled here",
+    examples: ['l3ctl agent status', 'l3ctl agent status -f json'],
+  }).action(
+    handler(async (ctx) => {
+      const s = await loadState(ctx.storePath);
+      await printReport(ctx, stateReport(s, effectiveConfig(s.config), { host: hostname(), now: new Date() }));
+    }),
+  );
+
+  define(agent, 'run', {
+    summary: 'loop: sync every router, then print the state report (one JSON line), every periodic_interval seconds',
+    examples: ['l3ctl agent run', 'l3ctl agent run --interval 10'],
+  })
+    .option('--interval <seconds>', 'seconds between passes (default: config periodic_interval)')
+    .action(
+      handler(async (ctx, o) => {
+        let interval: number | null = null;
+        if (o.interval !== undefined) {
+          if (!/^\d+(\.\d+)?$/.test(o.interval) || Number(o.interval) <= 0) throw new UsageError(`invalid --interval '${o.interval}': expected a number of seconds above 0`);
+          interval = Number(o.interval);
+        }
+        await runLoop(ctx, interval);
+      }),
+    );
+}
+
+/**
+ * sync + report every interval. SIGTERM/SIGINT end it after the current pass
+ * (exit 0). A failed pass is reported and the loop goes on, as the agent's
+ * periodic task does. The store lock is held only while a pass runs.
+ */
+async function runLoop(ctx: Context, fixedInterval: number | null): Promise<void> {
+  let stopping = false;
+  let wake: (() => void) | null = null;
+  const stop = () => {
+    stopping = true;
+    wake?.();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  try {
+    for (let pass = 0; !stopping; pass++) {
+      const t0 = Date.now();
+      let periodic = fixedInterval ?? 40;
+      try {
+        const state = await locked(ctx, async () => {
+          await syncOnce(ctx, []);
+          return loadState(ctx.storePath);
+        });
+        const config = effectiveConfig(state.config);
+        periodic = fixedInterval ?? config.periodic_interval;
+        const report = stateReport(state, config, { host: hostname(), now: new Date(), startFlag: pass === 0 });
+        process.stdout.write(JSON.stringify(report) + '\n');
+      } catch (err) {
+        reportRouterErrorPass(err as Error);
+      }
+      // Under --dry-run one pass shows what the loop would do; repeating it would change nothing.
+      if (ctx.dryRun || stopping) break;
+      const wait = Math.max(0, periodic * 1000 - (Date.now() - t0));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+    }
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
+}
+
+function reportRouterErrorPass(err: Error): void {
+  process.stderr.write(`l3ctl: error: pass failed: ${err.message}\n`);
+  const hint = (err as L3ctlError).hint;
+  if (hint) process.stderr.write(`hint: ${hint}\n`);
 }

@@ -1,0 +1,53 @@
+// Stale router namespaces (`agent cleanup`): `qrouter-<uuid>` namespaces that
+// no handled router owns. Their qr-/qg- devices go first (deleting a veth end
+// in the namespace removes its host end too), then the namespace. A managed
+// router's namespace is never a candidate (Grizzly's restart cut every router off).
+import type { Config } from '../model/config.js';
+import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX, namespaceName, routerIdOfNamespace } from '../model/names.js';
+import type { State } from '../model/types.js';
+import { observeLinks } from '../linux/observe.js';
+import type { Runner } from '../linux/runner.js';
+import { skipReason } from './filters.js';
+
+export interface StaleNamespace {
+  ns: string;
+  routerId: string;
+  /** qr-/qg- devices in it, removed before the namespace. */
+  devices: string[];
+}
+
+/** Is this stored router handled here? Unsure (a config error) counts as yes: never remove what might be managed. */
+function managed(state: State, config: Config, routerId: string): boolean {
+  const r = state.routers.find((x) => x.id === routerId);
+  if (!r) return false;
+  try {
+    return skipReason(state, config, r) === null;
+  } catch {
+    return true;
+  }
+}
+
+/** Candidate namespaces, sorted. With router_id set only `qrouter-<router_id>` can be one. */
+export function staleNamespaces(namespaces: Iterable<string>, state: State, config: Config): string[] {
+  const out: string[] = [];
+  for (const ns of namespaces) {
+    const id = routerIdOfNamespace(ns);
+    if (id === null || managed(state, config, id)) continue;
+    if (config.router_id && ns !== namespaceName(config.router_id)) continue;
+    out.push(ns);
+  }
+  return out.sort();
+}
+
+export async function observeStale(runner: Runner, ns: string): Promise<StaleNamespace> {
+  const links = await observeLinks(runner, ns);
+  const devices = [...links.keys()].filter((n) => n.startsWith(INTERNAL_DEV_PREFIX) || n.startsWith(EXTERNAL_DEV_PREFIX)).sort();
+  return { ns, routerId: routerIdOfNamespace(ns)!, devices };
+}
+
+export async function removeStale(runner: Runner, s: StaleNamespace): Promise<void> {
+  // Internal ports first, then the gateway, as the agent unplugs them.
+  const order = [...s.devices.filter((d) => d.startsWith(INTERNAL_DEV_PREFIX)), ...s.devices.filter((d) => d.startsWith(EXTERNAL_DEV_PREFIX))];
+  if (order.length) await runner.run(['ip', '-n', s.ns, '-batch', '-'], { input: order.map((d) => `link del ${d}`).join('\n') + '\n' });
+  await runner.run(['ip', 'netns', 'del', s.ns]);
+}

@@ -1,0 +1,67 @@
+// A full pass of the agent (_process_routers + process_router for each): the
+// filters decide which stored routers this host handles; handled ones are
+// converged, the others torn down. One router's failure is reported and the
+// others still converge (Grizzly aborted the whole batch).
+import type { Config } from '../model/config.js';
+import type { Router, State } from '../model/types.js';
+import type { Runner } from '../linux/runner.js';
+import { convergeBridges, convergeRouter } from './converge.js';
+import { agentExternalNetwork, checkConfig, skipReason, type SkipReason } from './filters.js';
+import { isEmptyPlan } from './plan.js';
+
+export interface SyncHooks {
+  /** A router (null: the network bridges) failed; the pass goes on. */
+  onError(router: Router | null, err: Error): void;
+  /** Before each router: 0-based index of `total`. */
+  onProgress?(index: number, total: number, router: Router): void;
+  warn?(text: string): void;
+}
+
+export interface SyncResult {
+  /** Routers converged (handled here). */
+  converged: Router[];
+  /** Stored routers this host must not handle, with the reason. */
+  skipped: { router: Router; reason: Exclude<SkipReason, null> }[];
+  /** Routers whose plan was not empty (something was, or under --dry-run would be, changed). */
+  changed: Router[];
+  failed: Router[];
+}
+
+/**
+ * Errors that fail the whole pass before anything is touched (exit 2):
+ * use_namespaces false without router_id; a gateway router to process while
+ * several external networks exist and none is configured.
+ */
+export function checkPass(state: State, config: Config, routers: Router[]): void {
+  checkConfig(config);
+  if (routers.some((r) => r.admin_state_up && r.gateway)) agentExternalNetwork(state, config);
+}
+
+/** Converge `routers` (default: every stored router) with the kernel. */
+export async function syncPass(runner: Runner, state: State, config: Config, hooks: SyncHooks, routers: Router[] = state.routers): Promise<SyncResult> {
+  checkPass(state, config, routers);
+  const res: SyncResult = { converged: [], skipped: [], changed: [], failed: [] };
+  try {
+    await convergeBridges(runner, state, config);
+  } catch (err) {
+    // The routers that need a missing bridge fail below with their own error.
+    hooks.onError(null, err as Error);
+  }
+  if (!config.use_namespaces && config.router_id && routers.some((r) => r.id === config.router_id)) {
+    hooks.warn?.('use_namespaces=false: the router_id router is still built in its own qrouter- namespace (host-namespace mode is not implemented)');
+  }
+  for (const [i, r] of routers.entries()) {
+    hooks.onProgress?.(i, routers.length, r);
+    try {
+      const reason = skipReason(state, config, r);
+      const plan = await convergeRouter(runner, state, config, r.id);
+      if (reason === null) res.converged.push(r);
+      else res.skipped.push({ router: r, reason });
+      if (!isEmptyPlan(plan)) res.changed.push(r);
+    } catch (err) {
+      res.failed.push(r);
+      hooks.onError(r, err as Error);
+    }
+  }
+  return res;
+}
