@@ -1,6 +1,7 @@
 // Global options turned into what a command needs: where the store is, how to
 // print, and which face of the runner to use.
 import { DryRunRunner, RealRunner, type Runner } from '../linux/runner.js';
+import { FaultRunner, faultFromEnv } from '../linux/fault.js';
 import { resolveStorePath } from '../store/store.js';
 
 export type Format = 'table' | 'json' | 'value';
@@ -43,7 +44,10 @@ export function colorEnabled(opts: { color?: boolean }, stream: NodeJS.WriteStre
 export function makeContext(opts: GlobalOptions): Context {
   const verbose = !!opts.verbose;
   const quiet = !!opts.quiet;
-  const real = new RealRunner(verbose ? (l) => process.stderr.write(l + '\n') : undefined);
+  const direct = new RealRunner(verbose ? (l) => process.stderr.write(l + '\n') : undefined);
+  // Tests only (issue 4): L3CTL_FAULT_INJECT makes one chosen command fail or stall.
+  const fault = faultFromEnv();
+  const real: Runner = fault ? new FaultRunner(direct, fault) : direct;
   const out = (t: string) => void process.stdout.write(t.endsWith('\n') ? t : t + '\n');
   const runner: Runner = opts.dryRun ? new DryRunRunner(real, out) : real;
   return {

@@ -36,12 +36,7 @@ export function buildProgram(): Command {
     .option('--no-color', 'no colours (also NO_COLOR)')
     .option('-v, --verbose', 'echo each system command and its duration to stderr')
     .option('-q, --quiet', 'print nothing on success')
-    .showSuggestionAfterError(true)
-    .configureOutput({
-      writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(`l3ctl: ${s.replace(/^error: /, 'error: ')}`),
-    })
-    .exitOverride();
+    .showSuggestionAfterError(true);
   registerNetwork(program);
   registerRouter(program);
   registerInterface(program);
@@ -53,26 +48,66 @@ export function buildProgram(): Command {
   registerLab(program);
   registerCompletion(program);
   registerAliases(program);
-  // Every subcommand maps commander's own failures to exit 2 the same way.
+  // Every command, the program included, maps commander's own failures to
+  // `l3ctl: error: …` (+ `hint:`) and exit 2 the same way (reportError).
   const walk = (c: Command) => {
-    c.exitOverride();
-    c.configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`l3ctl: ${s}`) });
-    c.showSuggestionAfterError(true);
+    wireErrors(c);
     c.commands.forEach(walk);
   };
-  program.commands.forEach(walk);
+  walk(program);
   return program;
+}
+
+const commandPath = (c: Command): string => (c.parent ? `${commandPath(c.parent)} ${c.name()}` : c.name());
+
+/**
+ * Commander's messages reshaped to cli.md's one error line: its
+ * "(Did you mean …?)" line becomes a hint, and argument errors get the usage
+ * line as hint. A command with subcommands run bare (`l3ctl router`, `l3ctl`)
+ * is a usage error too: an error line, its help on stderr, exit 2 (stdout
+ * stays empty for scripts; `--help` prints help on stdout and exits 0).
+ */
+function wireErrors(c: Command): void {
+  c.exitOverride();
+  c.showSuggestionAfterError(true);
+  c.configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    outputError: (s, write) => {
+      const [first, ...rest] = s.trim().split('\n');
+      const msg = first!.replace(/^error: /, '');
+      const suggestion = rest.join(' ').match(/^\(Did you mean (.*)\?\)$/);
+      let hint: string | undefined;
+      if (suggestion) hint = `did you mean ${suggestion[1]}?`;
+      else if (/^unknown command/.test(msg)) hint = `${commandPath(c)} --help lists the commands`;
+      else if (/^unknown option/.test(msg)) hint = `${commandPath(c)} --help lists the options`;
+      else if (/argument/.test(msg) && !/^option/.test(msg)) hint = `usage: ${commandPath(c)} ${c.usage()}`;
+      write(`l3ctl: error: ${msg}\n${hint ? `hint: ${hint}\n` : ''}`);
+    },
+  });
+  if (c.commands.length) {
+    c.on('beforeHelp', (h: { error: boolean; write: (s: string) => void }) => {
+      if (!h.error) return;
+      // `l3ctl help frob` lands here too, with the unknown name in args.
+      h.write(c.parent === null && c.args[0] === 'help' && c.args[1] !== undefined
+        ? `l3ctl: error: unknown command '${c.args[1]}'\n`
+        : `l3ctl: error: '${commandPath(c)}' needs a command\n`);
+    });
+  }
 }
 
 export function reportError(err: unknown, verbose: boolean): number {
   if (err instanceof CommanderError) {
-    if (['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code)) return EXIT.ok;
-    // A bare noun (`l3ctl router`) prints its help and exits 2.
+    // --help and --version; the message was printed by commander (wireErrors).
+    if (['commander.helpDisplayed', 'commander.version'].includes(err.code)) return EXIT.ok;
+    // `l3ctl help router` (help on stdout, exitCode 0) is fine; help written
+    // because a bare noun was run (`l3ctl router`, exitCode 1) is a usage error.
+    if (err.code === 'commander.help' && err.exitCode === 0) return EXIT.ok;
     return EXIT.usage;
   }
   if (err instanceof L3ctlError) {
-    process.stderr.write(`l3ctl: error: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    // One line: a message with a newline would read as two errors.
+    process.stderr.write(`l3ctl: error: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    for (const h of (err.hint ?? '').split('\n').filter(Boolean)) process.stderr.write(`hint: ${h}\n`);
     return err.exitCode;
   }
   const e = err as Error;

@@ -1,11 +1,14 @@
 // The life of one mutating command: validate, lock, load, change a copy,
 // validate the whole new state, apply it to the kernel, save, print.
+// Any failure while applying or saving (a system command, Ctrl-C) puts the
+// kernel back by planning again from the old desired state (issue 4).
 import { convergeBridges, convergeRouter } from '../agent/converge.js';
-import { checkConfig } from '../agent/filters.js';
+import { checkConfig, skipReason } from '../agent/filters.js';
 import { effectiveConfig } from '../model/config.js';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import type { Network, State } from '../model/types.js';
 import { checkState } from '../model/validate.js';
+import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
 import { withStoreLock } from '../store/lock.js';
 import { loadState, saveState } from '../store/store.js';
 import type { Context } from './context.js';
@@ -20,68 +23,128 @@ export interface Change {
   print?: () => Promise<void> | void;
 }
 
-export class Interrupted extends L3ctlError {
-  constructor() {
-    super('interrupted; changes made so far were rolled back', EXIT.interrupted);
-  }
-}
+const ROLLED_BACK = 'the kernel was put back as it was before this command; the store is unchanged';
 
-async function applyState(ctx: Context, state: State, change: Change, isInterrupted: () => boolean): Promise<void> {
-  const config = effectiveConfig(state.config);
-  if (change.bridges || change.removedNetworks?.length) {
-    await convergeBridges(ctx.runner, state, config, change.removedNetworks);
+export class Interrupted extends L3ctlError {
+  constructor(hint = ROLLED_BACK) {
+    super('interrupted', EXIT.interrupted, hint);
   }
-  for (const id of new Set(change.routers ?? [])) {
-    if (isInterrupted()) throw new Interrupted();
-    await convergeRouter(ctx.runner, state, config, id);
-  }
-  if (isInterrupted()) throw new Interrupted();
 }
 
 /**
+ * Refuses to start another program once Ctrl-C was pressed, so the forward
+ * apply stops at the next command boundary and the rollback starts at once.
+ */
+class InterruptibleRunner implements Runner {
+  constructor(
+    private readonly inner: Runner,
+    private readonly interrupted: () => boolean,
+  ) {}
+
+  run(argv: string[], opts?: RunOptions): Promise<RunResult> {
+    if (this.interrupted()) return Promise.reject(new Interrupted());
+    return this.inner.run(argv, opts);
+  }
+
+  background(argv: string[]): void {
+    if (!this.interrupted()) this.inner.background(argv);
+  }
+}
+
+async function applyState(runner: Runner, state: State, change: Change): Promise<void> {
+  const config = effectiveConfig(state.config);
+  if (change.bridges || change.removedNetworks?.length) {
+    await convergeBridges(runner, state, config, change.removedNetworks);
+  }
+  for (const id of new Set(change.routers ?? [])) await convergeRouter(runner, state, config, id);
+}
+
+/**
+ * Everything about the new state that can be known without the kernel, so a
+ * conflict is exit 2 before the first program runs (not a half-done apply).
+ */
+export function validateNext(next: State, change: Change): void {
+  checkState(next);
+  const config = effectiveConfig(next.config);
+  checkConfig(config);
+  // The agent's filters throw (exit 2) when they cannot decide, e.g. two
+  // external networks and no gateway_external_network_id.
+  for (const id of change.routers ?? []) {
+    const r = next.routers.find((x) => x.id === id);
+    if (r) skipReason(next, config, r);
+  }
+}
+
+/** Ctrl-C noted, not obeyed, while the kernel is being changed. */
+function trapSigint() {
+  const state = { interrupted: false };
+  const on = () => {
+    state.interrupted = true;
+  };
+  process.on('SIGINT', on);
+  return { state, release: () => void process.off('SIGINT', on) };
+}
+
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
  * Order of apply and save: the kernel is changed first and the store saved
- * only after the apply succeeded. A process killed in between leaves the old
- * store, which loads (writes are atomic), and a kernel partly or wholly at the
- * new state; the next `agent sync` or mutating command on that router plans
- * from the kernel as it is, never from a cache, so it converges to the store.
- * Saving first would make a failed apply need a second write to undo, and a
- * kill in between would leave the store claiming work that never happened.
+ * only after the apply succeeded. A failure in either puts the kernel back
+ * (plan from the old state, run it) and leaves the old store. A process
+ * killed outright in between leaves the old store, which loads (writes are
+ * atomic), and a kernel partly at the new state; the next `agent sync` or
+ * mutating command on that router plans from the kernel as it is, never from
+ * a cache, so it converges to the store.
+ *
+ * Ctrl-C is trapped from the moment the state is loaded until the store is
+ * saved: during the apply it stops the apply, rolls back and exits 130; once
+ * the apply has succeeded the command is as good as done and finishes (the
+ * save is one atomic rename). Before the lock is held Ctrl-C simply ends the
+ * process: nothing has been changed yet.
  */
 export async function mutate(ctx: Context, change: (state: State) => Change): Promise<void> {
   const run = async () => {
     const old = await loadState(ctx.storePath);
     const next = structuredClone(old);
     const c = change(next);
-    checkState(next);
-    checkConfig(effectiveConfig(next.config));
+    validateNext(next, c);
+    if (ctx.dryRun) return applyState(ctx.runner, next, c);
 
-    let interrupted = false;
-    const onSigint = () => {
-      interrupted = true;
-    };
-    process.on('SIGINT', onSigint);
+    const sigint = trapSigint();
     try {
       try {
-        await applyState(ctx, next, c, () => interrupted);
+        await applyState(new InterruptibleRunner(ctx.runner, () => sigint.state.interrupted), next, c);
+        if (sigint.state.interrupted) throw new Interrupted();
+        if (JSON.stringify(old) !== JSON.stringify(next)) await saveState(ctx.storePath, next);
       } catch (err) {
-        if (ctx.dryRun) throw err;
-        // Put the kernel back: plan again from the old desired state.
+        // Put the kernel back: plan again from the old desired state. The raw
+        // runner: a second Ctrl-C must not stop the rollback.
+        let rollbackError: unknown = null;
         try {
-          await applyState(ctx, old, { ...c, removedNetworks: newNetworks(old, next) }, () => false);
+          await applyState(ctx.runner, old, { ...c, bridges: c.bridges || !!c.removedNetworks?.length, removedNetworks: newNetworks(old, next) });
         } catch (rbErr) {
-          ctx.warn(`rollback incomplete: ${(rbErr as Error).message}; run 'l3ctl agent sync'`);
+          rollbackError = rbErr;
         }
-        throw interrupted ? new Interrupted() : err;
+        throw failure(err, sigint.state.interrupted, rollbackError);
       }
     } finally {
-      process.off('SIGINT', onSigint);
+      sigint.release();
     }
-    if (ctx.dryRun) return;
-    if (JSON.stringify(old) !== JSON.stringify(next)) await saveState(ctx.storePath, next);
     await c.print?.();
   };
   if (ctx.dryRun) return run();
   return withStoreLock(ctx.storePath, run, { onWaiting: (m) => process.stderr.write(`l3ctl: ${m}\n`) });
+}
+
+/** The error to report: the original failure, with what became of the kernel as hints. */
+function failure(err: unknown, interrupted: boolean, rollbackError: unknown): unknown {
+  const after = rollbackError === null
+    ? ROLLED_BACK
+    : `putting the kernel back failed too (${errText(rollbackError)}); the store is unchanged: run 'l3ctl agent sync' to bring the kernel in line with it`;
+  if (interrupted) return new Interrupted(after);
+  if (err instanceof L3ctlError) return new L3ctlError(err.message, err.exitCode, [err.hint, after].filter(Boolean).join('\n'));
+  // A bug, not a failed command: keep it as it is (reported as an internal error).
+  return err;
 }
 
 function newNetworks(old: State, next: State): Network[] {
