@@ -158,7 +158,9 @@ async function labDown(ctx: Context, o: { store?: string }): Promise<void> {
   // namespace with its bridges.
   const routerNss = [...new Set([...state.routers.map((r) => r.id), labId(names.prefix, ROUTER)].map(namespaceName))];
   const leftovers = () => [names.upstream, names.vm1, names.vm2, ...routerNss, names.hostNs].filter((n) => listNamespaces().has(n));
-  const found = leftovers();
+  // Under --dry-run the router deletes above have not run: their namespaces are theirs to remove.
+  const tornDown = new Set(ctx.dryRun ? state.routers.map((r) => namespaceName(r.id)) : []);
+  const found = leftovers().filter((n) => !tornDown.has(n));
   for (const ns of found) {
     ctx.status(`lab: ip netns del ${ns}`);
     try {

@@ -1,0 +1,162 @@
+// `lab up | check | down` as an operator runs it: from nothing to a lab
+// whose check passes, idempotent, a hand-made break caught by the check and
+// repaired by `lab up`, and nothing left after `lab down`. A prefix of its own
+// (L3CTL_LAB_PREFIX) and a temp store keep it away from a real lab.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { l3ctl, readStore, sh, shOk, tempStore, uniqueName } from '../helpers/cli.js';
+import { deleteNamespaces, e2eUnavailable, kernelSnapshot, namespaces, requireE2E } from '../helpers/e2e.js';
+
+const prefix = uniqueName('l3ctl-t-lab');
+const store = tempStore();
+const opts = { store: store.path, env: { L3CTL_LAB_PREFIX: prefix } };
+const lab = (args: string[]) => l3ctl(['lab', ...args], opts);
+const ours = () => namespaces().filter((n) => n.startsWith(`${prefix}-`));
+const hostNs = `${prefix}-host`;
+const upstream = `${prefix}-up`;
+const testHosts = [upstream, `${prefix}-vm1`, `${prefix}-vm2`];
+
+let routerNs = '';
+
+interface Row {
+  check: string;
+  expected: string;
+  seen: string;
+  result: string;
+}
+const rowsOf = (stdout: string) => JSON.parse(stdout) as Row[];
+const FIP_ROWS = ['vm1 -> upstream tcp: source seen (floating IP)', 'upstream -> floating IP ping', 'upstream -> floating IP tcp: vm1 sees'];
+const ms = (t0: number) => `${(performance.now() - t0).toFixed(0)} ms`;
+
+describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
+  after(async () => {
+    await lab(['down']);
+    deleteNamespaces([...ours(), routerNs].filter(Boolean));
+    store.cleanup();
+  });
+
+  it('lab up --dry-run from nothing lists the commands and changes nothing', async (t) => {
+    if (!requireE2E(t)) return;
+    const r = await lab(['up', '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    assert.ok(lines.includes(`+ l3ctl --store ${store.path} config set host_namespace ${hostNs}`), r.stdout);
+    assert.ok(lines.includes(`+ l3ctl --store ${store.path} fip associate 203.0.113.20 198.51.100.5 --router lab-r1`), r.stdout);
+    for (const h of testHosts) assert.ok(lines.includes(`+ ip netns add ${h}`), `creates ${h}`);
+    assert.deepEqual(ours(), [], 'no namespace made');
+    assert.ok(!existsSync(store.path), 'no store written');
+  });
+
+  it('lab up builds the lab from nothing', async (t) => {
+    if (!requireE2E(t)) return;
+    const t0 = performance.now();
+    const r = await lab(['up']);
+    t.diagnostic(`lab up from nothing: ${ms(t0)}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '', 'progress goes to stderr');
+    assert.match(r.stderr, new RegExp(`l3ctl --store ${store.path} router show lab-r1`), 'says how to inspect it');
+    const state = JSON.parse(readStore(store.path));
+    assert.equal(state.config.host_namespace, hostNs);
+    assert.equal(state.config.external_network_bridge, '');
+    const router = state.routers.find((x: { name: string }) => x.name === 'lab-r1');
+    assert.ok(router, 'router lab-r1 in the lab store');
+    routerNs = `qrouter-${router.id}`;
+    assert.deepEqual(router.routes, [{ destination: '192.0.2.0/24', nexthop: '198.51.100.254' }]);
+    assert.deepEqual(ours().sort(), [hostNs, ...testHosts].sort());
+    assert.ok(namespaces().includes(routerNs), 'router namespace built');
+    // The test hosts sit on the bridges l3ctl made for the networks.
+    const brq = (name: string) => `brq${state.networks.find((n: { name: string }) => n.name === name).id.slice(0, 11)}`;
+    const masters = JSON.parse(shOk(['ip', '-n', hostNs, '-j', 'link', 'show'])) as { ifname: string; master?: string }[];
+    assert.equal(masters.find((l) => l.ifname === 'veth-up')?.master, brq('lab-ext'));
+    assert.equal(masters.find((l) => l.ifname === 'veth-vm1')?.master, brq('lab-priv'));
+  });
+
+  it('lab check passes with real traffic', async (t) => {
+    if (!requireE2E(t)) return;
+    const t0 = performance.now();
+    const r = await lab(['check', '-f', 'json']);
+    t.diagnostic(`lab check: ${ms(t0)}`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const rows = rowsOf(r.stdout);
+    assert.ok(rows.length >= 5);
+    for (const row of rows) assert.equal(row.result, 'pass', JSON.stringify(row));
+    const seen = Object.fromEntries(rows.map((x) => [x.check, x.seen]));
+    assert.equal(seen['vm2 -> upstream tcp: source seen (SNAT to gateway)'], '203.0.113.10');
+    assert.equal(seen['vm1 -> upstream tcp: source seen (floating IP)'], '203.0.113.20');
+    assert.equal(seen['upstream -> floating IP tcp: vm1 sees'], '203.0.113.1');
+    assert.equal(seen['vm2 -> upstream ping'], 'reply');
+    // The table is the default output, one line per check plus the header.
+    const table = await lab(['check']);
+    assert.equal(table.code, 0);
+    assert.equal(table.stdout.trim().split('\n').length, rows.length + 1);
+    assert.match(table.stdout.split('\n')[0]!, /^check\s+expected\s+seen\s+result$/);
+  });
+
+  it('lab up again exits 0 and changes nothing', async (t) => {
+    if (!requireE2E(t)) return;
+    const nss = [hostNs, ...testHosts, routerNs];
+    const before = kernelSnapshot(nss);
+    const storeBefore = readStore(store.path);
+    const r = await lab(['up']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(kernelSnapshot(nss), before);
+    assert.equal(readStore(store.path), storeBefore);
+    for (const h of testHosts) assert.match(r.stderr, new RegExp(`test host ${h}: .*\\(in place\\)`));
+    // A converged lab plans no ip command of its own.
+    const dry = await lab(['up', '--dry-run']);
+    assert.equal(dry.code, 0);
+    assert.deepEqual(dry.stdout.split('\n').filter((l) => l.startsWith('+ ip ') && !/ -j (addr|route) show/.test(l)), []);
+  });
+
+  it('a floating IP removed by hand fails the check (exit 1, FIP rows fail)', async (t) => {
+    if (!requireE2E(t)) return;
+    const links = JSON.parse(shOk(['ip', '-n', routerNs, '-j', 'link', 'show'])) as { ifname: string }[];
+    const qg = links.find((l) => l.ifname.startsWith('qg-'))!.ifname;
+    shOk(['ip', '-n', routerNs, 'addr', 'del', '203.0.113.20/32', 'dev', qg]);
+    // Forget the router's MAC for the FIP, as the upstream would once its entry expires.
+    shOk(['ip', '-n', upstream, 'neigh', 'flush', 'all']);
+    const r = await l3ctl(['-q', 'lab', 'check', '-f', 'json'], opts);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr.split('\n')[0]!, /^l3ctl: error: lab check: 3 of \d+ checks failed$/);
+    const rows = rowsOf(r.stdout);
+    for (const row of rows) {
+      assert.equal(row.result, FIP_ROWS.includes(row.check) ? 'fail' : 'pass', JSON.stringify(row));
+    }
+  });
+
+  it('lab up repairs the lab', async (t) => {
+    if (!requireE2E(t)) return;
+    assert.equal((await lab(['up'])).code, 0);
+    const r = await lab(['check', '-f', 'json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.ok(rowsOf(r.stdout).every((x) => x.result === 'pass'));
+  });
+
+  it('lab down removes everything; twice is fine', async (t) => {
+    if (!requireE2E(t)) return;
+    const r = await lab(['down']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(ours(), [], 'no namespace with the lab prefix');
+    assert.ok(!namespaces().includes(routerNs), 'router namespace gone');
+    assert.ok(!existsSync(store.path), 'store gone');
+    assert.ok(!existsSync(`${store.path}.bak`), 'store backup gone');
+    const again = await lab(['down']);
+    assert.equal(again.code, 0, again.stderr);
+    const check = await lab(['check']);
+    assert.equal(check.code, 1, 'check of a lab that is down fails');
+    assert.match(check.stderr, /^l3ctl: error: the lab is not up/m);
+  });
+
+  it('lab down copes with a lab half gone', async (t) => {
+    if (!requireE2E(t)) return;
+    assert.equal((await lab(['up'])).code, 0);
+    // Half of it removed by hand: one test host, the host namespace, the router namespace.
+    for (const ns of [`${prefix}-vm2`, hostNs, routerNs]) sh(['ip', 'netns', 'del', ns]);
+    const r = await lab(['down']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(ours(), []);
+    assert.ok(!namespaces().includes(routerNs));
+    assert.ok(!existsSync(store.path));
+  });
+});
