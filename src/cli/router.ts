@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { planRouterPass } from '../agent/converge.js';
 import { isEmptyPlan, type Plan } from '../agent/plan.js';
-import { renderSection, desiredSection } from '../agent/nat.js';
+import { desiredSection, parseSave, TABLES, type Section } from '../agent/nat.js';
 import { desiredRouter } from '../agent/desired.js';
 import { skipReason } from '../agent/filters.js';
 import { effectiveConfig } from '../model/config.js';
@@ -47,6 +47,17 @@ function planLines(p: Plan): string[] {
   ];
 }
 
+// Extra routes name no device (the kernel picks it), so only the default route shows one.
+const routeText = (dst: string, via: string, dev: string | null) => `${dst} via ${via}${dst === 'default' && dev ? ` dev ${dev}` : ''}`;
+
+/** Our rules as iptables-save prints them, table first: jumps from built-in chains, then our chains. */
+function sectionLines(sec: Section): string[] {
+  return TABLES.flatMap((t) => [
+    ...Object.values(sec[t].jumps).flat().map((j) => j.rule),
+    ...Object.values(sec[t].chains).flat(),
+  ].map((rule) => `-t ${t} ${rule}`));
+}
+
 async function showRouter(ctx: Context, s: State, r: Router) {
   const config = effectiveConfig(s.config);
   const ns = namespaceName(r.id);
@@ -63,15 +74,15 @@ async function showRouter(ctx: Context, s: State, r: Router) {
       up: l.up,
       addresses: l.addrs.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`),
     })),
-    routes: obs.routes.filter((x) => x.gateway).map((x) => `${x.dst} via ${x.gateway}${x.dev ? ` dev ${x.dev}` : ''}`),
-    nat: obs.exists ? obs.iptablesSave.split('\n').filter((l) => /^-A \S+ .*l3ctl-|^-A l3ctl-/.test(l) && l.startsWith('-A l3ctl-')) : [],
+    routes: obs.routes.filter((x) => x.gateway).map((x) => routeText(x.dst, x.gateway!, x.dev)),
+    nat: obs.exists ? sectionLines(parseSave(obs.iptablesSave).ours) : [],
     drift: isEmptyPlan(plan) ? [] : planLines(plan),
   };
   const want = {
     handled: skip === null ? true : `no (${skip})`,
     devices: (desired?.ports ?? []).map((p) => ({ name: p.device, mac: p.mac, addresses: [`${p.ip}/${p.prefixlen}`, ...(p.kind === 'gateway' ? desired!.fips.map((f) => `${f.fip}/32`) : [])] })),
-    routes: (desired?.routes ?? []).map((x) => `${x.dst} via ${x.via}${x.dev ? ` dev ${x.dev}` : ''}`),
-    nat: desired ? renderSection(desiredSection(desired.nat)).filter((l) => l.startsWith('-A l3ctl-')) : [],
+    routes: (desired?.routes ?? []).map((x) => routeText(x.dst, x.via, x.dev)),
+    nat: desired ? sectionLines(desiredSection(desired.nat)) : [],
   };
   const row = { ...routerRow(s, r), namespace: ns, desired: want, live };
   if (ctx.format === 'json') return ctx.out(JSON.stringify(row, null, 2));
