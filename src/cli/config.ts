@@ -5,6 +5,7 @@ import type { State } from '../model/types.js';
 import { loadState } from '../store/store.js';
 import { define, handler, noun } from './define.js';
 import { mutate } from './mutate.js';
+import { findConfigKey } from './resolve.js';
 import { printList, printObject } from './output.js';
 
 export const CONFIG_COLUMNS = ['key', 'value', 'default', 'source'];
@@ -42,6 +43,7 @@ export function register(program: Command): void {
 
   define(cfg, 'get <key>', { summary: 'print the value of an option', examples: ['l3ctl config get send_arp_for_ha'] }).action(
     handler(async (ctx, _o, key: string) => {
+      findConfigKey(key);
       const s = await loadState(ctx.storePath);
       const r = row(s, key);
       if (ctx.format === 'table' && !ctx.columns.length) return ctx.out(r.value ?? '');
@@ -51,14 +53,14 @@ export function register(program: Command): void {
 
   define(cfg, 'set <key> <value>', { summary: 'set an option and apply it to every router', examples: ['l3ctl config set external_network_bridge ""', 'l3ctl config set host_namespace l3ctl-lab-host'] }).action(
     handler(async (ctx, _o, key: string, value: string) => {
-      const v = configKey(key).check(value);
+      const v = findConfigKey(key).check(value);
       await mutate(ctx, (s) => ({ ...changeConfig(s, key, v), print: () => ctx.status(`${key} = ${v}`) }));
     }),
   );
 
   define(cfg, 'unset <key>', { summary: 'return an option to its default', examples: ['l3ctl config unset router_id'] }).action(
     handler(async (ctx, _o, key: string) => {
-      configKey(key);
+      findConfigKey(key);
       await mutate(ctx, (s) => ({ ...changeConfig(s, key, undefined), print: () => ctx.status(`${key} reset to its default`) }));
     }),
   );

@@ -32,6 +32,11 @@ function usedBy(s: State, n: Network): string[] {
   return out;
 }
 
+function refuseInUse(s: State, n: Network): void {
+  const users = usedBy(s, n);
+  if (users.length) throw new UsageError(`network '${n.name}' is in use by ${users.join(', ')}: expected a network no router or floating IP uses`, 'remove those first (l3ctl interface remove / gateway clear / fip delete)');
+}
+
 export function register(program: Command): void {
   const net = noun(program, 'network', { summary: 'networks and their subnet (one IPv4 subnet each)', examples: ['l3ctl network list'] });
 
@@ -80,11 +85,12 @@ export function register(program: Command): void {
       handler(async (ctx, _o, ref: string) => {
         const pre = await loadState(ctx.storePath);
         const n0 = findNetwork(pre, ref);
+        // In use is exit 2 whether or not there is a terminal to confirm on.
+        refuseInUse(pre, n0);
         await confirm(ctx, `Delete network '${n0.name}' (${n0.cidr})?`);
         await mutate(ctx, (s) => {
           const n = findNetwork(s, ref);
-          const users = usedBy(s, n);
-          if (users.length) throw new UsageError(`network '${n.name}' is in use by ${users.join(', ')}`, 'remove those first (l3ctl interface remove / gateway clear / fip delete)');
+          refuseInUse(s, n);
           s.networks = s.networks.filter((x) => x.id !== n.id);
           return { removedNetworks: [n], print: () => ctx.status(`deleted network ${n.name}`) };
         });

@@ -1,5 +1,7 @@
 // NAME, full id, or an unambiguous id prefix of at least 4 characters.
+import { CONFIG_KEY_NAMES, configKey, type ConfigKey } from '../model/config.js';
 import { UsageError } from '../model/errors.js';
+import { shown } from '../model/validate.js';
 import type { FloatingIp, Network, Port, Router, State } from '../model/types.js';
 
 /** Levenshtein distance, for "did you mean" hints. */
@@ -30,11 +32,11 @@ function byRef<T extends { id: string; name: string }>(kind: string, list: T[], 
   if (ref.length >= 4 && /^[0-9a-f-]+$/i.test(ref)) {
     const hits = list.filter((x) => x.id.startsWith(ref.toLowerCase()));
     if (hits.length === 1) return hits[0]!;
-    if (hits.length > 1) throw new UsageError(`${kind} id prefix '${ref}' is ambiguous: ${hits.map((h) => h.name).join(', ')}`);
+    if (hits.length > 1) throw new UsageError(`${kind} id prefix '${ref}' is ambiguous: it matches ${hits.map((h) => h.name).join(', ')}`, 'give more characters of the id, or the name');
   }
   const near = closest(ref, list.map((x) => x.name));
   throw new UsageError(
-    `unknown ${kind} '${ref}'`,
+    `unknown ${kind} '${shown(ref)}': expected the name, id or id prefix of an existing ${kind}`,
     near ? `did you mean '${near}'?` : list.length ? `${kind}s: ${list.map((x) => x.name).join(', ')}` : `no ${kind}s yet: l3ctl ${kind} add NAME …`,
   );
 }
@@ -49,7 +51,12 @@ export function findFip(s: State, ref: string): FloatingIp {
     const hits = s.floatingips.filter((f) => f.id.startsWith(ref.toLowerCase()));
     if (hits.length === 1) return hits[0]!;
   }
-  throw new UsageError(`unknown floating IP '${ref}'`, s.floatingips.length ? `floating IPs: ${s.floatingips.map((f) => f.floating_ip_address).join(', ')}` : undefined);
+  const addrs = s.floatingips.map((f) => f.floating_ip_address);
+  const near = closest(ref, addrs);
+  throw new UsageError(
+    `unknown floating IP '${shown(ref)}': expected the address or id of an allocated floating IP`,
+    near ? `did you mean '${near}'?` : addrs.length ? `floating IPs: ${addrs.join(', ')}` : 'none allocated yet: l3ctl fip add [IP]',
+  );
 }
 
 /** An interface of the router given by network (name/id) or port id (prefix). */
@@ -60,8 +67,18 @@ export function findPort(s: State, router: Router, ref: string): Port {
   const onNet = net ? router.interfaces.find((p) => p.network_id === net.id) : undefined;
   if (onNet) return onNet;
   const names = router.interfaces.map((p) => s.networks.find((n) => n.id === p.network_id)?.name ?? p.id);
+  const near = closest(ref, names);
   throw new UsageError(
-    `router '${router.name}' has no interface on '${ref}'`,
-    names.length ? `its interfaces: ${names.join(', ')}` : `router '${router.name}' has no interfaces`,
+    `router '${router.name}' has no interface on '${shown(ref)}': expected one of its networks or a port id`,
+    near ? `did you mean '${near}'?` : names.length ? `its interfaces: ${names.join(', ')}` : `router '${router.name}' has no interfaces`,
   );
+}
+
+/** A config key by name; an unknown one names the closest key. */
+export function findConfigKey(name: string): ConfigKey {
+  if (!CONFIG_KEY_NAMES.includes(name)) {
+    const near = closest(name, CONFIG_KEY_NAMES);
+    throw new UsageError(`unknown config key '${shown(name)}'`, near ? `did you mean '${near}'?` : `valid keys: ${CONFIG_KEY_NAMES.join(', ')}`);
+  }
+  return configKey(name);
 }

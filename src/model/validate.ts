@@ -1,141 +1,191 @@
 // Argument checks and whole-state checks. Pure: a failure is a UsageError
 // (exit 2) raised before the lock is taken or anything is applied.
-import { contains, isHostOf, isIPv4, isMac, networkOf, overlaps, parseCidr } from './addr.js';
+import { broadcastOf, contains, fromInt, hostRange, isHostOf, isIPv4, isMac, networkOf, overlaps, parseCidr } from './addr.js';
 import { UsageError } from './errors.js';
 import { isUuid } from './names.js';
 import type { State } from './types.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** A value as it can be shown on one line: control characters escaped. */
+export const shown = (s: string) => JSON.stringify(s).slice(1, -1).replace(/\\"/g, '"');
+
 export function checkName(kind: string, name: string): string {
   if (!NAME_RE.test(name)) {
-    throw new UsageError(`invalid ${kind} name '${name}': expected 1-64 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit`);
+    const why = name.length === 0 ? 'it is empty'
+      : name.length > 64 ? `it is ${name.length} characters long`
+      : /^[A-Za-z0-9]/.test(name) ? `'${shown(name.match(/[^A-Za-z0-9_.-]/)![0])}' is not allowed`
+      : 'it must start with a letter or digit';
+    throw new UsageError(`invalid ${kind} name '${shown(name)}' (${why}): expected 1-64 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit`);
   }
   return name;
 }
 
 export function checkCidr(what: string, s: string): string {
-  if (!parseCidr(s)) throw new UsageError(`invalid ${what} '${s}': expected an IPv4 CIDR such as 198.51.100.0/24`);
+  if (!parseCidr(s)) {
+    const m = /^([^/]*)\/(\d+)$/.exec(s);
+    const why = m && isIPv4(m[1]!) ? ` (prefix length ${m[2]} is more than 32)` : '';
+    throw new UsageError(`invalid ${what} '${shown(s)}'${why}: expected an IPv4 CIDR such as 198.51.100.0/24`);
+  }
   return networkOf(s);
 }
 
 export function checkIp(what: string, s: string): string {
-  if (!isIPv4(s)) throw new UsageError(`invalid ${what} '${s}': expected an IPv4 address such as 198.51.100.5`);
+  if (!isIPv4(s)) throw new UsageError(`invalid ${what} '${shown(s)}': expected an IPv4 address such as 198.51.100.5`);
   return s.split('.').map(Number).join('.');
 }
 
 export function checkMac(s: string): string {
-  if (!isMac(s)) throw new UsageError(`invalid MAC address '${s}': expected six hex pairs such as fa:16:3e:12:34:56 (unicast)`);
+  if (!isMac(s)) {
+    const why = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s) ? ' (a multicast address: the lowest bit of the first byte is set)' : '';
+    throw new UsageError(`invalid MAC address '${shown(s)}'${why}: expected a unicast address of six hex pairs such as fa:16:3e:12:34:56`);
+  }
   return s.toLowerCase();
 }
 
 export function checkUuid(what: string, s: string): string {
-  if (!isUuid(s.toLowerCase())) throw new UsageError(`invalid ${what} '${s}': expected a UUID such as 5f6c2a0e-1b2c-4d5e-8f90-0123456789ab`);
+  if (!isUuid(s.toLowerCase())) throw new UsageError(`invalid ${what} '${shown(s)}': expected a UUID such as 5f6c2a0e-1b2c-4d5e-8f90-0123456789ab`);
   return s.toLowerCase();
 }
 
-/** Everything that must hold of a whole state before it is applied or saved. */
+/** Why `ip` cannot be a host of `cidr`, with what is expected; null when it can. */
+export function hostProblem(cidr: string, ip: string): string | null {
+  if (isHostOf(cidr, ip)) return null;
+  const { first, last } = hostRange(cidr);
+  const expected = `expected a host address from ${fromInt(first)} to ${fromInt(last)}`;
+  if (!contains(cidr, ip)) return `is outside ${cidr}: ${expected}`;
+  if (ip === broadcastOf(cidr)) return `is the broadcast address of ${cidr}: ${expected}`;
+  return `is the network address of ${cidr}: ${expected}`;
+}
+
+/**
+ * Everything that must hold of a whole state before it is applied or saved.
+ * Messages name the offending value and what was expected; the first
+ * problem found is reported.
+ */
 export function checkState(s: State): void {
-  const ids = new Set<string>();
+  const ids = new Map<string, string>();
   const unique = (id: string, what: string) => {
-    if (ids.has(id)) throw new UsageError(`duplicate id ${id} (${what})`);
-    ids.add(id);
+    const prev = ids.get(id);
+    if (prev) throw new UsageError(`id ${id} of ${what} is already used by ${prev}: expected a new UUID`);
+    ids.set(id, what);
   };
   const names = (kind: string, list: { name: string }[]) => {
     const seen = new Set<string>();
     for (const x of list) {
-      if (seen.has(x.name)) throw new UsageError(`a ${kind} named '${x.name}' already exists`);
+      if (seen.has(x.name)) throw new UsageError(`a ${kind} named '${x.name}' already exists: expected a new name`, `l3ctl ${kind} list`);
       seen.add(x.name);
     }
   };
   names('network', s.networks);
   names('router', s.routers);
   for (const n of s.networks) {
-    unique(n.id, `network ${n.name}`);
-    if (n.gateway_ip && !isHostOf(n.cidr, n.gateway_ip)) {
-      throw new UsageError(`gateway IP ${n.gateway_ip} of network '${n.name}' is not a host address of ${n.cidr}`);
-    }
+    unique(n.id, `network '${n.name}'`);
+    const bad = n.gateway_ip ? hostProblem(n.cidr, n.gateway_ip) : null;
+    if (bad) throw new UsageError(`gateway IP ${n.gateway_ip} of network '${n.name}' ${bad}`);
   }
   for (let i = 0; i < s.networks.length; i++) {
     for (let j = i + 1; j < s.networks.length; j++) {
       const a = s.networks[i]!;
       const b = s.networks[j]!;
-      if (overlaps(a.cidr, b.cidr)) throw new UsageError(`network '${b.name}' (${b.cidr}) overlaps network '${a.name}' (${a.cidr})`);
+      if (overlaps(a.cidr, b.cidr)) {
+        throw new UsageError(`${b.cidr} of network '${b.name}' overlaps ${a.cidr} of network '${a.name}': expected a subnet that overlaps no other network`);
+      }
     }
   }
   const net = (id: string) => s.networks.find((n) => n.id === id)!;
-  // ip -> owner, per network, so no address is used twice.
+  // Every address has one owner, so no address is used twice.
   const used = new Map<string, string>();
-  const claim = (ip: string, owner: string) => {
+  const claim = (ip: string, owner: string, label: string) => {
     const prev = used.get(ip);
-    if (prev && prev !== owner) throw new UsageError(`address ${ip} is already used by ${prev}`);
+    if (prev && prev !== owner) throw new UsageError(`${label} ${ip} is already used by ${prev}: expected a free address`);
     used.set(ip, owner);
   };
+  for (const n of s.networks) if (n.gateway_ip) claim(n.gateway_ip, `the gateway IP of network '${n.name}'`, 'gateway IP');
   const macs = new Map<string, string>();
+  const claimMac = (mac: string, owner: string) => {
+    const m = macs.get(mac);
+    if (m) throw new UsageError(`MAC address ${mac} for ${owner} is already used by ${m}`);
+    macs.set(mac, owner);
+  };
   for (const r of s.routers) {
-    unique(r.id, `router ${r.name}`);
+    unique(r.id, `router '${r.name}'`);
     const subnets: string[] = [];
     for (const p of r.interfaces) {
-      unique(p.id, `port of router ${r.name}`);
+      const owner = `router '${r.name}' port ${p.id.slice(0, 8)}`;
+      unique(p.id, owner);
       const n = net(p.network_id);
-      if (!n) throw new UsageError(`port ${p.id} of router '${r.name}' refers to an unknown network`);
-      if (n.external) throw new UsageError(`network '${n.name}' is external: it can only be a router gateway (l3ctl gateway set ${r.name} ${n.name})`);
-      if (!isHostOf(n.cidr, p.ip_address)) {
-        throw new UsageError(`interface address ${p.ip_address} is not a host address of network '${n.name}' (${n.cidr})`);
+      if (!n) throw new UsageError(`port ${p.id} of router '${r.name}' refers to an unknown network ${p.network_id}`);
+      if (n.external) {
+        throw new UsageError(`network '${n.name}' is external: expected an internal network for an interface; an external one can only be a gateway`, `l3ctl gateway set ${r.name} ${n.name}`);
       }
-      if (subnets.includes(n.cidr)) throw new UsageError(`router '${r.name}' already has a port on network '${n.name}' (${n.cidr})`);
+      const bad = hostProblem(n.cidr, p.ip_address);
+      if (bad) throw new UsageError(`interface IP ${p.ip_address} on network '${n.name}' ${bad}`);
+      if (subnets.includes(n.cidr)) {
+        throw new UsageError(`router '${r.name}' already has a port on subnet ${n.cidr} (network '${n.name}'): expected one port per subnet`, `l3ctl interface list ${r.name}`);
+      }
       subnets.push(n.cidr);
-      claim(p.ip_address, `router ${r.name} port ${p.id.slice(0, 8)}`);
-      const m = macs.get(p.mac_address);
-      if (m) throw new UsageError(`MAC address ${p.mac_address} is already used by ${m}`);
-      macs.set(p.mac_address, `router ${r.name}`);
+      // The interface may take its network's gateway IP (the default): that is what it is for.
+      if (used.get(p.ip_address) === `the gateway IP of network '${n.name}'`) used.delete(p.ip_address);
+      claim(p.ip_address, owner, 'interface IP');
+      claimMac(p.mac_address, owner);
     }
     if (r.gateway) {
-      unique(r.gateway.id, `gateway of router ${r.name}`);
+      const owner = `the gateway of router '${r.name}'`;
+      unique(r.gateway.id, owner);
       const n = net(r.gateway.network_id);
-      if (!n) throw new UsageError(`gateway of router '${r.name}' refers to an unknown network`);
-      if (!n.external) throw new UsageError(`network '${n.name}' is not external: a gateway needs an external network (l3ctl network add … --external)`);
-      if (!isHostOf(n.cidr, r.gateway.ip_address)) {
-        throw new UsageError(`gateway address ${r.gateway.ip_address} is not a host address of external network '${n.name}' (${n.cidr})`);
+      if (!n) throw new UsageError(`gateway of router '${r.name}' refers to an unknown network ${r.gateway.network_id}`);
+      if (!n.external) {
+        throw new UsageError(`network '${n.name}' is not external: expected an external network for a gateway`, 'l3ctl network add NAME --cidr CIDR --external');
       }
-      if (r.gateway.ip_address === n.gateway_ip) throw new UsageError(`gateway address ${r.gateway.ip_address} is the upstream gateway of network '${n.name}'`);
-      claim(r.gateway.ip_address, `the gateway of router ${r.name}`);
-      const m = macs.get(r.gateway.mac_address);
-      if (m) throw new UsageError(`MAC address ${r.gateway.mac_address} is already used by ${m}`);
-      macs.set(r.gateway.mac_address, `router ${r.name}`);
+      const bad = hostProblem(n.cidr, r.gateway.ip_address);
+      if (bad) throw new UsageError(`gateway address ${r.gateway.ip_address} on external network '${n.name}' ${bad}`);
+      claim(r.gateway.ip_address, owner, 'gateway address');
+      claimMac(r.gateway.mac_address, owner);
     }
+    const onLink = [...subnets, ...(r.gateway ? [net(r.gateway.network_id).cidr] : [])];
     for (const rt of r.routes) {
-      if (!subnets.some((c) => contains(c, rt.nexthop)) && !(r.gateway && contains(net(r.gateway.network_id).cidr, rt.nexthop))) {
-        throw new UsageError(`nexthop ${rt.nexthop} of route ${rt.destination} is on none of router '${r.name}''s subnets`);
+      if (!onLink.some((c) => contains(c, rt.nexthop))) {
+        throw new UsageError(
+          `nexthop ${rt.nexthop} of route ${rt.destination} is on none of the subnets of router '${r.name}'` +
+            (onLink.length ? `: expected an address in ${onLink.join(' or ')}` : ' (it has no ports)'),
+        );
       }
     }
   }
   for (const f of s.floatingips) {
-    unique(f.id, `floating IP ${f.floating_ip_address}`);
+    const owner = `floating IP ${f.floating_ip_address}`;
+    unique(f.id, owner);
     const n = net(f.floating_network_id);
     if (!n || !n.external) throw new UsageError(`floating IP ${f.floating_ip_address} must belong to an external network`);
-    if (!isHostOf(n.cidr, f.floating_ip_address)) {
-      throw new UsageError(`floating IP ${f.floating_ip_address} is not a host address of external network '${n.name}' (${n.cidr})`);
-    }
-    if (f.floating_ip_address === n.gateway_ip) throw new UsageError(`floating IP ${f.floating_ip_address} is the upstream gateway of network '${n.name}'`);
-    claim(f.floating_ip_address, `floating IP ${f.id.slice(0, 8)}`);
+    const bad = hostProblem(n.cidr, f.floating_ip_address);
+    if (bad) throw new UsageError(`floating IP ${f.floating_ip_address} on external network '${n.name}' ${bad}`);
+    claim(f.floating_ip_address, owner, 'floating IP');
     if (f.router_id) {
       const r = s.routers.find((x) => x.id === f.router_id);
-      if (!r) throw new UsageError(`floating IP ${f.floating_ip_address} refers to an unknown router`);
+      if (!r) throw new UsageError(`floating IP ${f.floating_ip_address} refers to an unknown router ${f.router_id}`);
       if (!r.gateway || r.gateway.network_id !== f.floating_network_id) {
         throw new UsageError(`router '${r.name}' has no gateway on network '${n.name}': floating IP ${f.floating_ip_address} cannot reach it`, `l3ctl gateway set ${r.name} ${n.name}`);
       }
       const fixed = f.fixed_ip_address!;
-      const onSubnet = r.interfaces.some((p) => isHostOf(net(p.network_id).cidr, fixed));
-      if (!onSubnet) throw new UsageError(`fixed IP ${fixed} is on none of router '${r.name}''s internal subnets`);
-      if (r.interfaces.some((p) => p.ip_address === fixed)) throw new UsageError(`fixed IP ${fixed} is the router's own interface address`);
+      const subnetsOf = r.interfaces.map((p) => net(p.network_id).cidr);
+      if (!r.interfaces.some((p) => isHostOf(net(p.network_id).cidr, fixed))) {
+        throw new UsageError(
+          `fixed IP ${fixed} is on none of the internal subnets of router '${r.name}'` +
+            (subnetsOf.length ? `: expected a host address in ${subnetsOf.join(' or ')}` : ' (it has no interfaces)'),
+          `l3ctl interface add ${r.name} NETWORK`,
+        );
+      }
+      if (r.interfaces.some((p) => p.ip_address === fixed)) throw new UsageError(`fixed IP ${fixed} is the router's own interface address: expected the address of a machine behind it`);
     }
   }
   const fixedSeen = new Map<string, string>();
   for (const f of s.floatingips) {
     if (!f.fixed_ip_address || !f.router_id) continue;
     const k = `${f.router_id}/${f.fixed_ip_address}`;
-    if (fixedSeen.has(k)) throw new UsageError(`fixed IP ${f.fixed_ip_address} already has floating IP ${fixedSeen.get(k)}`);
+    if (fixedSeen.has(k)) {
+      throw new UsageError(`fixed IP ${f.fixed_ip_address} already has floating IP ${fixedSeen.get(k)}: expected one floating IP per fixed IP`, `l3ctl fip disassociate ${fixedSeen.get(k)}`);
+    }
     fixedSeen.set(k, f.floating_ip_address);
   }
 }
