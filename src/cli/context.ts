@@ -41,15 +41,35 @@ export function colorEnabled(opts: { color?: boolean }, stream: NodeJS.WriteStre
   return !!stream.isTTY;
 }
 
+// A reader that went away (`l3ctl … | head`) is not an error: stop writing.
+let stdoutClosed = false;
+let watching = false;
+function watchStdout(): void {
+  if (watching) return;
+  watching = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutClosed = true;
+  });
+}
+
+const write = (t: string) => {
+  if (!stdoutClosed) process.stdout.write(t.endsWith('\n') ? t : t + '\n');
+};
+
 export function makeContext(opts: GlobalOptions): Context {
+  watchStdout();
   const verbose = !!opts.verbose;
   const quiet = !!opts.quiet;
   const direct = new RealRunner(verbose ? (l) => process.stderr.write(l + '\n') : undefined);
   // Tests only (issue 4): L3CTL_FAULT_INJECT makes one chosen command fail or stall.
   const fault = faultFromEnv();
   const real: Runner = fault ? new FaultRunner(direct, fault) : direct;
-  const out = (t: string) => void process.stdout.write(t.endsWith('\n') ? t : t + '\n');
-  const runner: Runner = opts.dryRun ? new DryRunRunner(real, out) : real;
+  // -q: nothing on success (cli.md); a --dry-run plan is still what was asked for.
+  const out = (t: string) => {
+    if (!quiet) write(t);
+  };
+  const runner: Runner = opts.dryRun ? new DryRunRunner(real, write) : real;
   return {
     storePath: resolveStorePath(opts.store),
     format: (opts.format ?? 'table') as Format,
