@@ -124,7 +124,9 @@ export function routerDrift(d: DesiredRouter | null, obs: ObservedRouterNs, host
   for (const l of nat.missing) out.push({ kind: isChain(l) ? 'missing-nat-chain' : 'missing-nat-rule', object: l, expected: l, live: null });
   for (const l of nat.extra) out.push({ kind: isChain(l) ? 'extra-nat-chain' : 'extra-nat-rule', object: l, expected: null, live: l });
 
-  if (!obs.ipForward) out.push({ kind: 'ip_forward-off', object: 'net.ipv4.ip_forward', expected: '1', live: '0' });
+  if (!obs.ipForward) {
+    out.push({ kind: 'ip_forward-off', object: 'net.ipv4.ip_forward', expected: '1 (and net.ipv4.conf.all.promote_secondaries 1)', live: 'ip_forward or promote_secondaries is 0' });
+  }
   return out;
 }
 
