@@ -30,6 +30,12 @@ export interface ObservedRouterNs {
   links: Map<string, ObservedLink>;
   routes: ObservedRoute[];
   iptablesSave: string;
+  /**
+   * The namespace's sysctls are as l3ctl sets them: ip_forward on, and
+   * promote_secondaries on (so that replacing a port's address in the same
+   * subnet, new added before old deleted, does not delete the new one with
+   * the old primary — and the routes through the device with it).
+   */
   ipForward: boolean;
 }
 
@@ -97,7 +103,9 @@ export async function observeRouterNs(runner: Runner, ns: string, exists = listN
     observeLinks(runner, ns),
     observeRoutes(runner, ns),
     runner.run(inNs(ns, ['iptables-save']), { read: true }),
-    runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv4.ip_forward']), { read: true }),
+    runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries']), { read: true }),
   ]);
-  return { ns, exists: true, links, routes, iptablesSave: save.stdout, ipForward: fwd.stdout.trim() === '1' };
+  // Both must be 1: see ObservedRouterNs.ipForward.
+  const ipForward = fwd.stdout.trim().split('\n').every((v) => v.trim() === '1');
+  return { ns, exists: true, links, routes, iptablesSave: save.stdout, ipForward };
 }
