@@ -57,6 +57,8 @@ export function kernelVsStore(storePath: string): string[] {
     }
     for (const p of r.interfaces) want.push(`qr-${p.id.slice(0, 11)} ${p.ip_address}/${prefixOf(p.network_id)}`);
     const links = JSON.parse(sh(['ip', '-n', ns, '-j', 'addr', 'show']).stdout || '[]') as LinkJson[];
+    const wantDevs = [...(r.gateway ? [`qg-${r.gateway.id.slice(0, 11)}`] : []), ...r.interfaces.map((p) => `qr-${p.id.slice(0, 11)}`)];
+    out.push(...diff(`${tag} device`, wantDevs, links.map((l) => l.ifname).filter((n) => /^q[rg]-/.test(n))));
     const have = links
       .filter((l) => /^q[rg]-/.test(l.ifname))
       .flatMap((l) => l.addr_info.filter((a) => a.family === 'inet' && a.scope === 'global').map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`));
@@ -76,7 +78,11 @@ export function kernelVsStore(storePath: string): string[] {
       `-A l3ctl-OUTPUT -d ${f.floating_ip_address}/32 -j DNAT --to-destination ${f.fixed_ip_address}`,
       `-A l3ctl-float-snat -s ${f.fixed_ip_address}/32 -j SNAT --to-source ${f.floating_ip_address}`,
     ]);
-    const haveNat = nat.filter((l) => /^-A l3ctl-(PREROUTING|OUTPUT) .* DNAT |^-A l3ctl-float-snat /.test(l));
+    // And the SNAT of each internal subnet to the gateway address.
+    if (r.gateway) {
+      for (const p of r.interfaces) wantNat.push(`-A l3ctl-snat -s ${s.networks.find((n) => n.id === p.network_id)!.cidr} -j SNAT --to-source ${r.gateway.ip_address}`);
+    }
+    const haveNat = nat.filter((l) => /^-A l3ctl-(PREROUTING|OUTPUT) .* DNAT |^-A l3ctl-float-snat |^-A l3ctl-snat -s /.test(l));
     out.push(...diff(`${tag} nat`, wantNat, haveNat));
   }
   return out;
@@ -88,7 +94,7 @@ export async function plannedChanges(storePath: string): Promise<string[]> {
   if (r.code !== 0) return [`agent sync --dry-run exited ${r.code}: ${r.stderr.trim()}`];
   return r.stdout
     .split('\n')
-    .filter((l) => l.startsWith('+ ') && !/ -j (addr|route|link) show( table main)?$| iptables-save( -t \w+)?$| sysctl -n [\w.]+$/.test(l));
+    .filter((l) => l.startsWith('+ ') && !/ -j (addr|route|link) show( table main)?$| iptables-save( -t \w+)?$| sysctl -n [\w. ]+$/.test(l));
 }
 
 /** `agent check` when this build has it: exit 0 and its output; null when the command does not exist. */
