@@ -1,0 +1,110 @@
+// Help, man page and README command list come from the command definitions:
+// every command documents itself, and committed generated files match.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { ROOT, l3ctl } from '../helpers/cli.js';
+import { buildProgram } from '../../src/cli/main.js';
+import { docOf } from '../../src/cli/define.js';
+import { generated } from '../../src/cli/gendocs.js';
+import { specOf, walkSpec } from '../../src/cli/spec.js';
+
+const hidden = (c: Command) => !!(c as unknown as { _hidden?: boolean })._hidden;
+
+function commands(c: Command, path: string[] = []): { path: string[]; cmd: Command }[] {
+  return c.commands
+    .filter((x) => x.name() !== 'help' && !hidden(x))
+    .flatMap((x) => [{ path: [...path, x.name()], cmd: x }, ...commands(x, [...path, x.name()])]);
+}
+
+/** What `l3ctl PATH --help` prints, captured in-process. */
+function helpOf(cmd: Command): string {
+  let out = '';
+  cmd.configureOutput({ writeOut: (s) => void (out += s) });
+  cmd.outputHelp();
+  return out;
+}
+
+const all = commands(buildProgram());
+
+test('the walk finds the commands', () => {
+  const paths = all.map((x) => x.path.join(' '));
+  for (const p of ['network add', 'router show', 'fip associate', 'config set', 'completion']) assert.ok(paths.includes(p), p);
+});
+
+for (const { path, cmd } of all) {
+  test(`l3ctl ${path.join(' ')} --help: usage, one-line summary, an example`, () => {
+    const doc = docOf(cmd);
+    assert.ok(doc, 'declared with define()/noun()');
+    assert.ok(doc.summary.length > 0 && !doc.summary.includes('\n'), 'one-line summary');
+    assert.ok(doc.examples.length > 0, 'at least one example');
+    const help = helpOf(cmd);
+    assert.match(help, new RegExp(`^Usage: l3ctl ${path.join(' ')} `));
+    assert.ok(help.replace(/\s+/g, ' ').includes(doc.summary), 'summary in --help'); // commander wraps long lines
+    for (const e of doc.examples) {
+      assert.ok(help.includes(`Example: ${e}`), `Example: ${e}`);
+      assert.match(e, /^(l3ctl |source <\(l3ctl )/, 'examples are l3ctl command lines');
+    }
+  });
+}
+
+test('--help through the real binary shows the example (fip associate)', async () => {
+  const r = await l3ctl(['fip', 'associate', '--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^Usage: l3ctl fip associate /);
+  assert.match(r.stdout, /^Example: l3ctl fip associate 203\.0\.113\.20 198\.51\.100\.5$/m);
+});
+
+test('a missing required argument without a TTY: usage error, exit 2', async () => {
+  const r = await l3ctl(['router', 'add']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.split('\n')[0], "l3ctl: error: missing required argument 'name'");
+  assert.equal(r.stdout, '');
+});
+
+const gen = generated();
+
+for (const file of Object.keys(gen)) {
+  test(`committed ${file} matches the command definitions (regenerate: node dist/src/cli/gendocs.js)`, () => {
+    assert.equal(readFileSync(join(ROOT, file), 'utf8'), gen[file]);
+  });
+}
+
+test('the man page covers every command and the required sections', () => {
+  const page = gen['man/l3ctl.1']!;
+  for (const s of ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'GLOBAL OPTIONS', 'COMMANDS', 'EXIT STATUS', 'ENVIRONMENT', 'FILES', 'EXAMPLES']) {
+    assert.match(page, new RegExp(`^\\.SH ${s}$`, 'm'), s);
+  }
+  for (const { path } of walkSpec(specOf(buildProgram())).filter((x) => !x.spec.hidden && !x.spec.commands.length)) {
+    assert.ok(page.includes(`\\fBl3ctl ${path.join(' ').replace(/-/g, '\\-')}\\fR`), `man page lacks l3ctl ${path.join(' ')}`);
+  }
+  for (const code of ['0', '1', '2', '3', '4', '5', '6', '130']) assert.match(page, new RegExp(`^\\.B ${code}$`, 'm'));
+  for (const v of ['L3CTL_STORE', 'L3CTL_LOCK_TIMEOUT', 'NO_COLOR']) assert.match(page, new RegExp(`^\\.B ${v}$`, 'm'));
+  for (const f of ['/var/lib/l3ctl/state.json', '/var/lib/l3ctl/state.json.bak', '/var/lib/l3ctl/state.json.lock']) {
+    assert.match(page, new RegExp(`^\\.I ${f.replace(/\./g, '\\.')}$`, 'm'));
+  }
+});
+
+test('the README lists every command', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  for (const { path } of all.filter((x) => !x.cmd.commands.filter((c) => c.name() !== 'help').length)) {
+    assert.ok(readme.includes(`| \`l3ctl ${path.join(' ')}`), `README lacks l3ctl ${path.join(' ')}`);
+  }
+});
+
+test('man page renders with groff -man -ww without a warning', (t) => {
+  const has = spawnSync('sh', ['-c', 'command -v groff']).status === 0;
+  if (!has) {
+    if (process.env.CI) throw new Error('groff is missing (scripts/setup.sh installs groff-base)');
+    return t.skip('groff is not installed');
+  }
+  const r = spawnSync('groff', ['-man', '-ww', '-z', join(ROOT, 'man', 'l3ctl.1')], { encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  assert.equal(r.stderr, '', 'groff warnings');
+  const text = spawnSync('groff', ['-man', '-Tutf8', '-P', '-cbou', join(ROOT, 'man', 'l3ctl.1')], { encoding: 'utf8' }).stdout;
+  assert.match(text, /l3ctl fip associate 203\.0\.113\.20 198\.51\.100\.5/);
+  assert.match(text, /EXIT STATUS/);
+});
