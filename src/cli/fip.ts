@@ -33,7 +33,7 @@ function externalNetworkFor(s: State, ip: string | undefined, nref: string | und
   const ext = s.networks.filter((n) => n.external);
   if (ip) {
     const hit = ext.find((n) => contains(n.cidr, ip));
-    if (!hit) throw new UsageError(`floating IP ${ip} is on no external network`, ext.length ? `external networks: ${ext.map((n) => `${n.name} (${n.cidr})`).join(', ')}` : 'add one: l3ctl network add NAME --cidr CIDR --external');
+    if (!hit) throw new UsageError(`floating IP ${ip} is on no external network: expected an address in an external network's subnet`, ext.length ? `external networks: ${ext.map((n) => `${n.name} (${n.cidr})`).join(', ')}` : 'add one: l3ctl network add NAME --cidr CIDR --external');
     return hit;
   }
   if (ext.length === 1) return ext[0]!;
@@ -91,7 +91,7 @@ export function register(program: Command): void {
           const candidates = o.router
             ? [findRouter(s, o.router)]
             : s.routers.filter((r) => r.interfaces.some((p) => contains(s.networks.find((n) => n.id === p.network_id)!.cidr, fixed)));
-          if (!candidates.length) throw new UsageError(`fixed IP ${fixed} is on no router's internal subnet`, 'l3ctl interface add ROUTER NETWORK');
+          if (!candidates.length) throw new UsageError(`fixed IP ${fixed} is on no router's internal subnet: expected an address on a network some router has an interface on`, 'l3ctl interface add ROUTER NETWORK');
           if (candidates.length > 1) throw new UsageError(`fixed IP ${fixed} is on subnets of several routers: ${candidates.map((r) => r.name).join(', ')}`, 'pass --router');
           const r = candidates[0]!;
           const old = f.router_id;

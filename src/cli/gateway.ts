@@ -36,7 +36,7 @@ export function register(program: Command): void {
         await mutate(ctx, (s) => {
           const r = findRouter(s, rref);
           const n = findNetwork(s, nref);
-          if (!n.external) throw new UsageError(`network '${n.name}' is not external: a gateway needs an external network`, `l3ctl network add NAME --cidr CIDR --external`);
+          if (!n.external) throw new UsageError(`network '${n.name}' is not external: expected an external network for a gateway`, `l3ctl network add NAME --cidr CIDR --external`);
           const cur = r.gateway;
           if (cur && cur.network_id !== n.id && s.floatingips.some((f) => f.router_id === r.id)) {
             throw new UsageError(`router '${r.name}' has floating IPs on its current gateway network`, 'disassociate them first (l3ctl fip disassociate FIP)');

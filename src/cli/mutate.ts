@@ -27,7 +27,7 @@ const ROLLED_BACK = 'the kernel was put back as it was before this command; the 
 
 export class Interrupted extends L3ctlError {
   constructor(hint = ROLLED_BACK) {
-    super('interrupted', EXIT.interrupted, hint);
+    super('interrupted (Ctrl-C) while applying', EXIT.interrupted, hint);
   }
 }
 

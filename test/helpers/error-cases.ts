@@ -1,0 +1,125 @@
+// The bad inputs of issue 4, as one table shared by the unit variant (a
+// hand-written store, no kernel: test/unit/cli-errors.test.ts) and the e2e
+// variant (a real topology: test/e2e/errors.test.ts). Every case must exit 2
+// with a first stderr line naming the bad value, and change nothing.
+//
+// The topology both variants have (TOPOLOGY_COMMANDS builds it for real):
+//   ext  203.0.113.0/24 gateway 203.0.113.1, external
+//   priv 198.51.100.0/24 (gateway 198.51.100.1)
+//   n3   192.0.2.0/25   (no router on it)
+//   r1: gateway on ext at 203.0.113.10, interface on priv at 198.51.100.1,
+//       route 192.0.2.128/25 via 198.51.100.254,
+//       floating IP 203.0.113.20 -> 198.51.100.5
+
+export interface ErrorCase {
+  what: string;
+  args: string[];
+  /** The first stderr line must match. */
+  first: RegExp;
+  /** When given, some `hint:` line must match. */
+  hint?: RegExp;
+  code?: number;
+}
+
+export const TOPOLOGY_COMMANDS = (hostNs: string): string[][] => [
+  ['config', 'set', 'host_namespace', hostNs],
+  ['config', 'set', 'external_network_bridge', ''],
+  ['config', 'set', 'send_arp_for_ha', '0'],
+  ['network', 'add', 'ext', '--cidr', '203.0.113.0/24', '--gateway-ip', '203.0.113.1', '--external'],
+  ['network', 'add', 'priv', '--cidr', '198.51.100.0/24'],
+  ['network', 'add', 'n3', '--cidr', '192.0.2.0/25'],
+  ['router', 'add', 'r1'],
+  ['gateway', 'set', 'r1', 'ext', '--ip', '203.0.113.10'],
+  ['interface', 'add', 'r1', 'priv'],
+  ['route', 'add', 'r1', '192.0.2.128/25', '198.51.100.254'],
+  ['fip', 'associate', '203.0.113.20', '198.51.100.5'],
+];
+
+const E = (s: string) => new RegExp(`^l3ctl: error: ${s}`);
+const NEW_ID = '0b8d2c5e-1111-4222-8333-944455566677';
+
+export const ERROR_CASES: ErrorCase[] = [
+  // Malformed CIDRs and addresses.
+  { what: 'CIDR prefix over 32', args: ['network', 'add', 'n9', '--cidr', '198.51.100.0/33'], first: E(`invalid CIDR '198\\.51\\.100\\.0/33'.*expected an IPv4 CIDR`) },
+  { what: 'CIDR not an address', args: ['network', 'add', 'n9', '--cidr', 'banana'], first: E(`invalid CIDR 'banana'.*expected an IPv4 CIDR`) },
+  { what: 'gateway IP octet over 255', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--gateway-ip', '198.51.100.300'], first: E(`invalid gateway IP '198\\.51\\.100\\.300'.*expected an IPv4 address`) },
+  { what: 'gateway IP outside its subnet', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--gateway-ip', '192.0.2.5'], first: E(`gateway IP 192\\.0\\.2\\.5 of network 'n9' is outside 192\\.0\\.2\\.128/25: expected a host address`) },
+  { what: 'gateway IP the broadcast address', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--gateway-ip', '192.0.2.255'], first: E(`gateway IP 192\\.0\\.2\\.255 .*broadcast address`) },
+  { what: 'route destination malformed', args: ['route', 'add', 'r1', '192.0.2.300/24', '198.51.100.254'], first: E(`invalid destination '192\\.0\\.2\\.300/24'`) },
+  { what: 'route nexthop malformed', args: ['route', 'add', 'r1', '192.0.2.128/25', 'banana'], first: E(`invalid nexthop 'banana'.*expected an IPv4 address`) },
+  { what: 'fixed IP malformed', args: ['fip', 'associate', '203.0.113.21', '198.51.100.300'], first: E(`invalid fixed IP '198\\.51\\.100\\.300'`) },
+  // Conflicts with what exists.
+  { what: 'network overlapping another', args: ['network', 'add', 'n9', '--cidr', '198.51.100.128/25'], first: E(`198\\.51\\.100\\.128/25 of network 'n9' overlaps 198\\.51\\.100\\.0/24 of network 'priv'`) },
+  { what: 'duplicate network name', args: ['network', 'add', 'priv', '--cidr', '192.0.2.128/25'], first: E(`a network named 'priv' already exists with a different definition`) },
+  { what: 'duplicate router name with another id', args: ['router', 'add', 'r1', '--id', NEW_ID], first: E(`a router named 'r1' already exists with a different definition`) },
+  // Names.
+  { what: 'name with a space', args: ['router', 'add', 'a b'], first: E(`invalid router name 'a b' \\(' ' is not allowed\\): expected 1-64 characters`) },
+  { what: 'name with ;', args: ['router', 'add', 'a;rm'], first: E(`invalid router name 'a;rm' \\(';' is not allowed\\)`) },
+  { what: 'name with $', args: ['network', 'add', 'a$HOME', '--cidr', '192.0.2.128/25'], first: E(`invalid network name 'a\\$HOME' \\('\\$' is not allowed\\)`) },
+  { what: "name with '", args: ['router', 'add', "it's"], first: E(`invalid router name 'it's' \\(''' is not allowed\\)`) },
+  { what: 'name with "', args: ['router', 'add', 'a"b'], first: E(`invalid router name 'a"b' \\('"' is not allowed\\)`) },
+  { what: 'name of 65 characters', args: ['router', 'add', 'r'.repeat(65)], first: E(`invalid router name 'r{65}' \\(it is 65 characters long\\)`) },
+  { what: 'name starting with .', args: ['router', 'add', '.r'], first: E(`invalid router name '\\.r' \\(it must start with a letter or digit\\)`) },
+  // Ids.
+  { what: 'malformed router --id', args: ['router', 'add', 'r9', '--id', '1234'], first: E(`invalid router id '1234': expected a UUID`) },
+  { what: 'malformed network --id', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--id', 'not-a-uuid'], first: E(`invalid network id 'not-a-uuid': expected a UUID`) },
+  { what: 'malformed port --id', args: ['interface', 'add', 'r1', 'n3', '--id', 'xyz'], first: E(`invalid port id 'xyz': expected a UUID`) },
+  // Unknown names, with the closest one as hint.
+  { what: 'unknown router', args: ['router', 'show', 'r2'], first: E(`unknown router 'r2'`), hint: /^hint: did you mean 'r1'\?/ },
+  { what: 'unknown router in a mutation', args: ['route', 'add', 'rl', '192.0.2.128/25', '198.51.100.254'], first: E(`unknown router 'rl'`), hint: /did you mean 'r1'/ },
+  { what: 'unknown network', args: ['interface', 'add', 'r1', 'privv'], first: E(`unknown network 'privv'`), hint: /did you mean 'priv'/ },
+  { what: 'unknown port', args: ['interface', 'remove', 'r1', 'prv'], first: E(`router 'r1' has no interface on 'prv'`), hint: /did you mean 'priv'/ },
+  { what: 'unknown floating IP', args: ['fip', 'disassociate', '203.0.113.2'], first: E(`unknown floating IP '203\\.0\\.113\\.2'`), hint: /did you mean '203\.0\.113\.20'/ },
+  { what: 'unknown config key (set)', args: ['config', 'set', 'send_arp_for_hb', '1'], first: E(`unknown config key 'send_arp_for_hb'`), hint: /did you mean 'send_arp_for_ha'/ },
+  { what: 'unknown config key (get)', args: ['config', 'get', 'router_idd'], first: E(`unknown config key 'router_idd'`), hint: /did you mean 'router_id'/ },
+  // External vs internal.
+  { what: 'external network as interface', args: ['interface', 'add', 'r1', 'ext'], first: E(`network 'ext' is external`) },
+  { what: 'internal network as gateway', args: ['gateway', 'set', 'r1', 'priv'], first: E(`network 'priv' is not external.*expected an external network`) },
+  // Interface addresses.
+  { what: 'interface IP outside its subnet', args: ['interface', 'add', 'r1', 'n3', '--ip', '198.51.100.7'], first: E(`interface IP 198\\.51\\.100\\.7 on network 'n3' is outside 192\\.0\\.2\\.0/25: expected a host address from 192\\.0\\.2\\.1 to 192\\.0\\.2\\.126`) },
+  { what: 'interface IP the network address', args: ['interface', 'add', 'r1', 'n3', '--ip', '192.0.2.0'], first: E(`interface IP 192\\.0\\.2\\.0 on network 'n3' is the network address`) },
+  { what: 'interface IP the broadcast address', args: ['interface', 'add', 'r1', 'n3', '--ip', '192.0.2.127'], first: E(`interface IP 192\\.0\\.2\\.127 on network 'n3' is the broadcast address`) },
+  { what: 'second port of a router on one subnet', args: ['interface', 'add', 'r1', 'priv', '--ip', '198.51.100.9'], first: E(`router 'r1' already has a port on network 'priv'`) },
+  { what: 'bad MAC', args: ['interface', 'add', 'r1', 'n3', '--mac', 'zz:16:3e:00:00:01'], first: E(`invalid MAC address 'zz:16:3e:00:00:01'.*expected a unicast address`) },
+  { what: 'multicast MAC', args: ['interface', 'add', 'r1', 'n3', '--mac', '01:16:3e:00:00:01'], first: E(`invalid MAC address '01:16:3e:00:00:01' \\(a multicast address`) },
+  { what: 'bad gateway MAC', args: ['gateway', 'set', 'r1', 'ext', '--mac', 'fa:16:3e:00:01'], first: E(`invalid MAC address 'fa:16:3e:00:01'`) },
+  // Gateway and floating IPs.
+  { what: 'gateway IP outside the external subnet', args: ['gateway', 'set', 'r1', 'ext', '--ip', '198.51.100.10'], first: E(`gateway address 198\\.51\\.100\\.10 on external network 'ext' is outside 203\\.0\\.113\\.0/24`) },
+  { what: 'gateway IP the upstream gateway', args: ['gateway', 'set', 'r1', 'ext', '--ip', '203.0.113.1'], first: E(`gateway address 203\\.0\\.113\\.1 is already used by the gateway IP of network 'ext'`) },
+  { what: 'FIP outside the external subnet', args: ['fip', 'add', '198.51.100.77'], first: E(`floating IP 198\\.51\\.100\\.77 is on no external network`), hint: /ext \(203\.0\.113\.0\/24\)/ },
+  { what: 'FIP outside the external subnet (associate)', args: ['fip', 'associate', '192.0.2.9', '198.51.100.6'], first: E(`floating IP 192\\.0\\.2\\.9 is on no external network`) },
+  { what: 'FIP equal to the router gateway address', args: ['fip', 'associate', '203.0.113.10', '198.51.100.6'], first: E(`floating IP 203\\.0\\.113\\.10 is already used by the gateway of router 'r1'`) },
+  { what: 'FIP equal to the upstream gateway', args: ['fip', 'add', '203.0.113.1'], first: E(`floating IP 203\\.0\\.113\\.1 is already used by the gateway IP of network 'ext'`) },
+  { what: 'FIP the broadcast address', args: ['fip', 'add', '203.0.113.255'], first: E(`floating IP 203\\.0\\.113\\.255 on external network 'ext' is the broadcast address`) },
+  { what: 'fixed IP already mapped by another FIP', args: ['fip', 'associate', '203.0.113.21', '198.51.100.5'], first: E(`fixed IP 198\\.51\\.100\\.5 already has floating IP 203\\.0\\.113\\.20`), hint: /fip disassociate 203\.0\.113\.20/ },
+  { what: 'fixed IP on none of the router subnets', args: ['fip', 'associate', '203.0.113.21', '192.0.2.9', '--router', 'r1'], first: E(`fixed IP 192\\.0\\.2\\.9 is on none of the internal subnets of router 'r1': expected a host address in 198\\.51\\.100\\.0/24`) },
+  { what: 'fixed IP on no router subnet', args: ['fip', 'associate', '203.0.113.21', '192.0.2.9'], first: E(`fixed IP 192\\.0\\.2\\.9 is on no router's internal subnet`) },
+  { what: "fixed IP the router's own address", args: ['fip', 'associate', '203.0.113.21', '198.51.100.1'], first: E(`fixed IP 198\\.51\\.100\\.1 is the router's own interface address`) },
+  // Routes.
+  { what: 'route nexthop on none of the subnets', args: ['route', 'add', 'r1', '192.0.2.128/25', '192.0.2.9'], first: E(`nexthop 192\\.0\\.2\\.9 of route 192\\.0\\.2\\.128/25 is on none of the subnets of router 'r1': expected an address in`) },
+  // Config values.
+  { what: 'config value not an integer', args: ['config', 'set', 'send_arp_for_ha', 'lots'], first: E(`invalid value 'lots' for send_arp_for_ha: expected an integer`) },
+  { what: 'config value not a boolean', args: ['config', 'set', 'use_namespaces', 'maybe'], first: E(`invalid value 'maybe' for use_namespaces: expected true or false`) },
+  { what: 'config value out of range', args: ['config', 'set', 'metadata_port', '70000'], first: E(`invalid value '70000' for metadata_port`) },
+  { what: 'config bridge name with a space', args: ['config', 'set', 'external_network_bridge', 'br ex'], first: E(`invalid value 'br ex' for external_network_bridge`) },
+  // Deleting what is in use.
+  { what: 'delete a network a router uses', args: ['network', 'delete', 'priv'], first: E(`network 'priv' is in use by router r1`) },
+  { what: 'delete a network a router uses (--yes)', args: ['network', 'delete', 'ext', '--yes'], first: E(`network 'ext' is in use by router r1, floating IP 203\\.0\\.113\\.20`) },
+  { what: 'remove an interface a FIP needs', args: ['interface', 'remove', 'r1', 'priv'], first: E(`the interface on 'priv' is required by floating IP 203\\.0\\.113\\.20`) },
+  { what: 'clear a gateway a FIP needs', args: ['gateway', 'clear', 'r1'], first: E(`router 'r1' gateway is in use by floating IP 203\\.0\\.113\\.20`) },
+  // Commander's own errors.
+  { what: 'unknown subcommand', args: ['router', 'frob'], first: E(`unknown command 'frob'`), hint: /^hint: / },
+  { what: 'misspelt subcommand', args: ['router', 'ad', 'r9'], first: E(`unknown command 'ad'`), hint: /^hint: did you mean add\?/ },
+  { what: 'unknown noun', args: ['routr', 'list'], first: E(`unknown command 'routr'`), hint: /did you mean one of route, router\?/ },
+  { what: 'unknown option', args: ['router', 'list', '--bogus'], first: E(`unknown option '--bogus'`) },
+  { what: 'unknown global option', args: ['--bogus', 'router', 'list'], first: E(`unknown option '--bogus'`) },
+  { what: 'misspelt option', args: ['router', 'list', '--formt', 'json'], first: E(`unknown option '--formt'`), hint: /did you mean --format\?/ },
+  { what: 'bad choice for -f', args: ['-f', 'xml', 'router', 'list'], first: E(`option '-f, --format <format>' argument 'xml' is invalid\\. Allowed choices are table, json, value`) },
+  { what: 'missing required argument', args: ['router', 'add'], first: E(`missing required argument 'name'`), hint: /^hint: usage: l3ctl router add \[options\] <name>/ },
+  { what: 'missing last argument', args: ['route', 'add', 'r1', '192.0.2.128/25'], first: E(`missing required argument 'nexthop'`) },
+  { what: 'missing required option', args: ['network', 'add', 'n9'], first: E(`required option '--cidr <cidr>' not specified`) },
+  { what: 'option without its value', args: ['interface', 'add', 'r1', 'n3', '--ip'], first: E(`option '--ip <ip>' argument missing`) },
+  { what: 'too many arguments', args: ['router', 'add', 'r9', 'r10'], first: E(`too many arguments for 'add'`) },
+  { what: 'bare noun', args: ['router'], first: E(`'l3ctl router' needs a command`) },
+  { what: 'no command at all', args: [], first: E(`'l3ctl' needs a command`) },
+];
