@@ -5,10 +5,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { BIN, l3ctl, l3ctlOk, nsExec, sh, shOk, tempStore, uniqueName, type CliResult } from '../helpers/cli.js';
-import { deleteNamespaces, e2eUnavailable, namespaces, requireE2E } from '../helpers/e2e.js';
+import { deleteNamespaces, e2eUnavailable, kernelSnapshot, namespaces, requireE2E } from '../helpers/e2e.js';
 
 const store = tempStore();
 const tag = uniqueName('l3ctl-t-agent');
@@ -38,6 +38,7 @@ const links = (n: string) => JSON.parse(sh(['ip', '-n', n, '-j', 'addr', 'show']
   ifname: string; address: string; master?: string; addr_info: { family: string; local: string; prefixlen: number }[];
 }[];
 const addrsOf = (n: string, dev: string) => (links(n).find((l) => l.ifname === dev)?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`).sort();
+const kernelOf = () => kernelSnapshot([ns1, ns2, hostNs]);
 const natSave = (n: string) => nsExec(n, ['iptables-save', '-t', 'nat']).stdout;
 
 /** Lines of a --dry-run that are not reads (reads: `ip [-n NS] -j …`, iptables-save, sysctl -n). */
@@ -221,6 +222,48 @@ describe('agent', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
       await l3ctl(['config', 'unset', 'gateway_external_network_id'], opts);
     }
     assert.equal(stored().networks.length, 3);
+  });
+
+  it("several external networks and none configured: sync and check fail with the agent's message, nothing changed", async (t) => {
+    if (!requireE2E(t)) return;
+    // Adding a network re-runs no router, so the store can get into this state.
+    await run(['network', 'add', 'ext3', '--cidr', '192.0.2.64/26', '--external']);
+    try {
+      const msg = "l3ctl: error: The 'gateway_external_network_id' option must be configured for this agent as l3ctl has more than one external network.";
+      const before = kernelOf();
+      const dry = await cli(['agent', 'sync', '--dry-run']);
+      assert.equal(dry.code, 2);
+      assert.equal(dry.stderr.split('\n')[0], msg);
+      assert.equal(dry.stdout, '', 'fails before reading or planning anything');
+      const r = await cli(['agent', 'sync']);
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr.split('\n')[0], msg);
+      assert.match(r.stderr, /hint: l3ctl config set gateway_external_network_id/);
+      assert.equal(kernelOf(), before);
+      assert.equal((await cli(['agent', 'check'])).code, 2);
+      // Internal-only routers do not need the external network.
+      assert.equal((await cli(['agent', 'sync', 'r2'])).code, 0);
+    } finally {
+      await l3ctl(['network', 'delete', 'ext3', '--yes'], opts);
+    }
+    await assertConverged('ext3 removed');
+  });
+
+  it('sync takes the store lock (exit 4 while another holds it); --dry-run and check do not', async (t) => {
+    if (!requireE2E(t)) return;
+    const lockDir = `${store.path}.lock`;
+    mkdirSync(lockDir); // a fresh lock dir: held by a live l3ctl as far as anyone can tell
+    try {
+      const env = { L3CTL_LOCK_TIMEOUT: '1' };
+      const r = await l3ctl(['agent', 'sync'], { ...opts, env });
+      assert.equal(r.code, 4, r.stderr);
+      assert.equal((await l3ctl(['agent', 'sync', '--dry-run'], { ...opts, env })).code, 0);
+      assert.equal((await l3ctl(['agent', 'check'], { ...opts, env })).code, 0);
+    } finally {
+      rmSync(lockDir, { recursive: true, force: true });
+    }
+    assert.equal((await cli(['agent', 'run', '--interval', '0'])).code, 2);
+    assert.equal((await cli(['agent', 'run', '--interval', 'soon'])).code, 2);
   });
 
   it('a gateway changed under the same port id is re-plumbed: new address, new MAC', async (t) => {
