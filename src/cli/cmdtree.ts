@@ -34,6 +34,13 @@ export interface CmdSpec {
   columns?: string[];
 }
 
+export interface KeySpec {
+  name: string;
+  help: string;
+  default: string | null;
+  choices?: string[];
+}
+
 export const TREE: CmdSpec = {
   "name": "l3ctl",
   "summary": "Build Linux routers the way the Quantum/Neutron L3 agent does: namespaces, qr-/qg- ports, SNAT, floating IPs, extra routes.",
@@ -1301,3 +1308,82 @@ export const TREE: CmdSpec = {
     }
   ]
 };
+
+export const CONFIG_KEYS: KeySpec[] = [
+  {
+    "name": "interface_driver",
+    "help": "how ports are plugged: linuxbridge (veth + bridge) or ovs",
+    "default": "linuxbridge",
+    "choices": [
+      "linuxbridge",
+      "ovs"
+    ]
+  },
+  {
+    "name": "external_network_bridge",
+    "help": "operator's bridge for gateway ports; empty: the external network's own bridge",
+    "default": "br-ex"
+  },
+  {
+    "name": "send_arp_for_ha",
+    "help": "gratuitous ARPs per new address; 0 turns them off",
+    "default": "3"
+  },
+  {
+    "name": "use_namespaces",
+    "help": "one namespace per router",
+    "default": "true",
+    "choices": [
+      "true",
+      "false"
+    ]
+  },
+  {
+    "name": "router_id",
+    "help": "the one router this host handles",
+    "default": null
+  },
+  {
+    "name": "handle_internal_only_routers",
+    "help": "handle routers without a gateway",
+    "default": "true",
+    "choices": [
+      "true",
+      "false"
+    ]
+  },
+  {
+    "name": "gateway_external_network_id",
+    "help": "the external network this host serves",
+    "default": null
+  },
+  {
+    "name": "enable_metadata_proxy",
+    "help": "metadata NAT rules and proxy per router",
+    "default": "true",
+    "choices": [
+      "true",
+      "false"
+    ]
+  },
+  {
+    "name": "metadata_port",
+    "help": "port the metadata proxy listens on in the router namespace",
+    "default": "9697"
+  },
+  {
+    "name": "periodic_interval",
+    "help": "seconds between passes of agent run",
+    "default": "40"
+  },
+  {
+    "name": "host_namespace",
+    "help": "namespace holding bridges and host-side veth ends (created if missing)",
+    "default": null
+  },
+  {
+    "name": "metadata_upstream",
+    "help": "unix socket path or http URL the metadata proxy forwards to",
+    "default": null
+  }
+];

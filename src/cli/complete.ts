@@ -3,12 +3,12 @@
 // line `:files` asks the shell for file names instead.
 //
 // A tab press must feel instant: this walks the generated cmdtree.ts (no
-// commander), reads the store with loadStateSync (JSON.parse, no lock, no
-// valibot) and imports nothing else heavy; it never spawns a program.
-import { CONFIG_KEYS } from '../model/config.js';
+// commander, and config keys from there too), reads the store with
+// loadStateSync (JSON.parse, no lock, no valibot) and imports nothing else;
+// it never spawns a program. Every module loaded costs startup time.
 import type { Router, State } from '../model/types.js';
 import { loadStateSync, resolveStorePath } from '../store/store.js';
-import { TREE, type ArgSpec, type CmdSpec, type OptSpec } from './cmdtree.js';
+import { CONFIG_KEYS, TREE, type ArgSpec, type CmdSpec, type OptSpec } from './cmdtree.js';
 
 export type Candidate = [value: string, description: string];
 export const FILES = ':files';

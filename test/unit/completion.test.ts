@@ -7,8 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ROOT, l3ctl, tempStore } from '../helpers/cli.js';
 import { SHELLS, SHIPPED } from '../../src/cli/completion.js';
-import { TREE } from '../../src/cli/cmdtree.js';
-import { specOf } from '../../src/cli/spec.js';
+import { CONFIG_KEYS, TREE } from '../../src/cli/cmdtree.js';
+import { keySpecs, specOf } from '../../src/cli/spec.js';
 import { buildProgram } from '../../src/cli/main.js';
 import type { State } from '../../src/model/types.js';
 
@@ -127,6 +127,7 @@ test('bash completion: a corrupt or missing store completes nothing and prints n
 
 test('the completion tree is the commander program (regenerate: node dist/src/cli/gendocs.js)', () => {
   assert.deepEqual(TREE, specOf(buildProgram()));
+  assert.deepEqual(CONFIG_KEYS, keySpecs());
 });
 
 test('the fast path loads no package: only node: built-ins and our own modules', () => {

@@ -1,0 +1,21 @@
+// `npm run bench`: every benchmark, one table each. The kernel benchmark
+// (apply.ts) needs root and the kernel tools; it is left out otherwise.
+import { benchComplete } from './complete.js';
+
+function table(title: string, rows: Record<string, unknown>[]): void {
+  const cols = Object.keys(rows[0] ?? {});
+  const cells = [cols, ...rows.map((r) => cols.map((c) => String(r[c])))];
+  const w = cols.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((v, i) => (typeof rows[0]![cols[i]!] === 'number' ? v.padStart(w[i]!) : v.padEnd(w[i]!))).join('  ').trimEnd();
+  process.stdout.write(`\n${title}\n${line(cols)}\n${w.map((n) => '-'.repeat(n)).join('  ')}\n${cells.slice(1).map(line).join('\n')}\n`);
+}
+
+const runs = Number(process.env.BENCH_RUNS ?? 40);
+table('Tab completion (median of interleaved runs)', benchComplete(runs) as unknown as Record<string, unknown>[]);
+
+if (process.getuid?.() === 0) {
+  const { benchApply } = await import('./apply.js');
+  table('Operator commands on a real kernel', benchApply(Number(process.env.BENCH_ROUNDS ?? 5)) as unknown as Record<string, unknown>[]);
+} else {
+  process.stdout.write('\n(kernel benchmark skipped: needs root)\n');
+}
