@@ -107,10 +107,18 @@ export function register(program: Command): void {
       const routers = selectRouters(s, refs);
       checkPass(s, config, routers);
       const findings: Finding[] = [];
+      const failed: string[] = [];
       for (const r of routers) {
-        for (const d of await observeDrift(ctx.runner, s, config, r.id)) findings.push({ router: r.name, router_id: r.id, ...d });
+        try {
+          for (const d of await observeDrift(ctx.runner, s, config, r.id)) findings.push({ router: r.name, router_id: r.id, ...d });
+        } catch (err) {
+          // A namespace that cannot be read is reported; the other routers are still checked.
+          failed.push(r.name);
+          reportRouterError(r.name, err as Error);
+        }
       }
       if (findings.length || ctx.format !== 'table') await printList(ctx, FINDING_COLUMNS, findings as unknown as Record<string, unknown>[]);
+      if (failed.length) throw new L3ctlError(`could not check ${failed.length} router(s): ${failed.join(', ')}`, EXIT.apply);
       if (!findings.length) return ctx.status(`no drift: ${routers.length} router(s) match the store`);
       const names = [...new Set(findings.map((f) => f.router))];
       process.stderr.write(`l3ctl: drift in ${names.length} router(s) (${names.join(', ')}): ${findings.length} finding(s)\nhint: l3ctl agent sync${refs.length ? ' ' + names.join(' ') : ''}\n`);

@@ -313,6 +313,32 @@ describe('agent', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
     await assertConverged('after the failure');
   });
 
+  it('a router whose namespace cannot be entered is reported by sync and check; the others converge and are checked', async (t) => {
+    if (!requireE2E(t)) return;
+    await run(['router', 'add', 'r3']);
+    const r3 = stored().routers.find((r) => r.name === 'r3')!.id;
+    const ns3 = `qrouter-${r3}`;
+    extra.push(ns3);
+    try {
+      // Unmounted, the name stays in /run/netns but no longer refers to a namespace.
+      shOk(['umount', `/run/netns/${ns3}`]);
+      shOk(['ip', '-n', ns1, 'link', 'del', qr1]);
+      const r = await cli(['agent', 'sync']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr.split('\n')[0]!, new RegExp(`^l3ctl: error: router r3: command failed .*${ns3}`));
+      assert.match(r.stderr, /1 router\(s\) failed to converge: r3/);
+      assert.deepEqual(addrsOf(ns1, qr1), ['198.51.100.1/25'], 'r1 repaired');
+      const c = await cli(['agent', 'check', '-f', 'json']);
+      assert.equal(c.code, 1);
+      assert.deepEqual(JSON.parse(c.stdout), [], 'r1 and r2 checked: no drift');
+      assert.match(c.stderr, /l3ctl: error: router r3: /);
+    } finally {
+      rmSync(`/run/netns/${ns3}`, { force: true });
+    }
+    await run(['router', 'delete', 'r3']);
+    await assertConverged('r3 gone');
+  });
+
   it('agent run: a JSON report per pass (start_flag only first), repairs between passes, SIGTERM ends it with 0', async (t) => {
     if (!requireE2E(t)) return;
     const child = spawn(process.execPath, [BIN, 'agent', 'run', '--interval', '1'], { env: { ...process.env, L3CTL_STORE: store.path }, stdio: ['ignore', 'pipe', 'pipe'] });
