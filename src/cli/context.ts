@@ -26,6 +26,8 @@ export interface Context {
   yes: boolean;
   interactive: boolean;
   color: boolean;
+  /** Colour for what goes to stderr (prompts): same rules, judged on stderr. */
+  stderrColor?: boolean;
   verbose: boolean;
   quiet: boolean;
   runner: Runner;
@@ -78,6 +80,7 @@ export function makeContext(opts: GlobalOptions): Context {
     yes: !!opts.yes,
     interactive: opts.input !== false && !!process.stdin.isTTY && !!process.stderr.isTTY,
     color: colorEnabled(opts),
+    stderrColor: colorEnabled(opts, process.stderr),
     verbose,
     quiet,
     runner,

@@ -7,6 +7,8 @@ export async function confirm(ctx: Context, question: string): Promise<void> {
   if (!ctx.interactive) {
     throw new L3ctlError(`confirmation needed: ${question.replace(/\?$/, '')}; no terminal to ask on`, EXIT.declined, 'pass --yes to confirm');
   }
+  // Inquirer's colours follow NO_COLOR, read when it loads: --no-color too.
+  if (!ctx.stderrColor) process.env.NO_COLOR = '1';
   const { confirm: ask } = await import('@inquirer/prompts');
   let ok = false;
   try {
