@@ -117,6 +117,12 @@ export function reportError(err: unknown, verbose: boolean): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `l3ctl … | head`: a reader that went away is not an error worth a stack
+  // trace. Output is printed only after the store is saved, so nothing is lost.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = buildProgram();
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
