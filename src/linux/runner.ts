@@ -63,6 +63,14 @@ export function formatCommand(argv: string[], input?: string): string {
 type Execa = typeof import('execa').execa;
 let execaFn: Execa | undefined;
 
+/**
+ * Load execa now (tens of ms). mutate() calls this before taking the store
+ * lock, so the load is not paid while other l3ctl processes wait for it.
+ */
+export async function preloadExeca(): Promise<void> {
+  execaFn ??= (await import('execa')).execa;
+}
+
 export class RealRunner implements Runner {
   constructor(private readonly verbose?: Echo) {}
 
