@@ -95,13 +95,14 @@ export function checkState(s: State): void {
   }
   const net = (id: string) => s.networks.find((n) => n.id === id)!;
   // Every address has one owner, so no address is used twice.
-  const used = new Map<string, string>();
-  const claim = (ip: string, owner: string, label: string) => {
+  // ip -> [the claiming object's id, how to name it].
+  const used = new Map<string, [string, string]>();
+  const claim = (ip: string, key: string, owner: string, label: string) => {
     const prev = used.get(ip);
-    if (prev && prev !== owner) throw new UsageError(`${label} ${ip} is already used by ${prev}: expected a free address`);
-    used.set(ip, owner);
+    if (prev && prev[0] !== key) throw new UsageError(`${label} ${ip} is already used by ${prev[1]}: expected a free address`);
+    used.set(ip, [key, owner]);
   };
-  for (const n of s.networks) if (n.gateway_ip) claim(n.gateway_ip, `the gateway IP of network '${n.name}'`, 'gateway IP');
+  for (const n of s.networks) if (n.gateway_ip) claim(n.gateway_ip, n.id, `the gateway IP of network '${n.name}'`, 'gateway IP');
   const macs = new Map<string, string>();
   const claimMac = (mac: string, owner: string) => {
     const m = macs.get(mac);
@@ -126,8 +127,8 @@ export function checkState(s: State): void {
       }
       subnets.push(n.cidr);
       // The interface may take its network's gateway IP (the default): that is what it is for.
-      if (used.get(p.ip_address) === `the gateway IP of network '${n.name}'`) used.delete(p.ip_address);
-      claim(p.ip_address, owner, 'interface IP');
+      if (used.get(p.ip_address)?.[0] === n.id) used.delete(p.ip_address);
+      claim(p.ip_address, p.id, owner, 'interface IP');
       claimMac(p.mac_address, owner);
     }
     if (r.gateway) {
@@ -140,7 +141,7 @@ export function checkState(s: State): void {
       }
       const bad = hostProblem(n.cidr, r.gateway.ip_address);
       if (bad) throw new UsageError(`gateway address ${r.gateway.ip_address} on external network '${n.name}' ${bad}`);
-      claim(r.gateway.ip_address, owner, 'gateway address');
+      claim(r.gateway.ip_address, r.gateway.id, owner, 'gateway address');
       claimMac(r.gateway.mac_address, owner);
     }
     const onLink = [...subnets, ...(r.gateway ? [net(r.gateway.network_id).cidr] : [])];
@@ -160,7 +161,7 @@ export function checkState(s: State): void {
     if (!n || !n.external) throw new UsageError(`floating IP ${f.floating_ip_address} must belong to an external network`);
     const bad = hostProblem(n.cidr, f.floating_ip_address);
     if (bad) throw new UsageError(`floating IP ${f.floating_ip_address} on external network '${n.name}' ${bad}`);
-    claim(f.floating_ip_address, owner, 'floating IP');
+    claim(f.floating_ip_address, f.id, owner, 'floating IP');
     if (f.router_id) {
       const r = s.routers.find((x) => x.id === f.router_id);
       if (!r) throw new UsageError(`floating IP ${f.floating_ip_address} refers to an unknown router ${f.router_id}`);

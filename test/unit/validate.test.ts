@@ -1,0 +1,153 @@
+// Argument checks and whole-state checks (src/model/validate.ts): each bad
+// value is a UsageError (exit 2) whose message names it and what was expected.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { UsageError } from '../../src/model/errors.js';
+import type { State } from '../../src/model/types.js';
+import { checkCidr, checkIp, checkMac, checkName, checkState, checkUuid, hostProblem } from '../../src/model/validate.js';
+
+const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && e.exitCode === 2 && re.test(e.message);
+
+describe('argument checks', () => {
+  it('names: 1-64 of [A-Za-z0-9_.-], starting with a letter or digit', () => {
+    for (const ok of ['r1', 'R', '0', 'a.b-c_d', 'x'.repeat(64)]) assert.equal(checkName('router', ok), ok);
+    const bad: [string, RegExp][] = [
+      ['', /\(it is empty\)/],
+      ['a b', /\(' ' is not allowed\)/],
+      ['a;b', /\(';' is not allowed\)/],
+      ['a$b', /\('\$' is not allowed\)/],
+      ["a'b", /\(''' is not allowed\)/],
+      ['a"b', /\('"' is not allowed\)/],
+      ['a/b', /\('\/' is not allowed\)/],
+      ['é', /must start with a letter or digit/],
+      ['a\nb', /^invalid router name 'a\\nb' \('\\n' is not allowed\)/],
+      ['-r', /must start with a letter or digit/],
+      ['x'.repeat(65), /\(it is 65 characters long\)/],
+    ];
+    for (const [name, re] of bad) {
+      assert.throws(() => checkName('router', name), usage(re), JSON.stringify(name));
+      assert.throws(() => checkName('router', name), usage(/expected 1-64 characters of A-Z a-z 0-9 _ \. -/));
+    }
+  });
+
+  it('CIDRs: canonical network form; malformed ones say why', () => {
+    assert.equal(checkCidr('CIDR', '198.51.100.7/24'), '198.51.100.0/24');
+    assert.equal(checkCidr('CIDR', '192.0.2.0/32'), '192.0.2.0/32');
+    assert.throws(() => checkCidr('CIDR', '198.51.100.0/33'), usage(/^invalid CIDR '198\.51\.100\.0\/33' \(prefix length 33 is more than 32\): expected an IPv4 CIDR/));
+    for (const bad of ['banana', '198.51.100.0', '198.51.100.300/24', '198.51.100.0/', '/24', '198.51.100.0/-1', '198.51.100.0/24 ']) {
+      assert.throws(() => checkCidr('CIDR', bad), usage(/^invalid CIDR '.*': expected an IPv4 CIDR such as/), bad);
+    }
+  });
+
+  it('addresses', () => {
+    assert.equal(checkIp('IP', '198.51.100.5'), '198.51.100.5');
+    for (const bad of ['198.51.100.300', 'banana', '198.51.100', '198.51.100.5/24', '', '1.2.3.4.5']) {
+      assert.throws(() => checkIp('fixed IP', bad), usage(/^invalid fixed IP '.*': expected an IPv4 address/), bad);
+    }
+  });
+
+  it('MACs: six hex pairs, unicast; lower-cased', () => {
+    assert.equal(checkMac('FA:16:3E:AA:BB:CC'), 'fa:16:3e:aa:bb:cc');
+    assert.throws(() => checkMac('01:16:3e:00:00:01'), usage(/\(a multicast address/));
+    for (const bad of ['zz:16:3e:00:00:01', 'fa:16:3e:00:01', 'fa-16-3e-00-00-01', 'fa:16:3e:00:00:01:02']) {
+      assert.throws(() => checkMac(bad), usage(/^invalid MAC address '.*': expected a unicast address of six hex pairs/), bad);
+    }
+  });
+
+  it('UUIDs', () => {
+    assert.equal(checkUuid('router id', '7B0E4C1A-2D3F-4A5B-8C6D-7E8F9A0B1C2D'), '7b0e4c1a-2d3f-4a5b-8c6d-7e8f9a0b1c2d');
+    for (const bad of ['1234', '7b0e4c1a2d3f4a5b8c6d7e8f9a0b1c2d', '7b0e4c1a-2d3f-4a5b-8c6d-7e8f9a0b1c2g']) {
+      assert.throws(() => checkUuid('router id', bad), usage(/^invalid router id '.*': expected a UUID/), bad);
+    }
+  });
+
+  it('hostProblem: outside, network address, broadcast address, with the usable range', () => {
+    assert.equal(hostProblem('192.0.2.0/25', '192.0.2.5'), null);
+    assert.equal(hostProblem('192.0.2.0/25', '192.0.2.200'), 'is outside 192.0.2.0/25: expected a host address from 192.0.2.1 to 192.0.2.126');
+    assert.equal(hostProblem('192.0.2.0/25', '192.0.2.0'), 'is the network address of 192.0.2.0/25: expected a host address from 192.0.2.1 to 192.0.2.126');
+    assert.equal(hostProblem('192.0.2.0/25', '192.0.2.127'), 'is the broadcast address of 192.0.2.0/25: expected a host address from 192.0.2.1 to 192.0.2.126');
+    assert.equal(hostProblem('192.0.2.0/31', '192.0.2.0'), null, '/31: both addresses are hosts');
+  });
+});
+
+const EXT = 'a0000000-0000-4000-8000-000000000001';
+const PRIV = 'a0000000-0000-4000-8000-000000000002';
+const N3 = 'a0000000-0000-4000-8000-000000000003';
+const R1 = 'a0000000-0000-4000-8000-000000000004';
+const R2 = 'a0000000-0000-4000-8000-000000000005';
+
+function good(): State {
+  return {
+    version: 1,
+    config: {},
+    networks: [
+      { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
+      { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
+      { id: N3, name: 'n3', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null },
+    ],
+    routers: [
+      {
+        id: R1, name: 'r1', admin_state_up: true,
+        gateway: { id: 'a0000000-0000-4000-8000-000000000010', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:10', admin_state_up: true },
+        interfaces: [{ id: 'a0000000-0000-4000-8000-000000000011', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:11', admin_state_up: true }],
+        routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
+      },
+      { id: R2, name: 'r2', admin_state_up: true, gateway: null, interfaces: [], routes: [] },
+    ],
+    floatingips: [{ id: 'a0000000-0000-4000-8000-000000000020', floating_ip_address: '203.0.113.20', floating_network_id: EXT, fixed_ip_address: '198.51.100.5', router_id: R1 }],
+  };
+}
+
+const r1 = (s: State) => s.routers[0]!;
+const port = (network_id: string, ip: string, n = 30) => ({ id: `a0000000-0000-4000-8000-0000000000${n}`, network_id, ip_address: ip, mac_address: `fa:16:3e:00:00:${n}`, admin_state_up: true });
+
+describe('checkState', () => {
+  it('accepts a good state, including two routers sharing an internal network at different addresses', () => {
+    checkState(good());
+    const s = good();
+    s.routers[1]!.interfaces.push(port(PRIV, '198.51.100.2'));
+    checkState(s);
+  });
+
+  const cases: [string, (s: State) => void, RegExp][] = [
+    ['duplicate network name', (s) => s.networks.push({ ...s.networks[2]!, id: 'a0000000-0000-4000-8000-0000000000aa', cidr: '192.0.2.128/25', gateway_ip: null }), /^a network named 'n3' already exists: expected a new name/],
+    ['duplicate router name', (s) => (s.routers[1]!.name = 'r1'), /^a router named 'r1' already exists/],
+    ['duplicate id', (s) => (s.routers[1]!.id = N3), /^id a0000000-0000-4000-8000-000000000003 of router 'r2' is already used by network 'n3': expected a new UUID/],
+    ['gateway IP outside its subnet', (s) => (s.networks[2]!.gateway_ip = '192.0.2.200'), /^gateway IP 192\.0\.2\.200 of network 'n3' is outside 192\.0\.2\.0\/25: expected a host address from 192\.0\.2\.1 to 192\.0\.2\.126/],
+    ['overlapping networks', (s) => Object.assign(s.networks[2]!, { cidr: '198.51.100.128/25', gateway_ip: null }), /^198\.51\.100\.128\/25 of network 'n3' overlaps 198\.51\.100\.0\/24 of network 'priv': expected a subnet that overlaps no other network/],
+    ['external network as interface', (s) => r1(s).interfaces.push(port(EXT, '203.0.113.50')), /^network 'ext' is external: expected an internal network/],
+    ['internal network as gateway', (s) => (r1(s).gateway!.network_id = PRIV), /^network 'priv' is not external: expected an external network/],
+    ['interface IP outside its subnet', (s) => r1(s).interfaces.push(port(N3, '198.51.100.9')), /^interface IP 198\.51\.100\.9 on network 'n3' is outside 192\.0\.2\.0\/25/],
+    ['interface IP = network address', (s) => r1(s).interfaces.push(port(N3, '192.0.2.0')), /is the network address of 192\.0\.2\.0\/25/],
+    ['interface IP = broadcast address', (s) => r1(s).interfaces.push(port(N3, '192.0.2.127')), /is the broadcast address of 192\.0\.2\.0\/25/],
+    ['second port on one subnet', (s) => r1(s).interfaces.push(port(PRIV, '198.51.100.9')), /^router 'r1' already has a port on subnet 198\.51\.100\.0\/24 \(network 'priv'\): expected one port per subnet/],
+    ['two routers on one address', (s) => s.routers[1]!.interfaces.push(port(PRIV, '198.51.100.1')), /^interface IP 198\.51\.100\.1 is already used by router 'r1' port a0000000: expected a free address/],
+    ['interface on another network\'s gateway IP', (s) => s.routers[1]!.interfaces.push(port(N3, '192.0.2.1'), port(PRIV, '198.51.100.1', 31)), /already used by router 'r1'/],
+    ['duplicate MAC', (s) => s.routers[1]!.interfaces.push({ ...port(N3, '192.0.2.5'), mac_address: 'fa:16:3e:00:00:11' }), /^MAC address fa:16:3e:00:00:11 for router 'r2' port a0000000 is already used by router 'r1' port a0000000/],
+    ['gateway IP outside the external subnet', (s) => (r1(s).gateway!.ip_address = '198.51.100.10'), /^gateway address 198\.51\.100\.10 on external network 'ext' is outside 203\.0\.113\.0\/24/],
+    ['gateway IP = upstream gateway', (s) => (r1(s).gateway!.ip_address = '203.0.113.1'), /^gateway address 203\.0\.113\.1 is already used by the gateway IP of network 'ext'/],
+    ['FIP outside the external subnet', (s) => (s.floatingips[0]!.floating_ip_address = '203.0.114.20'), /^floating IP 203\.0\.114\.20 on external network 'ext' is outside 203\.0\.113\.0\/24/],
+    ['FIP = router gateway address', (s) => (s.floatingips[0]!.floating_ip_address = '203.0.113.10'), /^floating IP 203\.0\.113\.10 is already used by the gateway of router 'r1'/],
+    ['FIP = upstream gateway', (s) => (s.floatingips[0]!.floating_ip_address = '203.0.113.1'), /^floating IP 203\.0\.113\.1 is already used by the gateway IP of network 'ext'/],
+    ['two FIPs, one address', (s) => s.floatingips.push({ ...s.floatingips[0]!, id: 'a0000000-0000-4000-8000-000000000021', fixed_ip_address: '198.51.100.6' }), /^floating IP 203\.0\.113\.20 is already used by floating IP 203\.0\.113\.20: expected a free address/],
+    ['one fixed IP, two FIPs', (s) => s.floatingips.push({ ...s.floatingips[0]!, id: 'a0000000-0000-4000-8000-000000000021', floating_ip_address: '203.0.113.21' }), /^fixed IP 198\.51\.100\.5 already has floating IP 203\.0\.113\.20: expected one floating IP per fixed IP/],
+    ['fixed IP on none of the router subnets', (s) => (s.floatingips[0]!.fixed_ip_address = '192.0.2.9'), /^fixed IP 192\.0\.2\.9 is on none of the internal subnets of router 'r1': expected a host address in 198\.51\.100\.0\/24/],
+    ["fixed IP = the router's own address", (s) => (s.floatingips[0]!.fixed_ip_address = '198.51.100.1'), /^fixed IP 198\.51\.100\.1 is the router's own interface address/],
+    ['FIP on a router without a gateway', (s) => (s.floatingips[0]!.router_id = R2), /^router 'r2' has no gateway on network 'ext'/],
+    ['route nexthop on none of the subnets', (s) => r1(s).routes.push({ destination: '10.0.0.0/8', nexthop: '192.0.2.9' }), /^nexthop 192\.0\.2\.9 of route 10\.0\.0\.0\/8 is on none of the subnets of router 'r1': expected an address in 198\.51\.100\.0\/24 or 203\.0\.113\.0\/24/],
+    ['route on a router without ports', (s) => s.routers[1]!.routes.push({ destination: '10.0.0.0/8', nexthop: '192.0.2.9' }), /of router 'r2' \(it has no ports\)/],
+  ];
+  for (const [what, mutate, re] of cases) {
+    it(what, () => {
+      const s = good();
+      mutate(s);
+      assert.throws(() => checkState(s), usage(re));
+    });
+  }
+
+  it('a route via the gateway network is fine', () => {
+    const s = good();
+    r1(s).routes.push({ destination: '10.0.0.0/8', nexthop: '203.0.113.254' });
+    checkState(s);
+  });
+});
