@@ -24,10 +24,14 @@ const faulty = (pattern: string, extra: Record<string, string> = {}) => ({ ...op
 /** `-v` lines of commands that ran (exit shown), argv only. */
 const ran = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('+ ')).map((l) => l.replace(/\s+\(.*\)$/, ''));
 
-/** Start l3ctl, send SIGINT once `when` shows up on stderr; resolves with the result. */
+/**
+ * Start l3ctl in its own process group and, once `when` shows up on stderr,
+ * send SIGINT to the whole group, as a terminal's Ctrl-C does (any `ip`
+ * running at that moment gets it too). Resolves with the result.
+ */
 function interruptWhen(args: string[], env: Record<string, string>, when: RegExp, onSignal: () => void): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, L3CTL_STORE: store.path, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, L3CTL_STORE: store.path, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     let sent = false;
@@ -38,7 +42,7 @@ function interruptWhen(args: string[], env: Record<string, string>, when: RegExp
       if (!sent && when.test(stderr)) {
         sent = true;
         onSignal();
-        child.kill('SIGINT');
+        process.kill(-child.pid!, 'SIGINT');
       }
     });
     child.on('error', reject);
