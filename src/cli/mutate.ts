@@ -101,7 +101,10 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * saved: during the apply it stops the apply, rolls back and exits 130; once
  * the apply has succeeded the command is as good as done and finishes (the
  * save is one atomic rename). Before the lock is held Ctrl-C simply ends the
- * process: nothing has been changed yet.
+ * process: nothing has been changed yet. A terminal's Ctrl-C also reaches the
+ * `ip` running at that moment; its failure is reported as the interruption.
+ * A second Ctrl-C during the rollback can kill the rollback's own `ip`: the
+ * hint then says the rollback failed and to run `l3ctl agent sync`.
  */
 export async function mutate(ctx: Context, change: (state: State) => Change): Promise<void> {
   const run = async () => {
