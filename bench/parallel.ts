@@ -3,7 +3,7 @@
 // kernel in a host namespace of its own (issue 5).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +18,8 @@ export interface BenchRow {
   max_ms: number;
   per_fip_ms: number;
   runs: number;
+  /** 1-minute load average before the runs: other work on the host skews the times. */
+  load: number;
 }
 
 function l3ctlSync(store: string, args: string[]): void {
@@ -75,6 +77,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function benchParallel(rounds = 3): Promise<BenchRow[]> {
   const samples = { parallel: [] as number[], sequential: [] as number[] };
+  const load = Math.round(loadavg()[0]! * 10) / 10;
   for (let i = 0; i < rounds; i++) {
     samples.sequential.push(await once(false));
     samples.parallel.push(await once(true));
@@ -86,6 +89,7 @@ export async function benchParallel(rounds = 3): Promise<BenchRow[]> {
     max_ms: Math.round(Math.max(...xs)),
     per_fip_ms: Math.round(median(xs) / N),
     runs: xs.length,
+    load,
   });
   return [row(`${N} fip associate, one after the other`, samples.sequential), row(`${N} fip associate, all at once`, samples.parallel)];
 }

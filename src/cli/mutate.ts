@@ -92,7 +92,8 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * Order of apply and save: the kernel is changed first and the store saved
  * only after the apply succeeded. A failure in either puts the kernel back
  * (plan from the old state, run it) and leaves the old store. A process
- * killed outright in between leaves the old store, which loads (writes are
+ * killed outright in between (test/e2e/crash.test.ts kills it there and in
+ * the middle of an `ip -batch`) leaves the old store, which loads (writes are
  * atomic), and a kernel partly at the new state; the next `agent sync` or
  * mutating command on that router plans from the kernel as it is, never from
  * a cache, so it converges to the store.

@@ -60,8 +60,23 @@ describe('parallel commands on one store', { skip }, () => {
     await w.run(['interface', 'add', 'r1', 'priv']);
 
     const args = range(100, 24).map((i) => ['fip', 'associate', `203.0.113.${i}`, `198.51.100.${i}`, '-q']);
-    const rs = await Promise.all(args.map((a) => l3ctl(a, w.opts)));
+    let writing = true;
+    const writers = Promise.all(args.map((a) => l3ctl(a, w.opts))).finally(() => (writing = false));
+    // Meanwhile a reader, one `fip list` after another: never a half-written
+    // store, and never an older one than it saw before.
+    const seen: number[] = [];
+    const readErrors: string[] = [];
+    while (writing) {
+      const r = await l3ctl(['fip', 'list', '-f', 'json'], w.opts);
+      if (r.code !== 0) readErrors.push(`exit ${r.code}: ${r.stderr.trim()}`);
+      else seen.push((JSON.parse(r.stdout) as unknown[]).length);
+    }
+    const rs = await writers;
     assert.deepEqual(failures(rs, args), []);
+    t.diagnostic(`FIP counts seen by the reader: ${seen.join(' ')}`);
+    assert.deepEqual(readErrors, [], 'reads during the writes all succeed');
+    assert.ok(seen.length > 1, `the reader ran during the writes (${seen.length} reads)`);
+    assert.deepEqual(seen, [...seen].sort((a, b) => a - b), `each read sees a whole store, never going back: ${seen.join(' ')}`);
 
     const s = loadStore(w.store.path);
     const r1 = s.routers[0]!;
