@@ -2,44 +2,7 @@
 // (spec.ts); do not edit. Tab completion walks this instead of loading
 // commander; test/unit/cli-docs.test.ts fails when it drifts.
 
-export interface OptSpec {
-  flags: string[];
-  description: string;
-  /** Name of the value it takes; absent for a flag. */
-  value?: string;
-  /** What the value is, for completion (router, network:external, file, choices …). */
-  kind?: string;
-  choices?: string[];
-  repeat?: boolean;
-}
-
-export interface ArgSpec {
-  name: string;
-  required: boolean;
-  variadic: boolean;
-  kind: string;
-  choices?: string[];
-}
-
-export interface CmdSpec {
-  name: string;
-  summary: string;
-  usage: string;
-  examples: string[];
-  options: OptSpec[];
-  args: ArgSpec[];
-  commands: CmdSpec[];
-  aliases?: string[];
-  hidden?: boolean;
-  columns?: string[];
-}
-
-export interface KeySpec {
-  name: string;
-  help: string;
-  default: string | null;
-  choices?: string[];
-}
+import type { CmdSpec, KeySpec } from './cmdtree-types.js';
 
 export const TREE: CmdSpec = {
   "name": "l3ctl",

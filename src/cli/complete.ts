@@ -8,7 +8,8 @@
 // it never spawns a program. Every module loaded costs startup time.
 import type { Router, State } from '../model/types.js';
 import { loadStateSync, resolveStorePath } from '../store/store.js';
-import { CONFIG_KEYS, TREE, type ArgSpec, type CmdSpec, type OptSpec } from './cmdtree.js';
+import { CONFIG_KEYS, TREE } from './cmdtree.js';
+import type { ArgSpec, CmdSpec, OptSpec } from './cmdtree-types.js';
 
 export type Candidate = [value: string, description: string];
 export const FILES = ':files';

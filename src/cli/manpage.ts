@@ -2,7 +2,7 @@
 // definitions (spec.ts walks the commander program). Regenerate with
 // `node dist/src/cli/gendocs.js`; `node dist/src/cli/manpage.js` prints the page.
 import { pathToFileURL } from 'node:url';
-import type { CmdSpec, OptSpec } from './cmdtree.js';
+import type { CmdSpec, OptSpec } from './cmdtree-types.js';
 
 const SPECIAL: Record<string, string> = { '\u2026': '.\\|.\\|.', '\u2014': '\\(em', '\u2013': '\\(en', '\u2192': '\\(->', '\u2019': "'", '\u00d7': '\\(mu' };
 

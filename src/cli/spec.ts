@@ -10,7 +10,7 @@ import { NETWORK_COLUMNS } from './network.js';
 import { ROUTE_COLUMNS } from './route.js';
 import { ROUTER_COLUMNS } from './router.js';
 import { CONFIG_KEYS } from '../model/config.js';
-import type { ArgSpec, CmdSpec, KeySpec, OptSpec } from './cmdtree.js';
+import type { ArgSpec, CmdSpec, KeySpec, OptSpec } from './cmdtree-types.js';
 
 /**
  * What a value is, for completion. Read from the argument's name; a few
@@ -116,44 +116,7 @@ export function cmdtreeSource(tree: CmdSpec, keys: KeySpec[] = keySpecs()): stri
 // (spec.ts); do not edit. Tab completion walks this instead of loading
 // commander; test/unit/cli-docs.test.ts fails when it drifts.
 
-export interface OptSpec {
-  flags: string[];
-  description: string;
-  /** Name of the value it takes; absent for a flag. */
-  value?: string;
-  /** What the value is, for completion (router, network:external, file, choices …). */
-  kind?: string;
-  choices?: string[];
-  repeat?: boolean;
-}
-
-export interface ArgSpec {
-  name: string;
-  required: boolean;
-  variadic: boolean;
-  kind: string;
-  choices?: string[];
-}
-
-export interface CmdSpec {
-  name: string;
-  summary: string;
-  usage: string;
-  examples: string[];
-  options: OptSpec[];
-  args: ArgSpec[];
-  commands: CmdSpec[];
-  aliases?: string[];
-  hidden?: boolean;
-  columns?: string[];
-}
-
-export interface KeySpec {
-  name: string;
-  help: string;
-  default: string | null;
-  choices?: string[];
-}
+import type { CmdSpec, KeySpec } from './cmdtree-types.js';
 
 export const TREE: CmdSpec = ${JSON.stringify(tree, null, 2)};
 
