@@ -20,6 +20,8 @@ export interface Change {
   /** Network bridges must be (re)checked; bridges of these networks go. */
   bridges?: boolean;
   removedNetworks?: Network[];
+  /** The routers touch disjoint namespaces (router delete): converge them at once. */
+  concurrent?: boolean;
   /** Printed after a successful save (not under --dry-run). */
   print?: () => Promise<void> | void;
 }
@@ -57,7 +59,15 @@ async function applyState(runner: Runner, state: State, change: Change): Promise
   if (change.bridges || change.removedNetworks?.length) {
     await convergeBridges(runner, state, config, change.removedNetworks);
   }
-  for (const id of new Set(change.routers ?? [])) await convergeRouter(runner, state, config, id);
+  const ids = [...new Set(change.routers ?? [])];
+  if (!change.concurrent) {
+    for (const id of ids) await convergeRouter(runner, state, config, id);
+    return;
+  }
+  // Let every router finish before reporting, so a rollback starts from a quiet kernel.
+  const results = await Promise.allSettled(ids.map((id) => convergeRouter(runner, state, config, id)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**

@@ -159,7 +159,7 @@ export function register(program: Command): void {
         for (const f of s.floatingips) {
           if (f.router_id && ids.has(f.router_id)) [f.router_id, f.fixed_ip_address] = [null, null];
         }
-        return { routers: [...ids], print: () => ctx.status(`deleted router ${rs.map((r) => r.name).join(', ')}`) };
+        return { routers: [...ids], concurrent: true, print: () => ctx.status(`deleted router ${rs.map((r) => r.name).join(', ')}`) };
       });
     }),
   );

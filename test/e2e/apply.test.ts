@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { l3ctl, l3ctlOk, readStore, sh, tempStore, uniqueName } from '../helpers/cli.js';
-import { deleteNamespaces, e2eUnavailable, requireE2E } from '../helpers/e2e.js';
+import { deleteNamespaces, e2eUnavailable, namespaces, requireE2E } from '../helpers/e2e.js';
 
 const store = tempStore();
 const hostNs = uniqueName('l3ctl-t-apply');
@@ -91,6 +91,17 @@ describe('applying a change', { skip: !!e2eUnavailable() && !process.env.CI }, (
     assert.deepEqual(list.find((x) => x.key === 'host_namespace'), { key: 'host_namespace', value: hostNs, default: null, source: 'store' });
     await run(['config', 'unset', 'send_arp_for_ha']);
     assert.equal((await run(['config', 'get', 'send_arp_for_ha'])).stdout.trim(), '3');
+  });
+
+  it('router delete of several routers removes every namespace', async (t) => {
+    if (!requireE2E(t)) return;
+    await run(['router', 'add', 'r2']);
+    await run(['router', 'add', 'r3']);
+    const ids = (JSON.parse(readStore(store.path)).routers as { id: string; name: string }[]).filter((r) => r.name !== 'r1').map((r) => `qrouter-${r.id}`);
+    assert.ok(ids.every((n) => namespaces().includes(n)));
+    await run(['router', 'delete', 'r2', 'r3', '--yes']);
+    assert.deepEqual(ids.filter((n) => namespaces().includes(n)), []);
+    assert.deepEqual((JSON.parse(readStore(store.path)).routers as { name: string }[]).map((r) => r.name), ['r1']);
   });
 
   it('external_network_bridge naming a missing bridge fails with exit 1 naming it', async (t) => {
