@@ -12,11 +12,17 @@ const opts = { store: store.path };
 let routerNs = '';
 
 /** l3ctl on a pseudo-terminal; `answer` is typed once the question is on screen. */
+function withoutCi(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { CI: _ci, ...rest } = env;
+  return rest;
+}
+
 function onTty(args: string[], answer?: string, extraEnv: Record<string, string> = {}): Promise<{ code: number; out: string }> {
   const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qec', cmd, '/dev/null'], {
-      env: { ...process.env, L3CTL_STORE: store.path, TERM: 'xterm', ...extraEnv },
+      // An operator's terminal: CI would make the prompt library drop colour by itself.
+      env: { ...withoutCi(process.env), L3CTL_STORE: store.path, TERM: 'xterm', ...extraEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
