@@ -26,7 +26,9 @@ function plainTable(cols: string[], rows: Row[]): string {
 
 async function ttyTable(ctx: Context, cols: string[], rows: Row[]): Promise<string> {
   const { default: Table } = await import('cli-table3');
-  const head = ctx.color ? (await import('chalk')).default.bold : (s: string) => s;
+  // l3ctl decides colour (TTY, NO_COLOR, --no-color); chalk's own guess (it
+  // turns colour off whenever CI is set, for one) must not overrule it.
+  const head = ctx.color ? new (await import('chalk')).Chalk({ level: 1 }).bold : (s: string) => s;
   const t = new Table({ head: cols.map((c) => head(c)), style: { head: [], border: [] } });
   for (const r of rows) t.push(cols.map((c) => cell(r[c])));
   return t.toString();
