@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark, one table each. The kernel benchmark
-// (apply.ts) needs root and the kernel tools; it is left out otherwise.
+// benchmarks (apply.ts, parallel.ts) need root and the kernel tools; it is left out otherwise.
 import { benchComplete } from './complete.js';
 
 function table(title: string, rows: Record<string, unknown>[]): void {
@@ -16,6 +16,8 @@ table('Tab completion (median of interleaved runs)', benchComplete(runs) as unkn
 if (process.getuid?.() === 0) {
   const { benchApply } = await import('./apply.js');
   table('Operator commands on a real kernel', benchApply(Number(process.env.BENCH_ROUNDS ?? 5)) as unknown as Record<string, unknown>[]);
+  const { benchParallel } = await import('./parallel.js');
+  table('24 fip associate: in parallel vs one after the other', (await benchParallel()) as unknown as Record<string, unknown>[]);
 } else {
   process.stdout.write('\n(kernel benchmark skipped: needs root)\n');
 }
