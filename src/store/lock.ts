@@ -6,7 +6,6 @@
 // Reads (list, show, completion) never take it: saves are atomic renames.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { lock as properLock } from 'proper-lockfile';
 import { EXIT, L3ctlError, StoreError, UsageError } from '../model/errors.js';
 
 /** A holder that has not refreshed its lock for this long is dead. */
@@ -95,6 +94,8 @@ export async function withStoreLock<T>(storePath: string, fn: () => Promise<T>, 
   // proper-lockfile's exponential retries: a short, jittered interval lets
   // 24 parallel processes through quickly, and we control the notice and
   // the timeout.
+  // Loaded here: reads never lock, and proper-lockfile pulls in graceful-fs.
+  const { lock: properLock } = await import('proper-lockfile');
   for (;;) {
     try {
       release = await properLock(target, {
