@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what l3ctl and its tests need on a fresh Debian 12 with Node 20,
-# then builds. Safe to re-run: it installs only what is missing.
+# Installs what l3ctl needs (with --for-tests: what its tests need too) on a
+# fresh Debian 12 with Node 20, then builds. Safe to re-run: it installs only
+# what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,8 @@ fi
 # System parts: iproute2 (ip), iptables, ping, arping, conntrack, sysctl
 # (procps), script (util-linux, prompt tests), groff (man page lint).
 packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod)
+# The tests also load the zsh and fish completion scripts in those shells.
+if [ "${1:-}" = "--for-tests" ]; then packages+=(zsh fish); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
