@@ -3,19 +3,20 @@
 // and "no finding" always agree (unit-tested). Pure except observeDrift.
 import type { ObservedRouterNs } from '../linux/observe.js';
 import type { DesiredRouter } from './desired.js';
-import { desiredSection, diffSection } from './nat.js';
-import type { HostView } from './plan.js';
+import { desiredSection, diffSection, emptySection } from './nat.js';
+import { sharedSysctls, type HostView } from './plan.js';
 import type { Config } from '../model/config.js';
 import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX, namespaceName } from '../model/names.js';
 import type { State } from '../model/types.js';
 import type { Runner } from '../linux/runner.js';
-import { observeRouterNs } from '../linux/observe.js';
+import { listNamespaces, observeRouterNs } from '../linux/observe.js';
 import { observeHost } from './converge.js';
-import { desiredRouter } from './desired.js';
+import { desiredRouter, placement } from './desired.js';
 import { skipReason } from './filters.js';
 
 export type FindingKind =
   | 'missing-namespace'
+  | 'shared-sysctl'
   | 'unwanted-namespace'
   | 'missing-host-namespace'
   | 'missing-bridge'
@@ -68,21 +69,30 @@ export function hostDrift(host: HostView, bridges: { name: string; mustExist: bo
   return out;
 }
 
+const isChain = (l: string) => / -N /.test(l);
+
 /**
  * Drift of one router namespace. `d` null: the router must not be in the
  * kernel here (deleted, disabled or filtered out).
  */
-export function routerDrift(d: DesiredRouter | null, obs: ObservedRouterNs, host: HostView): Drift[] {
+export function routerDrift(d: DesiredRouter | null, obs: ObservedRouterNs, host: HostView, shared = d?.shared ?? false): Drift[] {
   if (d === null) {
     if (!obs.exists) return [];
     const devs = [...obs.links.keys()].filter(isOurDevice).sort();
-    return [{ kind: 'unwanted-namespace', object: obs.ns, expected: null, live: devs.length ? `present with ${devs.join(', ')}` : 'present' }];
+    if (shared) {
+      // A shared host namespace stays; what is ours in it must go.
+      return [
+        ...devs.map((n): Drift => ({ kind: 'extra-device', object: n, expected: null, live: 'present' })),
+        ...diffSection(emptySection(), obs.iptablesSave).extra.map((l): Drift => ({ kind: isChain(l) ? 'extra-nat-chain' : 'extra-nat-rule', object: l, expected: null, live: l })),
+      ];
+    }
+    return [{ kind: 'unwanted-namespace', object: obs.ns!, expected: null, live: devs.length ? `present with ${devs.join(', ')}` : 'present' }];
   }
   const out = hostDrift(host, d.ports.map((p) => ({ name: p.bridge, mustExist: p.bridgeMustExist })));
   // Everything below lives in the namespace: one finding says it all.
-  if (!obs.exists) return [...out, { kind: 'missing-namespace', object: d.ns, expected: 'present', live: null }];
+  if (!obs.exists) return [...out, { kind: 'missing-namespace', object: d.ns!, expected: 'present', live: null }];
 
-  if (!obs.links.get('lo')?.up) out.push({ kind: 'device-down', object: 'lo', expected: 'up', live: obs.links.has('lo') ? 'down' : null });
+  if (!d.shared && !obs.links.get('lo')?.up) out.push({ kind: 'device-down', object: 'lo', expected: 'up', live: obs.links.has('lo') ? 'down' : null });
 
   for (const p of d.ports) {
     const dev = obs.links.get(p.device);
@@ -115,15 +125,18 @@ export function routerDrift(d: DesiredRouter | null, obs: ObservedRouterNs, host
   }
   const wantedDst = new Set(d.routes.map((r) => r.dst));
   for (const o of obs.routes) {
-    if (!o.gateway || wantedDst.has(o.dst)) continue;
+    if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isOurDevice(o.dev)) continue;
     out.push({ kind: 'extra-route', object: o.dst, expected: null, live: routeText(o.dst, o.gateway, o.dev) });
   }
 
   const nat = diffSection(desiredSection(d.nat), obs.iptablesSave);
-  const isChain = (l: string) => / -N /.test(l);
   for (const l of nat.missing) out.push({ kind: isChain(l) ? 'missing-nat-chain' : 'missing-nat-rule', object: l, expected: l, live: null });
   for (const l of nat.extra) out.push({ kind: isChain(l) ? 'extra-nat-chain' : 'extra-nat-rule', object: l, expected: null, live: l });
 
+  for (const a of sharedSysctls(d, obs)) {
+    const [key, want] = a.split('=');
+    out.push({ kind: 'shared-sysctl', object: key!, expected: `${want} (a router shares this namespace with its bridges)`, live: key!.startsWith('net.bridge') ? '1' : String(obs.arpIgnore) });
+  }
   if (!obs.ipForward) {
     out.push({ kind: 'ip_forward-off', object: 'net.ipv4.ip_forward', expected: '1 (and net.ipv4.conf.all.promote_secondaries 1)', live: 'ip_forward or promote_secondaries is 0' });
   }
@@ -135,6 +148,13 @@ export function routerDrift(d: DesiredRouter | null, obs: ObservedRouterNs, host
 export async function observeDrift(runner: Runner, state: State, config: Config, routerId: string): Promise<Drift[]> {
   const router = state.routers.find((r) => r.id === routerId);
   const handled = router !== undefined && skipReason(state, config, router) === null;
-  const [obs, host] = await Promise.all([observeRouterNs(runner, namespaceName(routerId)), observeHost(runner, config.host_namespace)]);
-  return routerDrift(handled ? desiredRouter(state, config, router!) : null, obs, host);
+  const place = placement(config, routerId);
+  const [obs, host] = await Promise.all([observeRouterNs(runner, place.ns, { shared: place.shared }), observeHost(runner, config.host_namespace)]);
+  const drift = routerDrift(handled ? desiredRouter(state, config, router!) : null, obs, host, place.shared);
+  const own = namespaceName(routerId);
+  if (place.shared && listNamespaces().has(own)) {
+    // Left from before use_namespaces was turned off; sync removes it.
+    drift.push({ kind: 'unwanted-namespace', object: own, expected: null, live: 'present' });
+  }
+  return drift;
 }

@@ -26,9 +26,26 @@ export interface DesiredRoute {
   dev: string | null;
 }
 
+/**
+ * Where a router's devices live: its own `qrouter-` namespace, or, with
+ * use_namespaces false, the host namespace (host_namespace, else the one
+ * l3ctl runs in), shared with the bridges, as the agent's root-namespace mode.
+ */
+export interface Placement {
+  ns: string | null;
+  shared: boolean;
+}
+
+export function placement(config: Config, routerId: string): Placement {
+  if (!config.use_namespaces && routerId === config.router_id) return { ns: config.host_namespace, shared: true };
+  return { ns: namespaceName(routerId), shared: false };
+}
+
 export interface DesiredRouter {
   id: string;
-  ns: string;
+  ns: string | null;
+  /** Devices live in the host namespace (use_namespaces false). */
+  shared: boolean;
   ports: DesiredPort[]; // internal ports, then the gateway
   gateway: DesiredPort | null;
   fips: { fip: string; fixed: string }[];
@@ -78,7 +95,7 @@ export function desiredRouter(state: State, config: Config, router: Router): Des
   for (const r of router.routes) routes.push({ dst: r.destination, via: r.nexthop, dev: null });
   return {
     id: router.id,
-    ns: namespaceName(router.id),
+    ...placement(config, router.id),
     ports: gateway ? [...internal, gateway] : internal,
     gateway,
     fips,

@@ -68,6 +68,11 @@ function checkIp(what: string, ip: string): void {
 }
 
 /** Our section as the store wants it, rebuilt whole on every pass. */
+/** No chain or jump of ours at all: what a torn-down shared namespace wants. */
+export function emptySection(): Section {
+  return { filter: { chains: {}, jumps: {} }, nat: { chains: {}, jumps: {} } };
+}
+
 export function desiredSection(input: NatInput): Section {
   const s: Section = { filter: emptyTable(), nat: emptyTable() };
   for (const t of TABLES) {

@@ -5,7 +5,7 @@ import { ApplyError } from '../model/errors.js';
 import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX } from '../model/names.js';
 import type { ObservedLink, ObservedRouterNs } from '../linux/observe.js';
 import type { DesiredPort, DesiredRouter } from './desired.js';
-import { desiredSection, restorePayload } from './nat.js';
+import { desiredSection, emptySection, restorePayload } from './nat.js';
 
 export interface HostView {
   /** null: the namespace l3ctl runs in. */
@@ -28,6 +28,13 @@ export interface Plan {
   /** Floating IP /32s, added only once their NAT rules are in place. */
   fipBatch: string[];
   setForwarding: boolean;
+  /**
+   * Sysctls of l3ctl's own host namespace when a router shares it with the
+   * bridges: arp_ignore=1, or the bridges answer ARP for the router's
+   * addresses with their own MAC; bridge netfilter off, or the bridged hop of
+   * a flow (no NAT) fixes its conntrack binding before the router's SNAT.
+   */
+  hostSysctls: string[];
   /** Mappings gone or remapped: their conntrack entries are deleted. */
   conntrack: { fip: string; fixed: string }[];
   /** Gratuitous ARP for each new address. */
@@ -36,13 +43,13 @@ export interface Plan {
 }
 
 export function emptyPlan(ns: string | null = null): Plan {
-  return { createNamespaces: [], hostBatch: [], ns, routerBatch: [], restore: null, fipBatch: [], setForwarding: false, conntrack: [], garp: [], deleteNamespace: false };
+  return { createNamespaces: [], hostBatch: [], ns, routerBatch: [], restore: null, fipBatch: [], setForwarding: false, hostSysctls: [], conntrack: [], garp: [], deleteNamespace: false };
 }
 
 export function isEmptyPlan(p: Plan): boolean {
   return (
     !p.createNamespaces.length && !p.hostBatch.length && !p.routerBatch.length && p.restore === null &&
-    !p.fipBatch.length && !p.setForwarding && !p.conntrack.length && !p.garp.length && !p.deleteNamespace
+    !p.fipBatch.length && !p.setForwarding && !p.hostSysctls.length && !p.conntrack.length && !p.garp.length && !p.deleteNamespace
   );
 }
 
@@ -84,7 +91,8 @@ function planPorts(d: DesiredRouter, obs: ObservedRouterNs, host: HostView, plan
     if (!dev) {
       // A host end left over from a half-done plug is replaced, not reused.
       if (tap) plan.hostBatch.push(`link del ${p.tap}`);
-      plan.hostBatch.push(`link add ${p.tap} type veth peer name ${p.device} netns ${d.ns}`, `link set ${p.tap} master ${p.bridge}`, `link set ${p.tap} up`);
+      const peerNs = d.shared ? '' : ` netns ${d.ns}`;
+      plan.hostBatch.push(`link add ${p.tap} type veth peer name ${p.device}${peerNs}`, `link set ${p.tap} master ${p.bridge}`, `link set ${p.tap} up`);
       plan.routerBatch.push(`link set ${p.device} address ${p.mac}`, `link set ${p.device} up`);
     } else {
       // Same port id, other network: re-plumb onto the right bridge.
@@ -125,8 +133,10 @@ function planRoutes(d: DesiredRouter, obs: ObservedRouterNs) {
   }
   const wantedDst = new Set(d.routes.map((r) => r.dst));
   for (const o of obs.routes) {
-    // A replace of the same destination already overwrites it.
-    if (!o.gateway || wantedDst.has(o.dst)) continue;
+    // A replace of the same destination already overwrites it. Only routes
+    // through our devices are ours: in a shared host namespace the host's
+    // own routes must survive.
+    if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isOurDevice(o.dev)) continue;
     dels.push(o.dst === 'default' ? `route del default via ${o.gateway}` : `route del to ${o.dst} via ${o.gateway}`);
   }
   return { replaces, dels };
@@ -144,12 +154,24 @@ export function observedFipMappings(save: string): { fip: string; fixed: string 
   return out;
 }
 
+/** See Plan.hostSysctls. Only in a namespace of l3ctl's own: the host's real one is not ours to change. */
+export function sharedSysctls(d: DesiredRouter, obs: ObservedRouterNs): string[] {
+  if (!d.shared || d.ns === null || !obs.exists) return [];
+  const out: string[] = [];
+  if (obs.arpIgnore !== '1') out.push('net.ipv4.conf.all.arp_ignore=1');
+  if (obs.bridgeNfCall === true) out.push('net.bridge.bridge-nf-call-iptables=0');
+  return out;
+}
+
 /** Steps that move one router namespace from `obs` to `d`. */
 export function planRouter(d: DesiredRouter, obs: ObservedRouterNs, host: HostView, opts: { sendArp: boolean }): Plan {
   const plan = emptyPlan(d.ns);
   planHost(host, d.ports.map((p) => ({ name: p.bridge, mustExist: p.bridgeMustExist })), plan);
-  if (!obs.exists) plan.createNamespaces.push(d.ns);
-  if (!obs.links.get('lo')?.up) plan.routerBatch.push('link set lo up');
+  // A shared (host) namespace is planHost's: created there, lo included.
+  if (!d.shared) {
+    if (!obs.exists) plan.createNamespaces.push(d.ns!);
+    if (!obs.links.get('lo')?.up) plan.routerBatch.push('link set lo up');
+  }
 
   const ports = planPorts(d, obs, host, plan, opts.sendArp);
   const routes = planRoutes(d, obs);
@@ -168,14 +190,18 @@ export function planRouter(d: DesiredRouter, obs: ObservedRouterNs, host: HostVi
 
   plan.restore = restorePayload(desiredSection(d.nat), obs.iptablesSave);
   plan.setForwarding = !obs.ipForward;
+  plan.hostSysctls = sharedSysctls(d, obs);
 
   const wanted = new Set(d.fips.map((f) => `${f.fip}>${f.fixed}`));
   plan.conntrack = obs.exists ? observedFipMappings(obs.iptablesSave).filter((m) => !wanted.has(`${m.fip}>${m.fixed}`)) : [];
   return plan;
 }
 
-/** Tear a router down: floating IPs, then its ports, then the namespace. */
-export function planTeardown(ns: string, obs: ObservedRouterNs): Plan {
+/**
+ * Tear a router down: floating IPs, then its ports, then the namespace. In a
+ * shared host namespace the namespace stays and our chains go explicitly.
+ */
+export function planTeardown(ns: string | null, obs: ObservedRouterNs, shared = false): Plan {
   const plan = emptyPlan(ns);
   if (!obs.exists) return plan;
   const devs = [...obs.links.keys()].filter(isOurDevice).sort();
@@ -186,6 +212,7 @@ export function planTeardown(ns: string, obs: ObservedRouterNs): Plan {
   }
   plan.routerBatch.push(...devs.filter((n) => n.startsWith(INTERNAL_DEV_PREFIX)).map((n) => `link del ${n}`));
   plan.routerBatch.push(...devs.filter((n) => n.startsWith(EXTERNAL_DEV_PREFIX)).map((n) => `link del ${n}`));
-  plan.deleteNamespace = true;
+  if (shared) plan.restore = restorePayload(emptySection(), obs.iptablesSave);
+  else plan.deleteNamespace = true;
   return plan;
 }

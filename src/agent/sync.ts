@@ -48,7 +48,8 @@ export async function syncPass(runner: Runner, state: State, config: Config, hoo
     hooks.onError(null, err as Error);
   }
   if (!config.use_namespaces && config.router_id && routers.some((r) => r.id === config.router_id)) {
-    hooks.warn?.('use_namespaces=false: the router_id router is still built in its own qrouter- namespace (host-namespace mode is not implemented)');
+    // The agent warns too: forwarding is switched on for the whole host namespace.
+    hooks.warn?.(`use_namespaces=false: the router_id router lives in the host namespace ${config.host_namespace ?? '(the one l3ctl runs in)'}, with net.ipv4.ip_forward=1 there`);
   }
   for (const [i, r] of routers.entries()) {
     hooks.onProgress?.(i, routers.length, r);

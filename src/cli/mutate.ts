@@ -2,7 +2,7 @@
 // validate the whole new state, apply it to the kernel, save, print.
 // Any failure while applying or saving (a system command, Ctrl-C) puts the
 // kernel back by planning again from the old desired state (issue 4).
-import { convergeBridges, convergeRouter } from '../agent/converge.js';
+import { convergeBridges, convergeRouter, convergeSharedLeftovers } from '../agent/converge.js';
 import { checkConfig, skipReason } from '../agent/filters.js';
 import { effectiveConfig } from '../model/config.js';
 import { EXIT, L3ctlError } from '../model/errors.js';
@@ -20,6 +20,8 @@ export interface Change {
   /** Network bridges must be (re)checked; bridges of these networks go. */
   bridges?: boolean;
   removedNetworks?: Network[];
+  /** use_namespaces changed: clear what a shared router left in the host namespace. */
+  sharedLeftovers?: boolean;
   /** The routers touch disjoint namespaces (router delete): converge them at once. */
   concurrent?: boolean;
   /** Printed after a successful save (not under --dry-run). */
@@ -60,6 +62,7 @@ async function applyState(runner: Runner, state: State, change: Change): Promise
     await convergeBridges(runner, state, config, change.removedNetworks);
   }
   const ids = [...new Set(change.routers ?? [])];
+  if (change.sharedLeftovers) await convergeSharedLeftovers(runner, config);
   if (!change.concurrent) {
     for (const id of ids) await convergeRouter(runner, state, config, id);
     return;

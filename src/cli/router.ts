@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { planRouterPass } from '../agent/converge.js';
 import { isEmptyPlan, type Plan } from '../agent/plan.js';
 import { desiredSection, parseSave, TABLES, type Section } from '../agent/nat.js';
-import { desiredRouter } from '../agent/desired.js';
+import { desiredRouter, placement } from '../agent/desired.js';
 import { skipReason } from '../agent/filters.js';
 import { effectiveConfig } from '../model/config.js';
 import { L3ctlError, UsageError } from '../model/errors.js';
@@ -60,8 +60,10 @@ function sectionLines(sec: Section): string[] {
 
 async function showRouter(ctx: Context, s: State, r: Router) {
   const config = effectiveConfig(s.config);
-  const ns = namespaceName(r.id);
-  const obs = await observeRouterNs(ctx.runner, ns);
+  const place = placement(config, r.id);
+  // Shared: the host namespace (use_namespaces false); null is the one l3ctl runs in.
+  const ns = place.ns ?? '(host)';
+  const obs = await observeRouterNs(ctx.runner, place.ns);
   const skip = skipReason(s, config, r);
   const plan = await planRouterPass(ctx.runner, s, config, r.id);
   const desired = skip === null ? desiredRouter(s, config, r) : null;

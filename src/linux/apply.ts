@@ -23,6 +23,7 @@ export async function applyPlan(runner: Runner, plan: Plan, opts: ApplyOptions):
   if (plan.restore !== null) await runner.run(exec(ns, ['iptables-restore', '-w', '--noflush']), { input: plan.restore });
   if (plan.fipBatch.length) await runner.run(ipBatch(ns), { input: batchInput(plan.fipBatch) });
   if (plan.setForwarding) await runner.run(exec(ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.promote_secondaries=1']));
+  if (plan.hostSysctls.length) await runner.run(exec(ns, ['sysctl', '-q', '-w', ...plan.hostSysctls]));
   for (const m of plan.conntrack) {
     // conntrack -D exits 1 when nothing matched: that is not a failure.
     await runner.run(exec(ns, ['conntrack', '-D', '-d', m.fip]), { okCodes: [1] });

@@ -25,7 +25,8 @@ export interface ObservedRoute {
 }
 
 export interface ObservedRouterNs {
-  ns: string;
+  /** null: the namespace l3ctl runs in. */
+  ns: string | null;
   exists: boolean;
   links: Map<string, ObservedLink>;
   routes: ObservedRoute[];
@@ -37,6 +38,13 @@ export interface ObservedRouterNs {
    * the old primary — and the routes through the device with it).
    */
   ipForward: boolean;
+  /**
+   * Read only where a router shares the host namespace with the bridges:
+   * net.ipv4.conf.all.arp_ignore and net.bridge.bridge-nf-call-iptables
+   * (null: not read, or no bridge netfilter on this kernel).
+   */
+  arpIgnore?: string | null;
+  bridgeNfCall?: boolean | null;
 }
 
 const NETNS_DIR = '/run/netns';
@@ -97,15 +105,26 @@ export async function observeRoutes(runner: Runner, ns: string | null): Promise<
   }));
 }
 
-export async function observeRouterNs(runner: Runner, ns: string, exists = listNamespaces().has(ns)): Promise<ObservedRouterNs> {
-  if (!exists) return { ns, exists: false, links: new Map(), routes: [], iptablesSave: '', ipForward: false };
-  const [links, routes, save, fwd] = await Promise.all([
+export async function observeRouterNs(
+  runner: Runner,
+  ns: string | null,
+  opts: { shared?: boolean } = {},
+  exists = ns === null || listNamespaces().has(ns),
+): Promise<ObservedRouterNs> {
+  if (!exists) return { ns, exists: false, links: new Map(), routes: [], iptablesSave: '', ipForward: false, arpIgnore: null, bridgeNfCall: null };
+  const [links, routes, save, fwd, brnf] = await Promise.all([
     observeLinks(runner, ns),
     observeRoutes(runner, ns),
     runner.run(inNs(ns, ['iptables-save']), { read: true }),
     runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries']), { read: true }),
+    // The bridge key is absent unless br_netfilter is loaded: sysctl then
+    // prints arp_ignore alone and fails, which means "no bridge netfilter".
+    opts.shared ? runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables']), { read: true, okCodes: [1, 255] }) : null,
   ]);
   // Both must be 1: see ObservedRouterNs.ipForward.
   const ipForward = fwd.stdout.trim().split('\n').every((v) => v.trim() === '1');
-  return { ns, exists: true, links, routes, iptablesSave: save.stdout, ipForward };
+  const shared = brnf ? brnf.stdout.trim().split('\n').map((v) => v.trim()) : [];
+  const arpIgnore = shared[0] ?? null;
+  const bridgeNfCall = shared[1] !== undefined ? shared[1] === '1' : null;
+  return { ns, exists: true, links, routes, iptablesSave: save.stdout, ipForward, arpIgnore, bridgeNfCall };
 }

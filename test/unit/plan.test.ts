@@ -7,6 +7,7 @@ import { isEmptyPlan, planRouter, planTeardown, type HostView, type Plan } from 
 import { effectiveConfig } from '../../src/model/config.js';
 import type { ObservedLink, ObservedRouterNs } from '../../src/linux/observe.js';
 import { emptyState, type State } from '../../src/model/types.js';
+import { contains } from '../../src/model/addr.js';
 
 const EXT = '11111111-aaaa-4aaa-8aaa-000000000001';
 const PRIV = '22222222-bbbb-4bbb-8bbb-000000000002';
@@ -84,7 +85,8 @@ class FakeKernel {
     } else if (w[0] === 'route') {
       const dst = w[2] === 'to' ? w[3]! : w[2]!;
       const via = w[w.indexOf('via') + 1]!;
-      const dev = w.includes('dev') ? w[w.indexOf('dev') + 1]! : null;
+      // Without `dev` the kernel picks the device whose subnet holds the nexthop.
+      const dev = w.includes('dev') ? w[w.indexOf('dev') + 1]! : this.deviceFor(via);
       const i = this.router.routes.findIndex((r) => r.dst === dst);
       if (w[1] === 'replace') {
         const r = { dst, gateway: via, dev, protocol: 'boot' };
@@ -95,6 +97,13 @@ class FakeKernel {
         this.router.routes.splice(i, 1);
       }
     } else throw new Error(`fake kernel: unknown line ${line}`);
+  }
+
+  private deviceFor(ip: string): string | null {
+    for (const l of this.router.links.values()) {
+      if (l.addrs.some((a) => a.scope === 'global' && a.prefixlen < 32 && contains(`${a.local}/${a.prefixlen}`, ip))) return l.name;
+    }
+    return null;
   }
 
   apply(p: Plan, restoredSave: string) {
@@ -108,6 +117,8 @@ class FakeKernel {
     for (const l of p.fipBatch) this.ip(this.router.links, l);
     if (p.restore !== null) this.router.iptablesSave = restoredSave;
     if (p.setForwarding) this.router.ipForward = true;
+    if (p.hostSysctls.includes('net.ipv4.conf.all.arp_ignore=1')) this.router.arpIgnore = '1';
+    if (p.hostSysctls.includes('net.bridge.bridge-nf-call-iptables=0')) this.router.bridgeNfCall = false;
     if (p.deleteNamespace) this.router = { ns: NS, exists: false, links: new Map(), routes: [], iptablesSave: '', ipForward: false };
   }
 }
@@ -295,5 +306,66 @@ describe('planTeardown', () => {
   it('nothing to do for a namespace that is not there', () => {
     const k = new FakeKernel();
     assert.ok(isEmptyPlan(planTeardown(NS, k.router)));
+  });
+});
+
+describe('use_namespaces false: the router shares the host namespace', () => {
+  const HOST = 'hostns';
+  function sharedState(opts: Parameters<typeof state>[0] = {}): State {
+    const s = state(opts);
+    Object.assign(s.config, { use_namespaces: 'false', router_id: R });
+    return s;
+  }
+  /** One namespace for bridges and router devices, with a foreign default route. */
+  function sharedKernel(): FakeKernel {
+    const k = new FakeKernel();
+    k.router = { ns: HOST, exists: true, links: k.host.links, routes: [{ dst: 'default', gateway: '192.0.2.254', dev: 'eth0', protocol: 'boot' }], iptablesSave: '', ipForward: false, arpIgnore: '0', bridgeNfCall: true };
+    k.host.links.set('eth0', { name: 'eth0', mac: '02:00:00:00:00:01', up: true, master: null, addrs: [{ local: '192.0.2.200', prefixlen: 25, scope: 'global' }] });
+    k.host.links.set('lo', { name: 'lo', mac: '00:00:00:00:00:00', up: true, master: null, addrs: [] });
+    return k;
+  }
+
+  it('places the router in host_namespace: no namespace of its own, veth peers stay there', () => {
+    const s = sharedState({ port: true });
+    const d = desired(s);
+    assert.equal(d.ns, HOST);
+    assert.equal(d.shared, true);
+    const k = sharedKernel();
+    const p = converge(k, s);
+    assert.deepEqual(p.createNamespaces, []);
+    assert.ok(p.hostBatch.includes(`link add tap55555555-ee type veth peer name ${QR}`), p.hostBatch.join('\n'));
+    assert.ok(!p.routerBatch.includes('link set lo up'));
+    assert.equal(p.setForwarding, true);
+    assert.deepEqual(p.hostSysctls, ['net.ipv4.conf.all.arp_ignore=1', 'net.bridge.bridge-nf-call-iptables=0']);
+    assert.equal(p.deleteNamespace, false);
+    assert.ok(isEmptyPlan(planRouter(desired(s), k.router, k.host, { sendArp: true })), 'converged after one pass');
+  });
+
+  it('never deletes the host namespace\'s own routes or devices', () => {
+    const k = sharedKernel();
+    converge(k, sharedState({ port: true, routes: [['198.51.100.128/25', '198.51.100.254']] }));
+    const p = converge(k, sharedState({ port: true }));
+    assert.deepEqual(p.routerBatch, ['route del to 198.51.100.128/25 via 198.51.100.254']);
+    assert.ok(k.router.routes.some((r) => r.dev === 'eth0'), 'the foreign default route survives');
+    assert.ok(k.host.links.has('eth0'));
+  });
+
+  it('teardown removes our devices and chains, keeps the namespace', () => {
+    const k = sharedKernel();
+    const s = sharedState({ port: true, gateway: true });
+    converge(k, s);
+    const p = planTeardown(HOST, k.router, true);
+    assert.deepEqual(p.routerBatch, [`link del ${QR}`, `link del ${QG}`]);
+    assert.equal(p.deleteNamespace, false);
+    assert.ok(p.restore?.includes('-X l3ctl-snat'), p.restore ?? 'no restore');
+    assert.ok(!/^-A /m.test(p.restore ?? ''), 'no rule of ours is written back');
+  });
+
+  it('other routers keep their own qrouter- namespace (torn down, as they are not handled)', () => {
+    const s = sharedState();
+    s.routers.push({ ...s.routers[0]!, id: '77777777-aaaa-4aaa-8aaa-000000000007', name: 'r2' });
+    const d = desiredRouter(s, effectiveConfig(s.config), s.routers[1]!);
+    assert.equal(d.ns, 'qrouter-77777777-aaaa-4aaa-8aaa-000000000007');
+    assert.equal(d.shared, false);
   });
 });

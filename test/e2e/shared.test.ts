@@ -1,0 +1,98 @@
+// use_namespaces false: the router_id router lives in the host namespace
+// (here a test's own host_namespace, never the real one), as the agent's
+// root-namespace mode. Proven with traffic, repaired by sync, torn down clean.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { l3ctl, l3ctlOk, nsExec, readStore, sh, tempStore, uniqueName } from '../helpers/cli.js';
+import { addTestHost, deleteNamespaces, e2eUnavailable, namespaces, requireE2E } from '../helpers/e2e.js';
+import { connectFrom, startServer, type Server } from '../helpers/peer.js';
+
+const store = tempStore();
+const tag = uniqueName('l3ctl-t-shared');
+const h = `${tag}-h`;
+const up = `${tag}-up`;
+const vm1 = `${tag}-vm1`;
+const vm2 = `${tag}-vm2`;
+const opts = { store: store.path };
+const run = (args: string[]) => l3ctlOk(args, opts);
+const PORT = 47011;
+let routerId = '';
+const servers: Server[] = [];
+
+const devices = () => (JSON.parse(sh(['ip', '-n', h, '-j', 'addr', 'show']).stdout) as { ifname: string; addr_info: { family: string; local: string; prefixlen: number }[] }[]);
+const ours = () => devices().filter((d) => /^q[rg]-/.test(d.ifname));
+const chains = () => sh(['ip', 'netns', 'exec', h, 'iptables-save']).stdout.split('\n').filter((l) => l.includes('l3ctl-'));
+const mutating = (dry: string) => dry.split('\n').filter((l) => l.startsWith('+ ') && !/ -j (addr|route) show| iptables-save$| sysctl -n /.test(l));
+
+describe('use_namespaces false: the router in the host namespace', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
+  before(async () => {
+    await run(['config', 'set', 'host_namespace', h]);
+    await run(['config', 'set', 'external_network_bridge', '']);
+    await run(['config', 'set', 'send_arp_for_ha', '0']);
+    await run(['network', 'add', 'ext', '--cidr', '203.0.113.0/24', '--gateway-ip', '203.0.113.1', '--external']);
+    await run(['network', 'add', 'priv', '--cidr', '198.51.100.0/24']);
+    await run(['router', 'add', 'r1']);
+    routerId = JSON.parse(readStore(store.path)).routers[0].id;
+    await run(['config', 'set', 'router_id', routerId]);
+    await run(['config', 'set', 'use_namespaces', 'false']);
+    await run(['gateway', 'set', 'r1', 'ext', '--ip', '203.0.113.10']);
+    await run(['interface', 'add', 'r1', 'priv']);
+    await run(['fip', 'associate', '203.0.113.20', '198.51.100.5']);
+    const nets = JSON.parse(readStore(store.path)).networks as { name: string; id: string }[];
+    const br = (n: string) => `brq${nets.find((x) => x.name === n)!.id.slice(0, 11)}`;
+    addTestHost({ name: up, hostNs: h, bridge: br('ext'), cidr: '203.0.113.1/24' });
+    addTestHost({ name: vm1, hostNs: h, bridge: br('priv'), cidr: '198.51.100.5/24', gateway: '198.51.100.1' });
+    addTestHost({ name: vm2, hostNs: h, bridge: br('priv'), cidr: '198.51.100.6/24', gateway: '198.51.100.1' });
+    servers.push(await startServer(up, PORT), await startServer(vm1, PORT));
+  });
+
+  after(async () => {
+    for (const s of servers) s.stop();
+    await l3ctl(['router', 'delete', 'r1', '--yes'], opts);
+    deleteNamespaces([up, vm1, vm2, h, `qrouter-${routerId}`]);
+    store.cleanup();
+  });
+
+  it('builds no namespace of its own: devices, addresses, chains and forwarding in the host namespace', (t) => {
+    if (!requireE2E(t)) return;
+    assert.ok(!namespaces().includes(`qrouter-${routerId}`));
+    const addrs = ours().flatMap((d) => d.addr_info.filter((a) => a.family === 'inet').map((a) => `${d.ifname.slice(0, 3)}${a.local}/${a.prefixlen}`)).sort();
+    assert.deepEqual(addrs, ['qg-203.0.113.10/24', 'qg-203.0.113.20/32', 'qr-198.51.100.1/24']);
+    assert.ok(chains().includes('-A l3ctl-snat -s 198.51.100.0/24 -j SNAT --to-source 203.0.113.10'));
+    assert.equal(nsExec(h, ['sysctl', '-n', 'net.ipv4.ip_forward']).stdout.trim(), '1');
+    // The bridges share the namespace: they must not answer ARP for the router's addresses.
+    assert.equal(nsExec(h, ['sysctl', '-n', 'net.ipv4.conf.all.arp_ignore']).stdout.trim(), '1');
+  });
+
+  it('routes traffic: SNAT to the gateway, the FIP from upstream', (t) => {
+    if (!requireE2E(t)) return;
+    assert.equal(connectFrom(vm2, '203.0.113.1', PORT), '203.0.113.10');
+    assert.equal(connectFrom(vm1, '203.0.113.1', PORT), '203.0.113.20');
+    assert.equal(connectFrom(up, '203.0.113.20', PORT), '203.0.113.1');
+  });
+
+  it('check is clean; a deleted qr- device is named and repaired; sync then plans only reads', async (t) => {
+    if (!requireE2E(t)) return;
+    assert.equal((await l3ctl(['agent', 'check'], opts)).code, 0);
+    const qr = ours().find((d) => d.ifname.startsWith('qr-'))!.ifname;
+    sh(['ip', '-n', h, 'link', 'del', qr]);
+    const c = await l3ctl(['agent', 'check', '-f', 'json'], opts);
+    assert.equal(c.code, 3);
+    assert.ok((JSON.parse(c.stdout) as { kind: string; object: string }[]).some((f) => f.kind === 'missing-device' && f.object === qr));
+    await run(['agent', 'sync']);
+    assert.equal((await l3ctl(['agent', 'check'], opts)).code, 0);
+    assert.deepEqual(mutating((await run(['agent', 'sync', '--dry-run'])).stdout), []);
+    assert.equal(connectFrom(vm2, '203.0.113.1', PORT), '203.0.113.10');
+  });
+
+  it('disable removes our devices and chains and keeps the host namespace, its bridges and hosts', async (t) => {
+    if (!requireE2E(t)) return;
+    await run(['router', 'disable', 'r1']);
+    assert.deepEqual(ours(), []);
+    assert.deepEqual(chains(), []);
+    assert.ok(namespaces().includes(h));
+    assert.ok(devices().some((d) => d.ifname.startsWith('brq')), 'bridges stay');
+    await run(['router', 'enable', 'r1']);
+    assert.equal(connectFrom(up, '203.0.113.20', PORT), '203.0.113.1');
+  });
+});
