@@ -1,11 +1,12 @@
 // Drift findings against the planner: for every damage a kernel can suffer,
 // "agent check finds something" and "agent sync would do something" agree,
 // and each finding names the object. Pure, no root.
+import { saveText } from '../helpers/save.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { routerDrift, type Drift } from '../../src/agent/check.js';
 import { desiredRouter, type DesiredRouter } from '../../src/agent/desired.js';
-import { desiredSection, TABLES } from '../../src/agent/nat.js';
+import { desiredSection } from '../../src/agent/nat.js';
 import { isEmptyPlan, planRouter, planTeardown, type HostView } from '../../src/agent/plan.js';
 import { effectiveConfig } from '../../src/model/config.js';
 import type { ObservedLink, ObservedRouterNs } from '../../src/linux/observe.js';
@@ -41,20 +42,8 @@ function state(): State {
 
 const desired = (s: State = state()) => desiredRouter(s, effectiveConfig(s.config), s.routers[0]!);
 
-const BUILTIN = { filter: ['INPUT', 'FORWARD', 'OUTPUT'], nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'] };
-
 /** iptables-save text with our section exactly as desired. */
-function saveOf(d: DesiredRouter): string {
-  const sec = desiredSection(d.nat);
-  const out: string[] = [];
-  for (const t of TABLES) {
-    out.push(`*${t}`, ...BUILTIN[t].map((c) => `:${c} ACCEPT [0:0]`), ...Object.keys(sec[t].chains).sort().map((c) => `:${c} - [0:0]`));
-    for (const c of BUILTIN[t]) out.push(...(sec[t].jumps[c] ?? []).map((j) => j.rule));
-    for (const c of Object.keys(sec[t].chains).sort()) out.push(...sec[t].chains[c]!);
-    out.push('COMMIT');
-  }
-  return out.join('\n') + '\n';
-}
+const saveOf = (d: DesiredRouter): string => saveText(desiredSection(d.nat));
 
 const link = (name: string, mac: string, addrs: [string, number][] = [], master: string | null = null): ObservedLink => ({
   name, mac, up: true, master, addrs: addrs.map(([local, prefixlen]) => ({ local, prefixlen, scope: 'global' })),

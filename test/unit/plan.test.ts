@@ -1,8 +1,9 @@
 // Planning: desired + observed -> steps. Pure, no root.
+import { saveText } from '../helpers/save.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { desiredRouter } from '../../src/agent/desired.js';
-import { desiredSection, TABLES } from '../../src/agent/nat.js';
+import { desiredSection } from '../../src/agent/nat.js';
 import { isEmptyPlan, planRouter, planTeardown, type HostView, type Plan } from '../../src/agent/plan.js';
 import { effectiveConfig } from '../../src/model/config.js';
 import type { ObservedLink, ObservedRouterNs } from '../../src/linux/observe.js';
@@ -123,20 +124,8 @@ class FakeKernel {
   }
 }
 
-const BUILTIN = { filter: ['INPUT', 'FORWARD', 'OUTPUT'], nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'] };
-
-/** What iptables-save prints once our section is in place (the NAT module's tests prove that against the kernel). */
-function saveOf(s: State): string {
-  const sec = desiredSection(desired(s).nat);
-  const out: string[] = [];
-  for (const t of TABLES) {
-    out.push(`*${t}`, ...BUILTIN[t].map((c) => `:${c} ACCEPT [0:0]`), ...Object.keys(sec[t].chains).sort().map((c) => `:${c} - [0:0]`));
-    for (const c of BUILTIN[t]) out.push(...(sec[t].jumps[c] ?? []).map((j) => j.rule));
-    for (const c of Object.keys(sec[t].chains).sort()) out.push(...sec[t].chains[c]!);
-    out.push('COMMIT');
-  }
-  return out.join('\n') + '\n';
-}
+/** What iptables-save prints once our section is in place. */
+const saveOf = (s: State): string => saveText(desiredSection(desired(s).nat));
 
 function converge(k: FakeKernel, s: State): Plan {
   const p = planRouter(desired(s), k.router, k.host, { sendArp: true });
