@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT, L3ctlError } from '../model/errors.js';
+import { ask, enableAsking, holdMissing, takeMissing } from './ask.js';
 import { register as registerNetwork } from './network.js';
 import { register as registerRouter } from './router.js';
 import { register as registerInterface } from './interface.js';
@@ -75,6 +76,7 @@ function wireErrors(c: Command): void {
     outputError: (s, write) => {
       const [first, ...rest] = s.trim().split('\n');
       const msg = first!.replace(/^error: /, '');
+      if (holdMissing(c, msg)) return; // asked for on the terminal instead (main)
       const suggestion = rest.join(' ').match(/^\(Did you mean (.*)\?\)$/);
       let hint: string | undefined;
       if (suggestion) hint = `did you mean ${suggestion[1]}?`;
@@ -123,11 +125,26 @@ export async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  const program = buildProgram();
   const verbose = argv.includes('-v') || argv.includes('--verbose');
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    process.exitCode = reportError(err, verbose);
+  enableAsking(!!process.stdin.isTTY && !!process.stderr.isTTY && !argv.includes('--no-input'));
+  let args = argv;
+  for (let tries = 0; ; tries++) {
+    try {
+      await buildProgram().parseAsync(args);
+      return;
+    } catch (err) {
+      const missing = takeMissing();
+      if (missing) {
+        const value = tries < 5 ? await ask(missing, args) : null;
+        if (value !== null) {
+          // Positional arguments may follow options: the value simply goes last.
+          args = [...args, value];
+          continue;
+        }
+        process.stderr.write(`l3ctl: error: missing required argument '${missing.name}'\n`);
+      }
+      process.exitCode = reportError(err, verbose);
+      return;
+    }
   }
 }
