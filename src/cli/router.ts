@@ -97,23 +97,23 @@ async function showRouter(ctx: Context, s: State, r: Router) {
     ['handled', String(want.handled)],
     ['namespace', `${ns}${obs.exists ? '' : ' (missing)'}`],
   ];
+  // One row per line of either side, so a line missing on one side never
+  // shifts the rest; drift rows are marked '!' (and red on a colour terminal).
+  const red = ctx.color ? new (await import('chalk')).Chalk({ level: 1 }).red : (t: string) => t;
   const side = (title: string, a: string[], b: string[]) => {
-    const n = Math.max(a.length, b.length, 1);
     const w = Math.max(8, ...a.map((x) => x.length));
     const out = [`${title}:`, `  ${'desired'.padEnd(w)}  live`];
-    for (let i = 0; i < n; i++) {
-      const x = a[i] ?? '';
-      const y = b[i] ?? '';
-      const mark = a.includes(y) || b.includes(x) ? ' ' : '!';
-      out.push(`${mark} ${x.padEnd(w)}  ${y}`);
+    for (const line of [...new Set([...a, ...b])].sort()) {
+      const [x, y] = [a.includes(line) ? line : '', b.includes(line) ? line : ''];
+      out.push(x && y ? `  ${x.padEnd(w)}  ${y}` : red(`! ${x.padEnd(w)}  ${y}`));
     }
     return out;
   };
   const text = [
     ...lines.map(([k, v]) => `${k!.padEnd(15)} ${v}`),
-    ...side('devices', fmt(want.devices).sort(), fmt(live.devices).sort()),
-    ...side('routes', want.routes.sort(), live.routes.sort()),
-    ...side('nat', want.nat.sort(), live.nat.sort()),
+    ...side('devices', fmt(want.devices), fmt(live.devices)),
+    ...side('routes', want.routes, live.routes),
+    ...side('nat', want.nat, live.nat),
     live.drift.length ? `drift (agent sync would run):\n${live.drift.map((l) => `  ${l}`).join('\n')}` : 'drift: none',
   ];
   ctx.out(text.join('\n'));
