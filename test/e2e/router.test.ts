@@ -153,6 +153,18 @@ describe('routers that route', { skip: !!e2eUnavailable() && !process.env.CI }, 
     assert.ok(!ping(up, '203.0.113.20'), 'the FIP no longer answers');
   });
 
+  it('router show puts desired and live side by side and marks a route deleted by hand', async (t) => {
+    if (!requireE2E(t)) return;
+    sh(['ip', '-n', ns, 'route', 'del', '192.0.2.0/24']);
+    const text = (await run(['router', 'show', 'r1'])).stdout;
+    assert.match(text, /^! 192\.0\.2\.0\/24 via 198\.51\.100\.254 +$/m, text);
+    assert.match(text, new RegExp(`^  default via 203\\.0\\.113\\.1 dev ${gwDev} +default via`, 'm'), text);
+    const json = JSON.parse((await run(['router', 'show', 'r1', '-f', 'json'])).stdout) as { live: { drift: string[] } };
+    assert.ok(json.live.drift.includes('route replace to 192.0.2.0/24 via 198.51.100.254'), JSON.stringify(json.live.drift));
+    await run(['agent', 'sync', 'r1']);
+    assert.doesNotMatch((await run(['router', 'show', 'r1'])).stdout, /^!/m);
+  });
+
   it('deletes the extra route', async (t) => {
     if (!requireE2E(t)) return;
     await run(['route', 'delete', 'r1', '192.0.2.0/24']);
