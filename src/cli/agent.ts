@@ -9,7 +9,7 @@ import { effectiveConfig } from '../model/config.js';
 import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
 import { listNamespaces } from '../linux/observe.js';
-import { withStoreLock } from '../store/lock.js';
+import { underLock } from './mutate.js';
 import { loadState } from '../store/store.js';
 import type { Context } from './context.js';
 import { define, handler, noun } from './define.js';
@@ -28,9 +28,6 @@ function reportRouterError(name: string | null, err: Error): void {
 
 const selectRouters = (s: State, refs: string[]): Router[] => (refs.length ? [...new Map(refs.map((r) => findRouter(s, r)).map((r) => [r.id, r])).values()] : s.routers);
 
-/** Whole-store lock around fn, except under --dry-run (which changes nothing). */
-const locked = <T>(ctx: Context, fn: () => Promise<T>): Promise<T> =>
-  ctx.dryRun ? fn() : withStoreLock(ctx.storePath, fn, { onWaiting: (m) => process.stderr.write(`l3ctl: ${m}\n`) });
 
 /** One sync pass over the routers named by `refs` (all when empty), reading the store under the lock. */
 async function syncOnce(ctx: Context, refs: string[]): Promise<SyncResult> {
@@ -88,7 +85,7 @@ export function register(program: Command): void {
     examples: ['l3ctl agent sync', 'l3ctl agent sync r1 --dry-run'],
   }).action(
     handler(async (ctx, _o, refs: string[]) => {
-      const res = await locked(ctx, () => syncOnce(ctx, refs));
+      const res = await underLock(ctx, () => syncOnce(ctx, refs));
       if (res.failed.length) {
         throw new L3ctlError(`${res.failed.length} router(s) failed to converge: ${res.failed.map((r) => r.name).join(', ')}`, EXIT.apply, 'fix the cause above, then run l3ctl agent sync again');
       }
@@ -141,7 +138,7 @@ export function register(program: Command): void {
       if (!ctx.quiet) process.stderr.write(`will remove ${stale.length} stale router namespace(s):\n${stale.map((x) => `  ${describeStale(x)}\n`).join('')}`);
       await confirm(ctx, `Remove ${stale.length} stale router namespace(s)?`);
       const failed: string[] = [];
-      await locked(ctx, async () => {
+      await underLock(ctx, async () => {
         // Re-read under the lock: a router added meanwhile owns its namespace now.
         const still = new Set(ctx.dryRun ? first : await find());
         for (const x of stale.filter((y) => still.has(y.ns))) {
@@ -204,7 +201,7 @@ async function runLoop(ctx: Context, fixedInterval: number | null): Promise<void
       const t0 = Date.now();
       let periodic = fixedInterval ?? 40;
       try {
-        const state = await locked(ctx, async () => {
+        const state = await underLock(ctx, async () => {
           await syncOnce(ctx, []);
           return loadState(ctx.storePath);
         });

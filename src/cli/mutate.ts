@@ -150,12 +150,17 @@ export async function mutate(ctx: Context, change: (state: State) => Change): Pr
     }
     await c.print?.();
   };
-  if (ctx.dryRun) return run();
+  return underLock(ctx, run);
+}
+
+/** The store lock around fn; none under --dry-run, which changes nothing. */
+export async function underLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
+  if (ctx.dryRun) return fn();
   // Module loading outside the critical section: with 24 parallel commands
   // each ms under the lock is paid 24 times (bench/parallel.ts: execa alone
   // was ~40% of the time the lock was held).
   await preloadExeca();
-  return withStoreLock(ctx.storePath, run, { onWaiting: (m) => process.stderr.write(`l3ctl: ${m}\n`) });
+  return withStoreLock(ctx.storePath, fn, { onWaiting: (m) => process.stderr.write(`l3ctl: ${m}\n`) });
 }
 
 /** The error to report: the original failure, with what became of the kernel as hints. */
