@@ -4,9 +4,9 @@
 import type { ObservedRouterNs } from '../linux/observe.js';
 import type { DesiredRouter } from './desired.js';
 import { desiredSection, diffSection, emptySection } from './nat.js';
-import { sharedSysctls, type HostView } from './plan.js';
+import { bridgeProblems, sharedSysctls, type HostView, type WantedBridge } from './plan.js';
 import type { Config } from '../model/config.js';
-import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX, namespaceName } from '../model/names.js';
+import { isRouterDevice, namespaceName } from '../model/names.js';
 import type { State } from '../model/types.js';
 import type { Runner } from '../linux/runner.js';
 import { listNamespaces, observeRouterNs } from '../linux/observe.js';
@@ -47,22 +47,17 @@ export interface Drift {
   live: string | null;
 }
 
-const isOurDevice = (name: string) => name.startsWith(INTERNAL_DEV_PREFIX) || name.startsWith(EXTERNAL_DEV_PREFIX);
 const routeText = (dst: string, via: string | null, dev: string | null) => `${dst}${via ? ` via ${via}` : ''}${dev ? ` dev ${dev}` : ''}`;
 
 /** Host namespace and bridges a router's ports need (planHost). */
-export function hostDrift(host: HostView, bridges: { name: string; mustExist: boolean }[]): Drift[] {
+export function hostDrift(host: HostView, bridges: WantedBridge[]): Drift[] {
   const out: Drift[] = [];
   if (host.ns && !host.exists) out.push({ kind: 'missing-host-namespace', object: host.ns, expected: 'present', live: null });
-  const seen = new Set<string>();
-  for (const b of bridges) {
-    if (seen.has(b.name)) continue;
-    seen.add(b.name);
-    const link = host.links.get(b.name);
-    if (!link) {
+  for (const { bridge: b, missing } of bridgeProblems(host, bridges)) {
+    if (missing) {
       const expected = b.mustExist ? "present (external_network_bridge: the operator's bridge, sync does not create it)" : 'present';
       out.push({ kind: 'missing-bridge', object: b.name, expected, live: null });
-    } else if (!link.up) {
+    } else {
       out.push({ kind: 'bridge-down', object: b.name, expected: 'up', live: 'down' });
     }
   }
@@ -78,7 +73,7 @@ const isChain = (l: string) => / -N /.test(l);
 export function routerDrift(d: DesiredRouter | null, obs: ObservedRouterNs, host: HostView, shared = d?.shared ?? false): Drift[] {
   if (d === null) {
     if (!obs.exists) return [];
-    const devs = [...obs.links.keys()].filter(isOurDevice).sort();
+    const devs = [...obs.links.keys()].filter(isRouterDevice).sort();
     if (shared) {
       // A shared host namespace stays; what is ours in it must go.
       return [
@@ -112,7 +107,7 @@ export function routerDrift(d: DesiredRouter | null, obs: ObservedRouterNs, host
   }
 
   const wantedDevs = new Set(d.ports.map((p) => p.device));
-  for (const name of [...obs.links.keys()].filter((n) => isOurDevice(n) && !wantedDevs.has(n)).sort()) {
+  for (const name of [...obs.links.keys()].filter((n) => isRouterDevice(n) && !wantedDevs.has(n)).sort()) {
     const addrs = obs.links.get(name)!.addrs.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
     out.push({ kind: 'extra-device', object: name, expected: null, live: addrs.length ? addrs.join(' ') : 'present' });
   }
@@ -125,7 +120,7 @@ export function routerDrift(d: DesiredRouter | null, obs: ObservedRouterNs, host
   }
   const wantedDst = new Set(d.routes.map((r) => r.dst));
   for (const o of obs.routes) {
-    if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isOurDevice(o.dev)) continue;
+    if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isRouterDevice(o.dev)) continue;
     out.push({ kind: 'extra-route', object: o.dst, expected: null, live: routeText(o.dst, o.gateway, o.dev) });
   }
 

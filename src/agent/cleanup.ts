@@ -3,7 +3,7 @@
 // in the namespace removes its host end too), then the namespace. A managed
 // router's namespace is never a candidate (Grizzly's restart cut every router off).
 import type { Config } from '../model/config.js';
-import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX, namespaceName, routerIdOfNamespace } from '../model/names.js';
+import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX, isRouterDevice, namespaceName, routerIdOfNamespace } from '../model/names.js';
 import type { State } from '../model/types.js';
 import { observeLinks } from '../linux/observe.js';
 import type { Runner } from '../linux/runner.js';
@@ -41,7 +41,7 @@ export function staleNamespaces(namespaces: Iterable<string>, state: State, conf
 
 export async function observeStale(runner: Runner, ns: string): Promise<StaleNamespace> {
   const links = await observeLinks(runner, ns);
-  const devices = [...links.keys()].filter((n) => n.startsWith(INTERNAL_DEV_PREFIX) || n.startsWith(EXTERNAL_DEV_PREFIX)).sort();
+  const devices = [...links.keys()].filter(isRouterDevice).sort();
   return { ns, routerId: routerIdOfNamespace(ns)!, devices };
 }
 

@@ -2,7 +2,7 @@
 // desired state. Pure: no I/O, so a plan can be printed, tested and re-planned
 // (re-planning after a successful apply must give an empty plan).
 import { ApplyError } from '../model/errors.js';
-import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX } from '../model/names.js';
+import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX, isRouterDevice } from '../model/names.js';
 import type { ObservedLink, ObservedRouterNs } from '../linux/observe.js';
 import type { DesiredPort, DesiredRouter } from './desired.js';
 import { desiredSection, emptySection, restorePayload } from './nat.js';
@@ -53,21 +53,35 @@ export function isEmptyPlan(p: Plan): boolean {
   );
 }
 
-const isOurDevice = (name: string) => name.startsWith(INTERNAL_DEV_PREFIX) || name.startsWith(EXTERNAL_DEV_PREFIX);
 const addrKey = (ip: string, prefixlen: number) => `${ip}/${prefixlen}`;
 
-/** Host namespace and bridges that must exist before any port is plugged. */
-export function planHost(host: HostView, bridges: { name: string; mustExist: boolean }[], plan: Plan): void {
-  if (host.ns && !host.exists) {
-    plan.createNamespaces.push(host.ns);
-    plan.hostBatch.push('link set lo up');
-  }
+export interface WantedBridge {
+  name: string;
+  /** The operator's bridge (external_network_bridge): never created by l3ctl. */
+  mustExist: boolean;
+}
+
+/** Each wanted bridge, once, that is missing or down: the comparison planHost and agent check share. */
+export function bridgeProblems(host: HostView, bridges: WantedBridge[]): { bridge: WantedBridge; missing: boolean }[] {
   const seen = new Set<string>();
+  const out: { bridge: WantedBridge; missing: boolean }[] = [];
   for (const b of bridges) {
     if (seen.has(b.name)) continue;
     seen.add(b.name);
     const link = host.links.get(b.name);
-    if (!link) {
+    if (!link || !link.up) out.push({ bridge: b, missing: !link });
+  }
+  return out;
+}
+
+/** Host namespace and bridges that must exist before any port is plugged. */
+export function planHost(host: HostView, bridges: WantedBridge[], plan: Plan): void {
+  if (host.ns && !host.exists) {
+    plan.createNamespaces.push(host.ns);
+    plan.hostBatch.push('link set lo up');
+  }
+  for (const { bridge: b, missing } of bridgeProblems(host, bridges)) {
+    if (missing) {
       if (b.mustExist) {
         throw new ApplyError(
           `external network bridge '${b.name}' does not exist${host.ns ? ` in namespace ${host.ns}` : ''}`,
@@ -75,7 +89,7 @@ export function planHost(host: HostView, bridges: { name: string; mustExist: boo
         );
       }
       plan.hostBatch.push(`link add ${b.name} type bridge forward_delay 0`, `link set ${b.name} up`);
-    } else if (!link.up) {
+    } else {
       plan.hostBatch.push(`link set ${b.name} up`);
     }
   }
@@ -136,7 +150,7 @@ function planRoutes(d: DesiredRouter, obs: ObservedRouterNs) {
     // A replace of the same destination already overwrites it. Only routes
     // through our devices are ours: in a shared host namespace the host's
     // own routes must survive.
-    if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isOurDevice(o.dev)) continue;
+    if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isRouterDevice(o.dev)) continue;
     dels.push(o.dst === 'default' ? `route del default via ${o.gateway}` : `route del to ${o.dst} via ${o.gateway}`);
   }
   return { replaces, dels };
@@ -176,7 +190,7 @@ export function planRouter(d: DesiredRouter, obs: ObservedRouterNs, host: HostVi
   const ports = planPorts(d, obs, host, plan, opts.sendArp);
   const routes = planRoutes(d, obs);
   const wantedDevs = new Set(d.ports.map((p) => p.device));
-  const stale = [...obs.links.keys()].filter((n) => isOurDevice(n) && !wantedDevs.has(n)).sort();
+  const stale = [...obs.links.keys()].filter((n) => isRouterDevice(n) && !wantedDevs.has(n)).sort();
   const staleFipDels: string[] = [];
   for (const name of stale) {
     // Floating IPs leave before the device that carries them.
@@ -204,7 +218,7 @@ export function planRouter(d: DesiredRouter, obs: ObservedRouterNs, host: HostVi
 export function planTeardown(ns: string | null, obs: ObservedRouterNs, shared = false): Plan {
   const plan = emptyPlan(ns);
   if (!obs.exists) return plan;
-  const devs = [...obs.links.keys()].filter(isOurDevice).sort();
+  const devs = [...obs.links.keys()].filter(isRouterDevice).sort();
   for (const name of devs) {
     for (const a of obs.links.get(name)!.addrs) {
       if (a.scope === 'global' && a.prefixlen === 32 && name.startsWith(EXTERNAL_DEV_PREFIX)) plan.routerBatch.push(`addr del ${a.local}/32 dev ${name}`);

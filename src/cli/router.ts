@@ -6,7 +6,7 @@ import { desiredRouter, placement } from '../agent/desired.js';
 import { skipReason } from '../agent/filters.js';
 import { effectiveConfig } from '../model/config.js';
 import { L3ctlError, UsageError } from '../model/errors.js';
-import { namespaceName } from '../model/names.js';
+import { isRouterDevice, namespaceName } from '../model/names.js';
 import type { Router, State } from '../model/types.js';
 import { checkName, checkUuid } from '../model/validate.js';
 import { execInNamespace } from '../linux/exec.js';
@@ -67,10 +67,9 @@ async function showRouter(ctx: Context, s: State, r: Router) {
   const skip = skipReason(s, config, r);
   const plan = await planRouterPass(ctx.runner, s, config, r.id);
   const desired = skip === null ? desiredRouter(s, config, r) : null;
-  const ours = (n: string) => n.startsWith('qr-') || n.startsWith('qg-');
   const live = {
     namespace: obs.exists ? ns : null,
-    devices: [...obs.links.values()].filter((l) => ours(l.name)).map((l) => ({
+    devices: [...obs.links.values()].filter((l) => isRouterDevice(l.name)).map((l) => ({
       name: l.name,
       mac: l.mac,
       up: l.up,

@@ -18,6 +18,9 @@ export const networkBridge = (net: Pick<Network, 'id' | 'bridge'>) =>
   net.bridge ?? BRIDGE_PREFIX + short(net.id);
 export const chain = (name: string) => CHAIN_PREFIX + name;
 
+/** A router port device (`qr-`/`qg-`): the only devices l3ctl adds or removes in a router's namespace. */
+export const isRouterDevice = (name: string) => name.startsWith(INTERNAL_DEV_PREFIX) || name.startsWith(EXTERNAL_DEV_PREFIX);
+
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const isUuid = (s: string) => UUID_RE.test(s);
 

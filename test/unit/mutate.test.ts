@@ -92,7 +92,7 @@ describe('mutate', () => {
 
   it('a failing command: rolled back from the old state, store unchanged, exit 1 with command, stderr and hints', async () => {
     let failed = false;
-    const runner = new RecordingRunner((argv, input) => {
+    const runner = new RecordingRunner((_argv, input) => {
       if (!failed && input?.includes('link add brq')) {
         failed = true;
         return { exitCode: 2, stderr: 'RTNETLINK answers: File exists\nCommand failed -:2\n' };

@@ -16,7 +16,6 @@ const PRIV2 = '23232323-bbbb-4bbb-8bbb-000000000003';
 const R = '33333333-cccc-4ccc-8ccc-000000000003';
 const GWP = '44444444-dddd-4ddd-8ddd-000000000004';
 const QRP = '55555555-eeee-4eee-8eee-000000000005';
-const QRP2 = '56565656-eeee-4eee-8eee-000000000006';
 const NS = `qrouter-${R}`;
 const QG = 'qg-44444444-dd';
 const QR = 'qr-55555555-ee';
