@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { BIN, l3ctl, l3ctlOk, nsExec, sh, shOk, tempStore, uniqueName, type CliResult } from '../helpers/cli.js';
-import { deleteNamespaces, e2eUnavailable, kernelSnapshot, namespaces, requireE2E } from '../helpers/e2e.js';
+import { baseCommands, deleteNamespaces, e2eUnavailable, kernelSnapshot, namespaces, requireE2E } from '../helpers/e2e.js';
 
 const store = tempStore();
 const tag = uniqueName('l3ctl-t-agent');
@@ -76,10 +76,7 @@ async function damageAndRepair(what: string, damage: () => void, expect: (f: Fin
 
 describe('agent', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
   before(async () => {
-    await run(['config', 'set', 'host_namespace', hostNs]);
-    await run(['config', 'set', 'external_network_bridge', '']);
-    await run(['config', 'set', 'send_arp_for_ha', '0']);
-    await run(['network', 'add', 'ext', '--cidr', '203.0.113.0/24', '--gateway-ip', '203.0.113.1', '--external']);
+    for (const args of baseCommands(hostNs)) await run(args);
     await run(['network', 'add', 'priv', '--cidr', '198.51.100.0/25']);
     await run(['network', 'add', 'priv2', '--cidr', '198.51.100.128/25']);
     await run(['router', 'add', 'r1']);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { l3ctl, l3ctlOk, readStore, sh, tempStore, uniqueName, ROOT, type CliResult } from '../helpers/cli.js';
-import { deleteNamespaces, e2eUnavailable, requireE2E } from '../helpers/e2e.js';
+import { baseCommands, e2eUnavailable, removeTestKernel, requireE2E } from '../helpers/e2e.js';
 import { agentCheck, kernelVsStore, loadStore, plannedChanges } from '../helpers/converged.js';
 
 const skip = !!e2eUnavailable() && !process.env.CI;
@@ -24,19 +24,10 @@ function world(label: string) {
     opts,
     run: (args: string[]) => l3ctlOk(args, opts),
     async base() {
-      await l3ctlOk(['config', 'set', 'host_namespace', hostNs], opts);
-      await l3ctlOk(['config', 'set', 'external_network_bridge', ''], opts);
-      await l3ctlOk(['config', 'set', 'send_arp_for_ha', '0'], opts);
-      await l3ctlOk(['network', 'add', 'ext', '--cidr', '203.0.113.0/24', '--gateway-ip', '203.0.113.1', '--external'], opts);
+      for (const args of baseCommands(hostNs)) await l3ctlOk(args, opts);
     },
     cleanup() {
-      let ids: string[] = [];
-      try {
-        ids = loadStore(store.path).routers.map((r) => r.id);
-      } catch {
-        // no store: nothing of ours in the kernel either
-      }
-      deleteNamespaces([...ids.map((id) => `qrouter-${id}`), hostNs]);
+      removeTestKernel(store.path, [hostNs]);
       store.cleanup();
     },
   };

@@ -9,8 +9,8 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, l3ctl, l3ctlOk, sh, tempStore, uniqueName } from '../helpers/cli.js';
-import { deleteNamespaces, e2eUnavailable, requireE2E } from '../helpers/e2e.js';
-import { agentCheck, kernelVsStore, loadStore, plannedChanges } from '../helpers/converged.js';
+import { baseCommands, e2eUnavailable, removeTestKernel, requireE2E } from '../helpers/e2e.js';
+import { agentCheck, kernelVsStore, plannedChanges } from '../helpers/converged.js';
 
 const store = tempStore();
 const hostNs = uniqueName('l3ctl-t-crash');
@@ -126,10 +126,7 @@ describe('kill -9 in the middle of changes', { skip: !!e2eUnavailable() && !proc
     mkdirSync(fakeBin, { recursive: true });
     writeFileSync(join(fakeBin, 'ip'), IP_WRAPPER);
     chmodSync(join(fakeBin, 'ip'), 0o755);
-    await run(['config', 'set', 'host_namespace', hostNs]);
-    await run(['config', 'set', 'external_network_bridge', '']);
-    await run(['config', 'set', 'send_arp_for_ha', '0']);
-    await run(['network', 'add', 'ext', '--cidr', '203.0.113.0/24', '--gateway-ip', '203.0.113.1', '--external']);
+    for (const args of baseCommands(hostNs)) await run(args);
     await run(['network', 'add', 'priv', '--cidr', '198.51.100.0/24']);
     await run(['network', 'add', 'side', '--cidr', '192.0.2.128/26']);
     await run(['router', 'add', 'r1']);
@@ -138,13 +135,7 @@ describe('kill -9 in the middle of changes', { skip: !!e2eUnavailable() && !proc
   });
 
   after(() => {
-    let ids: string[] = [];
-    try {
-      ids = loadStore(store.path).routers.map((r) => r.id);
-    } catch {
-      // the store is what the test checks; cleanup goes on regardless
-    }
-    deleteNamespaces([...ids.map((id) => `qrouter-${id}`), hostNs]);
+    removeTestKernel(store.path, [hostNs]);
     store.cleanup();
   });
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { BIN, l3ctl, l3ctlOk, readStore, tempStore, uniqueName, type CliResult } from '../helpers/cli.js';
 import { deleteNamespaces, e2eUnavailable, kernelSnapshot, namespaces, requireE2E } from '../helpers/e2e.js';
+import { TOPOLOGY_COMMANDS } from '../helpers/error-cases.js';
 
 const store = tempStore();
 const hostNs = uniqueName('l3ctl-t-rb');
@@ -58,18 +59,7 @@ describe('failures while applying are rolled back', { skip: !!e2eUnavailable() &
   let kernelBefore = '';
 
   before(async () => {
-    for (const args of [
-      ['config', 'set', 'host_namespace', hostNs],
-      ['config', 'set', 'external_network_bridge', ''],
-      ['config', 'set', 'send_arp_for_ha', '0'],
-      ['network', 'add', 'ext', '--cidr', '203.0.113.0/24', '--gateway-ip', '203.0.113.1', '--external'],
-      ['network', 'add', 'priv', '--cidr', '198.51.100.0/24'],
-      ['network', 'add', 'n3', '--cidr', '192.0.2.0/25'],
-      ['router', 'add', 'r1'],
-      ['gateway', 'set', 'r1', 'ext', '--ip', '203.0.113.10'],
-      ['interface', 'add', 'r1', 'priv'],
-      ['fip', 'associate', '203.0.113.20', '198.51.100.5'],
-    ]) await l3ctlOk(args, opts);
+    for (const args of TOPOLOGY_COMMANDS(hostNs)) await l3ctlOk(args, opts);
     routerNs = `qrouter-${JSON.parse(readStore(store.path)).routers[0].id}`;
     storeBefore = readStore(store.path);
     kernelBefore = snapshot();

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { l3ctl, l3ctlOk, nsExec, readStore, sh, tempStore, uniqueName } from '../helpers/cli.js';
-import { addTestHost, deleteNamespaces, e2eUnavailable, namespaces, requireE2E } from '../helpers/e2e.js';
+import { addTestHost, baseCommands, deleteNamespaces, e2eUnavailable, namespaces, requireE2E } from '../helpers/e2e.js';
 import { connectFrom, ping, startServer, type Server } from '../helpers/peer.js';
 
 const store = tempStore();
@@ -31,10 +31,7 @@ const routes = () => sh(['ip', '-n', ns, 'route', 'show']).stdout;
 
 describe('routers that route', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
   before(async () => {
-    await run(['config', 'set', 'host_namespace', hostNs]);
-    await run(['config', 'set', 'external_network_bridge', '']);
-    await run(['config', 'set', 'send_arp_for_ha', '0']);
-    await run(['network', 'add', 'ext', '--cidr', '203.0.113.0/24', '--gateway-ip', '203.0.113.1', '--external']);
+    for (const args of baseCommands(hostNs)) await run(args);
     await run(['network', 'add', 'priv', '--cidr', '198.51.100.0/24']);
     await run(['router', 'add', 'r1']);
     await run(['gateway', 'set', 'r1', 'ext', '--ip', '203.0.113.10']);

@@ -1,6 +1,6 @@
 // E2E guard and kernel helpers: real namespaces, veth, bridges, iptables.
 import type { TestContext } from 'node:test';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { sh, shOk, uniqueName } from './cli.js';
 
 const TOOLS = ['ip', 'iptables-save', 'iptables-restore', 'conntrack', 'arping', 'ping', 'sysctl'];
@@ -78,3 +78,26 @@ export function routerNamespace(id: string): string {
 }
 
 export { uniqueName };
+
+/**
+ * How every e2e topology starts: a host namespace of the test's own, gateways
+ * plugged into the external network's own bridge, no gratuitous-ARP wait,
+ * and the external network 203.0.113.0/24 (upstream gateway .1).
+ */
+export const baseCommands = (hostNs: string): string[][] => [
+  ['config', 'set', 'host_namespace', hostNs],
+  ['config', 'set', 'external_network_bridge', ''],
+  ['config', 'set', 'send_arp_for_ha', '0'],
+  ['network', 'add', 'ext', '--cidr', '203.0.113.0/24', '--gateway-ip', '203.0.113.1', '--external'],
+];
+
+/** Removes the namespaces of the store's routers and `extra` ones, even when the store is gone or damaged. */
+export function removeTestKernel(storePath: string, extra: string[]): void {
+  let ids: string[] = [];
+  try {
+    ids = (JSON.parse(readFileSync(storePath, 'utf8')) as { routers: { id: string }[] }).routers.map((r) => r.id);
+  } catch {
+    // no readable store: only the named namespaces are ours to remove
+  }
+  deleteNamespaces([...ids.map((id) => `qrouter-${id}`), ...extra]);
+}

@@ -10,6 +10,7 @@
 //   r1: gateway on ext at 203.0.113.10, interface on priv at 198.51.100.1,
 //       route 192.0.2.128/25 via 198.51.100.254,
 //       floating IP 203.0.113.20 -> 198.51.100.5
+import { baseCommands } from './e2e.js';
 
 export interface ErrorCase {
   what: string;
@@ -22,10 +23,7 @@ export interface ErrorCase {
 }
 
 export const TOPOLOGY_COMMANDS = (hostNs: string): string[][] => [
-  ['config', 'set', 'host_namespace', hostNs],
-  ['config', 'set', 'external_network_bridge', ''],
-  ['config', 'set', 'send_arp_for_ha', '0'],
-  ['network', 'add', 'ext', '--cidr', '203.0.113.0/24', '--gateway-ip', '203.0.113.1', '--external'],
+  ...baseCommands(hostNs),
   ['network', 'add', 'priv', '--cidr', '198.51.100.0/24'],
   ['network', 'add', 'n3', '--cidr', '192.0.2.0/25'],
   ['router', 'add', 'r1'],
