@@ -1,5 +1,5 @@
 // What one router should look like in the kernel, derived from the store.
-import { broadcastOf, networkOf, prefixOf } from '../model/addr.js';
+import { DEFAULT_DST, broadcastOf, networkOf, prefixOf } from '../model/addr.js';
 import type { Config } from '../model/config.js';
 import { gatewayDevice, internalDevice, namespaceName, networkBridge, tapDevice } from '../model/names.js';
 import type { Network, Port, Router, State } from '../model/types.js';
@@ -21,9 +21,13 @@ export interface DesiredPort {
 }
 
 export interface DesiredRoute {
-  dst: string; // 'default' or canonical CIDR
-  via: string;
+  /** Canonical CIDR; the default route is 0.0.0.0/0. */
+  dst: string;
+  /** The nexthop; null: a connected route (the subnet of a port, on its device). */
+  via: string | null;
   dev: string | null;
+  /** A connected route's source: the port's own address. */
+  src?: string;
 }
 
 /**
@@ -87,16 +91,19 @@ export function desiredRouter(state: State, config: Config, router: Router): Des
         .filter((f) => f.router_id === router.id && f.fixed_ip_address)
         .map((f) => ({ fip: f.floating_ip_address, fixed: f.fixed_ip_address! }))
     : [];
-  const routes: DesiredRoute[] = [];
+  const ports = gateway ? [...internal, gateway] : internal;
+  // The kernel adds a port's connected route with its address; one deleted by hand is drift.
+  const routes: DesiredRoute[] = ports.map((p) => ({ dst: p.networkCidr, via: null, dev: p.device, src: p.ip }));
   if (gateway && router.gateway) {
     const gwIp = networkById(state, router.gateway.network_id).gateway_ip;
-    if (gwIp) routes.push({ dst: 'default', via: gwIp, dev: gateway.device });
+    if (gwIp) routes.push({ dst: DEFAULT_DST, via: gwIp, dev: gateway.device });
   }
   for (const r of router.routes) routes.push({ dst: r.destination, via: r.nexthop, dev: null });
+  const place = placement(config, router.id);
   return {
     id: router.id,
-    ...placement(config, router.id),
-    ports: gateway ? [...internal, gateway] : internal,
+    ...place,
+    ports,
     gateway,
     fips,
     routes,
@@ -105,7 +112,9 @@ export function desiredRouter(state: State, config: Config, router: Router): Des
       gatewayIp: gateway?.ip ?? null,
       internalCidrs: internal.map((p) => p.networkCidr),
       floatingIps: fips,
-      metadataPort: config.enable_metadata_proxy ? config.metadata_port : null,
+      metadataPort: config.enable_metadata_proxy && internal.length ? config.metadata_port : null,
+      randomFully: config.use_random_fully,
+      shared: place.shared,
     },
   };
 }

@@ -1,59 +1,17 @@
 // plan(desired, observed) -> steps: the least that moves the kernel to the
-// desired state. Pure: no I/O, so a plan can be printed, tested and re-planned
-// (re-planning after a successful apply must give an empty plan).
+// desired state. Pure: no I/O, so a plan can be printed, checked, shown and
+// re-planned (re-planning after a successful apply must give an empty plan).
+// Each kind of object is one comparison here, through setDiff.
+import { routeDstText } from '../model/addr.js';
 import { ApplyError } from '../model/errors.js';
-import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX, isRouterDevice } from '../model/names.js';
-import type { ObservedLink, ObservedRouterNs } from '../linux/observe.js';
-import type { DesiredPort, DesiredRouter } from './desired.js';
-import { desiredSection, emptySection, restorePayload } from './nat.js';
-
-export interface HostView {
-  /** null: the namespace l3ctl runs in. */
-  ns: string | null;
-  exists: boolean;
-  links: Map<string, ObservedLink>;
-}
-
-export interface Plan {
-  /** `ip netns add` for each, first of all. */
-  createNamespaces: string[];
-  /** `ip [-n host] -batch -`: bridges and host-side veth ends. */
-  hostBatch: string[];
-  /** Router namespace whose batches, rules and sysctl follow. */
-  ns: string | null;
-  /** `ip -n ns -batch -`: links, addresses, routes; removals last. */
-  routerBatch: string[];
-  /** `iptables-restore -w --noflush` payload, null when our chains already match. */
-  restore: string | null;
-  /** Floating IP /32s, added only once their NAT rules are in place. */
-  fipBatch: string[];
-  setForwarding: boolean;
-  /**
-   * Sysctls of l3ctl's own host namespace when a router shares it with the
-   * bridges: arp_ignore=1, or the bridges answer ARP for the router's
-   * addresses with their own MAC; bridge netfilter off, or the bridged hop of
-   * a flow (no NAT) fixes its conntrack binding before the router's SNAT.
-   */
-  hostSysctls: string[];
-  /** Mappings gone or remapped: their conntrack entries are deleted. */
-  conntrack: { fip: string; fixed: string }[];
-  /** Gratuitous ARP for each new address. */
-  garp: { dev: string; ip: string }[];
-  deleteNamespace: boolean;
-}
-
-export function emptyPlan(ns: string | null = null): Plan {
-  return { createNamespaces: [], hostBatch: [], ns, routerBatch: [], restore: null, fipBatch: [], setForwarding: false, hostSysctls: [], conntrack: [], garp: [], deleteNamespace: false };
-}
-
-export function isEmptyPlan(p: Plan): boolean {
-  return (
-    !p.createNamespaces.length && !p.hostBatch.length && !p.routerBatch.length && p.restore === null &&
-    !p.fipBatch.length && !p.setForwarding && !p.hostSysctls.length && !p.conntrack.length && !p.garp.length && !p.deleteNamespace
-  );
-}
-
-const addrKey = (ip: string, prefixlen: number) => `${ip}/${prefixlen}`;
+import { EXTERNAL_DEV_PREFIX, isRouterDevice } from '../model/names.js';
+import { supportsRandomFully, type ParsedSave } from '../linux/iptables.js';
+import type { ObservedHost, ObservedLink, ObservedNs, ObservedRoute } from '../linux/observe.js';
+import type { DesiredPort, DesiredRoute, DesiredRouter } from './desired.js';
+import { desiredSection, emptySection } from './nat.js';
+import { planNat } from './plan-nat.js';
+import type { Action } from '../linux/actions.js';
+import { setDiff, type Finding, type Plan, type Step } from './steps.js';
 
 export interface WantedBridge {
   name: string;
@@ -61,172 +19,266 @@ export interface WantedBridge {
   mustExist: boolean;
 }
 
-/** Each wanted bridge, once, that is missing or down: the comparison planHost and agent check share. */
-export function bridgeProblems(host: HostView, bridges: WantedBridge[]): { bridge: WantedBridge; missing: boolean }[] {
+const step = (findings: Finding[], actions: Action[]): Step => ({ findings, actions });
+const addrKey = (ip: string, prefixlen: number) => `${ip}/${prefixlen}`;
+const globalAddrs = (l: ObservedLink | undefined) => (l?.addrs ?? []).filter((a) => a.scope === 'global').map((a) => addrKey(a.local, a.prefixlen));
+
+/** The host namespace (when l3ctl owns it) and the bridges the ports need. */
+export function planBridges(host: ObservedHost, bridges: WantedBridge[]): Step[] {
+  const out: Step[] = [];
+  if (host.ns && !host.exists) {
+    out.push(step([{ kind: 'missing-host-namespace', object: host.ns, expected: 'present', live: null }], [{ phase: 'netns-add', ns: host.ns }, { phase: 'host', line: 'link set lo up' }]));
+  }
   const seen = new Set<string>();
-  const out: { bridge: WantedBridge; missing: boolean }[] = [];
   for (const b of bridges) {
     if (seen.has(b.name)) continue;
     seen.add(b.name);
     const link = host.links.get(b.name);
-    if (!link || !link.up) out.push({ bridge: b, missing: !link });
+    if (link?.up) continue;
+    if (link) {
+      out.push(step([{ kind: 'bridge-down', object: b.name, expected: 'up', live: 'down' }], [{ phase: 'host', line: `link set ${b.name} up` }]));
+    } else if (b.mustExist) {
+      const error = new ApplyError(
+        `external network bridge '${b.name}' does not exist${host.ns ? ` in namespace ${host.ns}` : ''}`,
+        `create it, or plug gateways into the external network's own bridge: l3ctl config set external_network_bridge ''`,
+      );
+      out.push(step([{ kind: 'missing-bridge', object: b.name, expected: "present (external_network_bridge: the operator's bridge, sync does not create it)", live: null }], [{ phase: 'fail', error }]));
+    } else {
+      out.push(step([{ kind: 'missing-bridge', object: b.name, expected: 'present', live: null }], [
+        { phase: 'host', line: `link add ${b.name} type bridge forward_delay 0` },
+        { phase: 'host', line: `link set ${b.name} up` },
+      ]));
+    }
   }
   return out;
 }
 
-/** Host namespace and bridges that must exist before any port is plugged. */
-export function planHost(host: HostView, bridges: WantedBridge[], plan: Plan): void {
-  if (host.ns && !host.exists) {
-    plan.createNamespaces.push(host.ns);
-    plan.hostBatch.push('link set lo up');
-  }
-  for (const { bridge: b, missing } of bridgeProblems(host, bridges)) {
-    if (missing) {
-      if (b.mustExist) {
-        throw new ApplyError(
-          `external network bridge '${b.name}' does not exist${host.ns ? ` in namespace ${host.ns}` : ''}`,
-          `create it, or plug gateways into the external network's own bridge: l3ctl config set external_network_bridge ''`,
-        );
-      }
-      plan.hostBatch.push(`link add ${b.name} type bridge forward_delay 0`, `link set ${b.name} up`);
-    } else {
-      plan.hostBatch.push(`link set ${b.name} up`);
-    }
-  }
+interface WantedAddr {
+  ip: string;
+  prefixlen: number;
+  brd: string;
+  fip: boolean;
 }
 
-function planPorts(d: DesiredRouter, obs: ObservedRouterNs, host: HostView, plan: Plan, sendArp: boolean) {
-  const adds: string[] = [];
-  const dels: string[] = [];
-  const wantedFips = new Set(d.fips.map((f) => addrKey(f.fip, 32)));
-  for (const p of d.ports) {
-    const dev = obs.links.get(p.device);
-    const tap = host.links.get(p.tap);
-    if (!dev) {
-      // A host end left over from a half-done plug is replaced, not reused.
-      if (tap) plan.hostBatch.push(`link del ${p.tap}`);
-      const peerNs = d.shared ? '' : ` netns ${d.ns}`;
-      plan.hostBatch.push(`link add ${p.tap} type veth peer name ${p.device}${peerNs}`, `link set ${p.tap} master ${p.bridge}`, `link set ${p.tap} up`);
-      plan.routerBatch.push(`link set ${p.device} address ${p.mac}`, `link set ${p.device} up`);
-    } else {
-      // Same port id, other network: re-plumb onto the right bridge.
-      if (tap && tap.master !== p.bridge) plan.hostBatch.push(`link set ${p.tap} master ${p.bridge}`);
-      if (tap && !tap.up) plan.hostBatch.push(`link set ${p.tap} up`);
-      if (dev.mac !== p.mac) plan.routerBatch.push(`link set ${p.device} address ${p.mac}`);
-      if (!dev.up) plan.routerBatch.push(`link set ${p.device} up`);
-    }
-    const have = new Set((dev?.addrs ?? []).filter((a) => a.scope === 'global').map((a) => addrKey(a.local, a.prefixlen)));
-    const want = wantedAddrs(p, p.kind === 'gateway' ? d.fips.map((f) => f.fip) : []);
-    for (const w of want) {
-      if (have.has(addrKey(w.ip, w.prefixlen))) continue;
-      const line = `addr add ${w.ip}/${w.prefixlen} brd ${w.brd} scope global dev ${p.device}`;
-      if (wantedFips.has(addrKey(w.ip, w.prefixlen)) && p.kind === 'gateway' && w.prefixlen === 32) plan.fipBatch.push(line);
-      else adds.push(line);
-      if (sendArp) plan.garp.push({ dev: p.device, ip: w.ip });
-    }
-    const wantKeys = new Set(want.map((w) => addrKey(w.ip, w.prefixlen)));
-    for (const h of have) if (!wantKeys.has(h)) dels.push(`addr del ${h} dev ${p.device}`);
-  }
-  return { adds, dels };
-}
-
-function wantedAddrs(p: DesiredPort, fips: string[]) {
+function wantedAddrs(d: DesiredRouter, p: DesiredPort): WantedAddr[] {
   return [
-    { ip: p.ip, prefixlen: p.prefixlen, brd: p.broadcast },
-    ...fips.map((f) => ({ ip: f, prefixlen: 32, brd: f })),
+    { ip: p.ip, prefixlen: p.prefixlen, brd: p.broadcast, fip: false },
+    ...(p.kind === 'gateway' ? d.fips.map((f) => ({ ip: f.fip, prefixlen: 32, brd: f.fip, fip: true })) : []),
   ];
 }
 
-function planRoutes(d: DesiredRouter, obs: ObservedRouterNs) {
-  const replaces: string[] = [];
-  const dels: string[] = [];
-  for (const r of d.routes) {
-    const ok = obs.routes.some((o) => o.dst === r.dst && o.gateway === r.via && (!r.dev || o.dev === r.dev));
-    if (ok) continue;
-    replaces.push(r.dst === 'default' ? `route replace default via ${r.via} dev ${r.dev}` : `route replace to ${r.dst} via ${r.via}`);
-  }
-  const wantedDst = new Set(d.routes.map((r) => r.dst));
-  for (const o of obs.routes) {
-    // A replace of the same destination already overwrites it. Only routes
-    // through our devices are ours: in a shared host namespace the host's
-    // own routes must survive.
-    if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isRouterDevice(o.dev)) continue;
-    dels.push(o.dst === 'default' ? `route del default via ${o.gateway}` : `route del to ${o.dst} via ${o.gateway}`);
-  }
-  return { replaces, dels };
+function addrAdd(p: DesiredPort, w: WantedAddr, sendArp: boolean): Action[] {
+  const line = `addr add ${w.ip}/${w.prefixlen} brd ${w.brd} scope global dev ${p.device}`;
+  // A floating IP's address goes on only once its NAT rules are in place.
+  const add: Action = w.fip ? { phase: 'fip', line } : { phase: 'router', order: 'addr-add', line };
+  return sendArp ? [add, { phase: 'garp', dev: p.device, ip: w.ip }] : [add];
 }
+
+function plugActions(d: DesiredRouter, p: DesiredPort, host: ObservedHost): Action[] {
+  const out: Action[] = [];
+  // A host end left over from a half-done plug is replaced, not reused.
+  if (host.links.has(p.tap)) out.push({ phase: 'host', line: `link del ${p.tap}` });
+  const peerNs = d.shared ? '' : ` netns ${d.ns}`;
+  out.push(
+    { phase: 'host', line: `link add ${p.tap} type veth peer name ${p.device}${peerNs}` },
+    { phase: 'host', line: `link set ${p.tap} master ${p.bridge}` },
+    { phase: 'host', line: `link set ${p.tap} up` },
+    { phase: 'router', order: 'link', line: `link set ${p.device} address ${p.mac}` },
+    { phase: 'router', order: 'link', line: `link set ${p.device} up` },
+  );
+  return out;
+}
+
+/** Ports and their addresses. Returns the devices whose primary address this plan adds. */
+function planPorts(d: DesiredRouter, obs: ObservedNs, host: ObservedHost, sendArp: boolean, out: Step[]): Set<string> {
+  const readdressed = new Set<string>();
+  for (const p of d.ports) {
+    const dev = obs.links.get(p.device);
+    const want = wantedAddrs(d, p);
+    if (!dev) {
+      readdressed.add(p.device);
+      out.push(step(
+        [{ kind: 'missing-device', object: p.device, expected: `${p.kind} port ${p.portId} ${p.ip}/${p.prefixlen} on ${p.bridge}`, live: null }],
+        [...plugActions(d, p, host), ...want.flatMap((w) => addrAdd(p, w, sendArp))],
+      ));
+      continue;
+    }
+    const tap = host.links.get(p.tap);
+    // Same port id, other network: re-plumb onto the right bridge.
+    if (tap && tap.master !== p.bridge) out.push(step([{ kind: 'wrong-bridge', object: p.tap, expected: p.bridge, live: tap.master }], [{ phase: 'host', line: `link set ${p.tap} master ${p.bridge}` }]));
+    if (tap && !tap.up) out.push(step([{ kind: 'device-down', object: p.tap, expected: 'up', live: 'down' }], [{ phase: 'host', line: `link set ${p.tap} up` }]));
+    if (dev.mac !== p.mac) out.push(step([{ kind: 'wrong-mac', object: p.device, expected: p.mac, live: dev.mac }], [{ phase: 'router', order: 'link', line: `link set ${p.device} address ${p.mac}` }]));
+    if (!dev.up) out.push(step([{ kind: 'device-down', object: p.device, expected: 'up', live: 'down' }], [{ phase: 'router', order: 'link', line: `link set ${p.device} up` }]));
+    const diff = setDiff(want, globalAddrs(dev), { want: (w) => addrKey(w.ip, w.prefixlen), have: (h) => h });
+    for (const w of diff.add) {
+      const key = addrKey(w.ip, w.prefixlen);
+      if (!w.fip) readdressed.add(p.device);
+      out.push(step([{ kind: 'missing-address', object: `${key} on ${p.device}`, expected: key, live: null }], addrAdd(p, w, sendArp)));
+    }
+    for (const h of diff.del) {
+      out.push(step([{ kind: 'extra-address', object: `${h} on ${p.device}`, expected: null, live: h }], [{ phase: 'router', order: 'addr-del', line: `addr del ${h} dev ${p.device}` }]));
+    }
+  }
+  return readdressed;
+}
+
+const routeText = (dst: string, via: string | null, dev: string | null) => `${routeDstText(dst)}${via ? ` via ${via}` : ''}${dev ? ` dev ${dev}` : ''}`;
+
+/** Does the kernel's route do what the desired one asks? */
+function routeMatches(r: DesiredRoute, o: ObservedRoute): boolean {
+  if (r.via === null) return o.gateway === null && o.dev === r.dev;
+  return o.gateway === r.via && (!r.dev || o.dev === r.dev);
+}
+
+function replaceLine(r: DesiredRoute): string {
+  if (r.via === null) return `route replace ${r.dst} dev ${r.dev} proto kernel scope link src ${r.src}`;
+  return `route replace ${routeDstText(r.dst)} via ${r.via}${r.dev ? ` dev ${r.dev}` : ''}`;
+}
+
+/**
+ * Routes: the connected route of each port, the default route and the extra
+ * routes. Routes are ours when they leave through one of our devices: in a
+ * shared host namespace the host's own routes must survive.
+ */
+function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>, out: Step[]): void {
+  const wanted = d.routes.filter((r) => !(r.via === null && readdressed.has(r.dev!))); // the kernel adds those with the address
+  const have = new Map<string, ObservedRoute[]>();
+  for (const o of obs.routes) have.set(o.dst, [...(have.get(o.dst) ?? []), o]);
+  for (const r of wanted) {
+    const now = have.get(r.dst) ?? [];
+    if (now.some((o) => routeMatches(r, o))) continue;
+    const live = now.find((o) => o.gateway !== null || o.dev === r.dev);
+    out.push(step(
+      [{ kind: 'missing-route', object: r.dst, expected: routeText(r.dst, r.via, r.dev), live: live ? routeText(live.dst, live.gateway, live.dev) : null }],
+      [{ phase: 'router', order: 'route-replace', line: replaceLine(r) }],
+    ));
+  }
+  const wantedDst = new Set(d.routes.filter((r) => r.via !== null).map((r) => r.dst));
+  for (const o of obs.routes) {
+    // A replace of the same destination already overwrites it.
+    if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isRouterDevice(o.dev)) continue;
+    out.push(step(
+      [{ kind: 'extra-route', object: o.dst, expected: null, live: routeText(o.dst, o.gateway, o.dev) }],
+      [{ phase: 'router', order: 'route-del', line: `route del ${routeDstText(o.dst)} via ${o.gateway}` }],
+    ));
+  }
+}
+
+/** Devices of ours that no desired port has: floating IPs leave first, then the device. */
+function planStaleDevices(obs: ObservedNs, wanted: Set<string>, out: Step[]): void {
+  const stale = [...obs.links.keys()].filter((n) => isRouterDevice(n) && !wanted.has(n)).sort(unplugOrder);
+  for (const name of stale) {
+    const addrs = globalAddrs(obs.links.get(name));
+    out.push(step([{ kind: 'extra-device', object: name, expected: null, live: addrs.length ? addrs.join(' ') : 'present' }], [
+      ...addrs.filter((a) => a.endsWith('/32')).map((a): Action => ({ phase: 'router', order: 'fip-del', line: `addr del ${a} dev ${name}` })),
+      { phase: 'router', order: 'link-del', line: `link del ${name}` },
+    ]));
+  }
+}
+
+/** Internal ports first, then the gateway, as the agent unplugs them. */
+const unplugOrder = (a: string, b: string) => Number(a.startsWith(EXTERNAL_DEV_PREFIX)) - Number(b.startsWith(EXTERNAL_DEV_PREFIX)) || a.localeCompare(b);
 
 const DNAT_RE = /^-A l3ctl-PREROUTING -d (\S+)\/32 -j DNAT --to-destination (\S+)$/;
 
-/** Floating IP mappings currently in the kernel, read from our DNAT rules. */
-export function observedFipMappings(save: string): { fip: string; fixed: string }[] {
+/** Floating IP mappings in the kernel, read from our DNAT rules. */
+export function observedFipMappings(save: ParsedSave): { fip: string; fixed: string }[] {
   const out: { fip: string; fixed: string }[] = [];
-  for (const line of save.split('\n')) {
-    const m = DNAT_RE.exec(line.replace(/^\[\d+:\d+\] /, '').trim());
+  for (const line of save.ours.nat.chains['l3ctl-PREROUTING'] ?? []) {
+    const m = DNAT_RE.exec(line);
     if (m) out.push({ fip: m[1]!, fixed: m[2]! });
   }
   return out;
 }
 
-/** See Plan.hostSysctls. Only in a namespace of l3ctl's own: the host's real one is not ours to change. */
-export function sharedSysctls(d: DesiredRouter, obs: ObservedRouterNs): string[] {
-  if (!d.shared || d.ns === null || !obs.exists) return [];
-  const out: string[] = [];
-  if (obs.arpIgnore !== '1') out.push('net.ipv4.conf.all.arp_ignore=1');
-  if (obs.bridgeNfCall === true) out.push('net.bridge.bridge-nf-call-iptables=0');
-  return out;
+/**
+ * A mapping gone or remapped: its connections die with it. By the floating
+ * IP, as Neutron does (not by the fixed IP, whose east-west flows live on).
+ */
+function conntrackFlush(fip: string): Action[] {
+  const optional = 'conntrack is not installed: existing connections through the old floating IP mapping live on until they time out (apt-get install conntrack)';
+  return [
+    { phase: 'exec', argv: ['conntrack', '-D', '-d', fip], okCodes: [1], optional },
+    { phase: 'exec', argv: ['conntrack', '-D', '-q', fip], okCodes: [1], optional },
+  ];
 }
 
-/** Steps that move one router namespace from `obs` to `d`. */
-export function planRouter(d: DesiredRouter, obs: ObservedRouterNs, host: HostView, opts: { sendArp: boolean }): Plan {
-  const plan = emptyPlan(d.ns);
-  planHost(host, d.ports.map((p) => ({ name: p.bridge, mustExist: p.bridgeMustExist })), plan);
-  // A shared (host) namespace is planHost's: created there, lo included.
-  if (!d.shared) {
-    if (!obs.exists) plan.createNamespaces.push(d.ns!);
-    if (!obs.links.get('lo')?.up) plan.routerBatch.push('link set lo up');
+function planSysctls(d: DesiredRouter, obs: ObservedNs, out: Step[]): void {
+  if (!obs.sysctl.ipForward) {
+    out.push(step([{ kind: 'ip_forward-off', object: 'net.ipv4.ip_forward', expected: '1 (and net.ipv4.conf.all.promote_secondaries 1)', live: 'ip_forward or promote_secondaries is 0' }], [
+      { phase: 'sysctl', setting: 'net.ipv4.ip_forward=1' },
+      { phase: 'sysctl', setting: 'net.ipv4.conf.all.promote_secondaries=1' },
+    ]));
   }
-
-  const ports = planPorts(d, obs, host, plan, opts.sendArp);
-  const routes = planRoutes(d, obs);
-  const wantedDevs = new Set(d.ports.map((p) => p.device));
-  const stale = [...obs.links.keys()].filter((n) => isRouterDevice(n) && !wantedDevs.has(n)).sort();
-  const staleFipDels: string[] = [];
-  for (const name of stale) {
-    // Floating IPs leave before the device that carries them.
-    for (const a of obs.links.get(name)!.addrs) {
-      if (a.scope === 'global' && a.prefixlen === 32) staleFipDels.push(`addr del ${a.local}/32 dev ${name}`);
-    }
+  // A router sharing a namespace of l3ctl's own with its bridges: the bridges
+  // would answer ARP for the router's addresses with their own MAC, and the
+  // bridged hop of a flow (no NAT) would fix its conntrack binding before the
+  // router's SNAT. Never in the host's real namespace: that is not ours.
+  if (!d.shared || d.ns === null || !obs.exists) return;
+  if (obs.sysctl.arpIgnore !== '1') {
+    out.push(step([{ kind: 'shared-sysctl', object: 'net.ipv4.conf.all.arp_ignore', expected: '1 (a router shares this namespace with its bridges)', live: String(obs.sysctl.arpIgnore) }], [{ phase: 'sysctl', setting: 'net.ipv4.conf.all.arp_ignore=1' }]));
   }
-  // Adds before deletes, addresses before routes: a device is never left bare,
-  // and a route's nexthop is reachable when it is written.
-  plan.routerBatch.push(...ports.adds, ...routes.replaces, ...routes.dels, ...ports.dels, ...staleFipDels, ...stale.map((n) => `link del ${n}`));
+  if (obs.sysctl.bridgeNfCall === true) {
+    out.push(step([{ kind: 'shared-sysctl', object: 'net.bridge.bridge-nf-call-iptables', expected: '0 (a router shares this namespace with its bridges)', live: '1' }], [{ phase: 'sysctl', setting: 'net.bridge.bridge-nf-call-iptables=0' }]));
+  }
+}
 
-  plan.restore = restorePayload(desiredSection(d.nat), obs.iptablesSave);
-  plan.setForwarding = !obs.ipForward;
-  plan.hostSysctls = sharedSysctls(d, obs);
+export interface PlanOptions {
+  sendArp: boolean;
+  /** iptables' version when the namespace's save does not tell it (a new namespace). */
+  iptablesVersion?: string | null;
+}
 
+/** Steps that move one router's namespace from `obs` to `d`. */
+export function planRouter(d: DesiredRouter, obs: ObservedNs, host: ObservedHost, opts: PlanOptions): Plan {
+  const hostSteps = planBridges(host, d.ports.map((p) => ({ name: p.bridge, mustExist: p.bridgeMustExist })));
+  const steps: Step[] = [];
+  // A shared (host) namespace is planBridges': created there, lo included.
+  if (!d.shared && obs.exists && !obs.links.get('lo')?.up) {
+    steps.push(step([{ kind: 'device-down', object: 'lo', expected: 'up', live: obs.links.has('lo') ? 'down' : null }], [{ phase: 'router', order: 'lo', line: 'link set lo up' }]));
+  }
+  const readdressed = planPorts(d, obs, host, opts.sendArp, steps);
+  planRoutes(d, obs, readdressed, steps);
+  planStaleDevices(obs, new Set(d.ports.map((p) => p.device)), steps);
+  const randomFully = d.nat.randomFully && supportsRandomFully(obs.iptables.version ?? opts.iptablesVersion ?? null);
+  const nat = planNat(desiredSection({ ...d.nat, randomFully }), obs.iptables);
+  steps.push(...nat);
   const wanted = new Set(d.fips.map((f) => `${f.fip}>${f.fixed}`));
-  plan.conntrack = obs.exists ? observedFipMappings(obs.iptablesSave).filter((m) => !wanted.has(`${m.fip}>${m.fixed}`)) : [];
-  return plan;
+  const gone = observedFipMappings(obs.iptables).filter((m) => !wanted.has(`${m.fip}>${m.fixed}`));
+  // The flush rides on the NAT step that removes the mapping: it is never drift of its own.
+  if (gone.length && nat.length) nat[0]!.actions.push(...gone.flatMap((m) => conntrackFlush(m.fip)));
+  planSysctls(d, obs, steps);
+
+  if (d.shared || obs.exists) return { ns: d.ns, hostNs: host.ns, steps: [...hostSteps, ...steps] };
+  // Everything in a missing namespace is missing: one finding says it all.
+  const create: Step = step([{ kind: 'missing-namespace', object: d.ns!, expected: 'present', live: null }], [
+    { phase: 'netns-add', ns: d.ns! },
+    { phase: 'router', order: 'lo', line: 'link set lo up' },
+    ...steps.flatMap((s) => s.actions),
+  ]);
+  return { ns: d.ns, hostNs: host.ns, steps: [...hostSteps, create] };
 }
 
 /**
  * Tear a router down: floating IPs, then its ports, then the namespace. In a
  * shared host namespace the namespace stays and our chains go explicitly.
  */
-export function planTeardown(ns: string | null, obs: ObservedRouterNs, shared = false): Plan {
-  const plan = emptyPlan(ns);
+export function planTeardown(ns: string | null, obs: ObservedNs, hostNs: string | null, shared = false): Plan {
+  const plan: Plan = { ns, hostNs, steps: [] };
   if (!obs.exists) return plan;
-  const devs = [...obs.links.keys()].filter(isRouterDevice).sort();
-  for (const name of devs) {
-    for (const a of obs.links.get(name)!.addrs) {
-      if (a.scope === 'global' && a.prefixlen === 32 && name.startsWith(EXTERNAL_DEV_PREFIX)) plan.routerBatch.push(`addr del ${a.local}/32 dev ${name}`);
-    }
+  const devs = [...obs.links.keys()].filter(isRouterDevice).sort(unplugOrder);
+  if (!shared) {
+    const actions: Action[] = [
+      ...devs.filter((n) => n.startsWith(EXTERNAL_DEV_PREFIX)).flatMap((n) => globalAddrs(obs.links.get(n)).filter((a) => a.endsWith('/32')).map((a): Action => ({ phase: 'router', order: 'fip-del', line: `addr del ${a} dev ${n}` }))),
+      ...devs.map((n): Action => ({ phase: 'router', order: 'link-del', line: `link del ${n}` })),
+      { phase: 'netns-del', ns: ns! },
+    ];
+    plan.steps.push(step([{ kind: 'unwanted-namespace', object: ns!, expected: null, live: devs.length ? `present with ${devs.join(', ')}` : 'present' }], actions));
+    return plan;
   }
-  plan.routerBatch.push(...devs.filter((n) => n.startsWith(INTERNAL_DEV_PREFIX)).map((n) => `link del ${n}`));
-  plan.routerBatch.push(...devs.filter((n) => n.startsWith(EXTERNAL_DEV_PREFIX)).map((n) => `link del ${n}`));
-  if (shared) plan.restore = restorePayload(emptySection(), obs.iptablesSave);
-  else plan.deleteNamespace = true;
+  // A shared host namespace stays; what is ours in it goes.
+  planStaleDevices(obs, new Set(), plan.steps);
+  plan.steps.push(...planNat(emptySection(), obs.iptables));
   return plan;
 }
+

@@ -5,15 +5,17 @@
 import type { Config } from '../model/config.js';
 import type { Router, State } from '../model/types.js';
 import type { Runner } from '../linux/runner.js';
-import { convergeBridges, convergeRouter } from './converge.js';
 import { agentExternalNetwork, checkConfig, skipReason, type SkipReason } from './filters.js';
-import { isEmptyPlan } from './plan.js';
+import { applyPlans, convergeRouter, planHostLeftovers, planNetworkBridges } from './pass.js';
+import { findingsOf, isEmptyPlan, type Finding } from './steps.js';
 
 export interface SyncHooks {
-  /** A router (null: the network bridges) failed; the pass goes on. */
+  /** A router (null: the network bridges or the host namespace) failed; the pass goes on. */
   onError(router: Router | null, err: Error): void;
   /** Before each router: 0-based index of `total`. */
   onProgress?(index: number, total: number, router: Router): void;
+  /** After each router: what was (under --dry-run: would be) changed. */
+  onChanged?(router: Router | null, findings: Finding[]): void;
   warn?(text: string): void;
 }
 
@@ -25,6 +27,8 @@ export interface SyncResult {
   /** Routers whose plan was not empty (something was, or under --dry-run would be, changed). */
   changed: Router[];
   failed: Router[];
+  /** Mutating steps taken, router by router. */
+  findings: Map<string, Finding[]>;
 }
 
 /**
@@ -37,12 +41,15 @@ export function checkPass(state: State, config: Config, routers: Router[]): void
   if (routers.some((r) => r.admin_state_up && r.gateway)) agentExternalNetwork(state, config);
 }
 
-/** Converge `routers` (default: every stored router) with the kernel. */
-export async function syncPass(runner: Runner, state: State, config: Config, hooks: SyncHooks, routers: Router[] = state.routers): Promise<SyncResult> {
+/** Converge `routers` (default: every stored router, and the host namespace) with the kernel. */
+export async function syncPass(runner: Runner, state: State, config: Config, hooks: SyncHooks, routers: Router[] = state.routers, opts: { all?: boolean } = {}): Promise<SyncResult> {
   checkPass(state, config, routers);
-  const res: SyncResult = { converged: [], skipped: [], changed: [], failed: [] };
+  const res: SyncResult = { converged: [], skipped: [], changed: [], failed: [], findings: new Map() };
+  const ctx = { runner, config, warn: hooks.warn };
   try {
-    await convergeBridges(runner, state, config);
+    const bridges = await planNetworkBridges(runner, state, config);
+    await applyPlans(ctx, [bridges]);
+    if (!isEmptyPlan(bridges)) hooks.onChanged?.(null, findingsOf(bridges));
   } catch (err) {
     // The routers that need a missing bridge fail below with their own error.
     hooks.onError(null, err as Error);
@@ -55,13 +62,28 @@ export async function syncPass(runner: Runner, state: State, config: Config, hoo
     hooks.onProgress?.(i, routers.length, r);
     try {
       const reason = skipReason(state, config, r);
-      const plan = await convergeRouter(runner, state, config, r.id);
+      const plans = await convergeRouter(ctx, state, r.id);
       if (reason === null) res.converged.push(r);
       else res.skipped.push({ router: r, reason });
-      if (!isEmptyPlan(plan)) res.changed.push(r);
+      const findings = plans.flatMap(findingsOf);
+      if (findings.length) {
+        res.changed.push(r);
+        res.findings.set(r.id, findings);
+        hooks.onChanged?.(r, findings);
+      }
     } catch (err) {
       res.failed.push(r);
       hooks.onError(r, err as Error);
+    }
+  }
+  if (opts.all) {
+    try {
+      const plans = await planHostLeftovers(runner, state, config);
+      await applyPlans(ctx, plans);
+      const findings = plans.flatMap(findingsOf);
+      if (findings.length) hooks.onChanged?.(null, findings);
+    } catch (err) {
+      hooks.onError(null, err as Error);
     }
   }
   return res;

@@ -1,14 +1,13 @@
 // `agent sync | check | cleanup | status | run`: the L3 agent fed from the store.
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { observeDrift, type Drift } from '../agent/check.js';
+import { checkRouters, type Finding as Drift } from '../agent/check.js';
 import { observeStale, removeStale, staleNamespaces, type StaleNamespace } from '../agent/cleanup.js';
 import { stateReport, type StateReport } from '../agent/report.js';
 import { checkPass, syncPass, type SyncResult } from '../agent/sync.js';
 import { effectiveConfig } from '../model/config.js';
 import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
-import { listNamespaces } from '../linux/observe.js';
 import { underLock } from './mutate.js';
 import { loadState } from '../store/store.js';
 import type { Context } from './context.js';
@@ -30,7 +29,7 @@ const selectRouters = (s: State, refs: string[]): Router[] => (refs.length ? [..
 
 
 /** One sync pass over the routers named by `refs` (all when empty), reading the store under the lock. */
-async function syncOnce(ctx: Context, refs: string[]): Promise<SyncResult> {
+async function syncOnce(ctx: Context, refs: string[], announce = true): Promise<SyncResult> {
   const s = await loadState(ctx.storePath);
   const config = effectiveConfig(s.config);
   const routers = selectRouters(s, refs);
@@ -43,8 +42,13 @@ async function syncOnce(ctx: Context, refs: string[]): Promise<SyncResult> {
         reportRouterError(r?.name ?? null, err);
       },
       onProgress: progress ? (i, n, r) => void process.stderr.write(`\r\x1b[Ksyncing ${i + 1}/${n}: ${r.name}`) : undefined,
+      // What changed, router by router (issue 15 shapes this line further).
+      onChanged: announce ? (r, f) => {
+        clear();
+        ctx.status(`${r?.name ?? 'host'}: ${f.map((x) => `${x.kind} ${x.object}`).join(', ')}`);
+      } : undefined,
       warn: ctx.warn,
-    }, routers);
+    }, routers, { all: refs.length === 0 });
   } finally {
     clear();
   }
@@ -105,14 +109,14 @@ export function register(program: Command): void {
       checkPass(s, config, routers);
       const findings: Finding[] = [];
       const failed: string[] = [];
-      for (const r of routers) {
-        try {
-          for (const d of await observeDrift(ctx.runner, s, config, r.id)) findings.push({ router: r.name, router_id: r.id, ...d });
-        } catch (err) {
-          // A namespace that cannot be read is reported; the other routers are still checked.
-          failed.push(r.name);
-          reportRouterError(r.name, err as Error);
+      for (const res of await checkRouters(ctx.runner, s, config, routers, { host: !refs.length })) {
+        const name = res.router?.name ?? '(host namespace)';
+        // A namespace that cannot be read is reported; the other routers are still checked.
+        if (res.error) {
+          failed.push(name);
+          reportRouterError(name, res.error);
         }
+        for (const d of res.findings) findings.push({ router: name, router_id: res.router?.id ?? '', ...d });
       }
       if (findings.length || ctx.format !== 'table') await printList(ctx, FINDING_COLUMNS, findings as unknown as Record<string, unknown>[]);
       if (failed.length) throw new L3ctlError(`could not check ${failed.length} router(s): ${failed.join(', ')}`, EXIT.apply);
@@ -130,7 +134,7 @@ export function register(program: Command): void {
     handler(async (ctx) => {
       const find = async () => {
         const s = await loadState(ctx.storePath);
-        return staleNamespaces(listNamespaces(), s, effectiveConfig(s.config));
+        return staleNamespaces(await ctx.runner.namespaces(), s, effectiveConfig(s.config));
       };
       const first = await find();
       if (!first.length) return ctx.status('no stale router namespaces');
@@ -202,7 +206,7 @@ async function runLoop(ctx: Context, fixedInterval: number | null): Promise<void
       let periodic = fixedInterval ?? 40;
       try {
         const state = await underLock(ctx, async () => {
-          await syncOnce(ctx, []);
+          await syncOnce(ctx, [], false);
           return loadState(ctx.storePath);
         });
         const config = effectiveConfig(state.config);

@@ -1335,6 +1335,15 @@ export const CONFIG_KEYS: KeySpec[] = [
     "default": "9697"
   },
   {
+    "name": "use_random_fully",
+    "help": "SNAT rules with --random-fully (when iptables has it), against source port collisions",
+    "default": "true",
+    "choices": [
+      "true",
+      "false"
+    ]
+  },
+  {
     "name": "periodic_interval",
     "help": "seconds between passes of agent run",
     "default": "40"

@@ -28,7 +28,7 @@ function changeConfig(s: State, key: string, value: string | undefined) {
     throw new UsageError(`cannot change ${key} while routers have ports`, 'remove the routers (or their ports) first, or change it on an empty store');
   }
   // Every option can change what a router looks like: every router gets a pass.
-  return { bridges: true, routers: s.routers.map((r) => r.id), sharedLeftovers: key === 'use_namespaces' };
+  return { bridges: true, routers: s.routers.map((r) => r.id), hostLeftovers: key === 'use_namespaces' || key === 'router_id' };
 }
 
 export function register(program: Command): void {

@@ -6,7 +6,6 @@ import { existsSync, promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import { namespaceName } from '../model/names.js';
-import { listNamespaces } from '../linux/observe.js';
 import { formatCommand } from '../linux/runner.js';
 import { withStoreLock } from '../store/lock.js';
 import { backupPath, loadState } from '../store/store.js';
@@ -157,10 +156,13 @@ async function labDown(ctx: Context, o: { store?: string }): Promise<void> {
   // is already gone: the lab's router id derives from its prefix), the host
   // namespace with its bridges.
   const routerNss = [...new Set([...state.routers.map((r) => r.id), labId(names.prefix, ROUTER)].map(namespaceName))];
-  const leftovers = () => [names.upstream, names.vm1, names.vm2, ...routerNss, names.hostNs].filter((n) => listNamespaces().has(n));
+  const leftovers = async () => {
+    const present = await ctx.runner.namespaces();
+    return [names.upstream, names.vm1, names.vm2, ...routerNss, names.hostNs].filter((n) => present.has(n));
+  };
   // Under --dry-run the router deletes above have not run: their namespaces are theirs to remove.
   const tornDown = new Set(ctx.dryRun ? state.routers.map((r) => namespaceName(r.id)) : []);
-  const found = leftovers().filter((n) => !tornDown.has(n));
+  const found = (await leftovers()).filter((n) => !tornDown.has(n));
   for (const ns of found) {
     ctx.status(`lab: ip netns del ${ns}`);
     try {
@@ -181,7 +183,7 @@ async function labDown(ctx: Context, o: { store?: string }): Promise<void> {
     for (const f of files) await fsp.rm(f, { force: true });
   });
 
-  const left = leftovers();
+  const left = await leftovers();
   if (left.length) throw new L3ctlError(`lab down: namespaces left behind: ${left.join(', ')}`, EXIT.apply);
   if (failures) ctx.warn(`${failures} step(s) failed on the way, but nothing of the lab is left`);
   const removed = steps.length + found.length + (hadStore ? 1 : 0);

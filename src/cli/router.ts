@@ -1,16 +1,10 @@
 import type { Command } from 'commander';
-import { planRouterPass } from '../agent/converge.js';
-import { isEmptyPlan, type Plan } from '../agent/plan.js';
-import { desiredSection, parseSave, TABLES, type Section } from '../agent/nat.js';
-import { desiredRouter, placement } from '../agent/desired.js';
-import { skipReason } from '../agent/filters.js';
+import { placement } from '../agent/desired.js';
+import { routerView, type ViewLine } from '../agent/show.js';
 import { effectiveConfig } from '../model/config.js';
 import { L3ctlError, UsageError } from '../model/errors.js';
-import { isRouterDevice, namespaceName } from '../model/names.js';
 import type { Router, State } from '../model/types.js';
 import { checkName, checkUuid } from '../model/validate.js';
-import { execInNamespace } from '../linux/exec.js';
-import { listNamespaces, observeRouterNs } from '../linux/observe.js';
 import { loadState } from '../store/store.js';
 import type { Context } from './context.js';
 import { define, handler, noun } from './define.js';
@@ -34,86 +28,49 @@ export const routerRow = (s: State, r: Router) => ({
   floating_ips: s.floatingips.filter((f) => f.router_id === r.id).length,
 });
 
-function planLines(p: Plan): string[] {
-  return [
-    ...p.createNamespaces.map((n) => `netns add ${n}`),
-    ...p.hostBatch.map((l) => `host: ${l}`),
-    ...p.routerBatch,
-    ...(p.restore ? ['iptables-restore (NAT rules differ)'] : []),
-    ...p.fipBatch,
-    ...(p.setForwarding ? ['sysctl net.ipv4.ip_forward=1'] : []),
-    ...p.conntrack.map((c) => `conntrack flush ${c.fip} -> ${c.fixed}`),
-    ...(p.deleteNamespace ? ['netns del'] : []),
-  ];
-}
-
-// Extra routes name no device (the kernel picks it), so only the default route shows one.
-const routeText = (dst: string, via: string, dev: string | null) => `${dst} via ${via}${dst === 'default' && dev ? ` dev ${dev}` : ''}`;
-
-/** Our rules as iptables-save prints them, table first: jumps from built-in chains, then our chains. */
-function sectionLines(sec: Section): string[] {
-  return TABLES.flatMap((t) => [
-    ...Object.values(sec[t].jumps).flat().map((j) => j.rule),
-    ...Object.values(sec[t].chains).flat(),
-  ].map((rule) => `-t ${t} ${rule}`));
-}
-
 async function showRouter(ctx: Context, s: State, r: Router) {
   const config = effectiveConfig(s.config);
-  const place = placement(config, r.id);
+  const v = await routerView(ctx.runner, s, config, r);
   // Shared: the host namespace (use_namespaces false); null is the one l3ctl runs in.
-  const ns = place.ns ?? '(host)';
-  const obs = await observeRouterNs(ctx.runner, place.ns);
-  const skip = skipReason(s, config, r);
-  const plan = await planRouterPass(ctx.runner, s, config, r.id);
-  const desired = skip === null ? desiredRouter(s, config, r) : null;
-  const live = {
-    namespace: obs.exists ? ns : null,
-    devices: [...obs.links.values()].filter((l) => isRouterDevice(l.name)).map((l) => ({
-      name: l.name,
-      mac: l.mac,
-      up: l.up,
-      addresses: l.addrs.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`),
-    })),
-    routes: obs.routes.filter((x) => x.gateway).map((x) => routeText(x.dst, x.gateway!, x.dev)),
-    nat: obs.exists ? sectionLines(parseSave(obs.iptablesSave).ours) : [],
-    drift: isEmptyPlan(plan) ? [] : planLines(plan),
+  const ns = v.ns ?? '(host)';
+  const texts = (side: { text: string }[]) => side.map((l) => l.text);
+  const row = {
+    ...routerRow(s, r),
+    namespace: ns,
+    desired: { handled: v.handled, devices: texts(v.desired.devices), routes: texts(v.desired.routes), nat: texts(v.desired.nat) },
+    live: { namespace: v.exists ? ns : null, devices: texts(v.live.devices), routes: texts(v.live.routes), nat: texts(v.live.nat) },
+    drift: v.findings,
   };
-  const want = {
-    handled: skip === null ? true : `no (${skip})`,
-    devices: (desired?.ports ?? []).map((p) => ({ name: p.device, mac: p.mac, addresses: [`${p.ip}/${p.prefixlen}`, ...(p.kind === 'gateway' ? desired!.fips.map((f) => `${f.fip}/32`) : [])] })),
-    routes: (desired?.routes ?? []).map((x) => routeText(x.dst, x.via, x.dev)),
-    nat: desired ? sectionLines(desiredSection(desired.nat)) : [],
-  };
-  const row = { ...routerRow(s, r), namespace: ns, desired: want, live };
   if (ctx.format === 'json') return ctx.out(JSON.stringify(row, null, 2));
-  const cols = [...ROUTER_COLUMNS, 'namespace', 'desired', 'live'];
+  const cols = [...ROUTER_COLUMNS, 'namespace', 'desired', 'live', 'drift'];
   if (ctx.format === 'value' || ctx.columns.length) return printObject(ctx, cols, row);
-  const fmt = (d: { name: string; addresses: string[] }[]) => d.map((x) => `${x.name} ${x.addresses.join(' ')}`);
   const lines = [
     ['router', `${r.name} (${r.id})`],
     ['admin_state_up', String(r.admin_state_up)],
-    ['handled', String(want.handled)],
-    ['namespace', `${ns}${obs.exists ? '' : ' (missing)'}`],
+    ['handled', String(v.handled)],
+    ['namespace', `${ns}${v.exists ? '' : ' (missing)'}`],
   ];
-  // One row per line of either side, so a line missing on one side never
-  // shifts the rest; drift rows are marked '!' (and red on a colour terminal).
+  // One row per object of either side, so an object missing on one side never
+  // shifts the rest; rows a finding of the plan names are marked '!' (and red
+  // on a colour terminal).
   const red = ctx.color ? new (await import('chalk')).Chalk({ level: 1 }).red : (t: string) => t;
-  const side = (title: string, a: string[], b: string[]) => {
-    const w = Math.max(8, ...a.map((x) => x.length));
+  const side = (title: string, a: ViewLine[], b: ViewLine[]) => {
+    const w = Math.max(8, ...a.map((x) => x.text.length));
     const out = [`${title}:`, `  ${'desired'.padEnd(w)}  live`];
-    for (const line of [...new Set([...a, ...b])].sort()) {
-      const [x, y] = [a.includes(line) ? line : '', b.includes(line) ? line : ''];
-      out.push(x && y ? `  ${x.padEnd(w)}  ${y}` : red(`! ${x.padEnd(w)}  ${y}`));
+    const keys = [...new Set([...a.map((x) => x.key), ...b.map((x) => x.key)])].sort();
+    for (const k of keys) {
+      const x = a.find((l) => l.key === k)?.text ?? '';
+      const y = b.find((l) => l.key === k)?.text ?? '';
+      out.push(v.drifted.has(k) ? red(`! ${x.padEnd(w)}  ${y}`) : `  ${x.padEnd(w)}  ${y}`);
     }
     return out;
   };
   const text = [
-    ...lines.map(([k, v]) => `${k!.padEnd(15)} ${v}`),
-    ...side('devices', fmt(want.devices), fmt(live.devices)),
-    ...side('routes', want.routes, live.routes),
-    ...side('nat', want.nat, live.nat),
-    live.drift.length ? `drift (agent sync would run):\n${live.drift.map((l) => `  ${l}`).join('\n')}` : 'drift: none',
+    ...lines.map(([k, val]) => `${k!.padEnd(15)} ${val}`),
+    ...side('devices', v.desired.devices, v.live.devices),
+    ...side('routes', v.desired.routes, v.live.routes),
+    ...side('nat', v.desired.nat, v.live.nat),
+    v.findings.length ? `drift (agent sync would change):\n${v.findings.map((f) => `  ${f.kind} ${f.object}`).join('\n')}` : 'drift: none',
   ];
   ctx.out(text.join('\n'));
 }
@@ -201,10 +158,10 @@ export function register(program: Command): void {
     handler(async (ctx, _o, ref: string, argv: string[]) => {
       const s = await loadState(ctx.storePath);
       const r = findRouter(s, ref);
-      const ns = namespaceName(r.id);
-      if (!listNamespaces().has(ns)) throw new L3ctlError(`namespace ${ns} of router '${r.name}' does not exist`, 1, 'l3ctl agent sync ' + r.name);
-      if (ctx.dryRun) return ctx.out(`+ ip netns exec ${ns} ${argv.join(' ')}`);
-      process.exitCode = await execInNamespace(ns, argv);
+      // With use_namespaces false the router_id router lives in the host namespace.
+      const ns = placement(effectiveConfig(s.config), r.id).ns;
+      if (ns !== null && !(await ctx.runner.namespaces()).has(ns)) throw new L3ctlError(`namespace ${ns} of router '${r.name}' does not exist`, 1, 'l3ctl agent sync ' + r.name);
+      process.exitCode = await ctx.runner.interactive(ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
     }),
   );
 }

@@ -3,7 +3,6 @@
 // gateway address, the floating IP's SNAT and its DNAT show up by value.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { listNamespaces } from '../linux/observe.js';
 import { formatCommand, type Runner } from '../linux/runner.js';
 import { FIP, GATEWAY_IP, EXT, ROUTE, VM1_IP, VM2_IP, type LabNames } from './topology.js';
 
@@ -136,7 +135,7 @@ function probes(runner: Runner, names: LabNames, routerNs: string, servers: Map<
 export async function runChecks(runner: Runner, names: LabNames, routerNs: string, echo?: (l: string) => void): Promise<CheckRow[]> {
   const servers = new Map<string, Server | Error>();
   try {
-    const nss = listNamespaces();
+    const nss = await runner.namespaces();
     // Upstream answers vm2 and vm1; vm1 answers upstream through the floating IP.
     const wanted: [ns: string, port: number, label: string, clients: number][] = [
       [names.upstream, UPSTREAM_PORT, 'upstream', 2],

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { UsageError } from '../model/errors.js';
 import { networkBridge } from '../model/names.js';
 import type { State } from '../model/types.js';
-import { listNamespaces, observeLinks } from '../linux/observe.js';
+import { observeLinks } from '../linux/observe.js';
 import type { Runner } from '../linux/runner.js';
 
 export const LAB_STORE_PATH = '/var/lib/l3ctl/lab.json';
@@ -127,7 +127,7 @@ const batch = (ns: string, lines: string[]) => ({ argv: ['ip', '-n', ns, '-batch
 
 /** Is the test host exactly as the lab builds it? Reads only. */
 async function hostInPlace(runner: Runner, h: TestHost, hostNs: string, bridge: string): Promise<boolean> {
-  const nss = listNamespaces();
+  const nss = await runner.namespaces();
   if (!nss.has(h.ns) || !nss.has(hostNs)) return false;
   const side = (await observeLinks(runner, hostNs)).get(h.veth);
   if (!side || !side.up || side.master !== bridge) return false;
@@ -146,7 +146,7 @@ async function hostInPlace(runner: Runner, h: TestHost, hostNs: string, bridge: 
  */
 export async function ensureTestHost(runner: Runner, h: TestHost, hostNs: string, bridge: string): Promise<'in place' | 'created'> {
   if (await hostInPlace(runner, h, hostNs, bridge)) return 'in place';
-  const nss = listNamespaces();
+  const nss = await runner.namespaces();
   // Remove a half-built one. The host end first: a veth pair dies with its
   // namespace only once the kernel gets round to it, and the name is reused.
   if (nss.has(hostNs) && (await observeLinks(runner, hostNs)).has(h.veth)) {

@@ -1,38 +1,91 @@
-// Runs a plan: one process per kind of work and namespace, in the order the
-// agent needs (plug, addresses and routes, NAT, floating IPs, sysctl, ARP).
-import type { Plan } from '../agent/plan.js';
-import type { Runner } from './runner.js';
+// Runs a plan's actions in few processes, in the order the agent needs:
+// namespaces, the host's `ip -batch` (bridges, host ends), the router's
+// `ip -batch` (links, addresses, routes; removals last), one
+// `iptables-restore --noflush --counters`, floating IP addresses, sysctls,
+// conntrack, gratuitous ARP, and the namespace's deletion last.
+import { ROUTER_ORDER, type Action, type ActionSet, type NatRule } from './actions.js';
+import { TABLES } from './iptables.js';
+import { CommandError, NOT_FOUND, type Runner } from './runner.js';
 
 const ipBatch = (ns: string | null) => (ns ? ['ip', '-n', ns, '-batch', '-'] : ['ip', '-batch', '-']);
-const exec = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
+const inNs = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
 const batchInput = (lines: string[]) => lines.join('\n') + '\n';
 
 export interface ApplyOptions {
-  hostNs: string | null;
   sendArpForHa: number;
+  /** A non-fatal problem (a missing conntrack): said, not failed on. */
+  warn?: (text: string) => void;
 }
 
-export async function applyPlan(runner: Runner, plan: Plan, opts: ApplyOptions): Promise<void> {
-  const ns = plan.ns;
-  if (plan.createNamespaces.length === 1) await runner.run(['ip', 'netns', 'add', plan.createNamespaces[0]!]);
-  else if (plan.createNamespaces.length > 1) {
-    await runner.run(ipBatch(null), { input: batchInput(plan.createNamespaces.map((n) => `netns add ${n}`)) });
+type Of<P extends Action['phase']> = Extract<Action, { phase: P }>;
+const pick = <P extends Action['phase']>(actions: Action[], phase: P) => actions.filter((a): a is Of<P> => a.phase === phase);
+
+const ruleText = (r: NatRule) => (r.counters ? `${r.counters} ${r.rule}` : r.rule);
+
+/** The restore payload for our chains and jumps: declared chains are flushed, so each is written whole. */
+export function restorePayload(actions: Action[]): string | null {
+  const chains = pick(actions, 'nat');
+  const jumps = pick(actions, 'nat-jumps');
+  const out: string[] = [];
+  for (const t of TABLES) {
+    const c = chains.filter((a) => a.table === t).sort((a, b) => a.chain.localeCompare(b.chain));
+    const j = jumps.filter((a) => a.table === t).sort((a, b) => a.builtin.localeCompare(b.builtin));
+    if (!c.length && !j.length) continue;
+    out.push(`*${t}`);
+    for (const a of c) out.push(`:${a.chain} - [0:0]`);
+    for (const a of c) out.push(...(a.rules ?? []).map(ruleText));
+    for (const a of j) {
+      for (const r of a.del) out.push(`-D ${a.builtin}${r.slice(`-A ${a.builtin}`.length)}`);
+      for (const r of a.ins) out.push(`-I ${a.builtin} ${r.position}${r.rule.slice(`-A ${a.builtin}`.length)}`);
+    }
+    for (const a of c) if (a.rules === null) out.push(`-X ${a.chain}`);
+    out.push('COMMIT');
   }
-  if (plan.hostBatch.length) await runner.run(ipBatch(opts.hostNs), { input: batchInput(plan.hostBatch) });
-  if (plan.routerBatch.length) await runner.run(ipBatch(ns), { input: batchInput(plan.routerBatch) });
-  if (plan.restore !== null) await runner.run(exec(ns, ['iptables-restore', '-w', '--noflush']), { input: plan.restore });
-  if (plan.fipBatch.length) await runner.run(ipBatch(ns), { input: batchInput(plan.fipBatch) });
-  if (plan.setForwarding) await runner.run(exec(ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.promote_secondaries=1']));
-  if (plan.hostSysctls.length) await runner.run(exec(ns, ['sysctl', '-q', '-w', ...plan.hostSysctls]));
-  for (const m of plan.conntrack) {
-    // conntrack -D exits 1 when nothing matched: that is not a failure.
-    await runner.run(exec(ns, ['conntrack', '-D', '-d', m.fip]), { okCodes: [1] });
-    await runner.run(exec(ns, ['conntrack', '-D', '-s', m.fixed]), { okCodes: [1] });
+  return out.length ? out.join('\n') + '\n' : null;
+}
+
+/** The router namespace's batch lines, in ROUTER_ORDER (stable within one kind). */
+export function routerLines(actions: Action[]): string[] {
+  return pick(actions, 'router')
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => ROUTER_ORDER.indexOf(x.a.order) - ROUTER_ORDER.indexOf(y.a.order) || x.i - y.i)
+    .map((x) => x.a.line);
+}
+
+export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyOptions): Promise<void> {
+  const actions = plan.actions;
+  // What cannot be done fails the command before anything has changed.
+  const fail = pick(actions, 'fail')[0];
+  if (fail) throw fail.error;
+  const ns = plan.ns;
+  const created = pick(actions, 'netns-add').map((a) => a.ns);
+  if (created.length === 1) await runner.run(['ip', 'netns', 'add', created[0]!]);
+  else if (created.length > 1) await runner.run(ipBatch(null), { input: batchInput(created.map((n) => `netns add ${n}`)) });
+  const host = pick(actions, 'host').map((a) => a.line);
+  if (host.length) await runner.run(ipBatch(plan.hostNs), { input: batchInput(host) });
+  const router = routerLines(actions);
+  if (router.length) await runner.run(ipBatch(ns), { input: batchInput(router) });
+  const restore = restorePayload(actions);
+  if (restore !== null) await runner.run(inNs(ns, ['iptables-restore', '-w', '--noflush', '--counters']), { input: restore });
+  const fips = pick(actions, 'fip').map((a) => a.line);
+  if (fips.length) await runner.run(ipBatch(ns), { input: batchInput(fips) });
+  const sysctls = pick(actions, 'sysctl').map((a) => a.setting);
+  if (sysctls.length) await runner.run(inNs(ns, ['sysctl', '-q', '-w', ...sysctls]));
+  const warned = new Set<string>();
+  for (const a of pick(actions, 'exec')) {
+    try {
+      await runner.run(inNs(ns, a.argv), { okCodes: a.okCodes });
+    } catch (err) {
+      const missing = err instanceof CommandError && (err.result.exitCode === NOT_FOUND || /exec of "[^"]+" failed: No such file/.test(err.result.stderr));
+      if (!a.optional || !missing) throw err;
+      if (!warned.has(a.optional)) opts.warn?.(a.optional);
+      warned.add(a.optional);
+    }
   }
   if (opts.sendArpForHa > 0) {
     const n = String(opts.sendArpForHa);
     const deadline = String(Math.ceil(opts.sendArpForHa * 1.5));
-    for (const g of plan.garp) runner.background(exec(ns, ['arping', '-q', '-A', '-I', g.dev, '-c', n, '-w', deadline, g.ip]));
+    for (const g of pick(actions, 'garp')) runner.background(inNs(ns, ['arping', '-q', '-A', '-I', g.dev, '-c', n, '-w', deadline, g.ip]));
   }
-  if (plan.deleteNamespace && ns) await runner.run(['ip', 'netns', 'del', ns]);
+  for (const a of pick(actions, 'netns-del')) await runner.run(['ip', 'netns', 'del', a.ns]);
 }

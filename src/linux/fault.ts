@@ -86,4 +86,12 @@ export class FaultRunner implements Runner {
   background(argv: string[]): void {
     this.inner.background(argv);
   }
+
+  namespaces(): Promise<Set<string>> {
+    return this.inner.namespaces();
+  }
+
+  interactive(argv: string[]): Promise<number> {
+    return this.inner.interactive(argv);
+  }
 }

@@ -1,6 +1,8 @@
-// What the kernel reports now. Parsed once into a normalised form; a
+// What the kernel reports now, parsed once per pass into typed, normalised
+// observations: `ip -j addr`, `ip -j route`, `iptables-save -c`, sysctls. A
 // namespace that vanished is a result (exists: false), not a crash.
-import { readdirSync } from 'node:fs';
+import { canonicalRouteDst } from '../model/addr.js';
+import { emptySave, parseSave, type ParsedSave } from './iptables.js';
 import type { Runner } from './runner.js';
 
 export interface ObservedAddr {
@@ -18,44 +20,47 @@ export interface ObservedLink {
 }
 
 export interface ObservedRoute {
-  dst: string; // 'default' or a CIDR
+  /** Canonical CIDR: `ip -j` prints `192.0.2.5` for a /32 and `default` for 0/0. */
+  dst: string;
   gateway: string | null;
   dev: string | null;
   protocol: string | null;
+  scope: string | null;
+  prefsrc: string | null;
 }
 
-export interface ObservedRouterNs {
+export interface ObservedSysctls {
+  /**
+   * ip_forward on, and promote_secondaries on (so that replacing a port's
+   * address in the same subnet, new added before old deleted, does not
+   * delete the new one with the old primary — and the routes through it).
+   */
+  ipForward: boolean;
+  /**
+   * Read only where a router shares a namespace of l3ctl's own with the
+   * bridges: arp_ignore and bridge-nf-call-iptables (null: not read, or no
+   * bridge netfilter on this kernel).
+   */
+  arpIgnore: string | null;
+  bridgeNfCall: boolean | null;
+}
+
+export interface ObservedNs {
   /** null: the namespace l3ctl runs in. */
   ns: string | null;
   exists: boolean;
   links: Map<string, ObservedLink>;
   routes: ObservedRoute[];
-  iptablesSave: string;
-  /**
-   * The namespace's sysctls are as l3ctl sets them: ip_forward on, and
-   * promote_secondaries on (so that replacing a port's address in the same
-   * subnet, new added before old deleted, does not delete the new one with
-   * the old primary — and the routes through the device with it).
-   */
-  ipForward: boolean;
-  /**
-   * Read only where a router shares the host namespace with the bridges:
-   * net.ipv4.conf.all.arp_ignore and net.bridge.bridge-nf-call-iptables
-   * (null: not read, or no bridge netfilter on this kernel).
-   */
-  arpIgnore?: string | null;
-  bridgeNfCall?: boolean | null;
+  iptables: ParsedSave;
+  sysctl: ObservedSysctls;
 }
 
-const NETNS_DIR = '/run/netns';
-
-/** Named network namespaces, read from the directory `ip netns` keeps them in. */
-export function listNamespaces(): Set<string> {
-  try {
-    return new Set(readdirSync(NETNS_DIR));
-  } catch {
-    return new Set();
-  }
+/** The namespace holding the bridges and host-side veth ends. */
+export interface ObservedHost {
+  /** null: the namespace l3ctl runs in. */
+  ns: string | null;
+  exists: boolean;
+  links: Map<string, ObservedLink>;
 }
 
 const inNs = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
@@ -69,7 +74,7 @@ interface IpJsonLink {
   addr_info?: { family: string; local: string; prefixlen: number; scope: string }[];
 }
 
-function parseLinks(stdout: string): Map<string, ObservedLink> {
+export function parseLinks(stdout: string): Map<string, ObservedLink> {
   const out = new Map<string, ObservedLink>();
   const list = stdout.trim() ? (JSON.parse(stdout) as IpJsonLink[]) : [];
   for (const l of list) {
@@ -88,43 +93,72 @@ function parseLinks(stdout: string): Map<string, ObservedLink> {
   return out;
 }
 
+export function parseRoutes(stdout: string): ObservedRoute[] {
+  const list = stdout.trim() ? (JSON.parse(stdout) as Record<string, string>[]) : [];
+  return list.map((x) => ({
+    dst: canonicalRouteDst(x.dst ?? 'default'),
+    gateway: x.gateway ?? null,
+    dev: x.dev ?? null,
+    protocol: x.protocol ?? null,
+    scope: x.scope ?? null,
+    prefsrc: x.prefsrc ?? null,
+  }));
+}
+
 /** Links (with addresses) of a namespace; ns null: the namespace l3ctl runs in. */
 export async function observeLinks(runner: Runner, ns: string | null): Promise<Map<string, ObservedLink>> {
   const r = await runner.run(ipIn(ns, ['-j', 'addr', 'show']), { read: true });
   return parseLinks(r.stdout);
 }
 
-export async function observeRoutes(runner: Runner, ns: string | null): Promise<ObservedRoute[]> {
-  const r = await runner.run(ipIn(ns, ['-j', 'route', 'show', 'table', 'main']), { read: true });
-  const list = r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, string>[]) : [];
-  return list.map((x) => ({
-    dst: x.dst ?? 'default',
-    gateway: x.gateway ?? null,
-    dev: x.dev ?? null,
-    protocol: x.protocol ?? null,
-  }));
+export async function observeHost(runner: Runner, hostNs: string | null): Promise<ObservedHost> {
+  if (hostNs && !(await runner.namespaces()).has(hostNs)) return { ns: hostNs, exists: false, links: new Map() };
+  return { ns: hostNs, exists: true, links: await observeLinks(runner, hostNs) };
 }
 
-export async function observeRouterNs(
-  runner: Runner,
-  ns: string | null,
-  opts: { shared?: boolean } = {},
-  exists = ns === null || listNamespaces().has(ns),
-): Promise<ObservedRouterNs> {
-  if (!exists) return { ns, exists: false, links: new Map(), routes: [], iptablesSave: '', ipForward: false, arpIgnore: null, bridgeNfCall: null };
+export function absentNs(ns: string | null): ObservedNs {
+  return { ns, exists: false, links: new Map(), routes: [], iptables: emptySave(), sysctl: { ipForward: false, arpIgnore: null, bridgeNfCall: null } };
+}
+
+/**
+ * One namespace as the planner needs it. `shared`: a router lives in a
+ * namespace of l3ctl's own together with the bridges, whose ARP and bridge
+ * netfilter settings then matter.
+ */
+export async function observeNs(runner: Runner, ns: string | null, opts: { shared?: boolean } = {}): Promise<ObservedNs> {
+  if (ns !== null && !(await runner.namespaces()).has(ns)) return absentNs(ns);
   const [links, routes, save, fwd, brnf] = await Promise.all([
     observeLinks(runner, ns),
-    observeRoutes(runner, ns),
-    runner.run(inNs(ns, ['iptables-save']), { read: true }),
+    runner.run(ipIn(ns, ['-j', 'route', 'show', 'table', 'main']), { read: true }),
+    runner.run(inNs(ns, ['iptables-save', '-c']), { read: true }),
     runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries']), { read: true }),
     // The bridge key is absent unless br_netfilter is loaded: sysctl then
     // prints arp_ignore alone and fails, which means "no bridge netfilter".
     opts.shared ? runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables']), { read: true, okCodes: [1, 255] }) : null,
   ]);
-  // Both must be 1: see ObservedRouterNs.ipForward.
   const ipForward = fwd.stdout.trim().split('\n').every((v) => v.trim() === '1');
   const shared = brnf ? brnf.stdout.trim().split('\n').map((v) => v.trim()) : [];
-  const arpIgnore = shared[0] ?? null;
-  const bridgeNfCall = shared[1] !== undefined ? shared[1] === '1' : null;
-  return { ns, exists: true, links, routes, iptablesSave: save.stdout, ipForward, arpIgnore, bridgeNfCall };
+  return {
+    ns,
+    exists: true,
+    links,
+    routes: parseRoutes(routes.stdout),
+    iptables: parseSave(save.stdout),
+    sysctl: { ipForward, arpIgnore: shared[0] ?? null, bridgeNfCall: shared[1] !== undefined ? shared[1] === '1' : null },
+  };
+}
+
+const versionRead = new WeakMap<Runner, Promise<string | null>>();
+
+/** `iptables --version`, read once per runner: only needed when no save header tells it. */
+export function iptablesVersion(runner: Runner): Promise<string | null> {
+  let v = versionRead.get(runner);
+  if (!v) {
+    v = runner
+      .run(['iptables', '--version'], { read: true })
+      .then((r) => /(v\d+\.\d+\.\d+(?: \([^)]*\))?)/.exec(r.stdout)?.[1] ?? null)
+      .catch(() => null);
+    versionRead.set(runner, v);
+  }
+  return v;
 }

@@ -1,8 +1,12 @@
 // The one way l3ctl starts programs: argv arrays, never a shell string.
-// Three faces: real (execa), dry-run (prints `+ argv`, runs only reads) and
-// recording (unit tests answer from a function).
+// Faces: real (node:child_process), dry-run (prints `+ argv`, runs only
+// reads) and recording (unit tests answer from a function); the strict fake
+// system of the unit tests implements the same interface.
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { constants } from 'node:os';
 import { ApplyError } from '../model/errors.js';
+import { linesAround } from './iptables.js';
 
 export interface RunOptions {
   /** Text fed on stdin (ip -batch -, iptables-restore). */
@@ -23,7 +27,14 @@ export interface Runner {
   run(argv: string[], opts?: RunOptions): Promise<RunResult>;
   /** Fire and forget (gratuitous ARP): never waited for, never fails the command. */
   background(argv: string[]): void;
+  /** Named network namespaces (what `ip netns list` shows). */
+  namespaces(): Promise<Set<string>>;
+  /** A command on the operator's terminal (router exec): its exit status, 128+N for a signal death. */
+  interactive(argv: string[]): Promise<number>;
 }
+
+/** A program that is not installed: exit 127, as a shell reports it. */
+export const NOT_FOUND = 127;
 
 export class CommandError extends ApplyError {
   constructor(
@@ -31,7 +42,7 @@ export class CommandError extends ApplyError {
     readonly result: RunResult,
     readonly input?: string,
   ) {
-    super(`command failed (exit ${result.exitCode}): ${argv.join(' ')}: ${firstLines(result.stderr || result.stdout)}`, failingInputLine(result.stderr, input));
+    super(`command failed (exit ${result.exitCode}): ${argv.join(' ')}: ${firstLines(result.stderr || result.stdout)}`, failingInputLines(argv, result.stderr, input));
   }
 }
 
@@ -39,14 +50,18 @@ function firstLines(s: string): string {
   return s.trim().split('\n').slice(0, 3).join(' / ') || 'no output';
 }
 
-/** ip -batch and iptables-restore name the failing line number: show that line. */
-function failingInputLine(stderr: string, input?: string): string | undefined {
+/**
+ * ip -batch and iptables-restore name the failing line number: show it with
+ * the lines around it, and the namespace the command ran in.
+ */
+function failingInputLines(argv: string[], stderr: string, input?: string): string | undefined {
   if (!input) return undefined;
   const m = /(?:Command failed -:|line:? )(\d+)/.exec(stderr);
   if (!m) return undefined;
   const n = Number(m[1]);
-  const line = input.split('\n')[n - 1];
-  return line === undefined ? undefined : `input line ${n}: ${line}`;
+  if (input.split('\n')[n - 1] === undefined) return undefined;
+  const ns = argv[0] === 'ip' && argv[1] === '-n' ? argv[2] : argv[0] === 'ip' && argv[1] === 'netns' && argv[2] === 'exec' ? argv[3] : null;
+  return `input line ${n}${ns ? ` (namespace ${ns})` : ''}:\n${linesAround(input, n)}`;
 }
 
 export type Echo = (line: string) => void;
@@ -60,35 +75,50 @@ export function formatCommand(argv: string[], input?: string): string {
   return s;
 }
 
-type Execa = typeof import('execa').execa;
-let execaFn: Execa | undefined;
+const NETNS_DIR = '/run/netns';
 
-/**
- * Load execa now (tens of ms). mutate() calls this before taking the store
- * lock, so the load is not paid while other l3ctl processes wait for it.
- */
-export async function preloadExeca(): Promise<void> {
-  execaFn ??= (await import('execa')).execa;
+/** What `ip netns list` shows, read from the directory it keeps them in (no process needed). */
+export function readNamespaces(): Set<string> {
+  try {
+    return new Set(readdirSync(NETNS_DIR));
+  } catch {
+    return new Set();
+  }
 }
+
+/** Run argv, feed `input`, collect output. Never rejects: a program that cannot start is exit 127. */
+export function spawnCollect(argv: string[], input?: string): Promise<RunResult> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    let settled = false;
+    const done = (r: RunResult) => {
+      if (!settled) {
+        settled = true;
+        resolve(r);
+      }
+    };
+    const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      done({ stdout, stderr: stderr || `${argv[0]}: ${err.code === 'ENOENT' ? 'command not found' : err.message}`, exitCode: err.code === 'ENOENT' ? NOT_FOUND : 126 });
+    });
+    child.on('close', (code, signal) => done({ stdout, stderr, exitCode: code ?? (signal ? 128 + signalNumber(signal) : 1) }));
+    // A program that exits without reading its input must not crash us with EPIPE.
+    child.stdin.on('error', () => {});
+    child.stdin.end(input ?? '');
+  });
+}
+
+export const signalNumber = (signal: string) => (constants.signals as Record<string, number>)[signal] ?? 1;
 
 export class RealRunner implements Runner {
   constructor(private readonly verbose?: Echo) {}
 
   async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
-    execaFn ??= (await import('execa')).execa;
     const t0 = performance.now();
-    const r = await execaFn(argv[0]!, argv.slice(1), {
-      input: opts.input,
-      reject: false,
-      stripFinalNewline: false,
-      env: { LC_ALL: 'C' },
-    });
-    const result: RunResult = {
-      stdout: String(r.stdout ?? ''),
-      stderr: String(r.stderr ?? ''),
-      exitCode: r.exitCode ?? (r.failed ? 127 : 0),
-    };
-    if (r.failed && r.exitCode === undefined) result.stderr ||= String(r.message ?? 'could not start');
+    const result = await spawnCollect(argv, opts.input);
     this.verbose?.(`+ ${argv.join(' ')}  (${(performance.now() - t0).toFixed(1)} ms, exit ${result.exitCode})`);
     if (result.exitCode !== 0 && !(opts.okCodes ?? []).includes(result.exitCode)) {
       throw new CommandError(argv, result, opts.input);
@@ -105,6 +135,19 @@ export class RealRunner implements Runner {
     } catch {
       // A failed gratuitous ARP is a warning at most, never a failure.
     }
+  }
+
+  async namespaces(): Promise<Set<string>> {
+    return readNamespaces();
+  }
+
+  interactive(argv: string[]): Promise<number> {
+    this.verbose?.(`+ ${argv.join(' ')}`);
+    return new Promise((resolve) => {
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
+      child.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ENOENT' ? NOT_FOUND : 126));
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)));
+    });
   }
 }
 
@@ -124,6 +167,15 @@ export class DryRunRunner implements Runner {
   background(argv: string[]): void {
     this.print(formatCommand(argv));
   }
+
+  namespaces(): Promise<Set<string>> {
+    return this.real.namespaces();
+  }
+
+  async interactive(argv: string[]): Promise<number> {
+    this.print(formatCommand(argv));
+    return 0;
+  }
 }
 
 export interface RecordedCall {
@@ -136,7 +188,10 @@ export interface RecordedCall {
 /** For unit tests: records every call, answers from `respond`. */
 export class RecordingRunner implements Runner {
   readonly calls: RecordedCall[] = [];
-  constructor(private readonly respond: (argv: string[], input?: string) => Partial<RunResult> = () => ({})) {}
+  constructor(
+    private readonly respond: (argv: string[], input?: string) => Partial<RunResult> = () => ({}),
+    private readonly netns: Set<string> = new Set(),
+  ) {}
 
   async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     this.calls.push({ argv, input: opts.input, read: !!opts.read, background: false });
@@ -147,6 +202,15 @@ export class RecordingRunner implements Runner {
 
   background(argv: string[]): void {
     this.calls.push({ argv, read: false, background: true });
+  }
+
+  async namespaces(): Promise<Set<string>> {
+    return new Set(this.netns);
+  }
+
+  async interactive(argv: string[]): Promise<number> {
+    this.calls.push({ argv, read: false, background: false });
+    return Number(this.respond(argv).exitCode ?? 0);
   }
 
   /** The calls that change something, as `argv` strings. */

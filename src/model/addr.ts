@@ -77,3 +77,19 @@ export function firstFree(cidr: string, used: Iterable<string>): string | null {
 export function isMac(s: string): boolean {
   return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s) && (parseInt(s.slice(0, 2), 16) & 1) === 0;
 }
+
+/**
+ * A route destination in the one form both sides are compared in: a network
+ * CIDR. `ip -j route` prints `192.0.2.5` for a /32 and `default` for 0/0;
+ * anything it cannot read is kept as printed (it then matches nothing of ours).
+ */
+export function canonicalRouteDst(dst: string): string {
+  if (dst === 'default') return '0.0.0.0/0';
+  if (isIPv4(dst)) return `${IPv4.parse(dst).toString()}/32`;
+  return parseCidr(dst) ? networkOf(dst) : dst;
+}
+
+export const DEFAULT_DST = '0.0.0.0/0';
+
+/** How a route destination is written for `ip route` and shown to people. */
+export const routeDstText = (dst: string) => (dst === DEFAULT_DST ? 'default' : dst);

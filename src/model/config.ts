@@ -70,6 +70,7 @@ export const CONFIG_KEYS: ConfigKey[] = [
   { name: 'gateway_external_network_id', default: null, help: 'the external network this host serves', check: uuid('gateway_external_network_id') },
   { name: 'enable_metadata_proxy', default: 'true', help: 'metadata NAT rules and proxy per router', choices: ['true', 'false'], check: bool('enable_metadata_proxy') },
   { name: 'metadata_port', default: '9697', help: 'port the metadata proxy listens on in the router namespace', check: int('metadata_port', 1, 65535) },
+  { name: 'use_random_fully', default: 'true', help: 'SNAT rules with --random-fully (when iptables has it), against source port collisions', choices: ['true', 'false'], check: bool('use_random_fully') },
   { name: 'periodic_interval', default: '40', help: 'seconds between passes of agent run', check: int('periodic_interval', 1, 86400) },
   { name: 'host_namespace', default: null, help: 'namespace holding bridges and host-side veth ends (created if missing)', check: nsname('host_namespace') },
   {
@@ -107,6 +108,7 @@ export interface Config {
   periodic_interval: number;
   host_namespace: string | null;
   metadata_upstream: string | null;
+  use_random_fully: boolean;
 }
 
 export function effectiveConfig(values: ConfigValues): Config {
@@ -124,5 +126,6 @@ export function effectiveConfig(values: ConfigValues): Config {
     periodic_interval: Number(get('periodic_interval')),
     host_namespace: get('host_namespace'),
     metadata_upstream: get('metadata_upstream'),
+    use_random_fully: get('use_random_fully') === 'true',
   };
 }

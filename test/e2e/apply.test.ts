@@ -54,7 +54,7 @@ describe('applying a change', { skip: !!e2eUnavailable() && !process.env.CI }, (
     if (!requireE2E(t)) return;
     const r = await run(['-v', 'interface', 'add', 'r1', 'priv']);
     const cmds = commands(r.stderr);
-    assert.equal(cmds.filter((c) => c.endsWith(`netns exec ${ns} iptables-save`)).length, 1, cmds.join('\n'));
+    assert.equal(cmds.filter((c) => c.endsWith(`netns exec ${ns} iptables-save -c`)).length, 1, cmds.join('\n'));
     assert.equal(cmds.filter((c) => c.includes('iptables-restore')).length, 1, cmds.join('\n'));
     assert.equal(cmds.filter((c) => c === `+ ip -n ${ns} -batch -`).length, 1, cmds.join('\n'));
     assert.equal(cmds.filter((c) => c === `+ ip -n ${hostNs} -batch -`).length, 1, cmds.join('\n'));
@@ -63,7 +63,7 @@ describe('applying a change', { skip: !!e2eUnavailable() && !process.env.CI }, (
     assert.equal(fc.filter((c) => c.includes('iptables-restore')).length, 1, fc.join('\n'));
     // The FIP's /32 goes in only after its NAT rules: a second, small batch.
     const order = fc.filter((c) => c.includes('iptables-restore') || c === `+ ip -n ${ns} -batch -`);
-    assert.deepEqual(order, [`+ ip netns exec ${ns} iptables-restore -w --noflush`, `+ ip -n ${ns} -batch -`]);
+    assert.deepEqual(order, [`+ ip netns exec ${ns} iptables-restore -w --noflush --counters`, `+ ip -n ${ns} -batch -`]);
   });
 
   it('gratuitous ARP runs in the background: the command returns while arping still works', async (t) => {

@@ -81,7 +81,7 @@ describe('parallel commands on one store', { skip }, () => {
     const floatSnat = nat.filter((l) => l.startsWith('-A l3ctl-float-snat '));
     assert.deepEqual(
       floatSnat.sort(),
-      range(100, 24).map((i) => `-A l3ctl-float-snat -s 198.51.100.${i}/32 -j SNAT --to-source 203.0.113.${i}`).sort(),
+      range(100, 24).map((i) => `-A l3ctl-float-snat -s 198.51.100.${i}/32 -j SNAT --to-source 203.0.113.${i} --random-fully`).sort(),
       '24 float-snat rules',
     );
     const qg = `qg-${r1.gateway!.id.slice(0, 11)}`;

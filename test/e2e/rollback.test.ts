@@ -86,8 +86,10 @@ describe('failures while applying are rolled back', { skip: !!e2eUnavailable() &
     if (!requireE2E(t)) return;
     const r = await l3ctl(['fip', 'associate', '203.0.113.21', '198.51.100.6'], faulty('DNAT --to-destination 198\\.51\\.100\\.6'));
     const lines = r.stderr.split('\n');
-    assert.match(lines[0]!, /^l3ctl: error: command failed \(exit 2\): ip netns exec qrouter-\S+ iptables-restore -w --noflush: iptables-restore: line \d+ failed/);
-    assert.ok(lines.some((l) => /^hint: input line \d+: .*DNAT --to-destination 198\.51\.100\.6/.test(l)), r.stderr);
+    assert.match(lines[0]!, /^l3ctl: error: command failed \(exit 2\): ip netns exec qrouter-\S+ iptables-restore -w --noflush --counters: iptables-restore: line \d+ failed/);
+    // The failing payload line, marked, with the lines around it and the namespace.
+    assert.ok(lines.some((l) => /^hint: input line \d+ \(namespace qrouter-\S+\):$/.test(l)), r.stderr);
+    assert.ok(lines.some((l) => /^hint: > +\d+: .*DNAT --to-destination 198\.51\.100\.6/.test(l)), r.stderr);
     assert.ok(lines.includes('hint: the kernel was put back as it was before this command; the store is unchanged'), r.stderr);
     await assertPutBack(r, 1);
   });
@@ -107,7 +109,7 @@ describe('failures while applying are rolled back', { skip: !!e2eUnavailable() &
     const r = await l3ctl(['-v', 'interface', 'add', 'r1', 'n3'], faulty('^addr add 192\\.0\\.2\\.1/25'));
     const lines = r.stderr.split('\n').filter((l) => !l.startsWith('+ '));
     assert.match(lines[0]!, /^l3ctl: error: command failed \(exit 2\): ip -n qrouter-\S+ -batch -: .*Command failed -:\d+/);
-    assert.ok(lines.some((l) => /^hint: input line \d+: addr add 192\.0\.2\.1\/25/.test(l)), r.stderr);
+    assert.ok(lines.some((l) => /^hint: > +\d+: addr add 192\.0\.2\.1\/25/.test(l)), r.stderr);
     // Lines before the failing one ran: the qr- device and its tap were made, then removed.
     assert.ok(ran(r.stderr).filter((c) => c === `+ ip -n ${routerNs} -batch -`).length >= 2, r.stderr);
     await assertPutBack(r, 1);
@@ -139,7 +141,10 @@ describe('failures while applying are rolled back', { skip: !!e2eUnavailable() &
     );
     // The host side of the port was plugged before the signal: real work to undo.
     assert.notEqual(midway, kernelBefore, 'something had changed when Ctrl-C came');
-    const lines = r.stderr.split('\n').filter((l) => !l.startsWith('+ ') && !/fault injection/.test(l));
+    const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('+ ') && !/fault injection/.test(l));
+    // Said at once, before the rollback runs.
+    assert.equal(lines[0], 'l3ctl: interrupted: rolling back…');
+    lines.shift();
     assert.equal(lines[0], 'l3ctl: error: interrupted (Ctrl-C) while applying');
     assert.equal(lines[1], 'hint: the kernel was put back as it was before this command; the store is unchanged');
     await assertPutBack(r, 130);

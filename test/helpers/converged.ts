@@ -9,6 +9,7 @@ import { namespaces } from './e2e.js';
 interface Port { id: string; network_id: string; ip_address: string }
 interface StoredRouter { id: string; name: string; admin_state_up: boolean; gateway: Port | null; interfaces: Port[]; routes: { destination: string; nexthop: string }[] }
 interface StoredState {
+  config: Record<string, string>;
   networks: { id: string; name: string; cidr: string; gateway_ip: string | null }[];
   routers: StoredRouter[];
   floatingips: { id: string; floating_ip_address: string; fixed_ip_address: string | null; router_id: string | null }[];
@@ -73,14 +74,16 @@ export function kernelVsStore(storePath: string): string[] {
 
     // Floating IP NAT rules (the agent's three per FIP).
     const nat = sh(['ip', 'netns', 'exec', ns, 'iptables-save', '-t', 'nat']).stdout.split('\n');
+    // use_random_fully (default true): every SNAT rule of ours ends in --random-fully.
+    const rf = s.config.use_random_fully === 'false' ? '' : ' --random-fully';
     const wantNat = fips.flatMap((f) => [
       `-A l3ctl-PREROUTING -d ${f.floating_ip_address}/32 -j DNAT --to-destination ${f.fixed_ip_address}`,
       `-A l3ctl-OUTPUT -d ${f.floating_ip_address}/32 -j DNAT --to-destination ${f.fixed_ip_address}`,
-      `-A l3ctl-float-snat -s ${f.fixed_ip_address}/32 -j SNAT --to-source ${f.floating_ip_address}`,
+      `-A l3ctl-float-snat -s ${f.fixed_ip_address}/32 -j SNAT --to-source ${f.floating_ip_address}${rf}`,
     ]);
     // And the SNAT of each internal subnet to the gateway address.
     if (r.gateway) {
-      for (const p of r.interfaces) wantNat.push(`-A l3ctl-snat -s ${s.networks.find((n) => n.id === p.network_id)!.cidr} -j SNAT --to-source ${r.gateway.ip_address}`);
+      for (const p of r.interfaces) wantNat.push(`-A l3ctl-snat -s ${s.networks.find((n) => n.id === p.network_id)!.cidr} -j SNAT --to-source ${r.gateway.ip_address}${rf}`);
     }
     const haveNat = nat.filter((l) => /^-A l3ctl-(PREROUTING|OUTPUT) .* DNAT |^-A l3ctl-float-snat |^-A l3ctl-snat -s /.test(l));
     out.push(...diff(`${tag} nat`, wantNat, haveNat));
@@ -94,7 +97,7 @@ export async function plannedChanges(storePath: string): Promise<string[]> {
   if (r.code !== 0) return [`agent sync --dry-run exited ${r.code}: ${r.stderr.trim()}`];
   return r.stdout
     .split('\n')
-    .filter((l) => l.startsWith('+ ') && !/ -j (addr|route|link) show( table main)?$| iptables-save( -t \w+)?$| sysctl -n [\w. ]+$/.test(l));
+    .filter((l) => l.startsWith('+ ') && !/ -j (addr|route|link) show( table main)?$| iptables-save( -c)?( -t \w+)?$| sysctl -n [\w. ]+$/.test(l));
 }
 
 /** `agent check` when this build has it: exit 0 and its output; null when the command does not exist. */

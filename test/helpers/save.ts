@@ -1,6 +1,6 @@
 // iptables-save text as the kernel prints it once our section is in place
 // (the NAT module's tests prove that form against a real kernel).
-import { TABLES, type Section } from '../../src/agent/nat.js';
+import { TABLES, type Section } from '../../src/linux/iptables.js';
 
 const BUILTIN = { filter: ['INPUT', 'FORWARD', 'OUTPUT'], nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'] };
 

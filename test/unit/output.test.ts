@@ -1,6 +1,7 @@
 // -f table|json|value and -c on the list commands, against a store written
 // here (reads need no kernel); colours only on a TTY and never with
 // --no-color or NO_COLOR; -q prints nothing.
+import { CONFIG_KEYS } from '../../src/model/config.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -45,7 +46,7 @@ const LISTS: [string[], string[], number][] = [
   [['interface', 'list'], ['id', 'router_id', 'network_id', 'ip_address', 'mac_address', 'device'], 1],
   [['fip', 'list'], ['id', 'floating_ip_address', 'fixed_ip_address', 'router_id', 'status'], 1],
   [['route', 'list'], ['router_id', 'destination', 'nexthop'], 1],
-  [['config', 'list'], ['key', 'value', 'default', 'source'], 12],
+  [['config', 'list'], ['key', 'value', 'default', 'source'], CONFIG_KEYS.length],
 ];
 
 for (const [cmd, fields, n] of LISTS) {

@@ -1,11 +1,11 @@
-// The mutate cycle (validate, lock, apply, save; roll back on failure or
-// Ctrl-C) and the fault-injection runner, with a recording runner: no root.
+// The transaction (validate, lock, apply, save; roll back on failure or
+// Ctrl-C), called in-process, and the fault-injection runner, with a
+// recording runner: no root.
 // That rollback really restores a kernel is proven in test/e2e/rollback.test.ts.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { Interrupted, mutate, type Change } from '../../src/cli/mutate.js';
-import type { Context } from '../../src/cli/context.js';
+import { Interrupted, transact, type Change, type TxDeps } from '../../src/agent/transaction.js';
 import { FaultRunner, faultFromEnv } from '../../src/linux/fault.js';
 import { CommandError, RecordingRunner, type RunOptions, type RunResult, type Runner } from '../../src/linux/runner.js';
 import { L3ctlError, UsageError } from '../../src/model/errors.js';
@@ -23,7 +23,7 @@ const base = (): State => ({
   routers: [],
   floatingips: [],
 });
-const addNetwork = (s: State): Change => {
+const addNetwork = (s: State): Change<unknown> => {
   s.networks.push({ id: NET_ID, name: 'n1', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null });
   return { bridges: true };
 };
@@ -36,23 +36,19 @@ function setup(runner: Runner) {
   stores.push(t);
   const text = JSON.stringify(base(), null, 2) + '\n';
   writeFileSync(t.path, text);
-  const ctx: Context = {
-    storePath: t.path, format: 'table', columns: [], dryRun: false, yes: true, interactive: false, color: false,
-    verbose: false, quiet: true, runner, out() {}, status() {}, warn() {},
-  };
+  const ctx: TxDeps = { storePath: t.path, dryRun: false, runner, warn() {} };
   return { ctx, text, path: t.path };
 }
 
 const mutating = (r: RecordingRunner) => r.calls.filter((c) => !c.read).map((c) => `${c.argv.join(' ')} <<< ${JSON.stringify(c.input ?? '')}`);
 
-describe('mutate', () => {
-  it('saves after a successful apply and prints', async () => {
+describe('transaction', () => {
+  it('saves after a successful apply and returns what the change reports', async () => {
     const runner = new RecordingRunner();
     const { ctx, path } = setup(runner);
-    let printed = false;
-    await mutate(ctx, (s) => ({ ...addNetwork(s), print: () => void (printed = true) }));
+    const v = await transact(ctx, (s) => ({ ...addNetwork(s), value: 'done' }));
     assert.equal(JSON.parse(readFileSync(path, 'utf8')).networks[0].name, 'n1');
-    assert.ok(printed);
+    assert.equal(v, 'done');
     assert.ok(mutating(runner).some((c) => c.includes('link add brqc0000000-00 type bridge')), mutating(runner).join('\n'));
   });
 
@@ -60,12 +56,12 @@ describe('mutate', () => {
     const runner = new RecordingRunner();
     const { ctx, path, text } = setup(runner);
     await assert.rejects(
-      mutate(ctx, (s) => {
+      transact(ctx, (s) => {
         addNetwork(s);
-        s.networks.push({ id: 'c0000000-0000-4000-8000-000000000002', name: 'n2', cidr: '198.51.100.128/25', gateway_ip: null, external: false, bridge: null });
+        s.networks.push({ id: 'c0000000-0000-4000-8000-000000000002', name: 'n1', cidr: '198.51.100.128/25', gateway_ip: null, external: false, bridge: null });
         return { bridges: true };
       }),
-      (e: L3ctlError) => e instanceof UsageError && /overlaps/.test(e.message),
+      (e: L3ctlError) => e instanceof UsageError && /already exists/.test(e.message),
     );
     assert.deepEqual(runner.calls, []);
     assert.equal(readFileSync(path, 'utf8'), text);
@@ -76,7 +72,7 @@ describe('mutate', () => {
     const runner = new RecordingRunner();
     const { ctx } = setup(runner);
     await assert.rejects(
-      mutate(ctx, (s) => {
+      transact(ctx, (s) => {
         s.networks.push(
           { id: 'c0000000-0000-4000-8000-00000000000a', name: 'e1', cidr: '203.0.113.0/25', gateway_ip: '203.0.113.1', external: true, bridge: null },
           { id: 'c0000000-0000-4000-8000-00000000000b', name: 'e2', cidr: '203.0.113.128/25', gateway_ip: '203.0.113.129', external: true, bridge: null },
@@ -100,12 +96,13 @@ describe('mutate', () => {
       return {};
     });
     const { ctx, path, text } = setup(runner);
-    await assert.rejects(mutate(ctx, addNetwork), (e: L3ctlError) => {
+    await assert.rejects(transact(ctx, addNetwork), (e: L3ctlError) => {
       assert.equal(e.exitCode, 1);
       assert.match(e.message, /^command failed \(exit 2\): ip -n l3ctl-t-unit-absent-ns -batch -: RTNETLINK answers: File exists/);
       const hints = e.hint!.split('\n');
-      assert.match(hints[0]!, /^input line 2: link add brqc0000000-00 type bridge/);
-      assert.equal(hints[1], 'the kernel was put back as it was before this command; the store is unchanged');
+      assert.equal(hints[0], 'input line 2 (namespace l3ctl-t-unit-absent-ns):');
+      assert.match(hints[2]!, /^>   2: link add brqc0000000-00 type bridge/);
+      assert.equal(hints.at(-1), 'the kernel was put back as it was before this command; the store is unchanged');
       return true;
     });
     assert.equal(readFileSync(path, 'utf8'), text);
@@ -119,7 +116,7 @@ describe('mutate', () => {
   it('a rollback that fails too says so and points to agent sync; still exit 1', async () => {
     const runner = new RecordingRunner((argv) => (argv.includes('-batch') ? { exitCode: 1, stderr: 'Command failed -:1' } : {}));
     const { ctx, path, text } = setup(runner);
-    await assert.rejects(mutate(ctx, addNetwork), (e: L3ctlError) => {
+    await assert.rejects(transact(ctx, addNetwork), (e: L3ctlError) => {
       assert.equal(e.exitCode, 1);
       assert.match(e.hint!, /putting the kernel back failed too \(command failed .*\); the store is unchanged: run 'l3ctl agent sync'/);
       return true;
@@ -138,7 +135,7 @@ describe('mutate', () => {
     });
     const { ctx, path, text } = setup(runner);
     const listeners = process.listenerCount('SIGINT');
-    await assert.rejects(mutate(ctx, addNetwork), (e: L3ctlError) => {
+    await assert.rejects(transact(ctx, addNetwork), (e: L3ctlError) => {
       assert.ok(e instanceof Interrupted);
       assert.equal(e.exitCode, 130);
       assert.equal(e.hint, 'the kernel was put back as it was before this command; the store is unchanged');
@@ -158,7 +155,7 @@ describe('mutate', () => {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(`${path}.bak`);
     writeFileSync(`${path}.bak/keep`, '');
-    await assert.rejects(mutate(ctx, addNetwork));
+    await assert.rejects(transact(ctx, addNetwork));
     assert.equal(readFileSync(path, 'utf8'), text);
     const calls = mutating(runner);
     const plug = calls.findIndex((c) => c.includes('link add brq'));
@@ -175,6 +172,8 @@ describe('fault injection runner', () => {
         return { stdout: '', stderr: '', exitCode: 0 };
       },
       background() {},
+      namespaces: async () => new Set<string>(),
+      interactive: async () => 0,
     };
     return { r, calls };
   };
@@ -202,7 +201,7 @@ describe('fault injection runner', () => {
     const input = 'link set lo up\nlink add qr-1 type veth\naddr add 198.51.100.1/24 dev qr-1\nroute add default via 198.51.100.254\n';
     await assert.rejects(f.run(['ip', '-n', 'ns', '-batch', '-'], { input }), (e: CommandError) => {
       assert.match(e.message, /Command failed -:3/);
-      assert.equal(e.hint, 'input line 3: addr add 198.51.100.1/24 dev qr-1');
+      assert.equal(e.hint, 'input line 3 (namespace ns):\n    1: link set lo up\n    2: link add qr-1 type veth\n>   3: addr add 198.51.100.1/24 dev qr-1\n    4: route add default via 198.51.100.254');
       return true;
     });
     assert.deepEqual(calls, [{ argv: ['ip', '-n', 'ns', '-batch', '-'], input: 'link set lo up\nlink add qr-1 type veth\n' }]);

@@ -1,0 +1,83 @@
+// `router show`: the router as the store wants it and as the kernel has it,
+// side by side. The drift verdict and the marks come from the plan that
+// `agent sync` would run, never from a comparison of their own.
+import { routeDstText } from '../model/addr.js';
+import type { Config } from '../model/config.js';
+import { isRouterDevice } from '../model/names.js';
+import type { Router, State } from '../model/types.js';
+import type { Runner } from '../linux/runner.js';
+import { desiredRouter, placement, type DesiredRouter } from './desired.js';
+import { skipReason } from './filters.js';
+import { desiredSection, sectionLines } from './nat.js';
+import { observeRouter, planRouterFrom } from './pass.js';
+import { findingsOf, type Finding } from './steps.js';
+
+/** One line of either side, with the key findings name it by. */
+export interface ViewLine {
+  key: string;
+  text: string;
+}
+
+export interface RouterSide {
+  devices: ViewLine[];
+  routes: ViewLine[];
+  nat: ViewLine[];
+}
+
+export interface RouterView {
+  /** The namespace (null: the one l3ctl runs in) and whether it exists. */
+  ns: string | null;
+  exists: boolean;
+  handled: true | string;
+  desired: RouterSide;
+  live: RouterSide;
+  /** What `agent sync` would change: empty when the router is as stored. */
+  findings: Finding[];
+  /** Keys of the lines that findings name. */
+  drifted: Set<string>;
+}
+
+const devLine = (name: string, addrs: string[]) => ({ key: name, text: `${name} ${[...addrs].sort().join(' ')}`.trimEnd() });
+const routeLine = (dst: string, via: string | null, dev: string | null) => ({ key: dst, text: `${routeDstText(dst)}${via ? ` via ${via}` : ''}${dev ? ` dev ${dev}` : ''}` });
+
+function desiredSide(d: DesiredRouter | null): RouterSide {
+  if (!d) return { devices: [], routes: [], nat: [] };
+  return {
+    devices: d.ports.map((p) => devLine(p.device, [`${p.ip}/${p.prefixlen}`, ...(p.kind === 'gateway' ? d.fips.map((f) => `${f.fip}/32`) : [])])),
+    routes: d.routes.map((r) => routeLine(r.dst, r.via, r.dev)),
+    nat: sectionLines(desiredSection(d.nat)).map((l) => ({ key: l, text: l })),
+  };
+}
+
+/** Which line a finding is about: a device, a route destination, a NAT line. */
+function keyOf(f: Finding): string {
+  const m = / on (\S+)$/.exec(f.object);
+  return m ? m[1]! : f.object;
+}
+
+export async function routerView(runner: Runner, state: State, config: Config, router: Router): Promise<RouterView> {
+  const place = placement(config, router.id);
+  const skip = skipReason(state, config, router);
+  const observed = await observeRouter(runner, state, config, router.id);
+  const obs = observed.obs;
+  const plans = planRouterFrom(state, config, router.id, observed);
+  const d = skip === null ? desiredRouter(state, config, router) : null;
+  const ours = [...obs.links.values()].filter((l) => isRouterDevice(l.name));
+  const devs = new Set(ours.map((l) => l.name));
+  const live: RouterSide = {
+    devices: ours.map((l) => devLine(l.name, l.addrs.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`))),
+    // Routes through our devices: connected ones and those with a nexthop.
+    routes: obs.routes.filter((r) => r.dev !== null && devs.has(r.dev)).map((r) => routeLine(r.dst, r.gateway, r.dev)),
+    nat: sectionLines(obs.iptables.ours).map((l) => ({ key: l, text: l })),
+  };
+  const findings = plans.flatMap(findingsOf);
+  return {
+    ns: place.ns,
+    exists: obs.exists,
+    handled: skip === null ? true : `no (${skip})`,
+    desired: desiredSide(d),
+    live,
+    findings,
+    drifted: new Set(findings.map(keyOf)),
+  };
+}

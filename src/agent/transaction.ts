@@ -1,0 +1,208 @@
+// The one transaction every mutating verb uses: lock → load → change →
+// validate → observe → plan → apply → save, and on any failure (a system
+// command, Ctrl-C, a lost lock) the kernel is put back by planning again from
+// the old desired state. `agent sync` and `apply` take the same lock.
+import { effectiveConfig, type Config } from '../model/config.js';
+import { EXIT, L3ctlError } from '../model/errors.js';
+import type { Network, State } from '../model/types.js';
+import { checkState } from '../model/validate.js';
+import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
+import { withStoreLock } from '../store/lock.js';
+import { loadState, saveState } from '../store/store.js';
+import { checkConfig, skipReason } from './filters.js';
+import { applyPlans, convergeRouter, planHostLeftovers, planNetworkBridges, type ApplyContext } from './pass.js';
+
+export interface Change<T = void> {
+  /** Routers whose kernel state must follow the new desired state. */
+  routers?: string[];
+  /** Network bridges must be (re)checked; bridges of these networks go. */
+  bridges?: boolean;
+  removedNetworks?: Network[];
+  /** What a shared router left in the host namespace is cleared (use_namespaces, router_id changed). */
+  hostLeftovers?: boolean;
+  /** The routers touch disjoint namespaces (router delete, apply): converge them at once. */
+  concurrent?: boolean;
+  /** What the command reports once it is done. */
+  value?: T;
+}
+
+export interface TxDeps {
+  runner: Runner;
+  storePath: string;
+  dryRun: boolean;
+  warn(text: string): void;
+  /** A line for stderr while waiting for another l3ctl's lock. */
+  onLockWait?(text: string): void;
+  /** Ctrl-C while applying; default: this process's SIGINT. */
+  interrupts?: InterruptSource;
+}
+
+export interface InterruptSource {
+  /** Start noting interrupts; returns how to ask and how to stop. */
+  trap(): { interrupted(): boolean; release(): void };
+}
+
+const ROLLED_BACK = 'the kernel was put back as it was before this command; the store is unchanged';
+
+export class Interrupted extends L3ctlError {
+  constructor(hint = ROLLED_BACK) {
+    super('interrupted (Ctrl-C) while applying', EXIT.interrupted, hint);
+  }
+}
+
+/** Ctrl-C noted, not obeyed, while the kernel is being changed. */
+export const processInterrupts: InterruptSource = {
+  trap() {
+    let interrupted = false;
+    const on = () => {
+      interrupted = true;
+      process.stderr.write('\nl3ctl: interrupted: rolling back…\n');
+    };
+    process.on('SIGINT', on);
+    return { interrupted: () => interrupted, release: () => void process.off('SIGINT', on) };
+  },
+};
+
+/**
+ * Refuses to start another program once Ctrl-C was pressed, so the forward
+ * apply stops at the next command boundary and the rollback starts at once.
+ */
+class InterruptibleRunner implements Runner {
+  constructor(
+    private readonly inner: Runner,
+    private readonly interrupted: () => boolean,
+  ) {}
+
+  run(argv: string[], opts?: RunOptions): Promise<RunResult> {
+    if (this.interrupted()) return Promise.reject(new Interrupted());
+    return this.inner.run(argv, opts);
+  }
+
+  background(argv: string[]): void {
+    if (!this.interrupted()) this.inner.background(argv);
+  }
+
+  namespaces(): Promise<Set<string>> {
+    return this.inner.namespaces();
+  }
+
+  interactive(argv: string[]): Promise<number> {
+    return this.inner.interactive(argv);
+  }
+}
+
+/** Observe, plan and apply everything `change` names, against `state`. */
+export async function applyChange(ctx: ApplyContext, state: State, change: Change<unknown>): Promise<void> {
+  if (change.bridges || change.removedNetworks?.length) {
+    await applyPlans(ctx, [await planNetworkBridges(ctx.runner, state, ctx.config, change.removedNetworks)]);
+  }
+  if (change.hostLeftovers) await applyPlans(ctx, await planHostLeftovers(ctx.runner, state, ctx.config));
+  const ids = [...new Set(change.routers ?? [])];
+  if (!change.concurrent) {
+    for (const id of ids) await convergeRouter(ctx, state, id);
+    return;
+  }
+  // Let every router finish before reporting, so a rollback starts from a quiet kernel.
+  const results = await Promise.allSettled(ids.map((id) => convergeRouter(ctx, state, id)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/**
+ * Everything about the new state that can be known without the kernel, so a
+ * conflict is exit 2 before the first program runs (not a half-done apply).
+ */
+export function validateNext(next: State, change: Change<unknown>): Config {
+  checkState(next);
+  const config = effectiveConfig(next.config);
+  checkConfig(config);
+  // The agent's filters throw (exit 2) when they cannot decide, e.g. two
+  // external networks and no gateway_external_network_id.
+  for (const id of change.routers ?? []) {
+    const r = next.routers.find((x) => x.id === id);
+    if (r) skipReason(next, config, r);
+  }
+  return config;
+}
+
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** The store lock around fn; none under --dry-run, which changes nothing. */
+export async function withLock<T>(deps: TxDeps, fn: (lease?: { assertHeld(): void | Promise<void> }) => Promise<T>): Promise<T> {
+  if (deps.dryRun) return fn();
+  return withStoreLock(deps.storePath, fn, { onWaiting: deps.onLockWait });
+}
+
+/**
+ * The life of one mutating command. The kernel is changed first and the
+ * store saved only after the apply succeeded, and only while the lock is
+ * still ours. A failure in either puts the kernel back (plan from the old
+ * state, run it) and leaves the old store. A process killed outright in
+ * between (test/e2e/crash.test.ts kills it there and in the middle of an
+ * `ip -batch`) leaves the old store, which loads (writes are atomic), and a
+ * kernel partly at the new state; the next `agent sync` or mutating command
+ * on that router plans from the kernel as it is, never from a cache, so it
+ * converges to the store.
+ *
+ * Ctrl-C is trapped from the moment the state is loaded until the store is
+ * saved: during the apply it stops the apply, rolls back and exits 130; once
+ * the apply has succeeded the command is as good as done and finishes (the
+ * save is one atomic rename). Before the lock is held Ctrl-C simply ends the
+ * process: nothing has been changed yet. A second Ctrl-C during the rollback
+ * can kill the rollback's own `ip`: the hint then says so.
+ */
+export async function transact<T>(deps: TxDeps, change: (state: State) => Change<T>): Promise<T | undefined> {
+  return withLock(deps, async (lease) => {
+    const old = await loadState(deps.storePath);
+    const next = structuredClone(old);
+    const c = change(next);
+    const config = validateNext(next, c);
+    if (deps.dryRun) {
+      await applyChange({ runner: deps.runner, config, warn: deps.warn }, next, c);
+      return c.value;
+    }
+    const trap = (deps.interrupts ?? processInterrupts).trap();
+    try {
+      try {
+        await applyChange({ runner: new InterruptibleRunner(deps.runner, trap.interrupted), config, warn: deps.warn }, next, c);
+        if (trap.interrupted()) throw new Interrupted();
+        if (JSON.stringify(old) !== JSON.stringify(next)) {
+          // Another l3ctl may have taken a lock we lost while stalled: never save over its work.
+          await lease?.assertHeld();
+          await saveState(deps.storePath, next);
+        }
+      } catch (err) {
+        // Put the kernel back: plan again from the old desired state. The raw
+        // runner: a second Ctrl-C must not stop the rollback.
+        let rollbackError: unknown = null;
+        try {
+          // With the lock lost, another l3ctl may have saved since: go back to what is stored now.
+          const base = err instanceof L3ctlError && err.exitCode === EXIT.locked ? await loadState(deps.storePath) : old;
+          const back: Change<unknown> = { ...c, bridges: c.bridges || !!c.removedNetworks?.length, removedNetworks: newNetworks(base, next) };
+          await applyChange({ runner: deps.runner, config: effectiveConfig(base.config), warn: deps.warn }, base, back);
+        } catch (rbErr) {
+          rollbackError = rbErr;
+        }
+        throw failure(err, trap.interrupted(), rollbackError);
+      }
+    } finally {
+      trap.release();
+    }
+    return c.value;
+  });
+}
+
+/** The error to report: the original failure, with what became of the kernel as hints. */
+function failure(err: unknown, interrupted: boolean, rollbackError: unknown): unknown {
+  const after = rollbackError === null
+    ? ROLLED_BACK
+    : `putting the kernel back failed too (${errText(rollbackError)}); the store is unchanged: run 'l3ctl agent sync' to bring the kernel in line with it`;
+  if (interrupted) return new Interrupted(after);
+  if (err instanceof L3ctlError) return new L3ctlError(err.message, err.exitCode, [err.hint, after].filter(Boolean).join('\n'));
+  // A bug, not a failed command: keep it as it is (reported as an internal error).
+  return err;
+}
+
+function newNetworks(old: State, next: State): Network[] {
+  return next.networks.filter((n) => !old.networks.some((o) => o.id === n.id));
+}

@@ -1,0 +1,52 @@
+// What a plan asks the system to do, kind by kind: the vocabulary between
+// the planner (src/agent) and the code that runs programs (apply.ts).
+import type { L3ctlError } from '../model/errors.js';
+import type { TableName } from './iptables.js';
+
+/**
+ * Order of the lines of one router namespace's `ip -batch`: adds before
+ * deletes (a device is never left bare), addresses before routes (a route's
+ * nexthop is reachable when it is written).
+ */
+export const ROUTER_ORDER = ['lo', 'link', 'addr-add', 'route-replace', 'route-del', 'addr-del', 'fip-del', 'link-del'] as const;
+export type RouterOrder = (typeof ROUTER_ORDER)[number];
+
+/** A rule to write in one of our chains, with the counters it has now (kept across the rewrite). */
+export interface NatRule {
+  rule: string;
+  counters?: string;
+}
+
+export type Action =
+  /** `ip netns add` (a router's namespace, or the host namespace of l3ctl's own). */
+  | { phase: 'netns-add'; ns: string }
+  /** A line of the host namespace's `ip -batch` (bridges, host-side veth ends). */
+  | { phase: 'host'; line: string }
+  /** A line of the router namespace's `ip -batch`. */
+  | { phase: 'router'; order: RouterOrder; line: string }
+  /** One of our chains rewritten whole (declared, hence flushed, then its rules); rules null: the chain goes. */
+  | { phase: 'nat'; table: TableName; chain: string; rules: NatRule[] | null }
+  /** Our jumps in a built-in chain: the live ones deleted by text, the wanted ones inserted at their positions. */
+  | { phase: 'nat-jumps'; table: TableName; builtin: string; del: string[]; ins: { position: number; rule: string }[] }
+  /** A floating IP /32, added once its NAT rules are in place. */
+  | { phase: 'fip'; line: string }
+  | { phase: 'sysctl'; setting: string }
+  /**
+   * A program in the namespace. `optional`: a missing program is a warning
+   * with this text, not a failure (conntrack).
+   */
+  | { phase: 'exec'; argv: string[]; okCodes?: number[]; optional?: string }
+  /** Gratuitous ARP, in the background. */
+  | { phase: 'garp'; dev: string; ip: string }
+  | { phase: 'netns-del'; ns: string }
+  /** What cannot be done (the operator's bridge is missing): apply fails before running anything. */
+  | { phase: 'fail'; error: L3ctlError };
+
+/** The actions of one plan, and the namespaces they run in. */
+export interface ActionSet {
+  /** The router namespace (null: the one l3ctl runs in). */
+  ns: string | null;
+  /** The namespace of the bridges (null: the one l3ctl runs in). */
+  hostNs: string | null;
+  actions: Action[];
+}
