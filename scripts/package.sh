@@ -59,6 +59,7 @@ rm -f "$app/package-lock.json" "$app/node_modules/.package-lock.json"
 rm -rf "$app/node_modules/.bin" # links to programs nobody calls by name here
 # Type declarations and source maps of the dependencies: nothing loads them.
 find "$app/node_modules" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \) -delete
+find "$app/node_modules" -type d -empty -delete
 if find "$app/node_modules" -name '*.node' | grep -q .; then
   echo "package: a dependency has native code; the package could not be Architecture: all" >&2
   exit 1
