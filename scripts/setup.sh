@@ -19,8 +19,15 @@ fi
 # System parts: iproute2 (ip), iptables, ping, arping, conntrack, sysctl
 # (procps), script (util-linux, prompt tests), groff (man page lint).
 packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod)
-# The tests also load the zsh and fish completion scripts in those shells.
-if [ "${1:-}" = "--for-tests" ]; then packages+=(zsh fish); fi
+# The tests also load the zsh and fish completion scripts in those shells,
+# and install the Debian package (test/e2e/package.test.ts): what it depends
+# on (haproxy, radvd, keepalived), `systemd-analyze verify` of its unit
+# (systemd) and `man -w l3ctl` (man-db).
+for_tests=false
+if [ "${1:-}" = "--for-tests" ]; then
+  for_tests=true
+  packages+=(zsh fish haproxy radvd keepalived systemd man-db)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,9 +45,12 @@ npm ci --no-audit --no-fund --loglevel=error
 rm -rf dist
 npm run --silent build
 
-# The command on PATH and bash completion for interactive shells.
-ln -sf "$PWD/bin/l3ctl" /usr/local/bin/l3ctl
-if [ -f completions/l3ctl.bash ] && [ -d /etc/bash_completion.d ]; then
-  cp completions/l3ctl.bash /etc/bash_completion.d/l3ctl
+# The command on PATH and bash completion for interactive shells (the lab);
+# the tests run bin/l3ctl and the package, and leave /usr/local/bin alone.
+if ! $for_tests; then
+  ln -sf "$PWD/bin/l3ctl" /usr/local/bin/l3ctl
+  if [ -f completions/l3ctl.bash ] && [ -d /etc/bash_completion.d ]; then
+    cp completions/l3ctl.bash /etc/bash_completion.d/l3ctl
+  fi
 fi
 echo "setup: done (l3ctl $(node bin/l3ctl --version))" >&2

@@ -1,10 +1,11 @@
 // `agent sync | check | cleanup | status | run`: the L3 agent fed from the store.
 import { hostname } from 'node:os';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { checkRouters, type Finding as Drift } from '../agent/check.js';
 import { observeStale, removeStale, staleNamespaces, type StaleNamespace } from '../agent/cleanup.js';
 import { stateReport, type StateReport } from '../agent/report.js';
-import { checkPass, syncPass, type SyncResult } from '../agent/sync.js';
+import { LOG_FORMATS, runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
+import { checkPass, syncPass, type SyncHooks, type SyncResult } from '../agent/sync.js';
 import { effectiveConfig } from '../model/config.js';
 import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
@@ -29,7 +30,7 @@ const selectRouters = (s: State, refs: string[]): Router[] => (refs.length ? [..
 
 
 /** One sync pass over the routers named by `refs` (all when empty), reading the store under the lock. */
-async function syncOnce(ctx: Context, refs: string[], announce = true): Promise<SyncResult> {
+async function syncOnce(ctx: Context, refs: string[], hooks?: Pick<SyncHooks, 'onError' | 'warn'>, announce = true): Promise<SyncResult> {
   const s = await loadState(ctx.storePath);
   const config = effectiveConfig(s.config);
   const routers = selectRouters(s, refs);
@@ -39,7 +40,7 @@ async function syncOnce(ctx: Context, refs: string[], announce = true): Promise<
     return await syncPass(ctx.runner, s, config, {
       onError: (r, err) => {
         clear();
-        reportRouterError(r?.name ?? null, err);
+        (hooks?.onError ?? ((x, e) => reportRouterError(x?.name ?? null, e)))(r, err);
       },
       onProgress: progress ? (i, n, r) => void process.stderr.write(`\r\x1b[Ksyncing ${i + 1}/${n}: ${r.name}`) : undefined,
       // What changed, router by router (issue 15 shapes this line further).
@@ -47,7 +48,7 @@ async function syncOnce(ctx: Context, refs: string[], announce = true): Promise<
         clear();
         ctx.status(`${r?.name ?? 'host'}: ${f.map((x) => `${x.kind} ${x.object}`).join(', ')}`);
       } : undefined,
-      warn: ctx.warn,
+      warn: hooks?.warn ?? ctx.warn,
     }, routers, { all: refs.length === 0 });
   } finally {
     clear();
@@ -170,10 +171,11 @@ export function register(program: Command): void {
   );
 
   define(agent, 'run', {
-    summary: 'loop: sync every router, then print the state report (one JSON line), every periodic_interval seconds',
-    examples: ['l3ctl agent run', 'l3ctl agent run --interval 10'],
+    summary: 'loop: sync every router every periodic_interval seconds, one log line per pass; SIGHUP: a pass now; SIGTERM: stop after the pass',
+    examples: ['l3ctl agent run', 'l3ctl agent run --interval 10 --log-format json'],
   })
     .option('--interval <seconds>', 'seconds between passes (default: config periodic_interval)')
+    .addOption(new Option('--log-format <format>', 'text: one line per pass; json: one object per line (with the state report)').choices(LOG_FORMATS).default('text'))
     .action(
       handler(async (ctx, o) => {
         let interval: number | null = null;
@@ -181,61 +183,39 @@ export function register(program: Command): void {
           if (!/^\d+(\.\d+)?$/.test(o.interval) || Number(o.interval) <= 0) throw new UsageError(`invalid --interval '${o.interval}': expected a number of seconds above 0`);
           interval = Number(o.interval);
         }
-        await runLoop(ctx, interval);
+        const format = o.logFormat as LogFormat;
+        // text: pass lines on stdout, errors and warnings on stderr; json: every line on stdout.
+        const log = (level: string, line: string) => {
+          if (level === 'info' && ctx.quiet) return;
+          (format === 'text' && level !== 'info' ? process.stderr : process.stdout).write(line + '\n');
+        };
+        // Under --dry-run one pass shows what the loop would do; repeating it would change nothing.
+        await runLoop({ pass: (n) => loopPass(ctx, n), clock: systemClock, signals: process, log }, { format, fixedInterval: interval, once: ctx.dryRun });
       }),
     );
 }
 
-/**
- * sync + report every interval. SIGTERM/SIGINT end it after the current pass
- * (exit 0). A failed pass is reported and the loop goes on, as the agent's
- * periodic task does. The store lock is held only while a pass runs.
- */
-async function runLoop(ctx: Context, fixedInterval: number | null): Promise<void> {
-  let stopping = false;
-  let wake: (() => void) | null = null;
-  const stop = () => {
-    stopping = true;
-    wake?.();
+/** One pass of `agent run`: sync everything under the lock, then the state report. Router errors are collected for the loop's log. */
+async function loopPass(ctx: Context, n: number): Promise<PassResult> {
+  const errors: PassResult['errors'] = [];
+  const warnings: string[] = [];
+  const { res, state } = await underLock(ctx, async () => {
+    const res = await syncOnce(ctx, [], {
+      onError: (r, err) => void errors.push({ router: r?.name ?? null, message: err.message, ...((err as L3ctlError).hint ? { hint: (err as L3ctlError).hint } : {}) }),
+      warn: (t) => void warnings.push(t),
+    });
+    return { res, state: await loadState(ctx.storePath) };
+  });
+  const config = effectiveConfig(state.config);
+  const name = (r: Router) => r.name;
+  return {
+    routers: res.converged.length + res.skipped.length + res.failed.length,
+    changed: res.changed.map(name),
+    failed: res.failed.map(name),
+    skipped: res.skipped.length,
+    interval: config.periodic_interval,
+    errors,
+    warnings,
+    report: stateReport(state, config, { host: hostname(), now: new Date(), startFlag: n === 1 }),
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  try {
-    for (let pass = 0; !stopping; pass++) {
-      const t0 = Date.now();
-      let periodic = fixedInterval ?? 40;
-      try {
-        const state = await underLock(ctx, async () => {
-          await syncOnce(ctx, [], false);
-          return loadState(ctx.storePath);
-        });
-        const config = effectiveConfig(state.config);
-        periodic = fixedInterval ?? config.periodic_interval;
-        const report = stateReport(state, config, { host: hostname(), now: new Date(), startFlag: pass === 0 });
-        process.stdout.write(JSON.stringify(report) + '\n');
-      } catch (err) {
-        reportRouterErrorPass(err as Error);
-      }
-      // Under --dry-run one pass shows what the loop would do; repeating it would change nothing.
-      if (ctx.dryRun || stopping) break;
-      const wait = Math.max(0, periodic * 1000 - (Date.now() - t0));
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
-    }
-  } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
-  }
-}
-
-function reportRouterErrorPass(err: Error): void {
-  process.stderr.write(`l3ctl: error: pass failed: ${err.message}\n`);
-  const hint = (err as L3ctlError).hint;
-  if (hint) process.stderr.write(`hint: ${hint}\n`);
 }

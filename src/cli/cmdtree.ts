@@ -1039,11 +1039,11 @@ export const TREE: CmdSpec = {
         },
         {
           "name": "run",
-          "summary": "loop: sync every router, then print the state report (one JSON line), every periodic_interval seconds",
+          "summary": "loop: sync every router every periodic_interval seconds, one log line per pass; SIGHUP: a pass now; SIGTERM: stop after the pass",
           "usage": "[options]",
           "examples": [
             "l3ctl agent run",
-            "l3ctl agent run --interval 10"
+            "l3ctl agent run --interval 10 --log-format json"
           ],
           "options": [
             {
@@ -1053,6 +1053,18 @@ export const TREE: CmdSpec = {
               "description": "seconds between passes (default: config periodic_interval)",
               "value": "seconds",
               "kind": "none"
+            },
+            {
+              "flags": [
+                "--log-format"
+              ],
+              "description": "text: one line per pass; json: one object per line (with the state report)",
+              "value": "format",
+              "kind": "choices",
+              "choices": [
+                "text",
+                "json"
+              ]
             }
           ],
           "args": [],

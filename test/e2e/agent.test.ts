@@ -336,9 +336,9 @@ describe('agent', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
     await assertConverged('r3 gone');
   });
 
-  it('agent run: a JSON report per pass (start_flag only first), repairs between passes, SIGTERM ends it with 0', async (t) => {
+  it('agent run --log-format json: one object per pass with the state report (start_flag only first), repairs between passes, SIGTERM ends it with 0', async (t) => {
     if (!requireE2E(t)) return;
-    const child = spawn(process.execPath, [BIN, 'agent', 'run', '--interval', '1'], { env: { ...process.env, L3CTL_STORE: store.path }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'agent', 'run', '--interval', '1', '--log-format', 'json'], { env: { ...process.env, L3CTL_STORE: store.path }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stderr.on('data', (d) => (err += d));
@@ -359,10 +359,14 @@ describe('agent', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
       await waitLines(1);
       shOk(['ip', '-n', ns1, 'addr', 'del', '203.0.113.20/32', 'dev', qg1]);
       await waitLines(3); // the pass after the damage has surely run by then
-      const reports = lines().map((l) => JSON.parse(l));
-      assert.equal(reports[0].start_flag, true);
-      assert.ok(reports.slice(1).every((r: Record<string, unknown>) => !('start_flag' in r)));
-      assert.equal(reports[1].configurations.routers, 2);
+      const passes = lines().map((l) => JSON.parse(l));
+      assert.deepEqual(passes.map((p) => p.pass), passes.map((_, i) => i + 1), 'one line per pass');
+      assert.ok(passes.every((p) => p.level === 'info' && p.routers === 2 && p.failed.length === 0), out);
+      assert.deepEqual(passes[0].changed, [], 'converged before the loop started');
+      assert.ok(passes.slice(1).some((p) => p.changed.includes('r1')), `the repair is logged: ${out}`);
+      assert.equal(passes[0].report.start_flag, true);
+      assert.ok(passes.slice(1).every((r: { report: Record<string, unknown> }) => !('start_flag' in r.report)));
+      assert.equal(passes[1].report.configurations.routers, 2);
       assert.deepEqual(addrsOf(ns1, qg1), ['203.0.113.10/24', '203.0.113.20/32'], 'repaired by the loop');
       const code = await new Promise<number | null>((resolve) => {
         child.on('close', (c) => resolve(c));
