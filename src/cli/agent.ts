@@ -203,7 +203,7 @@ async function loopPass(ctx: Context, n: number): Promise<PassResult> {
     const res = await syncOnce(ctx, [], {
       onError: (r, err) => void errors.push({ router: r?.name ?? null, message: err.message, ...((err as L3ctlError).hint ? { hint: (err as L3ctlError).hint } : {}) }),
       warn: (t) => void warnings.push(t),
-    });
+    }, false);
     return { res, state: await loadState(ctx.storePath) };
   });
   const config = effectiveConfig(state.config);
