@@ -1073,6 +1073,83 @@ export const TREE: CmdSpec = {
       ]
     },
     {
+      "name": "diagnose",
+      "summary": "the operator's checklist: one line per check, with the command that re-runs it and the fix; exit 3 when a check fails",
+      "usage": "[options] [command]",
+      "examples": [
+        "l3ctl diagnose fip 203.0.113.20",
+        "l3ctl diagnose host"
+      ],
+      "options": [],
+      "args": [],
+      "commands": [
+        {
+          "name": "fip",
+          "summary": "why a floating IP does (not) work: store, router, namespace, qg- /32, NAT rules and counters, routes, neighbours, conntrack",
+          "usage": "[options] <fip>",
+          "examples": [
+            "l3ctl diagnose fip 203.0.113.20",
+            "l3ctl diagnose fip 203.0.113.20 --probe -f json"
+          ],
+          "options": [
+            {
+              "flags": [
+                "--probe"
+              ],
+              "description": "send real traffic (a ping to the fixed IP and to the floating IP from the router) and watch the counters"
+            }
+          ],
+          "args": [
+            {
+              "name": "fip",
+              "required": true,
+              "variadic": false,
+              "kind": "fip"
+            }
+          ],
+          "commands": []
+        },
+        {
+          "name": "router",
+          "summary": "a router's namespace, ports, bridges, routes and nexthops, and its drift",
+          "usage": "[options] <router>",
+          "examples": [
+            "l3ctl diagnose router r1",
+            "l3ctl diagnose router r1 --probe"
+          ],
+          "options": [
+            {
+              "flags": [
+                "--probe"
+              ],
+              "description": "ping the fixed IP behind each floating IP from the router"
+            }
+          ],
+          "args": [
+            {
+              "name": "router",
+              "required": true,
+              "variadic": false,
+              "kind": "router"
+            }
+          ],
+          "commands": []
+        },
+        {
+          "name": "host",
+          "summary": "the machine itself: iptables backend, bridge netfilter, external bridge, programs, store and lock, stale namespaces",
+          "usage": "[options]",
+          "examples": [
+            "l3ctl diagnose host",
+            "l3ctl diagnose host -f json"
+          ],
+          "options": [],
+          "args": [],
+          "commands": []
+        }
+      ]
+    },
+    {
       "name": "lab",
       "summary": "a self-contained demonstration: a router, an upstream host and two VMs in namespaces of its own",
       "usage": "[options] [command]",

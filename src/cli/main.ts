@@ -12,6 +12,7 @@ import { register as registerRoute } from './route.js';
 import { register as registerConfig } from './config.js';
 import { register as registerAgent } from './agent.js';
 import { register as registerLab } from './lab.js';
+import { register as registerDiagnose } from './diagnose.js';
 import { register as registerCompletion } from './completion.js';
 import { register as registerAliases } from './aliases.js';
 
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerRoute(program);
   registerConfig(program);
   registerAgent(program);
+  registerDiagnose(program);
   registerLab(program);
   registerCompletion(program);
   registerAliases(program);

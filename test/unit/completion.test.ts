@@ -66,7 +66,7 @@ function bashComplete(words: string[], env: Record<string, string> = { L3CTL_STO
 }
 
 const CASES: [string, string[], string[]][] = [
-  ['nouns', [''], ['network', 'router', 'interface', 'gateway', 'fip', 'route', 'config', 'agent', 'lab', 'completion']],
+  ['nouns', [''], ['network', 'router', 'interface', 'gateway', 'fip', 'route', 'config', 'agent', 'diagnose', 'lab', 'completion']],
   ['noun prefix', ['ro'], ['router', 'route']],
   ['verbs', ['router', ''], ['add', 'delete', 'list', 'show', 'enable', 'disable', 'exec']],
   ['router names', ['router', 'show', ''], ['r1', 'r2']],
