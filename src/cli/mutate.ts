@@ -10,7 +10,7 @@ import type { Network, State } from '../model/types.js';
 import { checkState } from '../model/validate.js';
 import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
 import { preloadExeca } from '../linux/runner.js';
-import { withStoreLock } from '../store/lock.js';
+import { LockCompromisedError, NO_LOCK, withStoreLock, type LockLease } from '../store/lock.js';
 import { loadState, saveState } from '../store/store.js';
 import type { Context } from './context.js';
 
@@ -121,7 +121,7 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * hint then says the rollback failed and to run `l3ctl agent sync`.
  */
 export async function mutate(ctx: Context, change: (state: State) => Change): Promise<void> {
-  const run = async () => {
+  const run = async (lease: LockLease) => {
     const old = await loadState(ctx.storePath);
     const next = structuredClone(old);
     const c = change(next);
@@ -133,13 +133,17 @@ export async function mutate(ctx: Context, change: (state: State) => Change): Pr
       try {
         await applyState(new InterruptibleRunner(ctx.runner, () => sigint.state.interrupted), next, c);
         if (sigint.state.interrupted) throw new Interrupted();
+        lease.assertHeld(); // a lost lock (stopped past the stale time): nothing is saved
         if (JSON.stringify(old) !== JSON.stringify(next)) await saveState(ctx.storePath, next);
       } catch (err) {
         // Put the kernel back: plan again from the old desired state. The raw
         // runner: a second Ctrl-C must not stop the rollback.
         let rollbackError: unknown = null;
         try {
-          await applyState(ctx.runner, old, { ...c, bridges: c.bridges || !!c.removedNetworks?.length, removedNetworks: newNetworks(old, next) });
+          const back = (s: State) => applyState(ctx.runner, s, { ...c, bridges: c.bridges || !!c.removedNetworks?.length, removedNetworks: newNetworks(s, next) });
+          // Lost lock: others may have saved since; back to the store as it is now, under the lock again.
+          if (err instanceof LockCompromisedError) await withStoreLock(ctx.storePath, async () => back(await loadState(ctx.storePath)));
+          else await back(old);
         } catch (rbErr) {
           rollbackError = rbErr;
         }
@@ -154,8 +158,8 @@ export async function mutate(ctx: Context, change: (state: State) => Change): Pr
 }
 
 /** The store lock around fn; none under --dry-run, which changes nothing. */
-export async function underLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
-  if (ctx.dryRun) return fn();
+export async function underLock<T>(ctx: Context, fn: (lease: LockLease) => Promise<T>): Promise<T> {
+  if (ctx.dryRun) return fn(NO_LOCK);
   // Module loading outside the critical section: with 24 parallel commands
   // each ms under the lock is paid 24 times (bench/parallel.ts: execa alone
   // was ~40% of the time the lock was held).
