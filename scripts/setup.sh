@@ -20,7 +20,9 @@ fi
 # (procps), script (util-linux, prompt tests), groff (man page lint).
 packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod)
 # The tests also load the zsh and fish completion scripts in those shells.
-if [ "${1:-}" = "--for-tests" ]; then packages+=(zsh fish); fi
+for_tests=no
+if [ "${1:-}" = "--for-tests" ]; then for_tests=yes; fi
+if [ "$for_tests" = yes ]; then packages+=(zsh fish); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,9 +40,15 @@ npm ci --no-audit --no-fund --loglevel=error
 rm -rf dist
 npm run --silent build
 
-# The command on PATH and bash completion for interactive shells.
-ln -sf "$PWD/bin/l3ctl" /usr/local/bin/l3ctl
-if [ -f completions/l3ctl.bash ] && [ -d /etc/bash_completion.d ]; then
-  cp completions/l3ctl.bash /etc/bash_completion.d/l3ctl
+# The command on PATH and bash completion for interactive shells: for the
+# demo only, and never over an l3ctl installed otherwise (link-command.sh).
+# Tests run bin/l3ctl of their own checkout and need neither.
+if [ "$for_tests" = yes ]; then
+  echo "setup: --for-tests: /usr/local/bin and /etc left as they are" >&2
+else
+  scripts/link-command.sh "$PWD/bin/l3ctl" /usr/local/bin/l3ctl
+  if [ -f completions/l3ctl.bash ] && [ -d /etc/bash_completion.d ]; then
+    scripts/link-command.sh "$PWD/completions/l3ctl.bash" /etc/bash_completion.d/l3ctl
+  fi
 fi
 echo "setup: done (l3ctl $(node bin/l3ctl --version))" >&2
