@@ -151,7 +151,7 @@ function readOwner(dir: string): Owner | null {
 }
 
 /** true: alive; false: verifiably dead; null: cannot tell from here. */
-export function holderAlive(o: Owner): boolean | null {
+function holderAlive(o: Owner): boolean | null {
   const me = whoAmI();
   if (!o.boot || !o.pidns || o.boot !== me.boot || o.pidns !== me.pidns) return null;
   try {
@@ -210,7 +210,7 @@ function tryAcquire(dir: string, staleMs: number): { token: string } | { holder:
     if (errCode(err) !== 'EEXIST') throw err;
     const mtime = mtimeOf(dir);
     const holder = readOwner(dir);
-    if (mtime === null) return { holder }; // just released: try again at once
+    if (mtime === null) return { holder }; // released meanwhile: the next poll gets it
     const alive = holder ? holderAlive(holder) : null;
     if (alive === false || Date.now() - mtime > staleMs) {
       if (removeIfStill(dir, holder?.token ?? null, mtime)) return tryAcquire(dir, staleMs);
@@ -334,7 +334,7 @@ export async function withStoreLock<T>(storePath: string, fn: (lease: LockLease)
     if (now >= deadline) {
       const stopped = isStopped(got.holder);
       throw new LockTimeoutError(
-        `store ${storePath} is locked by ${describeHolder(got.holder)}${stopped ? ', which is stopped,' : ''} (held for more than ${timeoutSec} s)`,
+        `store ${storePath} is locked by ${describeHolder(got.holder)} (${stopped ? 'stopped; ' : ''}held for more than ${timeoutSec} s)`,
         stopped
           ? `resume it (fg, or kill -CONT ${got.holder!.pid}) or end it; a lock not refreshed for ${staleMs / 1000} s is taken over`
           : 'wait for that l3ctl to finish, or raise L3CTL_LOCK_TIMEOUT',

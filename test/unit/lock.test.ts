@@ -240,7 +240,7 @@ test('a holder stopped for less than the stale time keeps the lock; the waiter s
   try {
     await assert.rejects(withStoreLock(store, async () => {}, { timeoutSec: 1.5, staleMs }), (err: unknown) => {
       assert.ok(err instanceof LockTimeoutError);
-      assert.equal(err.message, `store ${store} is locked by pid ${cp.pid}, which is stopped, (held for more than 1.5 s)`);
+      assert.equal(err.message, `store ${store} is locked by pid ${cp.pid} (stopped; held for more than 1.5 s)`);
       assert.match(err.hint ?? '', new RegExp(`kill -CONT ${cp.pid}`));
       return true;
     });
