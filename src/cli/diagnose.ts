@@ -1,13 +1,12 @@
 // `diagnose fip | router | host`: the checks of src/agent/diagnose.ts, one per
 // line (status, check, what was found, the command that re-runs it), then a
 // verdict and the fix. Exit 3 when a check failed, as `agent check`.
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { diagnoseFip, diagnoseHost, diagnoseRouter, type Diagnosis } from '../agent/diagnose.js';
 import { effectiveConfig } from '../model/config.js';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import { emptyState, type State } from '../model/types.js';
-import { lockPidPath } from '../store/lock.js';
+import { lockHolder } from '../store/lock.js';
 import { loadState } from '../store/store.js';
 import type { Context } from './context.js';
 import { define, handler, noun } from './define.js';
@@ -74,9 +73,9 @@ export function register(program: Command): void {
       } catch (err) {
         storeError = err instanceof L3ctlError ? err.message : String(err);
       }
-      const pidFile = lockPidPath(ctx.storePath);
-      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) || null : null;
-      const alive = pid !== null && existsSync(`/proc/${pid}`);
+      const holder = lockHolder(ctx.storePath);
+      const pid = holder?.pid ?? null;
+      const alive = holder?.alive !== false;
       await print(ctx, await diagnoseHost(ctx.runner, s, effectiveConfig(s.config), { storePath: ctx.storePath, lockHolder: pid, lockHolderAlive: alive, storeReadable: !storeError, storeError }));
     }),
   );

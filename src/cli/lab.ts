@@ -179,7 +179,8 @@ async function labDown(ctx: Context, o: { store?: string }): Promise<void> {
     return;
   }
   const hadStore = existsSync(store.path);
-  await withStoreLock(store.path, async () => {
+  await withStoreLock(store.path, async (lease) => {
+    lease.assertHeld();
     for (const f of files) await fsp.rm(f, { force: true });
   });
 

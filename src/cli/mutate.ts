@@ -2,6 +2,7 @@
 // dependencies from the global options, and the printing once it is done.
 import { transact, withLock, type Change, type TxDeps } from '../agent/transaction.js';
 import type { State } from '../model/types.js';
+import type { LockLease } from '../store/lock.js';
 import type { Context } from './context.js';
 
 export type { Change } from '../agent/transaction.js';
@@ -30,6 +31,6 @@ export async function mutate(ctx: Context, change: (state: State) => CliChange):
 }
 
 /** The store lock around fn; none under --dry-run, which changes nothing. */
-export function underLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
+export function underLock<T>(ctx: Context, fn: (lease: LockLease) => Promise<T>): Promise<T> {
   return withLock(txDeps(ctx), fn);
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ROOT, l3ctl } from '../helpers/cli.js';
+import { requireProgram } from '../helpers/tools.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { docOf } from '../../src/cli/define.js';
 import { generated } from '../../src/cli/gendocs.js';
@@ -96,11 +97,7 @@ test('the README lists every command', () => {
 });
 
 test('man page renders with groff -man -ww without a warning', (t) => {
-  const has = spawnSync('sh', ['-c', 'command -v groff']).status === 0;
-  if (!has) {
-    if (process.env.CI) throw new Error('groff is missing (scripts/setup.sh installs groff-base)');
-    return t.skip('groff is not installed');
-  }
+  if (!requireProgram(t, 'groff', 'groff-base')) return;
   const r = spawnSync('groff', ['-man', '-ww', '-z', join(ROOT, 'man', 'l3ctl.1')], { encoding: 'utf8' });
   assert.equal(r.status, 0);
   assert.equal(r.stderr, '', 'groff warnings');
