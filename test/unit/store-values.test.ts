@@ -34,8 +34,8 @@ function good(): State {
         id: R1,
         name: 'r1',
         admin_state_up: true,
-        gateway: { id: 'b0000000-0000-4000-8000-0000000000b1', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true },
-        interfaces: [{ id: 'b0000000-0000-4000-8000-0000000000b2', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true }],
+        gateway: { id: 'b1000000-0000-4000-8000-0000000000b1', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true },
+        interfaces: [{ id: 'b2000000-0000-4000-8000-0000000000b2', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true }],
         routes: [{ destination: '192.0.2.0/24', nexthop: '198.51.100.254' }],
       },
     ],
@@ -97,7 +97,7 @@ const BAD: Bad[] = [
   {
     what: 'a port on an unknown network',
     edit: (s) => (r1(s).interfaces[0]!.network_id = 'e0000000-0000-4000-8000-0000000000ff'),
-    why: "port b0000000-0000-4000-8000-0000000000b2 of router 'r1' refers to an unknown network e0000000-0000-4000-8000-0000000000ff",
+    why: "port b2000000-0000-4000-8000-0000000000b2 of router 'r1' refers to an unknown network e0000000-0000-4000-8000-0000000000ff",
     fullLoadOnly: true,
   },
 ];
