@@ -94,7 +94,9 @@ export function checkState(s: State): void {
     kernelNames.set(name, owner);
   };
   for (const n of s.networks) kernelName(networkBridge(n), `network '${n.name}'`, 'bridge');
-  const net = (id: string) => s.networks.find((n) => n.id === id)!;
+  const byId = new Map(s.networks.map((n) => [n.id, n]));
+  const net = (id: string) => byId.get(id)!;
+  const routersById = new Map(s.routers.map((r) => [r.id, r]));
   // Every address of a network has one owner, so no address is used twice
   // there. (network id, ip) -> [the claiming object's id, how to name it].
   const used = new Map<string, [string, string]>();
@@ -168,7 +170,7 @@ export function checkState(s: State): void {
     if (bad) throw new UsageError(`floating IP ${f.floating_ip_address} on external network '${n.name}' ${bad}`);
     claim(n.id, f.floating_ip_address, f.id, owner, 'floating IP');
     if (f.router_id) {
-      const r = s.routers.find((x) => x.id === f.router_id);
+      const r = routersById.get(f.router_id);
       if (!r) throw new UsageError(`floating IP ${f.floating_ip_address} refers to an unknown router ${f.router_id}`);
       if (!r.gateway || r.gateway.network_id !== f.floating_network_id) {
         throw new UsageError(`router '${r.name}' has no gateway on network '${n.name}': floating IP ${f.floating_ip_address} cannot reach it`, `l3ctl gateway set ${r.name} ${n.name}`);
