@@ -19,8 +19,10 @@ fi
 # System parts: iproute2 (ip), iptables, ping, arping, conntrack, sysctl
 # (procps), script (util-linux, prompt tests), groff (man page lint).
 packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod)
-# The tests also load the zsh and fish completion scripts in those shells.
-if [ "${1:-}" = "--for-tests" ]; then packages+=(zsh fish); fi
+# The tests also load the zsh and fish completion scripts in those shells,
+# and start a private userspace Open vSwitch (ovsdb-server, ovs-vswitchd;
+# no kernel module needed) for the ovs interface driver.
+if [ "${1:-}" = "--for-tests" ]; then packages+=(zsh fish openvswitch-switch); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
