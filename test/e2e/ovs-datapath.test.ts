@@ -144,6 +144,10 @@ describe('harness self-test: a private Open vSwitch carries a router (ovs-datapa
     for (const p of [qr, qg]) assert.deepEqual(ovsPortDrift(obs, p), { kind: 'ok' }, p.device);
     assert.equal(obs.interfaces.get(qr.device)!.type, 'internal');
     assert.deepEqual(missingBridges(obs, [intBr, exBr, `l3t-no-${hex}`]), [`l3t-no-${hex}`]);
+    // ovs-appctl reaches this ovs-vswitchd only through RUNDIR/ovs-vswitchd.PID.ctl.
+    const dpif = ovs!.appctl(['dpif/show']);
+    assert.match(dpif, /netdev@ovs-netdev/);
+    assert.match(dpif, new RegExp(`${qr.device} \\d+/\\d+: \\(tap\\)`));
   });
 
   it('a moved internal port looks like a plain link in the namespace and is gone from the host side', (t) => {
