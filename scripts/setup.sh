@@ -17,9 +17,6 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # System parts: iproute2 (ip), iptables, ping, arping, conntrack, sysctl
-# (procps), script (util-linux, prompt tests), groff (man page lint).
-packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod)
-# The tests also load the zsh and fish completion scripts in those shells,
 # (procps), script (util-linux, prompt tests), groff (man page lint),
 # haproxy (metadata proxy per router), radvd (IPv6 router advertisements),
 # keepalived (HA routers).
