@@ -128,6 +128,9 @@ describe('the ovs interface driver on a private Open vSwitch', { skip: (!!e2eUna
     assert.equal((await run(['config', 'get', 'interface_driver'])).stdout.trim(), 'ovs');
     assert.equal((await run(['config', 'get', 'ovs_integration_bridge'])).stdout.trim(), intBr);
     assert.equal((await l3ctl(['config', 'set', 'ovs_integration_bridge', 'no spaces allowed'], opts)).code, 2);
+    const change = await l3ctl(['config', 'set', 'interface_driver', 'linuxbridge'], opts);
+    assert.equal(change.code, 2, 'the driver cannot change under plugged ports');
+    assert.match(change.stderr, /cannot change interface_driver while routers have ports/);
   });
 
   it('plugs qr- on the integration bridge and qg- on the external bridge, with the external-ids the L2 agent reads', (t) => {
@@ -272,6 +275,11 @@ describe('the ovs interface driver on a private Open vSwitch', { skip: (!!e2eUna
     await run(['interface', 'remove', 'r1', 'priv']);
     assert.deepEqual(portsOn(intBr), [VM_DEV]);
     assert.equal(link(routerNs, qr), undefined);
+    await run(['router', 'disable', 'r1']);
+    assert.deepEqual(portsOn(exBr), [UP_DEV], 'disable unplugs the gateway');
+    assert.ok(!namespaces().includes(routerNs));
+    await run(['router', 'enable', 'r1']);
+    assert.deepEqual(portsOn(exBr), [qg, UP_DEV].sort(), 'enable plugs it again');
     await run(['router', 'delete', 'r1', '--yes']);
     assert.deepEqual(portsOn(exBr), [UP_DEV]);
     assert.ok(!namespaces().includes(routerNs), 'namespace gone');
