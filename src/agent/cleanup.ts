@@ -1,12 +1,16 @@
 // Stale router namespaces (`agent cleanup`): `qrouter-<uuid>` namespaces that
 // no handled router owns. Their qr-/qg- devices go first (deleting a veth end
-// in the namespace removes its host end too), then the namespace. A managed
-// router's namespace is never a candidate (Grizzly's restart cut every router off).
+// in the namespace removes its host end too; an Open vSwitch port is deleted
+// from its bridge, since deleting the namespace would leave its record),
+// then the namespace. A managed router's namespace is never a candidate
+// (Grizzly's restart cut every router off).
 import type { Config } from '../model/config.js';
 import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX, isRouterDevice, namespaceName, routerIdOfNamespace } from '../model/names.js';
 import type { State } from '../model/types.js';
 import { observeLinks } from '../linux/observe.js';
+import { ovsPortsOfDevices, ovsUnplugArgv } from '../linux/ovs.js';
 import type { Runner } from '../linux/runner.js';
+import { driverFor, type DriverName } from './drivers/index.js';
 import { skipReason } from './filters.js';
 
 export interface StaleNamespace {
@@ -14,6 +18,8 @@ export interface StaleNamespace {
   routerId: string;
   /** qr-/qg- devices in it, removed before the namespace. */
   devices: string[];
+  /** Those of them that are Open vSwitch ports (interface_driver ovs): deleted from their bridges. */
+  ports: { bridge: string; device: string }[];
 }
 
 /** Is this stored router handled here? Unsure (a config error) counts as yes: never remove what might be managed. */
@@ -39,15 +45,19 @@ export function staleNamespaces(namespaces: Iterable<string>, state: State, conf
   return out.sort();
 }
 
-export async function observeStale(runner: Runner, ns: string): Promise<StaleNamespace> {
-  const links = await observeLinks(runner, ns);
+export async function observeStale(runner: Runner, ns: string, driver: DriverName = 'linuxbridge'): Promise<StaleNamespace> {
+  const [links, ovs] = await Promise.all([observeLinks(runner, ns), driverFor(driver).observe(runner)]);
   const devices = [...links.keys()].filter(isRouterDevice).sort();
-  return { ns, routerId: routerIdOfNamespace(ns)!, devices };
+  return { ns, routerId: routerIdOfNamespace(ns)!, devices, ports: ovs ? ovsPortsOfDevices(ovs, devices) : [] };
 }
 
 export async function removeStale(runner: Runner, s: StaleNamespace): Promise<void> {
   // Internal ports first, then the gateway, as the agent unplugs them.
   const order = [...s.devices.filter((d) => d.startsWith(INTERNAL_DEV_PREFIX)), ...s.devices.filter((d) => d.startsWith(EXTERNAL_DEV_PREFIX))];
-  if (order.length) await runner.run(['ip', '-n', s.ns, '-batch', '-'], { input: order.map((d) => `link del ${d}`).join('\n') + '\n' });
+  const onSwitch = new Map(s.ports.map((p) => [p.device, p.bridge]));
+  // del-port takes the device with it, wherever it is.
+  for (const d of order.filter((x) => onSwitch.has(x))) await runner.run(ovsUnplugArgv(onSwitch.get(d)!, d, { timeout: 10 }));
+  const rest = order.filter((d) => !onSwitch.has(d));
+  if (rest.length) await runner.run(['ip', '-n', s.ns, '-batch', '-'], { input: rest.map((d) => `link del ${d}`).join('\n') + '\n' });
   await runner.run(['ip', 'netns', 'del', s.ns]);
 }

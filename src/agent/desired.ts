@@ -1,8 +1,9 @@
 // What one router should look like in the kernel, derived from the store.
 import { DEFAULT_DST, broadcastOf, networkOf, prefixOf } from '../model/addr.js';
 import type { Config } from '../model/config.js';
-import { gatewayDevice, internalDevice, namespaceName, networkBridge, tapDevice } from '../model/names.js';
+import { gatewayDevice, internalDevice, namespaceName, tapDevice } from '../model/names.js';
 import type { Network, Port, Router, State } from '../model/types.js';
+import { driverFor, type DriverName } from './drivers/index.js';
 import type { NatInput } from './nat.js';
 
 export interface DesiredPort {
@@ -11,8 +12,10 @@ export interface DesiredPort {
   device: string;
   tap: string;
   bridge: string;
-  /** The operator's bridge (external_network_bridge): never created by l3ctl. */
+  /** Never created by l3ctl (the operator's external bridge; an Open vSwitch bridge). */
   bridgeMustExist: boolean;
+  /** The config key that names the bridge, for errors (null: the network's own). */
+  bridgeOption: string | null;
   mac: string;
   ip: string;
   prefixlen: number;
@@ -50,6 +53,8 @@ export interface DesiredRouter {
   ns: string | null;
   /** Devices live in the host namespace (use_namespaces false). */
   shared: boolean;
+  /** How ports are plugged (interface_driver). */
+  driver: DriverName;
   ports: DesiredPort[]; // internal ports, then the gateway
   gateway: DesiredPort | null;
   fips: { fip: string; fixed: string }[];
@@ -65,14 +70,15 @@ function networkById(state: State, id: string): Network {
 
 function desiredPort(state: State, config: Config, port: Port, kind: DesiredPort['kind']): DesiredPort {
   const net = networkById(state, port.network_id);
-  const opBridge = kind === 'gateway' && config.external_network_bridge !== '';
+  const b = driverFor(config.interface_driver).bridgeOf(config, kind, net);
   return {
     kind,
     portId: port.id,
     device: kind === 'gateway' ? gatewayDevice(port.id) : internalDevice(port.id),
     tap: tapDevice(port.id),
-    bridge: opBridge ? config.external_network_bridge : networkBridge(net),
-    bridgeMustExist: opBridge,
+    bridge: b.bridge,
+    bridgeMustExist: b.mustExist,
+    bridgeOption: b.option,
     mac: port.mac_address.toLowerCase(),
     ip: port.ip_address,
     prefixlen: prefixOf(net.cidr),
@@ -103,6 +109,7 @@ export function desiredRouter(state: State, config: Config, router: Router): Des
   return {
     id: router.id,
     ...place,
+    driver: config.interface_driver,
     ports,
     gateway,
     fips,

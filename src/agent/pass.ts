@@ -6,10 +6,12 @@ import { BRIDGE_PREFIX, namespaceName, networkBridge } from '../model/names.js';
 import type { Network, State } from '../model/types.js';
 import { applyActions } from '../linux/apply.js';
 import { iptablesVersion, observeHost, observeNs, type ObservedHost, type ObservedNs } from '../linux/observe.js';
+import type { ObservedOvs } from '../linux/ovs.js';
 import type { Runner } from '../linux/runner.js';
 import { desiredRouter, placement } from './desired.js';
+import { driverFor } from './drivers/index.js';
 import { skipReason } from './filters.js';
-import { planBridges, planRouter, planTeardown } from './plan.js';
+import { planRouter, planTeardown } from './plan.js';
 import { actionsOf, isEmptyPlan, type Plan } from './steps.js';
 
 /** Is this stored router handled here? */
@@ -23,20 +25,23 @@ export interface RouterObservation {
   obs: ObservedNs;
   host: ObservedHost;
   leftover: ObservedNs | null;
+  /** The switch (interface_driver ovs: one ovs-vsctl read); null otherwise. */
+  ovs: ObservedOvs | null;
   /** iptables' version when the namespace's save does not tell it. */
   iptablesVersion: string | null;
 }
 
 export async function observeRouter(runner: Runner, state: State, config: Config, routerId: string): Promise<RouterObservation> {
   const place = placement(config, routerId);
-  const [obs, host, leftover] = await Promise.all([
+  const [obs, host, leftover, ovs] = await Promise.all([
     observeNs(runner, place.ns, { shared: place.shared }),
     observeHost(runner, config.host_namespace),
     place.shared ? observeNs(runner, namespaceName(routerId)) : null,
+    driverFor(config.interface_driver).observe(runner),
   ]);
   // A namespace yet to be built has no save to tell the version by.
   const version = obs.iptables.version === null && handled(state, config, routerId) ? await iptablesVersion(runner) : null;
-  return { obs, host, leftover, iptablesVersion: version };
+  return { obs, host, leftover, ovs, iptablesVersion: version };
 }
 
 /**
@@ -48,10 +53,12 @@ export async function observeRouter(runner: Runner, state: State, config: Config
 export function planRouterFrom(state: State, config: Config, routerId: string, o: RouterObservation): Plan[] {
   const place = placement(config, routerId);
   const router = handled(state, config, routerId);
+  const driver = driverFor(config.interface_driver);
+  const side = { host: o.host, ovs: o.ovs };
   const plans: Plan[] = [];
-  if (o.leftover?.exists) plans.push(planTeardown(o.leftover.ns, o.leftover, config.host_namespace));
-  if (!router) plans.push(planTeardown(place.ns, o.obs, config.host_namespace, place.shared));
-  else plans.push(planRouter(desiredRouter(state, config, router), o.obs, o.host, { sendArp: config.send_arp_for_ha > 0, iptablesVersion: o.iptablesVersion }));
+  if (o.leftover?.exists) plans.push(planTeardown(o.leftover.ns, o.leftover, side, driver));
+  if (!router) plans.push(planTeardown(place.ns, o.obs, side, driver, place.shared));
+  else plans.push(planRouter(desiredRouter(state, config, router), o.obs, side, { sendArp: config.send_arp_for_ha > 0, iptablesVersion: o.iptablesVersion }));
   return plans;
 }
 
@@ -66,14 +73,16 @@ export async function planRouterPass(runner: Runner, state: State, config: Confi
  */
 export async function planHostLeftovers(runner: Runner, state: State, config: Config): Promise<Plan[]> {
   if (!config.use_namespaces && config.router_id && handled(state, config, config.router_id)) return [];
-  const obs = await observeNs(runner, config.host_namespace);
-  return [planTeardown(config.host_namespace, obs, config.host_namespace, true)];
+  const driver = driverFor(config.interface_driver);
+  const [obs, ovs] = await Promise.all([observeNs(runner, config.host_namespace), driver.observe(runner)]);
+  const host = { ns: config.host_namespace, exists: obs.exists, links: obs.links };
+  return [planTeardown(config.host_namespace, obs, { host, ovs }, driver, true)];
 }
 
 /** Bridges of the networks in `state` exist; bridges l3ctl made for `removed` networks are gone. */
 export async function planNetworkBridges(runner: Runner, state: State, config: Config, removed: Network[] = []): Promise<Plan> {
   const host = await observeHost(runner, config.host_namespace);
-  const steps = planBridges(host, state.networks.map((n) => ({ name: networkBridge(n), mustExist: false })));
+  const steps = driverFor(config.interface_driver).planNetworks(state.networks, host);
   for (const n of removed) {
     const b = networkBridge(n);
     if (!n.bridge && b.startsWith(BRIDGE_PREFIX) && host.links.has(b)) {

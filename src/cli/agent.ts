@@ -6,7 +6,7 @@ import { observeStale, removeStale, staleNamespaces, type StaleNamespace } from 
 import { stateReport, type StateReport } from '../agent/report.js';
 import { LOG_FORMATS, runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
 import { checkPass, syncPass, type SyncHooks, type SyncResult } from '../agent/sync.js';
-import { effectiveConfig } from '../model/config.js';
+import { effectiveConfig, type Config } from '../model/config.js';
 import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
 import { underLock } from './mutate.js';
@@ -133,13 +133,16 @@ export function register(program: Command): void {
     examples: ['l3ctl agent cleanup --dry-run', 'l3ctl agent cleanup --yes'],
   }).action(
     handler(async (ctx) => {
+      let driver: Config['interface_driver'] = 'linuxbridge';
       const find = async () => {
         const s = await loadState(ctx.storePath);
-        return staleNamespaces(await ctx.runner.namespaces(), s, effectiveConfig(s.config));
+        const config = effectiveConfig(s.config);
+        driver = config.interface_driver;
+        return staleNamespaces(await ctx.runner.namespaces(), s, config);
       };
       const first = await find();
       if (!first.length) return ctx.status('no stale router namespaces');
-      const stale = await Promise.all(first.map((ns) => observeStale(ctx.runner, ns)));
+      const stale = await Promise.all(first.map((ns) => observeStale(ctx.runner, ns, driver)));
       if (!ctx.quiet) process.stderr.write(`will remove ${stale.length} stale router namespace(s):\n${stale.map((x) => `  ${describeStale(x)}\n`).join('')}`);
       await confirm(ctx, `Remove ${stale.length} stale router namespace(s)?`);
       const failed: string[] = [];
@@ -148,7 +151,7 @@ export function register(program: Command): void {
         const still = new Set(ctx.dryRun ? first : await find());
         for (const x of stale.filter((y) => still.has(y.ns))) {
           try {
-            await removeStale(ctx.runner, ctx.dryRun ? x : await observeStale(ctx.runner, x.ns));
+            await removeStale(ctx.runner, ctx.dryRun ? x : await observeStale(ctx.runner, x.ns, driver));
             ctx.status(`removed ${x.ns}`);
           } catch (err) {
             failed.push(x.ns);

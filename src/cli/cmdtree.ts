@@ -1373,8 +1373,13 @@ export const CONFIG_KEYS: KeySpec[] = [
   },
   {
     "name": "external_network_bridge",
-    "help": "operator's bridge for gateway ports; empty: the external network's own bridge",
+    "help": "operator's bridge for gateway ports; empty: the external network's own bridge (ovs: the integration bridge)",
     "default": "br-ex"
+  },
+  {
+    "name": "ovs_integration_bridge",
+    "help": "Open vSwitch bridge for internal ports (interface_driver ovs)",
+    "default": "br-int"
   },
   {
     "name": "send_arp_for_ha",

@@ -1,6 +1,7 @@
 // Runs a plan's actions in few processes, in the order the agent needs:
-// namespaces, the host's `ip -batch` (bridges, host ends), the router's
-// `ip -batch` (links, addresses, routes; removals last), one
+// namespaces, the driver's plug commands, the host's `ip -batch` (bridges,
+// host ends), the router's `ip -batch` (links, addresses, routes; removals
+// last), the driver's unplug commands, one
 // `iptables-restore --noflush --counters`, floating IP addresses, sysctls,
 // conntrack, gratuitous ARP, and the namespace's deletion last.
 import { ROUTER_ORDER, type Action, type ActionSet, type NatRule } from './actions.js';
@@ -61,10 +62,12 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
   const created = pick(actions, 'netns-add').map((a) => a.ns);
   if (created.length === 1) await runner.run(['ip', 'netns', 'add', created[0]!]);
   else if (created.length > 1) await runner.run(ipBatch(null), { input: batchInput(created.map((n) => `netns add ${n}`)) });
+  for (const a of pick(actions, 'plug')) await runner.run(a.argv);
   const host = pick(actions, 'host').map((a) => a.line);
   if (host.length) await runner.run(ipBatch(plan.hostNs), { input: batchInput(host) });
   const router = routerLines(actions);
   if (router.length) await runner.run(ipBatch(ns), { input: batchInput(router) });
+  for (const a of pick(actions, 'unplug')) await runner.run(a.argv);
   const restore = restorePayload(actions);
   if (restore !== null) await runner.run(inNs(ns, ['iptables-restore', '-w', '--noflush', '--counters']), { input: restore });
   const fips = pick(actions, 'fip').map((a) => a.line);
