@@ -17,10 +17,12 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # System parts: iproute2 (ip), iptables, ping, arping, conntrack, sysctl
-# (procps), script (util-linux, prompt tests), groff (man page lint).
-packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod)
-# The tests also load the zsh and fish completion scripts in those shells.
-if [ "${1:-}" = "--for-tests" ]; then packages+=(zsh fish); fi
+# (procps), script (util-linux, prompt tests), groff (man page lint),
+# haproxy (metadata proxy per router), radvd (IPv6 router advertisements).
+packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod haproxy radvd)
+# The tests also load the zsh and fish completion scripts in those shells,
+# and ask the metadata proxy with curl.
+if [ "${1:-}" = "--for-tests" ]; then packages+=(zsh fish curl); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
