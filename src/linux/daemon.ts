@@ -134,7 +134,13 @@ export async function observeDaemon(files: Files, p: DaemonPaths): Promise<Daemo
 
   const want = await files.identity(namespacePath(p.ns));
   const have = await files.identity(`/proc/${pid}/ns/net`);
-  if (!want || !have || want.dev !== have.dev || want.ino !== have.ino) {
+  if (!have) {
+    // Only root may look at another user's namespaces: unknown is neither alive nor a stray to kill.
+    const gone = !(await files.read(`/proc/${pid}/cmdline`));
+    const why = gone ? `${kind} is not running (pid ${pid} has exited)` : `${kind} pid ${pid}: cannot read /proc/${pid}/ns/net (not root?)`;
+    return { ...base, pid, why };
+  }
+  if (!want || want.dev !== have.dev || want.ino !== have.ino) {
     const where = p.ns === null ? "l3ctl's own namespace" : `namespace ${p.ns}`;
     const why = want ? `${kind} pid ${pid} runs outside ${where}` : `${kind} pid ${pid} runs, but ${where} does not exist`;
     return { ...base, pid, stray: true, argv, why };

@@ -260,3 +260,14 @@ test('dry run: prints the config write, the command and the kill; changes and wa
   assert.equal(host.procs.get(pid)!.zombie, false);
   assert.equal(host.files.size, 2);
 });
+
+test('observe: a namespace it may not read (not root) is neither alive nor a stray to kill', async () => {
+  const { host } = setup();
+  const spec = daemonSpec('haproxy', NS, DIR, CONF);
+  const pid = host.spawn(spec.argv, NS);
+  host.files.set(spec.pidPath, `${pid}\n`);
+  const identity = host.identity.bind(host);
+  host.identity = async (f: string) => (f === `/proc/${pid}/ns/net` ? null : identity(f));
+  const o = await observeDaemon(host, spec);
+  assert.deepEqual([o.alive, o.stray, o.why], [false, false, `haproxy pid ${pid}: cannot read /proc/${pid}/ns/net (not root?)`]);
+});
