@@ -17,16 +17,19 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # System parts: iproute2 (ip), iptables, ping, arping, conntrack, sysctl
-# (procps), script (util-linux, prompt tests), groff (man page lint).
-packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod)
+# (procps), script (util-linux, prompt tests), groff (man page lint),
+# haproxy (metadata proxy per router), radvd (IPv6 router advertisements),
+# keepalived (HA routers).
+packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod haproxy radvd keepalived)
 # The tests also load the zsh and fish completion scripts in those shells,
-# and install the Debian package (test/e2e/package.test.ts): what it depends
-# on (haproxy, radvd, keepalived), `systemd-analyze verify` of its unit
-# (systemd) and `man -w l3ctl` (man-db).
+# ask the metadata proxy with curl, run a private Open vSwitch
+# (openvswitch-switch, ethtool), and install the Debian package
+# (test/e2e/package.test.ts): `systemd-analyze verify` of its unit (systemd)
+# and `man -w l3ctl` (man-db).
 for_tests=false
 if [ "${1:-}" = "--for-tests" ]; then
   for_tests=true
-  packages+=(zsh fish haproxy radvd keepalived systemd man-db)
+  packages+=(zsh fish curl openvswitch-switch ethtool systemd man-db)
 fi
 missing=()
 for p in "${packages[@]}"; do
