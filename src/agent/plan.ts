@@ -12,6 +12,7 @@ import { desiredSection, emptySection } from './nat.js';
 import { planNat } from './plan-nat.js';
 import type { Action } from '../linux/actions.js';
 import { setDiff, type Finding, type Plan, type Step } from './steps.js';
+import { daemonNotices, planDaemons, type ObservedDaemon } from './daemons.js';
 
 export interface WantedBridge {
   name: string;
@@ -229,8 +230,8 @@ export interface PlanOptions {
   iptablesVersion?: string | null;
 }
 
-/** Steps that move one router's namespace from `obs` to `d`. */
-export function planRouter(d: DesiredRouter, obs: ObservedNs, host: ObservedHost, opts: PlanOptions): Plan {
+/** Steps that move one router's namespace from `obs` to `d`, and its daemons from `daemons` (every kind, observed). */
+export function planRouter(d: DesiredRouter, obs: ObservedNs, host: ObservedHost, opts: PlanOptions, daemons: ObservedDaemon[] = []): Plan {
   const hostSteps = planBridges(host, d.ports.map((p) => ({ name: p.bridge, mustExist: p.bridgeMustExist })));
   const steps: Step[] = [];
   // A shared (host) namespace is planBridges': created there, lo included.
@@ -248,24 +249,31 @@ export function planRouter(d: DesiredRouter, obs: ObservedNs, host: ObservedHost
   // The flush rides on the NAT step that removes the mapping: it is never drift of its own.
   if (gone.length && nat.length) nat[0]!.actions.push(...gone.flatMap((m) => conntrackFlush(m.fip)));
   planSysctls(d, obs, steps);
+  // After the NAT rules that lead to them (apply runs the daemon phase after the restore).
+  steps.push(...planDaemons(d.daemons, daemons));
+  const notices = daemonNotices(d.daemons);
 
-  if (d.shared || obs.exists) return { ns: d.ns, hostNs: host.ns, steps: [...hostSteps, ...steps] };
+  if (d.shared || obs.exists) return { ns: d.ns, hostNs: host.ns, steps: [...hostSteps, ...steps], notices };
   // Everything in a missing namespace is missing: one finding says it all.
   const create: Step = step([{ kind: 'missing-namespace', object: d.ns!, expected: 'present', live: null }], [
     { phase: 'netns-add', ns: d.ns! },
     { phase: 'router', order: 'lo', line: 'link set lo up' },
     ...steps.flatMap((s) => s.actions),
   ]);
-  return { ns: d.ns, hostNs: host.ns, steps: [...hostSteps, create] };
+  return { ns: d.ns, hostNs: host.ns, steps: [...hostSteps, create], notices };
 }
 
 /**
- * Tear a router down: floating IPs, then its ports, then the namespace. In a
+ * Tear a router down: floating IPs, then its ports, then its daemons, then
+ * the namespace (apply stops daemons before it deletes a namespace). In a
  * shared host namespace the namespace stays and our chains go explicitly.
+ * Daemons are stopped and their files removed even when the namespace is
+ * already gone (a copy may still run in the deleted namespace).
  */
-export function planTeardown(ns: string | null, obs: ObservedNs, hostNs: string | null, shared = false): Plan {
+export function planTeardown(ns: string | null, obs: ObservedNs, hostNs: string | null, shared = false, daemons: ObservedDaemon[] = []): Plan {
   const plan: Plan = { ns, hostNs, steps: [] };
-  if (!obs.exists) return plan;
+  const stops = planDaemons([], daemons);
+  if (!obs.exists) return { ...plan, steps: stops };
   const devs = [...obs.links.keys()].filter(isRouterDevice).sort(unplugOrder);
   if (!shared) {
     const actions: Action[] = [
@@ -273,12 +281,12 @@ export function planTeardown(ns: string | null, obs: ObservedNs, hostNs: string 
       ...devs.map((n): Action => ({ phase: 'router', order: 'link-del', line: `link del ${n}` })),
       { phase: 'netns-del', ns: ns! },
     ];
-    plan.steps.push(step([{ kind: 'unwanted-namespace', object: ns!, expected: null, live: devs.length ? `present with ${devs.join(', ')}` : 'present' }], actions));
+    plan.steps.push(step([{ kind: 'unwanted-namespace', object: ns!, expected: null, live: devs.length ? `present with ${devs.join(', ')}` : 'present' }], actions), ...stops);
     return plan;
   }
   // A shared host namespace stays; what is ours in it goes.
   planStaleDevices(obs, new Set(), plan.steps);
-  plan.steps.push(...planNat(emptySection(), obs.iptables));
+  plan.steps.push(...planNat(emptySection(), obs.iptables), ...stops);
   return plan;
 }
 

@@ -6,6 +6,7 @@ import { effectiveConfig, type Config } from '../model/config.js';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import type { Network, State } from '../model/types.js';
 import { checkState } from '../model/validate.js';
+import type { Files } from '../linux/files.js';
 import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
 import { withStoreLock } from '../store/lock.js';
 import { loadState, saveState } from '../store/store.js';
@@ -28,6 +29,8 @@ export interface Change<T = void> {
 
 export interface TxDeps {
   runner: Runner;
+  /** Daemon files: the same face as the runner (dry-run prints). */
+  files: Files;
   storePath: string;
   dryRun: boolean;
   warn(text: string): void;
@@ -125,6 +128,8 @@ export function validateNext(next: State, change: Change<unknown>): Config {
   return config;
 }
 
+const sys = (deps: TxDeps) => ({ runner: deps.runner, files: deps.files, storePath: deps.storePath });
+
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** The store lock around fn; none under --dry-run, which changes nothing. */
@@ -158,13 +163,13 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
     const c = change(next);
     const config = validateNext(next, c);
     if (deps.dryRun) {
-      await applyChange({ runner: deps.runner, config, warn: deps.warn }, next, c);
+      await applyChange({ ...sys(deps), config, warn: deps.warn }, next, c);
       return c.value;
     }
     const trap = (deps.interrupts ?? processInterrupts).trap();
     try {
       try {
-        await applyChange({ runner: new InterruptibleRunner(deps.runner, trap.interrupted), config, warn: deps.warn }, next, c);
+        await applyChange({ ...sys(deps), runner: new InterruptibleRunner(deps.runner, trap.interrupted), config, warn: deps.warn }, next, c);
         if (trap.interrupted()) throw new Interrupted();
         if (JSON.stringify(old) !== JSON.stringify(next)) {
           // Another l3ctl may have taken a lock we lost while stalled: never save over its work.
@@ -179,7 +184,7 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
           // With the lock lost, another l3ctl may have saved since: go back to what is stored now.
           const base = err instanceof L3ctlError && err.exitCode === EXIT.locked ? await loadState(deps.storePath) : old;
           const back: Change<unknown> = { ...c, bridges: c.bridges || !!c.removedNetworks?.length, removedNetworks: newNetworks(base, next) };
-          await applyChange({ runner: deps.runner, config: effectiveConfig(base.config), warn: deps.warn }, base, back);
+          await applyChange({ ...sys(deps), config: effectiveConfig(base.config), warn: deps.warn }, base, back);
         } catch (rbErr) {
           rollbackError = rbErr;
         }

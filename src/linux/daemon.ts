@@ -9,9 +9,10 @@
 // (observeDaemon), and a pure decision between them (daemonAction); the
 // operations (start, reload, stop) run programs only through the Runner and
 // touch files only through Files, so --dry-run and unit tests see everything.
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { ApplyError } from '../model/errors.js';
-import { CommandError, type Runner } from './runner.js';
+import { CommandError, NOT_FOUND, type Runner } from './runner.js';
 import type { Files } from './files.js';
 
 export type DaemonKind = 'haproxy' | 'radvd' | 'keepalived';
@@ -27,6 +28,13 @@ export interface DaemonPaths {
   pidPath: string;
   /** Other files the daemon writes (a log, a second pid file): removed on stop. */
   extraPaths: string[];
+  /**
+   * Our record of what the running process took up: `PID DIGEST`, written
+   * after a start or reload. The config file alone cannot say it: l3ctl may
+   * die between writing a new config and signalling the daemon, and the next
+   * pass would find the file as wanted and do nothing.
+   */
+  loadedPath: string;
 }
 
 /** A daemon as it should be: pure data, compared and printed, never run by itself. */
@@ -80,8 +88,11 @@ const KINDS: Record<DaemonKind, KindInfo> = {
 };
 
 export function daemonPaths(kind: DaemonKind, ns: string | null, dir: string): DaemonPaths {
-  return { kind, ns, dir, ...KINDS[kind].files(dir) };
+  return { kind, ns, dir, ...KINDS[kind].files(dir), loadedPath: path.join(dir, `${kind}.loaded`) };
 }
+
+/** A short digest of a config text, as recorded in the loaded file. */
+export const configDigest = (config: string) => createHash('sha256').update(config).digest('hex').slice(0, 16);
 
 export function daemonSpec(kind: DaemonKind, ns: string | null, dir: string, config: string): DaemonSpec {
   const p = daemonPaths(kind, ns, dir);
@@ -106,6 +117,8 @@ export interface DaemonObservation {
   stray: boolean;
   /** The config file on disk, or null. */
   config: string | null;
+  /** The digest of the config this pid was started or reloaded with, by our record; null: no record for this pid. */
+  loaded: string | null;
   /** The process's argv when it is ours (alive or stray). */
   argv: string[] | null;
   /** One line for agent check: why it is not alive, or 'running'. */
@@ -117,9 +130,11 @@ const namespacePath = (ns: string | null) => (ns === null ? '/proc/self/ns/net' 
 export async function observeDaemon(files: Files, p: DaemonPaths): Promise<DaemonObservation> {
   const config = await files.read(p.confPath);
   const pidText = await files.read(p.pidPath);
-  const base = { pidFile: pidText !== null, config, alive: false, stray: false, argv: null };
   const m = pidText === null ? null : /^\s*(\d+)\s*$/m.exec(pidText);
   const pid = m && Number(m[1]) > 0 ? Number(m[1]) : null;
+  const record = /^(\d+) ([0-9a-f]+)\s*$/.exec((await files.read(p.loadedPath)) ?? '');
+  const loaded = record && pid !== null && Number(record[1]) === pid ? record[2]! : null;
+  const base = { pidFile: pidText !== null, config, loaded, alive: false, stray: false, argv: null };
   const kind = p.kind;
   if (pid === null) return { ...base, pid, why: pidText === null ? `${kind} is not running (no pid file)` : `${kind} pid file ${p.pidPath} holds no pid` };
 
@@ -153,14 +168,20 @@ export type DaemonAction = 'none' | 'start' | 'reload' | 'restart' | 'stop';
 /**
  * What to do to move SEEN to WANT (null: no daemon wanted). The config text
  * is the only input a reload takes; a different command line (a new pid or
- * log path, another l3ctl version's flags) needs a restart.
+ * log path, another l3ctl version's flags) needs a restart. A config file as
+ * wanted that the process has not (by our record) taken up is reloaded too.
  */
 export function daemonAction(want: DaemonSpec | null, seen: DaemonObservation): DaemonAction {
   if (want === null) return seen.alive || seen.stray || seen.pidFile || seen.config !== null ? 'stop' : 'none';
   if (seen.stray) return 'restart';
   if (!seen.alive) return 'start';
   if (!sameArgv(want.kind, want.argv, seen.argv ?? [])) return 'restart';
-  return seen.config === want.config ? 'none' : 'reload';
+  return seen.config === want.config && seen.loaded === configDigest(want.config) ? 'none' : 'reload';
+}
+
+/** Is the live command line the wanted one (what a restart, not a reload, fixes)? */
+export function sameCommandLine(want: DaemonSpec, seen: DaemonObservation): boolean {
+  return sameArgv(want.kind, want.argv, seen.argv ?? []);
 }
 
 function sameArgv(kind: DaemonKind, want: string[], seen: string[]): boolean {
@@ -202,7 +223,13 @@ export async function startDaemon(io: DaemonIO, spec: DaemonSpec): Promise<numbe
   if (!io.files.live) return null;
   const o = await waitFor(io, spec, (x) => x.alive, io.startTimeoutMs ?? 3000);
   if (!o.alive) throw new ApplyError(`${spec.kind} did not start in ${where(spec)}: ${o.why}${await logTail(io, spec)}`);
+  await recordLoaded(io, spec, o.pid!);
   return o.pid;
+}
+
+/** After the daemon took the config up (never under --dry-run: bookkeeping, not a change worth printing). */
+async function recordLoaded(io: DaemonIO, spec: DaemonSpec, pid: number): Promise<void> {
+  if (io.files.live) await io.files.write(spec.loadedPath, `${pid} ${configDigest(spec.config)}\n`);
 }
 
 /**
@@ -217,12 +244,14 @@ export async function reloadDaemon(io: DaemonIO, spec: DaemonSpec, seen?: Daemon
   const old = before.pid;
   if (KINDS[spec.kind].reload === 'signal-hup') {
     await io.runner.run(['kill', '-HUP', String(old)]);
+    await recordLoaded(io, spec, old);
     return old;
   }
   await runDaemonCommand(io, spec, [...spec.argv, '-sf', String(old)]);
   if (!io.files.live) return null;
   const o = await waitFor(io, spec, (x) => x.alive && x.pid !== old, io.startTimeoutMs ?? 3000);
   if (!o.alive || o.pid === old) throw new ApplyError(`${spec.kind} did not reload in ${where(spec)}: ${o.why}`);
+  await recordLoaded(io, spec, o.pid!);
   return o.pid;
 }
 
@@ -239,7 +268,7 @@ export async function restartDaemon(io: DaemonIO, spec: DaemonSpec, seen?: Daemo
  */
 export async function stopDaemon(io: DaemonIO, p: DaemonPaths, seen?: DaemonObservation): Promise<void> {
   await stopProcess(io, p, seen ?? (await observeDaemon(io.files, p)));
-  for (const f of [p.confPath, p.pidPath, ...p.extraPaths]) await io.files.remove(f);
+  for (const f of [p.confPath, p.pidPath, p.loadedPath, ...p.extraPaths]) await io.files.remove(f);
   await io.files.removeDir(p.dir);
 }
 
@@ -283,7 +312,7 @@ async function runDaemonCommand(io: DaemonIO, p: DaemonPaths, argv: string[]): P
     const out = `${e.result.stderr}\n${e.result.stdout}`;
     const info = KINDS[p.kind];
     // `ip netns exec` says `exec of "haproxy" failed: No such file…`; without a namespace the spawn fails (127).
-    if (/exec of .* failed: No such file/.test(out) || (p.ns === null && e.result.exitCode === 127 && /ENOENT/.test(out))) {
+    if (/exec of .* failed: No such file/.test(out) || (p.ns === null && e.result.exitCode === NOT_FOUND)) {
       throw new ApplyError(`${info.program} is not installed (Debian package ${info.package})`, `apt-get install ${info.package}`);
     }
     const tail = await logTail(io, p);

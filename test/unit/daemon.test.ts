@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  configDigest,
   daemonAction,
   daemonPaths,
   daemonSpec,
@@ -105,10 +106,13 @@ test('observe: without a namespace (use_namespaces false) the process must share
 
 test('action: start when dead, reload on a config change, restart for a stray or a changed command line, stop when unwanted', () => {
   const spec = daemonSpec('haproxy', NS, DIR, CONF);
-  const seen = { pid: 7, pidFile: true, alive: true, stray: false, config: CONF, argv: spec.argv, why: 'running' };
-  const none = { pid: null, pidFile: false, alive: false, stray: false, config: null, argv: null, why: '' };
+  const seen = { pid: 7, pidFile: true, alive: true, stray: false, config: CONF, loaded: configDigest(CONF), argv: spec.argv, why: 'running' };
+  const none = { pid: null, pidFile: false, alive: false, stray: false, config: null, loaded: null, argv: null, why: '' };
   assert.equal(daemonAction(spec, seen), 'none');
   assert.equal(daemonAction(spec, { ...seen, config: 'old' }), 'reload');
+  // The file as wanted, but the process was never told (l3ctl died between the write and the signal).
+  assert.equal(daemonAction(spec, { ...seen, loaded: configDigest('old') }), 'reload');
+  assert.equal(daemonAction(spec, { ...seen, loaded: null }), 'reload');
   assert.equal(daemonAction(spec, { ...seen, config: null }), 'reload');
   assert.equal(daemonAction(spec, { ...seen, argv: [...spec.argv, '-sf', '6'] }), 'none');
   assert.equal(daemonAction(spec, { ...seen, argv: [...spec.argv.slice(0, -1)] }), 'restart');
@@ -134,6 +138,31 @@ test('start writes the config, runs the daemon in the namespace, waits for it; a
   assert.equal(runner.mutating().length, 1);
 });
 
+test('the loaded record: written after a start and a reload with the pid, read only for that pid', async () => {
+  const { host, runner, io } = setup();
+  const h = daemonSpec('haproxy', NS, DIR, CONF);
+  const pid = (await startDaemon(io, h))!;
+  assert.equal(host.files.get(h.loadedPath), `${pid} ${configDigest(CONF)}\n`);
+  assert.equal((await observeDaemon(host, h)).loaded, configDigest(CONF));
+
+  // l3ctl wrote a new config and died before the reload: the file is as wanted, the process is not.
+  const h2 = { ...h, config: `${CONF}# new\n` };
+  await host.write(h.confPath, h2.config);
+  const seen = await observeDaemon(host, h2);
+  assert.deepEqual([seen.config, seen.loaded], [h2.config, configDigest(CONF)]);
+  assert.equal(await ensureDaemon(io, h, h2), 'reload');
+  const now = await observeDaemon(host, h2);
+  assert.equal(host.files.get(h.loadedPath), `${now.pid} ${configDigest(h2.config)}\n`);
+  assert.equal(await ensureDaemon(io, h, h2), 'none');
+
+  // A record of another pid (a copy started by hand) says nothing about this one.
+  host.files.set(h.loadedPath, `1 ${configDigest(h2.config)}\n`);
+  assert.equal((await observeDaemon(host, h2)).loaded, null);
+  runner.calls.length = 0;
+  await stopDaemon(io, h);
+  assert.equal(host.files.size, 0);
+});
+
 test('start: a missing program names its Debian package; radvd failures quote its log', async () => {
   const { host, io } = setup();
   host.failStart = { exitCode: 255, stderr: 'exec of "haproxy" failed: No such file or directory\n' };
@@ -143,6 +172,10 @@ test('start: a missing program names its Debian package; radvd failures quote it
     assert.equal(e.hint, 'apt-get install haproxy');
     return true;
   });
+
+  // Without a namespace the runner itself cannot spawn it: exit 127, `command not found`.
+  host.failStart = { exitCode: 127, stderr: 'haproxy: command not found' };
+  await assert.rejects(startDaemon(io, daemonSpec('haproxy', null, DIR, CONF)), { message: 'haproxy is not installed (Debian package haproxy)' });
 
   const r = daemonSpec('radvd', NS, DIR, 'interface qr-x {};\n');
   host.files.set(r.extraPaths[0]!, '[Nov 29] radvd (1): version 2.19 started\n[Nov 29] radvd (1): exiting, permissions on conf_file invalid\n');
@@ -199,7 +232,7 @@ test('stop: SIGTERM to our pid, then its files and the empty directory go', asyn
   await stopDaemon(io, daemonPaths('haproxy', NS, DIR));
   assert.equal(runner.mutating().at(-1), `kill -TERM ${pid}`);
   assert.equal(host.procs.get(pid!)!.zombie, true);
-  assert.deepEqual([...host.files.keys()].sort(), [`${DIR}/radvd.conf`, `${DIR}/radvd.log`, `${DIR}/radvd.pid`]);
+  assert.deepEqual([...host.files.keys()].sort(), [`${DIR}/radvd.conf`, `${DIR}/radvd.loaded`, `${DIR}/radvd.log`, `${DIR}/radvd.pid`]);
   assert.ok(host.dirs.has(DIR), 'radvd still has files there');
   assert.equal(await ensureDaemon(io, daemonPaths('radvd', NS, DIR), null), 'stop');
   assert.deepEqual([...host.files.keys()], []);
