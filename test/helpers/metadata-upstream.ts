@@ -3,7 +3,7 @@
 // run as a child of the test (this file is also the script:
 // `node metadata-upstream.js unix PATH` or `… HOST PORT`). A path-named unix
 // socket is reachable from every network namespace.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -84,4 +84,20 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // Never outlive a test that forgot it.
   setTimeout(() => process.exit(0), 120_000).unref();
   process.on('SIGTERM', () => process.exit(0));
+}
+
+export interface Reply {
+  /** curl's exit code: 0, 7 (refused), 28 (timed out: dropped). */
+  exit: number;
+  /** HTTP status, 0 when none came. */
+  status: number;
+  body: string;
+}
+
+/** curl from a namespace, with a short timeout. */
+export function curlFrom(ns: string, url: string, extra: string[] = [], timeoutSec = 5): Reply {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'curl', '-s', '-m', String(timeoutSec), '-o', '-', '-w', '\n%{http_code}', ...extra, url], { encoding: 'utf8' });
+  const out = r.stdout ?? '';
+  const i = out.lastIndexOf('\n');
+  return { exit: r.status ?? 1, status: Number(out.slice(i + 1)) || 0, body: out.slice(0, Math.max(i, 0)) };
 }
