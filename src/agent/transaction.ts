@@ -1,7 +1,9 @@
 // The one transaction every mutating verb uses: lock → load → change →
 // validate → observe → plan → apply → save, and on any failure (a system
 // command, Ctrl-C, a lost lock) the kernel is put back by planning again from
-// the old desired state. `agent sync` and `apply` take the same lock.
+// the old desired state. Per-router daemons are part of the plan, so the same
+// rollback stops a proxy the failed change started, starts one it stopped and
+// reloads one it reconfigured. `agent sync` and `apply` take the same lock.
 import { effectiveConfig, type Config } from '../model/config.js';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import type { Network, State } from '../model/types.js';
