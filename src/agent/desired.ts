@@ -5,6 +5,7 @@ import { gatewayDevice, internalDevice, namespaceName, tapDevice } from '../mode
 import type { Network, Port, Router, State } from '../model/types.js';
 import { driverFor, type DriverName } from './drivers/index.js';
 import type { NatInput } from './nat.js';
+import { desiredDaemons, type DesiredDaemon } from './daemons.js';
 
 export interface DesiredPort {
   kind: 'internal' | 'gateway';
@@ -60,6 +61,8 @@ export interface DesiredRouter {
   fips: { fip: string; fixed: string }[];
   routes: DesiredRoute[];
   nat: NatInput;
+  /** Per-router daemons (the metadata proxy): their config text, not yet where their files go. */
+  daemons: DesiredDaemon[];
 }
 
 function networkById(state: State, id: string): Network {
@@ -106,6 +109,7 @@ export function desiredRouter(state: State, config: Config, router: Router): Des
   }
   for (const r of router.routes) routes.push({ dst: r.destination, via: r.nexthop, dev: null });
   const place = placement(config, router.id);
+  const metadataPort = config.enable_metadata_proxy && internal.length ? config.metadata_port : null;
   return {
     id: router.id,
     ...place,
@@ -119,9 +123,10 @@ export function desiredRouter(state: State, config: Config, router: Router): Des
       gatewayIp: gateway?.ip ?? null,
       internalCidrs: internal.map((p) => p.networkCidr),
       floatingIps: fips,
-      metadataPort: config.enable_metadata_proxy && internal.length ? config.metadata_port : null,
+      metadataPort,
       randomFully: config.use_random_fully,
       shared: place.shared,
     },
+    daemons: desiredDaemons(router.id, config, metadataPort),
   };
 }

@@ -14,9 +14,11 @@ import {
 } from '../linux/inspect.js';
 import { parseSave } from '../linux/iptables.js';
 import type { Runner } from '../linux/runner.js';
+import type { System } from './pass.js';
 import { desiredRouter, placement, type DesiredRouter } from './desired.js';
 import { skipReason } from './filters.js';
 import { observeRouter, planRouterFrom } from './pass.js';
+import type { ObservedDaemon } from './daemons.js';
 import { findingsOf } from './steps.js';
 
 export type Status = 'ok' | 'warn' | 'FAIL';
@@ -72,6 +74,7 @@ const isOursInSave = (text: string) => {
 };
 
 interface RouterContext {
+  sys: System;
   runner: Runner;
   state: State;
   config: Config;
@@ -80,7 +83,7 @@ interface RouterContext {
 }
 
 /** The checks every router-level diagnosis starts with; null obs: stop there. */
-async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ obs: ObservedNs; d: DesiredRouter } | null> {
+async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ obs: ObservedNs; d: DesiredRouter; daemons: ObservedDaemon[] } | null> {
   const { state, config, router: r } = c;
   const skip = skipReason(state, config, r);
   if (skip !== null) {
@@ -89,7 +92,7 @@ async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ obs: O
     return null;
   }
   out.push(ok('router handled here', `router '${r.name}' (${r.id})`, `l3ctl router show ${r.name}`));
-  const o = await observeRouter(c.runner, state, config, r.id);
+  const o = await observeRouter(c.sys, state, config, r.id);
   const place = placement(config, r.id);
   if (!o.obs.exists) {
     out.push(fail('router namespace', `${place.ns} does not exist`, 'ip netns list', c.sync));
@@ -113,7 +116,7 @@ async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ obs: O
   }
   const fwd = o.obs.sysctl.ipForward;
   out.push(fwd ? ok('ip_forward', 'net.ipv4.ip_forward = 1', cmd(commands.sysctl(place.ns, ['net.ipv4.ip_forward']))) : fail('ip_forward', 'net.ipv4.ip_forward is 0: the router forwards nothing', cmd(commands.sysctl(place.ns, ['net.ipv4.ip_forward'])), c.sync));
-  return { obs: o.obs, d };
+  return { obs: o.obs, d, daemons: o.daemons };
 }
 
 function driftCheck(c: RouterContext, plans: ReturnType<typeof planRouterFrom>): Check {
@@ -153,7 +156,7 @@ function neighbourCheck(name: string, ip: string, ns: string | null, neigh: Awai
 }
 
 /** `diagnose fip FIP`. */
-export async function diagnoseFip(runner: Runner, state: State, config: Config, f: FloatingIp, opts: { probe?: boolean } = {}): Promise<Diagnosis> {
+export async function diagnoseFip(sys: System, state: State, config: Config, f: FloatingIp, opts: { probe?: boolean } = {}): Promise<Diagnosis> {
   const out: Check[] = [];
   const subject = `floating IP ${f.floating_ip_address}`;
   const storeCmd = `l3ctl fip list -c floating_ip_address -c fixed_ip_address -c router_id`;
@@ -163,7 +166,8 @@ export async function diagnoseFip(runner: Runner, state: State, config: Config, 
     return verdictOf(out, subject);
   }
   out.push(ok('floating IP in the store', `${f.floating_ip_address} -> ${f.fixed_ip_address} on router '${r.name}'`, storeCmd));
-  const c: RouterContext = { runner, state, config, router: r, sync: `l3ctl agent sync ${r.name}` };
+  const runner = sys.runner;
+  const c: RouterContext = { sys, runner, state, config, router: r, sync: `l3ctl agent sync ${r.name}` };
   const base = await namespaceChecks(c, out);
   if (!base) return verdictOf(out, subject);
   const { obs, d } = base;
@@ -212,7 +216,7 @@ export async function diagnoseFip(runner: Runner, state: State, config: Config, 
     ? ok('gratuitous ARP', `send_arp_for_ha ${config.send_arp_for_ha}${gw ? `, arp_accept ${arp[`net.ipv4.conf.${gw.device}.arp_accept`] ?? '?'}` : ''}`, 'l3ctl config get send_arp_for_ha')
     : warn('gratuitous ARP', 'send_arp_for_ha 0: upstream learns a moved floating IP only when its ARP entry expires', 'l3ctl config get send_arp_for_ha', 'l3ctl config set send_arp_for_ha 3'));
 
-  out.push(driftCheck(c, planRouterFrom(state, config, r.id, await observeRouter(runner, state, config, r.id))));
+  out.push(driftCheck(c, planRouterFrom(state, config, r.id, await observeRouter(sys, state, config, r.id))));
 
   if (opts.probe) {
     const pcmd = cmd(commands.ping(ns, fixed));
@@ -220,7 +224,7 @@ export async function diagnoseFip(runner: Runner, state: State, config: Config, 
     const rule = `-A l3ctl-OUTPUT -d ${fip}/32 -j DNAT --to-destination ${fixed}`;
     const before = Number(/^\[(\d+):/.exec(ruleCounters(obs, 'l3ctl-OUTPUT', rule) ?? '')?.[1] ?? -1);
     const answered = await pingOnce(runner, ns, fip);
-    const after = await observeRouter(runner, state, config, r.id);
+    const after = await observeRouter(sys, state, config, r.id);
     const now = Number(/^\[(\d+):/.exec(ruleCounters(after.obs, 'l3ctl-OUTPUT', rule) ?? '')?.[1] ?? -1);
     const fcmd = cmd(commands.ping(ns, fip));
     if (before < 0 || now < 0) out.push(fail('probe: traffic to the floating IP', 'no DNAT rule to count it', fcmd, c.sync));
@@ -231,10 +235,11 @@ export async function diagnoseFip(runner: Runner, state: State, config: Config, 
 }
 
 /** `diagnose router ROUTER`. */
-export async function diagnoseRouter(runner: Runner, state: State, config: Config, r: Router, opts: { probe?: boolean } = {}): Promise<Diagnosis> {
+export async function diagnoseRouter(sys: System, state: State, config: Config, r: Router, opts: { probe?: boolean } = {}): Promise<Diagnosis> {
   const out: Check[] = [];
   const subject = `router ${r.name}`;
-  const c: RouterContext = { runner, state, config, router: r, sync: `l3ctl agent sync ${r.name}` };
+  const runner = sys.runner;
+  const c: RouterContext = { sys, runner, state, config, router: r, sync: `l3ctl agent sync ${r.name}` };
   const base = await namespaceChecks(c, out);
   if (!base) return verdictOf(out, subject);
   const { obs, d } = base;
@@ -263,7 +268,13 @@ export async function diagnoseRouter(runner: Runner, state: State, config: Confi
     if (!rg || rg.via) out.push(fail(`nexthop of ${rt.dst}`, `${rt.via} is not on a connected subnet (${rg ? `via ${rg.via}` : 'unreachable'})`, command, c.sync));
     else out.push(neighbourCheck(`nexthop of ${rt.dst}`, rt.via!, ns, neigh, 'nothing has been routed through it yet'));
   }
-  out.push(driftCheck(c, planRouterFrom(state, config, r.id, await observeRouter(runner, state, config, r.id))));
+  for (const want of d.daemons) {
+    const seen = base.daemons.find((x) => x.paths.kind === want.kind)?.seen;
+    const command = seen?.pid ? `ps -o pid,args -p ${seen.pid}` : `cat ${base.daemons.find((x) => x.paths.kind === want.kind)?.paths.pidPath ?? 'PIDFILE'}`;
+    if (!seen?.alive) out.push(fail(want.role, seen?.why ?? `${want.kind} is not running`, command, c.sync));
+    else out.push(want.notice ? warn(want.role, `running (pid ${seen.pid}); ${want.notice}`, command) : ok(want.role, `running (pid ${seen.pid})`, command));
+  }
+  out.push(driftCheck(c, planRouterFrom(state, config, r.id, await observeRouter(sys, state, config, r.id))));
   if (opts.probe) {
     for (const f of d.fips) {
       const pcmd = cmd(commands.ping(ns, f.fixed));
@@ -283,8 +294,9 @@ export interface HostFacts {
 }
 
 /** `diagnose host`. */
-export async function diagnoseHost(runner: Runner, state: State, config: Config, facts: HostFacts): Promise<Diagnosis> {
+export async function diagnoseHost(sys: System, state: State, config: Config, facts: HostFacts): Promise<Diagnosis> {
   const out: Check[] = [];
+  const runner = sys.runner;
   const { version, backend } = await iptablesBackend(runner);
   out.push(backend ? ok('iptables backend', `iptables ${version} (${backend})`, 'iptables --version') : fail('iptables backend', 'iptables is not installed', 'iptables --version', 'apt-get install iptables'));
   if (backend) {

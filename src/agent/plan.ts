@@ -12,6 +12,7 @@ import { desiredSection, emptySection } from './nat.js';
 import { planNat } from './plan-nat.js';
 import type { Action } from '../linux/actions.js';
 import { setDiff, type Finding, type Plan, type Step } from './steps.js';
+import { daemonNotices, planDaemons, type ObservedDaemon } from './daemons.js';
 
 export { planBridges, type WantedBridge } from './drivers/linuxbridge.js';
 
@@ -198,8 +199,12 @@ export interface PlanOptions {
   iptablesVersion?: string | null;
 }
 
-/** Steps that move one router's namespace from `obs` to `d`; `side`: the bridges' namespace and the switch. */
-export function planRouter(d: DesiredRouter, observed: ObservedNs, hs: HostSide, opts: PlanOptions): Plan {
+/**
+ * Steps that move one router's namespace from `obs` to `d` (`hs`: the
+ * bridges' namespace and the switch), and its daemons from `daemons` (every
+ * kind, observed).
+ */
+export function planRouter(d: DesiredRouter, observed: ObservedNs, hs: HostSide, opts: PlanOptions, daemons: ObservedDaemon[] = []): Plan {
   const driver = driverFor(d.driver);
   const side: PortSide = { ...hs, ns: d.ns, shared: d.shared };
   const hostSteps = driver.planBridges(d.ports, hs);
@@ -221,25 +226,32 @@ export function planRouter(d: DesiredRouter, observed: ObservedNs, hs: HostSide,
   // The flush rides on the NAT step that removes the mapping: it is never drift of its own.
   if (gone.length && nat.length) nat[0]!.actions.push(...gone.flatMap((m) => conntrackFlush(m.fip)));
   planSysctls(d, obs, steps);
+  // After the NAT rules that lead to them (apply runs the daemon phase after the restore).
+  steps.push(...planDaemons(d.daemons, daemons));
+  const notices = daemonNotices(d.daemons);
 
   const hostNs = hs.host.ns;
-  if (d.shared || obs.exists) return { ns: d.ns, hostNs, steps: [...hostSteps, ...steps] };
+  if (d.shared || obs.exists) return { ns: d.ns, hostNs, steps: [...hostSteps, ...steps], notices };
   // Everything in a missing namespace is missing: one finding says it all.
   const create: Step = step([{ kind: 'missing-namespace', object: d.ns!, expected: 'present', live: null }], [
     { phase: 'netns-add', ns: d.ns! },
     { phase: 'router', order: 'lo', line: 'link set lo up' },
     ...steps.flatMap((s) => s.actions),
   ]);
-  return { ns: d.ns, hostNs, steps: [...hostSteps, create] };
+  return { ns: d.ns, hostNs, steps: [...hostSteps, create], notices };
 }
 
 /**
- * Tear a router down: floating IPs, then its ports, then the namespace. In a
+ * Tear a router down: floating IPs, then its ports, then its daemons, then
+ * the namespace (apply stops daemons before it deletes a namespace). In a
  * shared host namespace the namespace stays and our chains go explicitly.
+ * Daemons are stopped and their files removed even when the namespace is
+ * already gone (a copy may still run in the deleted namespace).
  */
-export function planTeardown(ns: string | null, obs: ObservedNs, hs: HostSide, driver: InterfaceDriver, shared = false): Plan {
+export function planTeardown(ns: string | null, obs: ObservedNs, hs: HostSide, driver: InterfaceDriver, shared = false, daemons: ObservedDaemon[] = []): Plan {
   const plan: Plan = { ns, hostNs: hs.host.ns, steps: [] };
-  if (!obs.exists) return plan;
+  const stops = planDaemons([], daemons);
+  if (!obs.exists) return { ...plan, steps: stops };
   const side: PortSide = { ...hs, ns, shared };
   const devs = [...obs.links.keys()].filter(isRouterDevice).sort(unplugOrder);
   if (!shared) {
@@ -248,11 +260,11 @@ export function planTeardown(ns: string | null, obs: ObservedNs, hs: HostSide, d
       ...devs.flatMap((n) => driver.unplug(obs.links.get(n)!, side)),
       { phase: 'netns-del', ns: ns! },
     ];
-    plan.steps.push(step([{ kind: 'unwanted-namespace', object: ns!, expected: null, live: devs.length ? `present with ${devs.join(', ')}` : 'present' }], actions));
+    plan.steps.push(step([{ kind: 'unwanted-namespace', object: ns!, expected: null, live: devs.length ? `present with ${devs.join(', ')}` : 'present' }], actions), ...stops);
     return plan;
   }
   // A shared host namespace stays; what is ours in it goes.
   planStaleDevices(obs, new Set(), driver, side, plan.steps);
-  plan.steps.push(...planNat(emptySection(), obs.iptables));
+  plan.steps.push(...planNat(emptySection(), obs.iptables), ...stops);
   return plan;
 }

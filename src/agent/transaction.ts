@@ -1,11 +1,14 @@
 // The one transaction every mutating verb uses: lock → load → change →
 // validate → observe → plan → apply → save, and on any failure (a system
 // command, Ctrl-C, a lost lock) the kernel is put back by planning again from
-// the old desired state. `agent sync` and `apply` take the same lock.
+// the old desired state. Per-router daemons are part of the plan, so the same
+// rollback stops a proxy the failed change started, starts one it stopped and
+// reloads one it reconfigured. `agent sync` and `apply` take the same lock.
 import { effectiveConfig, type Config } from '../model/config.js';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import type { Network, State } from '../model/types.js';
 import { checkState } from '../model/validate.js';
+import type { Files } from '../linux/files.js';
 import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
 import { LockCompromisedError, NO_LOCK, withStoreLock, type LockLease } from '../store/lock.js';
 import { loadState, saveState } from '../store/store.js';
@@ -28,6 +31,8 @@ export interface Change<T = void> {
 
 export interface TxDeps {
   runner: Runner;
+  /** Daemon files: the same face as the runner (dry-run prints). */
+  files: Files;
   storePath: string;
   dryRun: boolean;
   warn(text: string): void;
@@ -125,6 +130,8 @@ export function validateNext(next: State, change: Change<unknown>): Config {
   return config;
 }
 
+const sys = (deps: TxDeps) => ({ runner: deps.runner, files: deps.files, storePath: deps.storePath });
+
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** The store lock around fn; none under --dry-run, which changes nothing. */
@@ -158,13 +165,13 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
     const c = change(next);
     const config = validateNext(next, c);
     if (deps.dryRun) {
-      await applyChange({ runner: deps.runner, config, warn: deps.warn }, next, c);
+      await applyChange({ ...sys(deps), config, warn: deps.warn }, next, c);
       return c.value;
     }
     const trap = (deps.interrupts ?? processInterrupts).trap();
     try {
       try {
-        await applyChange({ runner: new InterruptibleRunner(deps.runner, trap.interrupted), config, warn: deps.warn }, next, c);
+        await applyChange({ ...sys(deps), runner: new InterruptibleRunner(deps.runner, trap.interrupted), config, warn: deps.warn }, next, c);
         if (trap.interrupted()) throw new Interrupted();
         // Another l3ctl may have taken a lock we lost while stalled: never
         // save over its work (checked even when the store is unchanged: the
@@ -178,7 +185,7 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
         try {
           const back = (base: State) => {
             const undo: Change<unknown> = { ...c, bridges: c.bridges || !!c.removedNetworks?.length, removedNetworks: newNetworks(base, next) };
-            return applyChange({ runner: deps.runner, config: effectiveConfig(base.config), warn: deps.warn }, base, undo);
+            return applyChange({ ...sys(deps), config: effectiveConfig(base.config), warn: deps.warn }, base, undo);
           };
           // With the lock lost, another l3ctl may have saved since: back to
           // what is stored now, under the lock again.

@@ -37,7 +37,7 @@ async function syncOnce(ctx: Context, refs: string[], hooks?: Pick<SyncHooks, 'o
   const progress = !ctx.quiet && !ctx.dryRun && !!process.stderr.isTTY && routers.length >= PROGRESS_MIN_ROUTERS;
   const clear = () => progress && process.stderr.write('\r\x1b[K');
   try {
-    return await syncPass(ctx.runner, s, config, {
+    return await syncPass(ctx, s, config, {
       onError: (r, err) => {
         clear();
         (hooks?.onError ?? ((x, e) => reportRouterError(x?.name ?? null, e)))(r, err);
@@ -79,7 +79,8 @@ async function printReport(ctx: Context, r: StateReport): Promise<void> {
 }
 
 function describeStale(s: StaleNamespace): string {
-  return `${s.ns}${s.devices.length ? ` (devices ${s.devices.join(', ')})` : ' (no devices)'}`;
+  const daemons = s.daemons.map((d) => (d.seen.alive ? `${d.paths.kind} pid ${d.seen.pid}` : `${d.paths.kind} files`));
+  return `${s.ns}${s.devices.length ? ` (devices ${s.devices.join(', ')})` : ' (no devices)'}${daemons.length ? ` (${daemons.join(', ')})` : ''}`;
 }
 
 export function register(program: Command): void {
@@ -110,7 +111,9 @@ export function register(program: Command): void {
       checkPass(s, config, routers);
       const findings: Finding[] = [];
       const failed: string[] = [];
-      for (const res of await checkRouters(ctx.runner, s, config, routers, { host: !refs.length })) {
+      const notices = new Set<string>();
+      for (const res of await checkRouters(ctx, s, config, routers, { host: !refs.length })) {
+        for (const n of res.notices) notices.add(n);
         const name = res.router?.name ?? '(host namespace)';
         // A namespace that cannot be read is reported; the other routers are still checked.
         if (res.error) {
@@ -120,6 +123,8 @@ export function register(program: Command): void {
         for (const d of res.findings) findings.push({ router: name, router_id: res.router?.id ?? '', ...d });
       }
       if (findings.length || ctx.format !== 'table') await printList(ctx, FINDING_COLUMNS, findings as unknown as Record<string, unknown>[]);
+      // Not drift (no exit 3), and not in the findings list: one line on stderr in every format.
+      if (!ctx.quiet) for (const n of notices) process.stderr.write(`l3ctl: notice: ${n}\n`);
       if (failed.length) throw new L3ctlError(`could not check ${failed.length} router(s): ${failed.join(', ')}`, EXIT.apply);
       if (!findings.length) return ctx.status(`no drift: ${routers.length} router(s) match the store`);
       const names = [...new Set(findings.map((f) => f.router))];
@@ -142,7 +147,7 @@ export function register(program: Command): void {
       };
       const first = await find();
       if (!first.length) return ctx.status('no stale router namespaces');
-      const stale = await Promise.all(first.map((ns) => observeStale(ctx.runner, ns, driver)));
+      const stale = await Promise.all(first.map((ns) => observeStale(ctx, ns, driver)));
       if (!ctx.quiet) process.stderr.write(`will remove ${stale.length} stale router namespace(s):\n${stale.map((x) => `  ${describeStale(x)}\n`).join('')}`);
       await confirm(ctx, `Remove ${stale.length} stale router namespace(s)?`);
       const failed: string[] = [];
@@ -151,7 +156,7 @@ export function register(program: Command): void {
         const still = new Set(ctx.dryRun ? first : await find());
         for (const x of stale.filter((y) => still.has(y.ns))) {
           try {
-            await removeStale(ctx.runner, ctx.dryRun ? x : await observeStale(ctx.runner, x.ns, driver));
+            await removeStale(ctx, ctx.dryRun ? x : await observeStale(ctx, x.ns, driver));
             ctx.status(`removed ${x.ns}`);
           } catch (err) {
             failed.push(x.ns);

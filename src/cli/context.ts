@@ -1,6 +1,7 @@
 // Global options turned into what a command needs: where the store is, how to
 // print, and which face of the runner to use.
 import { DryRunRunner, RealRunner, type Runner } from '../linux/runner.js';
+import { DryRunFiles, RealFiles, type Files } from '../linux/files.js';
 import { FaultRunner, faultFromEnv } from '../linux/fault.js';
 import { resolveStorePath } from '../store/store.js';
 
@@ -31,6 +32,8 @@ export interface Context {
   verbose: boolean;
   quiet: boolean;
   runner: Runner;
+  /** Daemon config and pid files, with the runner's face (dry-run prints the writes). */
+  files: Files;
   out(text: string): void;
   /** Status lines: stderr, silenced by -q. */
   status(text: string): void;
@@ -72,6 +75,7 @@ export function makeContext(opts: GlobalOptions): Context {
     if (!quiet) write(t);
   };
   const runner: Runner = opts.dryRun ? new DryRunRunner(real, write) : real;
+  const files: Files = opts.dryRun ? new DryRunFiles(new RealFiles(), write) : new RealFiles();
   return {
     storePath: resolveStorePath(opts.store),
     format: (opts.format ?? 'table') as Format,
@@ -84,6 +88,7 @@ export function makeContext(opts: GlobalOptions): Context {
     verbose,
     quiet,
     runner,
+    files,
     out,
     status: (t) => {
       if (!quiet && !opts.dryRun) process.stderr.write(t + '\n');

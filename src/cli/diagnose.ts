@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .action(
       handler(async (ctx, o, ref: string) => {
         const s = await loadState(ctx.storePath);
-        await print(ctx, await diagnoseFip(ctx.runner, s, effectiveConfig(s.config), findFip(s, ref), { probe: !!o.probe }));
+        await print(ctx, await diagnoseFip(ctx, s, effectiveConfig(s.config), findFip(s, ref), { probe: !!o.probe }));
       }),
     );
 
@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .action(
       handler(async (ctx, o, ref: string) => {
         const s = await loadState(ctx.storePath);
-        await print(ctx, await diagnoseRouter(ctx.runner, s, effectiveConfig(s.config), findRouter(s, ref), { probe: !!o.probe }));
+        await print(ctx, await diagnoseRouter(ctx, s, effectiveConfig(s.config), findRouter(s, ref), { probe: !!o.probe }));
       }),
     );
 
@@ -76,7 +76,7 @@ export function register(program: Command): void {
       const holder = lockHolder(ctx.storePath);
       const pid = holder?.pid ?? null;
       const alive = holder?.alive !== false;
-      await print(ctx, await diagnoseHost(ctx.runner, s, effectiveConfig(s.config), { storePath: ctx.storePath, lockHolder: pid, lockHolderAlive: alive, storeReadable: !storeError, storeError }));
+      await print(ctx, await diagnoseHost(ctx, s, effectiveConfig(s.config), { storePath: ctx.storePath, lockHolder: pid, lockHolderAlive: alive, storeReadable: !storeError, storeError }));
     }),
   );
 }

@@ -10,6 +10,7 @@ export type { Change } from '../agent/transaction.js';
 export function txDeps(ctx: Context): TxDeps {
   return {
     runner: ctx.runner,
+    files: ctx.files,
     storePath: ctx.storePath,
     dryRun: ctx.dryRun,
     warn: ctx.warn,

@@ -30,16 +30,17 @@ export const routerRow = (s: State, r: Router) => ({
 
 async function showRouter(ctx: Context, s: State, r: Router) {
   const config = effectiveConfig(s.config);
-  const v = await routerView(ctx.runner, s, config, r);
+  const v = await routerView(ctx, s, config, r);
   // Shared: the host namespace (use_namespaces false); null is the one l3ctl runs in.
   const ns = v.ns ?? '(host)';
   const texts = (side: { text: string }[]) => side.map((l) => l.text);
   const row = {
     ...routerRow(s, r),
     namespace: ns,
-    desired: { handled: v.handled, devices: texts(v.desired.devices), routes: texts(v.desired.routes), nat: texts(v.desired.nat) },
-    live: { namespace: v.exists ? ns : null, devices: texts(v.live.devices), routes: texts(v.live.routes), nat: texts(v.live.nat) },
+    desired: { handled: v.handled, devices: texts(v.desired.devices), routes: texts(v.desired.routes), nat: texts(v.desired.nat), daemons: texts(v.desired.daemons) },
+    live: { namespace: v.exists ? ns : null, devices: texts(v.live.devices), routes: texts(v.live.routes), nat: texts(v.live.nat), daemons: texts(v.live.daemons) },
     drift: v.findings,
+    notices: v.notices,
   };
   if (ctx.format === 'json') return ctx.out(JSON.stringify(row, null, 2));
   const cols = [...ROUTER_COLUMNS, 'namespace', 'desired', 'live', 'drift'];
@@ -70,6 +71,8 @@ async function showRouter(ctx: Context, s: State, r: Router) {
     ...side('devices', v.desired.devices, v.live.devices),
     ...side('routes', v.desired.routes, v.live.routes),
     ...side('nat', v.desired.nat, v.live.nat),
+    ...side('daemons', v.desired.daemons, v.live.daemons),
+    ...v.notices.map((n) => `notice: ${n}`),
     v.findings.length ? `drift (agent sync would change):\n${v.findings.map((f) => `  ${f.kind} ${f.object}`).join('\n')}` : 'drift: none',
   ];
   ctx.out(text.join('\n'));

@@ -1,6 +1,7 @@
 // What a plan asks the system to do, kind by kind: the vocabulary between
 // the planner (src/agent) and the code that runs programs (apply.ts).
 import type { L3ctlError } from '../model/errors.js';
+import type { DaemonPaths, DaemonSpec } from './daemon.js';
 import type { TableName } from './iptables.js';
 
 /**
@@ -44,6 +45,14 @@ export type Action =
    * with this text, not a failure (conntrack).
    */
   | { phase: 'exec'; argv: string[]; okCodes?: number[]; optional?: string }
+  /**
+   * A per-router daemon (daemon.ts), after the NAT rules that lead to it and
+   * before the namespace's deletion: start (config written, pid awaited),
+   * reload (config rewritten, taken up without a gap), restart, stop (ended,
+   * its files removed; only its paths are needed).
+   */
+  | { phase: 'daemon'; op: 'start' | 'reload' | 'restart'; spec: DaemonSpec }
+  | { phase: 'daemon'; op: 'stop'; spec: DaemonPaths }
   /** Gratuitous ARP, in the background. */
   | { phase: 'garp'; dev: string; ip: string }
   | { phase: 'netns-del'; ns: string }

@@ -3,8 +3,11 @@
 // host ends), the router's `ip -batch` (links, addresses, routes; removals
 // last), the driver's unplug commands, one
 // `iptables-restore --noflush --counters`, floating IP addresses, sysctls,
-// conntrack, gratuitous ARP, and the namespace's deletion last.
+// conntrack, per-router daemons, gratuitous ARP, and the namespace's
+// deletion last (a daemon is stopped while its namespace still exists).
 import { ROUTER_ORDER, type Action, type ActionSet, type NatRule } from './actions.js';
+import { applyDaemonAction } from './daemon.js';
+import type { Files } from './files.js';
 import { TABLES } from './iptables.js';
 import { CommandError, NOT_FOUND, type Runner } from './runner.js';
 
@@ -14,6 +17,8 @@ const batchInput = (lines: string[]) => lines.join('\n') + '\n';
 
 export interface ApplyOptions {
   sendArpForHa: number;
+  /** Daemon config and pid files (real or dry-run face, as the runner); needed by daemon actions. */
+  files?: Files;
   /** A non-fatal problem (a missing conntrack): said, not failed on. */
   warn?: (text: string) => void;
 }
@@ -85,6 +90,9 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
       warned.add(a.optional);
     }
   }
+  const daemons = pick(actions, 'daemon');
+  if (daemons.length && !opts.files) throw new Error('apply: daemon actions need the files face');
+  for (const a of daemons) await applyDaemonAction({ runner, files: opts.files! }, a.op, a.spec);
   if (opts.sendArpForHa > 0) {
     const n = String(opts.sendArpForHa);
     const deadline = String(Math.ceil(opts.sendArpForHa * 1.5));

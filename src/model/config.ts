@@ -2,6 +2,7 @@
 import { UsageError } from './errors.js';
 import type { ConfigValues } from './types.js';
 import { isUuid } from './names.js';
+import { parseUpstream } from './upstream.js';
 
 export interface ConfigKey {
   name: string;
@@ -77,8 +78,12 @@ export const CONFIG_KEYS: ConfigKey[] = [
     default: null,
     help: 'unix socket path or http URL the metadata proxy forwards to',
     check(v) {
-      if (v.startsWith('/') || /^https?:\/\/[^\s]+$/.test(v)) return v;
-      throw new UsageError(`invalid value '${v}' for metadata_upstream: expected an absolute socket path or an http URL`);
+      try {
+        parseUpstream(v);
+      } catch (e) {
+        throw new UsageError(`invalid value '${v}' for metadata_upstream: ${(e as Error).message}`, 'a unix socket path such as /run/nova/metadata.sock, or http://HOST:PORT');
+      }
+      return v;
     },
   },
 ];

@@ -2,6 +2,7 @@
 // which actions plug, repair and unplug a port, in which order apply runs
 // them, and that the linuxbridge path never reads the switch. That the
 // commands do what they say on a real Open vSwitch: test/e2e/ovs.test.ts.
+import { RealFiles } from '../../src/linux/files.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { desiredRouter } from '../../src/agent/desired.js';
@@ -33,7 +34,8 @@ const QG_MAC = 'fa:16:3e:00:00:02';
 function state(config: Record<string, string>): State {
   return {
     version: 1,
-    config: { host_namespace: HOST, send_arp_for_ha: '0', ...config },
+    // No metadata proxy: these tests are about plugging, and plan no daemons.
+    config: { host_namespace: HOST, send_arp_for_ha: '0', enable_metadata_proxy: 'false', ...config },
     networks: [
       { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
       { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
@@ -276,7 +278,7 @@ describe('interface drivers: what a pass reads', () => {
     for (const [config, reads] of [[{}, 0], [OVS_CONFIG, 1]] as const) {
       const s = state(config);
       const runner = new RecordingRunner(respond, new Set([HOST]));
-      await observeRouter(runner, s, effectiveConfig(s.config), R);
+      await observeRouter({ runner, files: new RealFiles(), storePath: '/nonexistent/l3ctl-unit/state.json' }, s, effectiveConfig(s.config), R);
       assert.equal(runner.calls.filter((c) => c.argv[0] === 'ovs-vsctl').length, reads, JSON.stringify(config));
     }
   });

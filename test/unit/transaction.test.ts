@@ -11,6 +11,7 @@ import { CommandError, RecordingRunner, type RunOptions, type RunResult, type Ru
 import { L3ctlError, UsageError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
 import { tempStore } from '../helpers/cli.js';
+import { FakeHost } from '../helpers/fake-host.js';
 
 // A host namespace that does not exist: plans are computed without reads
 // (nothing to observe) and start by creating it, so every run has commands.
@@ -36,7 +37,7 @@ function setup(runner: Runner) {
   stores.push(t);
   const text = JSON.stringify(base(), null, 2) + '\n';
   writeFileSync(t.path, text);
-  const ctx: TxDeps = { storePath: t.path, dryRun: false, runner, warn() {} };
+  const ctx: TxDeps = { storePath: t.path, dryRun: false, runner, files: new FakeHost(), warn() {} };
   return { ctx, text, path: t.path };
 }
 
