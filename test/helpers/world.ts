@@ -4,7 +4,7 @@
 // the real functions of src/agent/pass.ts.
 import { effectiveConfig } from '../../src/model/config.js';
 import { emptyState, type State } from '../../src/model/types.js';
-import { applyPlans, planNetworkBridges, planRouterPass } from '../../src/agent/pass.js';
+import { applyPlans, planHostLeftovers, planNetworkBridges, planRouterPass } from '../../src/agent/pass.js';
 import { isEmptyPlan, type Plan } from '../../src/agent/steps.js';
 import type { Runner } from '../../src/linux/runner.js';
 
@@ -66,9 +66,10 @@ export function world(opts: WorldOptions = {}): State {
 const seen = new WeakMap<Runner, Set<string>>();
 
 /**
- * One pass of the agent over `state`, as `agent sync` runs it: network
- * bridges, then each router (stored ones, and any the runner has seen
- * before, which are torn down). Returns every plan, empty ones included.
+ * One pass of the agent over `state`, as `agent sync --all` runs it:
+ * network bridges, then each router (stored ones, and any the runner has
+ * seen before, which are torn down), then what of ours no router owns in
+ * the host namespace. Returns every plan, empty ones included.
  */
 export async function converge(runner: Runner, state: State, warn: (t: string) => void = () => {}): Promise<Plan[]> {
   const config = effectiveConfig(state.config);
@@ -83,6 +84,9 @@ export async function converge(runner: Runner, state: State, warn: (t: string) =
     await applyPlans(ctx, p);
     plans.push(...p);
   }
+  const left = await planHostLeftovers(runner, state, config);
+  await applyPlans(ctx, left);
+  plans.push(...left);
   return plans;
 }
 
@@ -92,5 +96,6 @@ export async function replan(runner: Runner, state: State): Promise<Plan[]> {
   const ids = seen.get(runner) ?? new Set(state.routers.map((r) => r.id));
   const plans: Plan[] = [await planNetworkBridges(runner, state, config)];
   for (const id of ids) plans.push(...(await planRouterPass(runner, state, config, id)));
+  plans.push(...(await planHostLeftovers(runner, state, config)));
   return plans.filter((p) => !isEmptyPlan(p));
 }
