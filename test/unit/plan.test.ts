@@ -393,6 +393,19 @@ describe('plan + apply: use_namespaces false (the router shares host_namespace)'
     assert.deepEqual(f.rules(HOST, 'filter', 'FORWARD'), ['-A FORWARD -j l3ctl-filter-top', '-A FORWARD -j l3ctl-FORWARD', '-A FORWARD -j foreign']);
   });
 
+  it('a router in its own namespace moved into the host namespace: the old namespace goes, the router is rebuilt, in one pass', async (t) => {
+    const f = fakeFor(t);
+    await foreignHost(f);
+    const opts: WorldOptions = { ...BASE, fips: [FIP_A] };
+    await at(f, opts);
+    await change(f, world({ ...opts, config: SHARED }));
+    assert.equal(f.hasNs(NS), false);
+    assert.deepEqual(f.link(HOST, QR)!.peer, { ns: HOST, name: TAPR });
+    assert.deepEqual(addrsOf(f, HOST, QG), ['203.0.113.10/24 brd 203.0.113.255', '203.0.113.20/32 brd 203.0.113.20']);
+    // The host ends went with the old namespace's devices: they are added, not deleted again.
+    assert.deepEqual(batches(f, HOST)[0]!.filter((l) => l.startsWith('link del')), []);
+  });
+
   it('back to use_namespaces true: our devices and chains leave the host namespace, the host\'s own stay', async (t) => {
     const f = fakeFor(t);
     await foreignHost(f);
