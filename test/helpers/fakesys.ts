@@ -27,7 +27,7 @@
 // nat -F chain`, …), not recorded as l3ctl's calls.
 import type { TestContext } from 'node:test';
 import { CommandError, NOT_FOUND, type RunOptions, type RunResult, type Runner } from '../../src/linux/runner.js';
-import { contains, isIPv4, isMac, networkOf, parseCidr, toInt } from '../../src/model/addr.js';
+import { contains, isIPv4, isMac, networkOf, parseCidr } from '../../src/model/addr.js';
 import { RestoreError, RestoreUnmodelled, SAVE_ORDER, chainsInOrder, restore, save, type FakeTable, type TableKind } from './fakeiptables.js';
 
 export interface FakeAddr {
@@ -219,6 +219,15 @@ export class FakeSystem implements Runner {
   }
 
   // ---- the test's side ---------------------------------------------------
+
+  /** An independent copy of the kernel state (no calls, problems or faults): one setup, many tests. */
+  clone(): FakeSystem {
+    const c = new FakeSystem({ iptablesVersion: this.iptablesVersion, brNetfilter: this.brNetfilter, conntrack: this.conntrackInstalled, newNsSysctls: this.newNsSysctls });
+    c.nss.clear();
+    for (const [k, n] of this.nss) c.nss.set(k, structuredClone(n));
+    c.macSeq = this.macSeq;
+    return c;
+  }
 
   /** A command run by hand (an operator damaging the kernel): a wider grammar, not recorded; throws if it fails. */
   async sh(argv: string[], input?: string): Promise<RunResult> {
@@ -856,12 +865,13 @@ function isRead(argv: string[]): boolean {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** The kernel's dump order: by destination address, then prefix length. */
 function sortedRoutes(routes: FakeRoute[]): FakeRoute[] {
-  return [...routes].sort((a, b) => {
-    const pa = parseCidr(a.dst)!;
-    const pb = parseCidr(b.dst)!;
-    return toInt(pa.addr) - toInt(pb.addr) || pa.prefix - pb.prefix || cmp(a.dev, b.dev);
-  });
+  const keyOf = (dst: string) => {
+    const [ip, len] = dst.split('/');
+    return ip!.split('.').reduce((a, b) => a * 256 + Number(b), 0) * 64 + Number(len);
+  };
+  return routes.map((r) => ({ r, k: keyOf(r.dst) })).sort((a, b) => a.k - b.k || cmp(a.r.dev, b.r.dev)).map((x) => x.r);
 }
 
 /** A fake for one test: verify() runs when the test ends, so an unmodelled command or a refusal fails it. */

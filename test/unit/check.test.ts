@@ -159,11 +159,14 @@ describe('agent check finds what sync would change, by name', () => {
 
   it('every pair of damages: check and the plan agree, and one sync repairs both', async (t) => {
     const kernelOnly = DAMAGES.filter((d) => d.damage && !d.store);
+    const base = new FakeSystem();
+    await converge(base, world(OPTS));
     let pairs = 0;
     for (const [i, a] of kernelOnly.entries()) {
       for (const b of kernelOnly.slice(i + 1)) {
-        const f = new FakeSystem();
-        const s = await damaged(f, a);
+        const f = base.clone();
+        const s = world(OPTS);
+        await a.damage!(f);
         try {
           await b.damage!(f);
         } catch {

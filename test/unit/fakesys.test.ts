@@ -92,6 +92,17 @@ describe('fake system: strictness', () => {
     f.verify();
   });
 
+  it('clone(): an independent copy of the kernel, without the calls or problems', async () => {
+    const f = new FakeSystem();
+    await plumbed(f);
+    const c = f.clone();
+    await c.sh(['ip', '-n', NS, 'link', 'del', 'qr-0']);
+    assert.ok(f.link(NS, 'qr-0') && f.link(HOST, 'tap0'));
+    assert.equal(c.link(HOST, 'tap0'), undefined);
+    assert.notEqual(c.toString(), f.toString());
+    assert.deepEqual(c.calls, []);
+  });
+
   it('fakeFor fails the test at its end', async (t) => {
     const f = fakeFor(t);
     await f.run(['ip', '-j', 'addr', 'show'], { read: true });
