@@ -2,7 +2,7 @@
 // touches: observe the kernel now, plan. The plans are what apply runs, what
 // --dry-run prints, what `agent check` and `router show` report.
 import type { Config } from '../model/config.js';
-import { BRIDGE_PREFIX, namespaceName, networkBridge } from '../model/names.js';
+import { BRIDGE_PREFIX, INTERNAL_DEV_PREFIX, TAP_PREFIX, isRouterDevice, namespaceName, networkBridge } from '../model/names.js';
 import type { Network, State } from '../model/types.js';
 import { applyActions } from '../linux/apply.js';
 import { iptablesVersion, observeHost, observeNs, type ObservedHost, type ObservedNs } from '../linux/observe.js';
@@ -73,14 +73,29 @@ export function planRouterFrom(state: State, config: Config, routerId: string, o
   const driver = driverFor(config.interface_driver);
   const side = { host: o.host, ovs: o.ovs };
   const plans: Plan[] = [];
-  if (o.leftover?.exists) plans.push(planTeardown(o.leftover.ns, o.leftover, side, driver));
-  if (!router) plans.push(planTeardown(place.ns, o.obs, side, driver, place.shared, o.daemons));
-  else plans.push(planRouter(desiredRouter(state, config, router), o.obs, side, { sendArp: config.send_arp_for_ha > 0, iptablesVersion: o.iptablesVersion }, o.daemons));
+  let hs = side;
+  if (o.leftover?.exists) {
+    plans.push(planTeardown(o.leftover.ns, o.leftover, side, driver));
+    hs = { ...side, host: withoutHostEnds(side.host, o.leftover) };
+  }
+  if (!router) plans.push(planTeardown(place.ns, o.obs, hs, driver, place.shared, o.daemons));
+  else plans.push(planRouter(desiredRouter(state, config, router), o.obs, hs, { sendArp: config.send_arp_for_ha > 0, iptablesVersion: o.iptablesVersion }, o.daemons));
   return plans;
 }
 
 export async function planRouterPass(sys: System, state: State, config: Config, routerId: string): Promise<Plan[]> {
   return planRouterFrom(state, config, routerId, await observeRouter(sys, state, config, routerId));
+}
+
+/**
+ * The host namespace once `gone`'s devices are deleted: a veth end takes its
+ * host end (`tap` + the same port id) along, so a plan that runs after the
+ * teardown must not delete those again.
+ */
+function withoutHostEnds(host: ObservedHost, gone: ObservedNs): ObservedHost {
+  // qr- and qg- have the same length: the port id part starts at the same place.
+  const taps = new Set([...gone.links.keys()].filter(isRouterDevice).map((d) => TAP_PREFIX + d.slice(INTERNAL_DEV_PREFIX.length)));
+  return { ...host, links: new Map([...host.links].filter(([name]) => !taps.has(name))) };
 }
 
 /**

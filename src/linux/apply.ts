@@ -1,15 +1,15 @@
 // Runs a plan's actions in few processes, in the order the agent needs:
-// namespaces, the driver's plug commands, the host's `ip -batch` (bridges,
-// host ends), the router's `ip -batch` (links, addresses, routes; removals
-// last), the driver's unplug commands, one
-// `iptables-restore --noflush --counters`, floating IP addresses, sysctls,
-// conntrack, per-router daemons, gratuitous ARP, and the namespace's
-// deletion last (a daemon is stopped while its namespace still exists).
+// namespaces, sysctls, the driver's plug commands, the host's `ip -batch`
+// (bridges, host ends), the router's `ip -batch` (links, addresses, routes;
+// removals last), the driver's unplug commands, one
+// `iptables-restore --noflush --counters`, floating IP addresses, conntrack,
+// per-router daemons, gratuitous ARP, and the namespace's deletion last (a
+// daemon is stopped while its namespace still exists).
 import { ROUTER_ORDER, type Action, type ActionSet, type NatRule } from './actions.js';
 import { applyDaemonAction } from './daemon.js';
 import type { Files } from './files.js';
 import { TABLES } from './iptables.js';
-import { CommandError, NOT_FOUND, type Runner } from './runner.js';
+import { CommandError, NOT_FOUND, type RunResult, type Runner } from './runner.js';
 
 const ipBatch = (ns: string | null) => (ns ? ['ip', '-n', ns, '-batch', '-'] : ['ip', '-batch', '-']);
 const inNs = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
@@ -58,6 +58,8 @@ export function routerLines(actions: Action[]): string[] {
     .map((x) => x.a.line);
 }
 
+const programMissing = (r: RunResult) => r.exitCode === NOT_FOUND || /exec of "[^"]+" failed: No such file/.test(r.stderr);
+
 export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyOptions): Promise<void> {
   const actions = plan.actions;
   // What cannot be done fails the command before anything has changed.
@@ -67,6 +69,10 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
   const created = pick(actions, 'netns-add').map((a) => a.ns);
   if (created.length === 1) await runner.run(['ip', 'netns', 'add', created[0]!]);
   else if (created.length > 1) await runner.run(ipBatch(null), { input: batchInput(created.map((n) => `netns add ${n}`)) });
+  // Before the batches: promote_secondaries must be on when a port's old
+  // primary address goes, or the new one (a secondary) goes with it.
+  const sysctls = pick(actions, 'sysctl').map((a) => a.setting);
+  if (sysctls.length) await runner.run(inNs(ns, ['sysctl', '-q', '-w', ...sysctls]));
   for (const a of pick(actions, 'plug')) await runner.run(a.argv);
   const host = pick(actions, 'host').map((a) => a.line);
   if (host.length) await runner.run(ipBatch(plan.hostNs), { input: batchInput(host) });
@@ -77,16 +83,18 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
   if (restore !== null) await runner.run(inNs(ns, ['iptables-restore', '-w', '--noflush', '--counters']), { input: restore });
   const fips = pick(actions, 'fip').map((a) => a.line);
   if (fips.length) await runner.run(ipBatch(ns), { input: batchInput(fips) });
-  const sysctls = pick(actions, 'sysctl').map((a) => a.setting);
-  if (sysctls.length) await runner.run(inNs(ns, ['sysctl', '-q', '-w', ...sysctls]));
   const warned = new Set<string>();
   for (const a of pick(actions, 'exec')) {
+    let r: RunResult;
     try {
-      await runner.run(inNs(ns, a.argv), { okCodes: a.okCodes });
+      r = await runner.run(inNs(ns, a.argv), { okCodes: a.okCodes });
     } catch (err) {
-      const missing = err instanceof CommandError && (err.result.exitCode === NOT_FOUND || /exec of "[^"]+" failed: No such file/.test(err.result.stderr));
-      if (!a.optional || !missing) throw err;
-      if (!warned.has(a.optional)) opts.warn?.(a.optional);
+      if (!a.optional || !(err instanceof CommandError && programMissing(err.result))) throw err;
+      r = err.result;
+    }
+    // `ip netns exec` of a missing program exits 1, which conntrack's okCodes accept.
+    if (a.optional && programMissing(r) && !warned.has(a.optional)) {
+      opts.warn?.(a.optional);
       warned.add(a.optional);
     }
   }

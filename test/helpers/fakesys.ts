@@ -1,0 +1,898 @@
+// A strict fake system for unit tests: a Runner (src/linux/runner.ts) that
+// keeps a model of the kernel objects l3ctl touches and interprets exactly
+// the argv and stdin l3ctl produces, the way gh's run.Stub, Tailscale's
+// fakeOS and kube-proxy's FakeIPTables do for theirs.
+//
+// Modelled: named network namespaces and the one l3ctl runs in; links
+// (loopback, veth pairs across namespaces, bridges, dummies) with up, MAC,
+// master and IPv4 addresses (primary/secondary, promote_secondaries); the
+// main routing table, whose connected routes come and go with addresses and
+// link state as the kernel's do (added for a primary address on an up link,
+// removed with the address, a link down flushes every route through it, the
+// last address gone flushes them too); iptables tables per namespace
+// (fakeiptables.ts); the sysctls l3ctl reads and writes; conntrack entries;
+// background arping.
+//
+// Strict: a command or batch line nobody modelled ("no fake for: …"), a read
+// not marked as one (or the reverse: --dry-run would run it), and anything
+// the kernel refuses (a duplicate add, a delete of what is not there, a
+// nexthop not on a link, an iptables-restore refusal) are recorded and fail
+// the test in verify() (fakeFor registers it), even when the code under test
+// swallowed the error. The refusal is also answered as the real tools answer
+// it (stderr, exit status, `Command failed -:N`), so error paths can be
+// tested: expectRefusal() takes an expected one off the list.
+//
+// `sh()` runs a command as an operator would by hand (damage for drift
+// tests): the same model, a wider grammar (`link set X down`, `iptables -t
+// nat -F chain`, …), not recorded as l3ctl's calls.
+import { FakeHost } from './fake-host.js';
+import type { TestContext } from 'node:test';
+import { CommandError, NOT_FOUND, type RunOptions, type RunResult, type Runner } from '../../src/linux/runner.js';
+import { contains, isIPv4, isMac, networkOf, parseCidr } from '../../src/model/addr.js';
+import { RestoreError, RestoreUnmodelled, SAVE_ORDER, chainsInOrder, restore, save, type FakeTable, type TableKind } from './fakeiptables.js';
+
+export interface FakeAddr {
+  local: string;
+  prefixlen: number;
+  brd: string | null;
+  scope: 'global' | 'host' | 'link';
+  secondary: boolean;
+}
+
+export type LinkKind = 'loopback' | 'veth' | 'bridge' | 'dummy';
+
+export interface FakeLink {
+  name: string;
+  ifindex: number;
+  kind: LinkKind;
+  mac: string;
+  /** The MAC was set with `link set … address` (shown in toString). */
+  macSet: boolean;
+  up: boolean;
+  master: string | null;
+  /** Kernel order: primaries, then secondaries. */
+  addrs: FakeAddr[];
+  /** A veth's other end: its namespace key and name. */
+  peer: { ns: string; name: string } | null;
+}
+
+export interface FakeRoute {
+  /** Canonical CIDR (0.0.0.0/0 for default). */
+  dst: string;
+  gateway: string | null;
+  dev: string;
+  protocol: 'kernel' | 'boot';
+  scope: 'link' | 'universe';
+  prefsrc: string | null;
+}
+
+/** A conntrack entry: original direction and reply direction. */
+export interface Flow {
+  src: string;
+  dst: string;
+  replySrc: string;
+  replyDst: string;
+}
+
+export interface FakeNs {
+  /** null: the namespace l3ctl runs in. */
+  name: string | null;
+  links: Map<string, FakeLink>;
+  routes: FakeRoute[];
+  tables: Map<TableKind, FakeTable>;
+  sysctl: Map<string, string>;
+  flows: Flow[];
+  nextIfindex: number;
+}
+
+export interface FakeCall {
+  argv: string[];
+  input?: string;
+  read: boolean;
+  background: boolean;
+  exitCode: number;
+}
+
+export interface FakeOptions {
+  /** What `iptables --version` and the save header say. */
+  iptablesVersion?: string;
+  /** br_netfilter loaded: net.bridge.bridge-nf-call-iptables exists (1) in every namespace. */
+  brNetfilter?: boolean;
+  /** The conntrack program is installed. */
+  conntrack?: boolean;
+  /** net.ipv4.* values of a new namespace. */
+  newNsSysctls?: Record<string, string>;
+}
+
+interface Fault {
+  pattern: RegExp;
+  stderr?: string;
+  exitCode?: number;
+  remaining: number;
+}
+
+/** ROOT: the key of the namespace l3ctl runs in. */
+const ROOT = '';
+const key = (ns: string | null) => ns ?? ROOT;
+const IPV4_SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries', 'net.ipv4.conf.all.arp_ignore'];
+const BRIDGE_SYSCTL = 'net.bridge.bridge-nf-call-iptables';
+const IFNAME_RE = /^[^\s/:]{1,15}$/;
+
+/** The kernel (or ip, iptables, sysctl…) says no. `fatal`: ip exits at once (an argument error), exit 255. */
+class Refusal extends Error {
+  constructor(
+    message: string,
+    readonly fatal = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Nobody modelled this: the test fails. */
+class Unmodelled extends Error {}
+
+const ok = (stdout = ''): RunResult => ({ stdout, stderr: '', exitCode: 0 });
+
+/** How `ip route` writes a destination: `default`, a bare address for a /32. */
+export function dstText(dst: string): string {
+  if (dst === '0.0.0.0/0') return 'default';
+  return dst.endsWith('/32') ? dst.slice(0, -3) : dst;
+}
+
+function routeText(r: FakeRoute): string {
+  return `${dstText(r.dst)}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.dev}${r.protocol === 'kernel' ? ' proto kernel' : ''}${r.scope === 'link' ? ' scope link' : ''}${r.prefsrc ? ` src ${r.prefsrc}` : ''}`;
+}
+
+/** fe80:: address the kernel derives from a MAC (EUI-64). */
+function linkLocal(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const h = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
+  return `fe80::${h(b[0]! ^ 2, b[1]!)}:${h(b[2]!, 0xff)}:${h(0xfe, b[3]!)}:${h(b[4]!, b[5]!)}`;
+}
+
+export class FakeSystem implements Runner {
+  /**
+   * The daemons' side (pid and config files, /proc, namespace identities):
+   * with `runner` and `storePath` the fake is the whole System a pass needs.
+   */
+  readonly files = new FakeHost();
+  readonly storePath = '/fake/l3ctl/state.json';
+  get runner(): Runner {
+    return this;
+  }
+  /** Every command l3ctl ran, in order (sh() calls are not here). */
+  readonly calls: FakeCall[] = [];
+  /** Commands or lines nobody modelled, and reads not marked as reads (or the reverse). */
+  readonly unmodelled: string[] = [];
+  /** What the kernel refused (each also answered as the real tool answers). */
+  readonly refusals: string[] = [];
+  /** Background gratuitous ARPs: namespace, device, address, count. */
+  readonly arpings: { ns: string | null; dev: string; ip: string; count: number }[] = [];
+  /** Exit status of interactive() (router exec). */
+  interactiveExit = 0;
+  readonly iptablesVersion: string;
+  private readonly brNetfilter: boolean;
+  private conntrackInstalled: boolean;
+  private readonly newNsSysctls: Record<string, string>;
+  private readonly nss = new Map<string, FakeNs>();
+  private readonly faults: Fault[] = [];
+  private macSeq = 0;
+
+  constructor(opts: FakeOptions = {}) {
+    this.iptablesVersion = opts.iptablesVersion ?? 'v1.8.9 (nf_tables)';
+    this.brNetfilter = opts.brNetfilter ?? true;
+    this.conntrackInstalled = opts.conntrack ?? true;
+    this.newNsSysctls = { 'net.ipv4.ip_forward': '0', 'net.ipv4.conf.all.promote_secondaries': '0', 'net.ipv4.conf.all.arp_ignore': '0', ...opts.newNsSysctls };
+    const root = this.makeNs(null);
+    this.setUp(root, root.links.get('lo')!, true);
+  }
+
+  // ---- Runner ------------------------------------------------------------
+
+  async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+    const read = !!opts.read;
+    if (read !== isRead(argv)) this.unmodelled.push(`${read ? 'a change marked as a read' : 'a read not marked as one'} (--dry-run would get it wrong): ${argv.join(' ')}`);
+    const { result: r, refusal } = this.exec(argv, opts.input, false);
+    this.calls.push({ argv, input: opts.input, read, background: false, exitCode: r.exitCode });
+    const accepted = r.exitCode === 0 || (opts.okCodes ?? []).includes(r.exitCode);
+    if (!accepted && refusal) this.refusals.push(`${argv.join(' ')}: ${r.stderr.trim().split('\n').join(' / ')}`);
+    if (!accepted) throw new CommandError(argv, r, opts.input);
+    return r;
+  }
+
+  background(argv: string[]): void {
+    this.calls.push({ argv, read: false, background: true, exitCode: 0 });
+    const { ns, rest } = this.splitExec(argv);
+    const m = rest.join(' ').match(/^arping -q -A -I (\S+) -c (\d+) -w (\d+) (\S+)$/);
+    if (!m) {
+      this.unmodelled.push(`no fake for (background): ${argv.join(' ')}`);
+      return;
+    }
+    const n = this.nss.get(ns);
+    const link = n?.links.get(m[1]!);
+    // arping fails on its own in the background: l3ctl never hears of it, the test does.
+    if (!n) this.refusals.push(`arping in a namespace that does not exist: ${argv.join(' ')}`);
+    else if (!link || !link.up) this.refusals.push(`arping on a device that is missing or down: ${argv.join(' ')}`);
+    else if (!link.addrs.some((a) => a.local === m[4])) this.refusals.push(`arping for an address not on ${m[1]}: ${argv.join(' ')}`);
+    this.arpings.push({ ns: ns === ROOT ? null : ns, dev: m[1]!, ip: m[4]!, count: Number(m[2]) });
+  }
+
+  async namespaces(): Promise<Set<string>> {
+    return new Set([...this.nss.keys()].filter((k) => k !== ROOT));
+  }
+
+  async interactive(argv: string[]): Promise<number> {
+    this.calls.push({ argv, read: false, background: false, exitCode: this.interactiveExit });
+    const { ns } = this.splitExec(argv);
+    if (!this.nss.has(ns)) return 255;
+    return this.interactiveExit;
+  }
+
+  // ---- the test's side ---------------------------------------------------
+
+  /** An independent copy of the kernel state (no calls, problems or faults): one setup, many tests. */
+  clone(): FakeSystem {
+    const c = new FakeSystem({ iptablesVersion: this.iptablesVersion, brNetfilter: this.brNetfilter, conntrack: this.conntrackInstalled, newNsSysctls: this.newNsSysctls });
+    c.nss.clear();
+    for (const [k, n] of this.nss) c.nss.set(k, structuredClone(n));
+    c.macSeq = this.macSeq;
+    return c;
+  }
+
+  /** A command run by hand (an operator damaging the kernel): a wider grammar, not recorded; throws if it fails. */
+  async sh(argv: string[], input?: string): Promise<RunResult> {
+    const { result: r } = this.exec(argv, input, true);
+    if (r.exitCode !== 0) throw new Error(`fakesys sh: ${argv.join(' ')}: exit ${r.exitCode}: ${r.stderr.trim()}`);
+    return r;
+  }
+
+  /**
+   * The next `times` commands whose argv (joined by spaces) or one of whose
+   * input lines matches fail as the real tool fails on that line: an ip
+   * batch runs the lines before it, iptables-restore commits the tables
+   * before it, anything else does nothing. Not a refusal: injected.
+   */
+  failOn(pattern: RegExp, opts: { stderr?: string; exitCode?: number; times?: number } = {}): void {
+    this.faults.push({ pattern, stderr: opts.stderr, exitCode: opts.exitCode, remaining: opts.times ?? 1 });
+  }
+
+  /** Traffic through rules: adds to the counters of the rules of `chain` matching `match` (all when omitted). */
+  bumpCounters(ns: string | null, table: TableKind, chain: string, opts: { match?: RegExp; packets?: number; bytes?: number } = {}): number {
+    const c = this.ns(ns).tables.get(table)?.chains.get(chain);
+    if (!c) throw new Error(`fakesys: no chain ${chain} in ${table} of ${ns ?? 'the root namespace'}`);
+    let n = 0;
+    for (const r of c.rules) {
+      if (opts.match && !opts.match.test(`-A ${chain} ${r.spec}`)) continue;
+      r.packets += opts.packets ?? 1;
+      r.bytes += opts.bytes ?? 84;
+      n++;
+    }
+    return n;
+  }
+
+  addFlow(ns: string | null, flow: Flow): void {
+    this.ns(ns).flows.push(flow);
+  }
+
+  setConntrackInstalled(installed: boolean): void {
+    this.conntrackInstalled = installed;
+  }
+
+  hasNs(ns: string | null): boolean {
+    return this.nss.has(key(ns));
+  }
+
+  /** The model of one namespace (for inspection; change it through sh()). */
+  ns(ns: string | null): FakeNs {
+    const n = this.nss.get(key(ns));
+    if (!n) throw new Error(`fakesys: no namespace ${ns}`);
+    return n;
+  }
+
+  link(ns: string | null, name: string): FakeLink | undefined {
+    return this.nss.get(key(ns))?.links.get(name);
+  }
+
+  /** Routes of the main table as `ip route` prints them, sorted. */
+  routes(ns: string | null): string[] {
+    return sortedRoutes(this.ns(ns).routes).map(routeText);
+  }
+
+  /** Rules of a chain (`-A chain …`), or of every chain of a table, with `[p:b] ` when `counters`. */
+  rules(ns: string | null, table: TableKind, chain?: string, opts: { counters?: boolean } = {}): string[] {
+    const t = this.ns(ns).tables.get(table);
+    if (!t) return [];
+    return chainsInOrder(t)
+      .filter((c) => chain === undefined || c.name === chain)
+      .flatMap((c) => c.rules.map((r) => `${opts.counters ? `[${r.packets}:${r.bytes}] ` : ''}-A ${c.name} ${r.spec}`));
+  }
+
+  /** User chains of a table, in save order. */
+  chains(ns: string | null, table: TableKind): string[] {
+    const t = this.ns(ns).tables.get(table);
+    return t ? chainsInOrder(t).filter((c) => !c.builtin).map((c) => c.name) : [];
+  }
+
+  sysctl(ns: string | null, name: string): string | undefined {
+    return this.ns(ns).sysctl.get(name);
+  }
+
+  /** `iptables-save -c` of a namespace. */
+  saveText(ns: string | null): string {
+    return save(this.ns(ns).tables, this.iptablesVersion, { counters: true });
+  }
+
+  /** The commands l3ctl ran that change something, with their input. */
+  mutations(): string[] {
+    return this.calls.filter((c) => !c.read).map((c) => `${c.argv.join(' ')}${c.input ? `\n${c.input.replace(/\n$/, '').split('\n').map((l) => `  ${l}`).join('\n')}` : ''}`);
+  }
+
+  clearCalls(): void {
+    this.calls.length = 0;
+    this.arpings.length = 0;
+  }
+
+  /** Takes one expected refusal off the list; throws when none matches. */
+  expectRefusal(re: RegExp): string {
+    const i = this.refusals.findIndex((r) => re.test(r));
+    if (i < 0) throw new Error(`fakesys: expected a refusal matching ${re}; refusals: ${JSON.stringify(this.refusals)}`);
+    return this.refusals.splice(i, 1)[0]!;
+  }
+
+  /** Fails when something unmodelled ran or the kernel refused something the test did not expect. */
+  verify(): void {
+    const problems = [...this.unmodelled.map((u) => `no fake for: ${u}`), ...this.refusals.map((r) => `kernel refused: ${r}`)];
+    if (problems.length) throw new Error(`fakesys: ${problems.length} problem(s):\n${problems.join('\n')}`);
+  }
+
+  /**
+   * The whole state as text: namespaces by name, links by name (MAC shown
+   * when set explicitly, or every MAC with macs 'all'), addresses and routes
+   * sorted, sysctls, tables in save order with rules in order.
+   */
+  toString(opts: { counters?: boolean; macs?: 'set' | 'all' } = {}): string {
+    return [...this.nss.keys()].sort().map((k) => this.nsText(k === ROOT ? null : k, opts)).join('');
+  }
+
+  nsText(ns: string | null, opts: { counters?: boolean; macs?: 'set' | 'all' } = {}): string {
+    const n = this.ns(ns);
+    const out: string[] = [`netns ${ns ?? '(root)'}`];
+    for (const l of [...n.links.values()].sort((a, b) => cmp(a.name, b.name))) {
+      const peer = l.peer ? ` peer=${l.peer.name}${l.peer.ns === key(ns) ? '' : `@${l.peer.ns || '(root)'}`}` : '';
+      const mac = l.macSet || opts.macs === 'all' ? ` mac=${l.mac}` : '';
+      out.push(`  link ${l.name} ${l.kind} ${l.up ? 'up' : 'down'}${l.master ? ` master=${l.master}` : ''}${peer}${mac}`);
+      for (const a of [...l.addrs].sort((x, y) => cmp(`${x.local}/${x.prefixlen}`, `${y.local}/${y.prefixlen}`))) {
+        out.push(`    inet ${a.local}/${a.prefixlen}${a.brd ? ` brd ${a.brd}` : ''} scope ${a.scope}${a.secondary ? ' secondary' : ''}`);
+      }
+    }
+    for (const r of this.routes(ns)) out.push(`  route ${r}`);
+    for (const [k, v] of [...n.sysctl].sort((a, b) => cmp(a[0], b[0]))) out.push(`  sysctl ${k}=${v}`);
+    for (const kind of SAVE_ORDER) {
+      const t = n.tables.get(kind);
+      if (!t) continue;
+      out.push(`  table ${kind}`);
+      for (const c of chainsInOrder(t)) {
+        out.push(`    chain ${c.name}${c.builtin ? ` ${c.policy}` : ''}`);
+        for (const r of c.rules) out.push(`      ${opts.counters === false ? '' : `[${r.packets}:${r.bytes}] `}-A ${c.name} ${r.spec}`);
+      }
+    }
+    for (const f of n.flows) out.push(`  flow src=${f.src} dst=${f.dst} reply src=${f.replySrc} dst=${f.replyDst}`);
+    return out.join('\n') + '\n';
+  }
+
+  // ---- dispatch ----------------------------------------------------------
+
+  /** `ip netns exec NS prog…` -> NS and prog…; anything else runs in the root namespace. */
+  private splitExec(argv: string[]): { ns: string; rest: string[] } {
+    if (argv[0] === 'ip' && argv[1] === 'netns' && argv[2] === 'exec' && argv[3]) return { ns: argv[3], rest: argv.slice(4) };
+    return { ns: ROOT, rest: argv };
+  }
+
+  private takeFault(argv: string[], input: string | undefined): { fault: Fault; line: number } | null {
+    const text = argv.join(' ');
+    const lines = input ? input.replace(/\n$/, '').split('\n') : [];
+    for (const f of this.faults) {
+      if (f.remaining <= 0) continue;
+      if (f.pattern.test(text)) {
+        f.remaining--;
+        return { fault: f, line: 0 };
+      }
+      const i = lines.findIndex((l) => f.pattern.test(l));
+      if (i >= 0) {
+        f.remaining--;
+        return { fault: f, line: i + 1 };
+      }
+    }
+    return null;
+  }
+
+  /** Runs a command; `refusal`: a failure is the system refusing (not injected, not a missing program). */
+  private exec(argv: string[], input: string | undefined, operator: boolean): { result: RunResult; refusal: boolean } {
+    const where = argv.join(' ');
+    const fault = operator ? null : this.takeFault(argv, input);
+    if (fault && fault.line === 0) {
+      const prog = this.splitExec(argv).rest[0] ?? argv[0];
+      return { result: { stdout: '', stderr: fault.fault.stderr ?? `${prog}: Operation not permitted (injected by fakesys)\n`, exitCode: fault.fault.exitCode ?? 1 }, refusal: false };
+    }
+    try {
+      const result = this.dispatch(argv, input, operator, fault);
+      const missingProgram = result.exitCode === NOT_FOUND || /^exec of "[^"]+" failed: No such file/.test(result.stderr);
+      return { result, refusal: !fault && !missingProgram };
+    } catch (err) {
+      if (err instanceof Unmodelled || err instanceof RestoreUnmodelled) {
+        this.unmodelled.push(`${where}${err.message ? ` (${err.message})` : ''}`);
+        return { result: { stdout: '', stderr: `fakesys: no fake for: ${where}: ${err.message}\n`, exitCode: 1 }, refusal: false };
+      }
+      throw err;
+    }
+  }
+
+  private dispatch(argv: string[], input: string | undefined, operator: boolean, fault: { fault: Fault; line: number } | null): RunResult {
+    if (argv[0] !== 'ip' || argv[1] === 'netns' && argv[2] === 'exec') {
+      const { ns, rest } = this.splitExec(argv);
+      if (!this.nss.has(ns)) return { stdout: '', stderr: `Cannot open network namespace "${ns}": No such file or directory\n`, exitCode: 255 };
+      return this.program(ns, rest, input, operator, fault);
+    }
+    let ns = ROOT;
+    let rest = argv.slice(1);
+    if (rest[0] === '-n') {
+      ns = rest[1] ?? '';
+      rest = rest.slice(2);
+      if (!this.nss.has(ns)) return { stdout: '', stderr: `Cannot open network namespace "${ns}": No such file or directory\n`, exitCode: 255 };
+    }
+    const words = rest.join(' ');
+    if (ns === ROOT && (words.startsWith('netns add ') || words.startsWith('netns del ')) && rest.length === 3) {
+      try {
+        if (rest[1] === 'add') this.netnsAdd(rest[2]!);
+        else this.netnsDel(rest[2]!);
+        return ok();
+      } catch (err) {
+        if (err instanceof Refusal) return { stdout: '', stderr: err.message + '\n', exitCode: 1 };
+        throw err;
+      }
+    }
+    if (words === '-batch -') return this.batch(ns, input ?? '', operator, fault?.line ? fault : null);
+    if (words === '-j addr show') return ok(JSON.stringify(this.linksJson(this.nss.get(ns)!)) + '\n');
+    if (words === '-j route show table main') return ok(JSON.stringify(this.routesJson(this.nss.get(ns)!)) + '\n');
+    if (operator && ['link', 'addr', 'route'].includes(rest[0] ?? '')) {
+      try {
+        this.ipLine(this.nss.get(ns)!, rest, true);
+        return ok();
+      } catch (err) {
+        if (err instanceof Refusal) return { stdout: '', stderr: err.message + '\n', exitCode: err.fatal ? 255 : 2 };
+        throw err;
+      }
+    }
+    throw new Unmodelled('');
+  }
+
+  /** `ip -batch -`: line by line; the first failing line stops it, the lines before it took effect. */
+  private batch(ns: string, input: string, operator: boolean, fault: { fault: Fault; line: number } | null): RunResult {
+    const lines = input.replace(/\n$/, '').split('\n');
+    const n = this.nss.get(ns)!;
+    for (const [i, line] of lines.entries()) {
+      if (fault && fault.line === i + 1) {
+        return { stdout: '', stderr: fault.fault.stderr ?? `RTNETLINK answers: Operation not permitted (injected by fakesys)\nCommand failed -:${i + 1}\n`, exitCode: fault.fault.exitCode ?? 1 };
+      }
+      const words = line.trim().split(/\s+/).filter(Boolean);
+      if (!words.length) continue;
+      try {
+        if (words[0] === 'netns' && ns === ROOT && words.length === 3 && (words[1] === 'add' || words[1] === 'del')) {
+          if (words[1] === 'add') this.netnsAdd(words[2]!);
+          else this.netnsDel(words[2]!);
+        } else this.ipLine(n, words, operator);
+      } catch (err) {
+        if (err instanceof Refusal) return { stdout: '', stderr: err.fatal ? `${err.message}\n` : `${err.message}\nCommand failed -:${i + 1}\n`, exitCode: err.fatal ? 255 : 1 };
+        if (err instanceof Unmodelled) throw new Unmodelled(`batch line ${i + 1}: ${line}`);
+        throw err;
+      }
+    }
+    return ok();
+  }
+
+  /** A program other than ip, run in namespace `ns`. */
+  private program(ns: string, argv: string[], input: string | undefined, operator: boolean, fault: { fault: Fault; line: number } | null): RunResult {
+    const n = this.nss.get(ns)!;
+    const [prog, ...args] = argv;
+    const a = args.join(' ');
+    // Per-router daemons and their signals: the pretend process table of FakeHost.
+    if (['haproxy', 'radvd', 'keepalived', 'kill'].includes(prog!)) {
+      return { stdout: '', stderr: '', exitCode: 0, ...this.files.respond(ns === ROOT ? argv : ['ip', 'netns', 'exec', ns, ...argv]) };
+    }
+    if (prog === 'iptables-save' && (a === '-c' || operator)) {
+      const counters = args.includes('-c');
+      const t = args.indexOf('-t');
+      return ok(save(n.tables, this.iptablesVersion, { counters, table: t >= 0 ? (args[t + 1] as TableKind) : undefined }));
+    }
+    if (prog === 'iptables-restore' && (a === '-w --noflush --counters' || (operator && args.includes('--noflush')))) {
+      try {
+        restore(n.tables, input ?? '', {
+          counters: args.includes('--counters') || args.includes('-c'),
+          operator,
+          failAt: fault?.line ? { line: fault.line, stderr: fault.fault.stderr ?? `iptables-restore: line ${fault.line} failed: Operation not permitted (injected by fakesys)\n`, exitCode: fault.fault.exitCode ?? 1 } : null,
+        });
+        return ok();
+      } catch (err) {
+        if (err instanceof RestoreError) return { stdout: '', stderr: err.stderr.endsWith('\n') ? err.stderr : err.stderr + '\n', exitCode: err.exitCode };
+        throw err;
+      }
+    }
+    if (prog === 'iptables' && a === '--version') return ok(`iptables ${this.iptablesVersion}\n`);
+    if (prog === 'iptables' && operator && args[0] === '-t') {
+      // iptables -t TABLE -A/-D/-I/-F/-N/-X …: one line of a restore.
+      const payload = `*${args[1]}\n${args.slice(2).join(' ')}\nCOMMIT\n`;
+      try {
+        restore(n.tables, payload, { counters: false, operator: true });
+        return ok();
+      } catch (err) {
+        if (err instanceof RestoreError) return { stdout: '', stderr: err.stderr + '\n', exitCode: err.exitCode };
+        throw err;
+      }
+    }
+    if (prog === 'sysctl') return this.sysctlCmd(n, args, operator);
+    if (prog === 'conntrack') {
+      const m = /^-D -([dq]) (\S+)$/.exec(a);
+      if (!m || !isIPv4(m[2]!)) throw new Unmodelled('conntrack arguments');
+      if (!this.conntrackInstalled) {
+        return ns === ROOT
+          ? { stdout: '', stderr: 'conntrack: command not found\n', exitCode: NOT_FOUND }
+          : { stdout: '', stderr: 'exec of "conntrack" failed: No such file or directory\n', exitCode: 1 };
+      }
+      const before = n.flows.length;
+      n.flows = n.flows.filter((f) => (m[1] === 'd' ? f.dst : f.replyDst) !== m[2]);
+      const k = before - n.flows.length;
+      return { stdout: '', stderr: `conntrack v1.4.7 (conntrack-tools): ${k} flow entries have been deleted.\n`, exitCode: k ? 0 : 1 };
+    }
+    throw new Unmodelled('');
+  }
+
+  private sysctlCmd(n: FakeNs, args: string[], operator: boolean): RunResult {
+    const known = (k: string) => IPV4_SYSCTLS.includes(k) || k === BRIDGE_SYSCTL;
+    const missing = (k: string) => `sysctl: cannot stat /proc/sys/${k.replace(/\./g, '/')}: No such file or directory\n`;
+    if (args[0] === '-n' && args.length > 1) {
+      let stdout = '';
+      let stderr = '';
+      for (const k of args.slice(1)) {
+        if (!known(k)) throw new Unmodelled(`sysctl ${k}`);
+        const v = n.sysctl.get(k);
+        if (v === undefined) stderr += missing(k);
+        else stdout += `${v}\n`;
+      }
+      return { stdout, stderr, exitCode: stderr ? 1 : 0 };
+    }
+    const sets = args[0] === '-q' && args[1] === '-w' ? args.slice(2) : operator && args[0] === '-w' ? args.slice(1) : null;
+    if (!sets || !sets.length) throw new Unmodelled('sysctl arguments');
+    let stderr = '';
+    for (const s of sets) {
+      const m = /^([\w.-]+)=(\d+)$/.exec(s);
+      if (!m || !known(m[1]!)) throw new Unmodelled(`sysctl ${s}`);
+      if (!n.sysctl.has(m[1]!)) stderr += missing(m[1]!);
+      else n.sysctl.set(m[1]!, m[2]!);
+    }
+    return { stdout: '', stderr, exitCode: stderr ? 1 : 0 };
+  }
+
+  // ---- namespaces and links ----------------------------------------------
+
+  private makeNs(name: string | null): FakeNs {
+    const n: FakeNs = { name, links: new Map(), routes: [], tables: new Map(), sysctl: new Map(), flows: [], nextIfindex: 1 };
+    for (const k of IPV4_SYSCTLS) n.sysctl.set(k, this.newNsSysctls[k]!);
+    if (this.brNetfilter) n.sysctl.set(BRIDGE_SYSCTL, '1');
+    this.nss.set(key(name), n);
+    this.newLink(n, 'lo', 'loopback', '00:00:00:00:00:00');
+    return n;
+  }
+
+  private netnsAdd(name: string): void {
+    if (this.nss.has(name)) throw new Refusal(`Cannot create namespace file "/run/netns/${name}": File exists`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Unmodelled(`namespace name ${name}`);
+    this.makeNs(name);
+    this.files.addNamespace(name);
+  }
+
+  private netnsDel(name: string): void {
+    const n = this.nss.get(name);
+    if (!n) throw new Refusal(`Cannot remove namespace file "/run/netns/${name}": No such file or directory`);
+    // Its virtual devices die with it, and a veth takes its other end along.
+    for (const l of [...n.links.values()]) if (l.peer && l.peer.ns !== name) this.removeLink(this.nss.get(l.peer.ns)!, l.peer.name, false);
+    this.nss.delete(name);
+    this.files.namespaces.delete(name);
+  }
+
+  private newLink(n: FakeNs, name: string, kind: LinkKind, mac?: string): FakeLink {
+    const l: FakeLink = { name, ifindex: n.nextIfindex++, kind, mac: mac ?? this.nextMac(), macSet: false, up: false, master: null, addrs: [], peer: null };
+    n.links.set(name, l);
+    return l;
+  }
+
+  private nextMac(): string {
+    const s = ++this.macSeq;
+    return `fa:ce:00:${[s >> 16, s >> 8, s].map((b) => (b & 255).toString(16).padStart(2, '0')).join(':')}`;
+  }
+
+  private dev(n: FakeNs, name: string): FakeLink {
+    const l = n.links.get(name);
+    if (!l) throw new Refusal(`Cannot find device "${name}"`);
+    return l;
+  }
+
+  private removeLink(n: FakeNs, name: string, withPeer = true): void {
+    const l = n.links.get(name);
+    if (!l) return;
+    n.links.delete(name);
+    n.routes = n.routes.filter((r) => r.dev !== name);
+    if (l.kind === 'bridge') for (const p of n.links.values()) if (p.master === name) p.master = null;
+    if (withPeer && l.peer) {
+      const pn = this.nss.get(l.peer.ns);
+      if (pn) this.removeLink(pn, l.peer.name, false);
+    }
+  }
+
+  private carrier(n: FakeNs, l: FakeLink): boolean {
+    if (!l.up) return false;
+    if (l.kind === 'veth') return !!l.peer && !!this.nss.get(l.peer.ns)?.links.get(l.peer.name)?.up;
+    if (l.kind === 'bridge') return [...n.links.values()].some((p) => p.master === l.name && this.carrier(n, p));
+    return true;
+  }
+
+  private setUp(n: FakeNs, l: FakeLink, up: boolean): void {
+    if (l.up === up) return;
+    l.up = up;
+    if (!up) {
+      // A link going down takes every route through it along.
+      n.routes = n.routes.filter((r) => r.dev !== l.name);
+      return;
+    }
+    if (l.kind === 'loopback' && !l.addrs.length) l.addrs.push({ local: '127.0.0.1', prefixlen: 8, brd: null, scope: 'host', secondary: false });
+    for (const a of l.addrs) if (!a.secondary) this.addConnected(n, l, a);
+  }
+
+  /** The prefix route the kernel adds for a primary address on an up link. */
+  private addConnected(n: FakeNs, l: FakeLink, a: FakeAddr): void {
+    if (!l.up || l.kind === 'loopback' || a.scope === 'host' || a.prefixlen === 32) return;
+    const dst = networkOf(`${a.local}/${a.prefixlen}`);
+    if (n.routes.some((r) => r.dst === dst && r.dev === l.name && r.gateway === null)) return;
+    n.routes.push({ dst, gateway: null, dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.local });
+  }
+
+  // ---- ip lines ----------------------------------------------------------
+
+  /** One `ip` command line (`link …`, `addr …`, `route …`), as in a batch. */
+  private ipLine(n: FakeNs, w: string[], operator: boolean): void {
+    const [obj, verb] = w;
+    const line = w.join(' ');
+    const shape = (re: RegExp, wide?: RegExp) => {
+      const m = re.exec(line) ?? (operator && wide ? wide.exec(line) : null);
+      if (!m) throw new Unmodelled(line);
+      return m;
+    };
+    if (obj === 'link' && verb === 'add') {
+      const m = shape(/^link add (\S+) type (bridge) forward_delay 0$|^link add (\S+) type veth peer name (\S+)(?: netns (\S+))?$/, /^link add (\S+) type (bridge|dummy)$/);
+      const name = m[1] ?? m[3]!;
+      if (!IFNAME_RE.test(name)) throw new Refusal(`Error: argument "${name}" is wrong: "name" not a valid ifname`, true);
+      if (m[2]) {
+        if (n.links.has(name)) throw new Refusal('RTNETLINK answers: File exists');
+        this.newLink(n, name, m[2] as LinkKind);
+        return;
+      }
+      const peer = m[4]!;
+      if (!IFNAME_RE.test(peer)) throw new Refusal(`Error: argument "${peer}" is wrong: "name" not a valid ifname`, true);
+      const pk = m[5] ?? key(n.name);
+      const pn = this.nss.get(pk);
+      if (!pn) throw new Refusal(`Error: argument "${m[5]}" is wrong: Invalid "netns" value`, true);
+      if (n.links.has(name) || pn.links.has(peer) || (pn === n && name === peer)) throw new Refusal('RTNETLINK answers: File exists');
+      const a = this.newLink(n, name, 'veth');
+      const b = this.newLink(pn, peer, 'veth');
+      a.peer = { ns: pk, name: peer };
+      b.peer = { ns: key(n.name), name };
+      return;
+    }
+    if (obj === 'link' && verb === 'set') {
+      const m = shape(/^link set (\S+) (up|address (\S+)|master (\S+)|netns (\S+))$/, /^link set (\S+) (down|nomaster)$/);
+      const l = this.dev(n, m[1]!);
+      if (m[2] === 'up' || m[2] === 'down') this.setUp(n, l, m[2] === 'up');
+      else if (m[2] === 'nomaster') l.master = null;
+      else if (m[3] !== undefined) {
+        if (!isMac(m[3])) throw new Refusal(`Error: argument "${m[3]}" is wrong: invalid address`, true);
+        l.mac = m[3].toLowerCase();
+        l.macSet = true;
+      } else if (m[4] !== undefined) {
+        const br = n.links.get(m[4]);
+        if (!br) throw new Refusal(`Error: argument "${m[4]}" is wrong: Device does not exist`, true);
+        if (br.kind !== 'bridge') throw new Refusal('RTNETLINK answers: Operation not supported');
+        l.master = br.name;
+      } else {
+        const to = this.nss.get(m[5]!);
+        if (!to) throw new Refusal(`Error: argument "${m[5]}" is wrong: Invalid "netns" value`, true);
+        if (to === n) return;
+        if (to.links.has(l.name)) throw new Refusal('RTNETLINK answers: File exists');
+        // Moving a link drops its addresses, routes, master and up state.
+        this.removeLink(n, l.name, false);
+        Object.assign(l, { addrs: [], master: null, up: false, ifindex: to.nextIfindex++ });
+        to.links.set(l.name, l);
+        if (l.peer) {
+          const other = this.nss.get(l.peer.ns)?.links.get(l.peer.name);
+          if (other) other.peer = { ns: key(to.name), name: l.name };
+        }
+      }
+      return;
+    }
+    if (obj === 'link' && (verb === 'del' || verb === 'delete')) {
+      const m = shape(/^link del (\S+)$/, /^link (?:del|delete) (?:dev )?(\S+)$/);
+      this.dev(n, m[1]!);
+      this.removeLink(n, m[1]!);
+      return;
+    }
+    if (obj === 'addr' && verb === 'add') {
+      const m = shape(/^addr add (\S+)\/(\d+) brd (\S+) scope (global) dev (\S+)$/, /^addr add (\S+)\/(\d+)(?: brd (\S+))?(?: scope (\w+))? dev (\S+)$/);
+      const [, local, len, brd, scope, dev] = m;
+      if (!isIPv4(local!) || Number(len) > 32) throw new Refusal(`Error: any valid prefix is expected rather than "${local}/${len}".`, true);
+      const l = this.dev(n, dev!);
+      const prefixlen = Number(len);
+      if (l.addrs.some((a) => a.local === local && a.prefixlen === prefixlen)) throw new Refusal('Error: ipv4: Address already assigned.');
+      const net = networkOf(`${local}/${prefixlen}`);
+      const secondary = l.addrs.some((a) => !a.secondary && a.prefixlen === prefixlen && networkOf(`${a.local}/${a.prefixlen}`) === net);
+      const a: FakeAddr = { local: local!, prefixlen, brd: brd ?? null, scope: (scope ?? 'global') as FakeAddr['scope'], secondary };
+      const firstSecondary = l.addrs.findIndex((x) => x.secondary);
+      if (secondary || firstSecondary < 0) l.addrs.push(a);
+      else l.addrs.splice(firstSecondary, 0, a);
+      if (!secondary) this.addConnected(n, l, a);
+      return;
+    }
+    if (obj === 'addr' && verb === 'del') {
+      const m = shape(/^addr del (\S+)\/(\d+) dev (\S+)$/);
+      const l = this.dev(n, m[3]!);
+      const i = l.addrs.findIndex((a) => a.local === m[1] && a.prefixlen === Number(m[2]));
+      if (i < 0) throw new Refusal('Error: ipv4: Address not found.');
+      const [gone] = l.addrs.splice(i, 1);
+      const dropped = [gone!.local];
+      if (!gone!.secondary) {
+        const net = networkOf(`${gone!.local}/${gone!.prefixlen}`);
+        const same = l.addrs.filter((a) => a.secondary && a.prefixlen === gone!.prefixlen && networkOf(`${a.local}/${a.prefixlen}`) === net);
+        if (same.length && n.sysctl.get('net.ipv4.conf.all.promote_secondaries') === '1') {
+          same[0]!.secondary = false;
+        } else {
+          // Without promote_secondaries the secondaries go with their primary.
+          l.addrs = l.addrs.filter((a) => !same.includes(a));
+          dropped.push(...same.map((a) => a.local));
+        }
+        // Routes using a removed address as their source go (fib_sync_down_addr).
+        n.routes = n.routes.filter((r) => !(r.prefsrc && dropped.includes(r.prefsrc)));
+        const promoted = same.find((a) => !a.secondary);
+        if (promoted) this.addConnected(n, l, promoted);
+      } else {
+        n.routes = n.routes.filter((r) => r.prefsrc !== gone!.local);
+      }
+      // The last IPv4 address gone: IP is off on the link, its routes with it.
+      if (!l.addrs.some((a) => a.scope !== 'link')) n.routes = n.routes.filter((r) => r.dev !== l.name);
+      return;
+    }
+    if (obj === 'route' && (verb === 'replace' || (operator && verb === 'add'))) {
+      const m = shape(
+        /^route replace (?:to )?(\S+) (?:via (\S+)(?: dev (\S+))?|dev (\S+) proto kernel scope link src (\S+))$/,
+        /^route (?:replace|add) (?:to )?(\S+) (?:via (\S+)(?: dev (\S+))?|dev (\S+)(?: proto kernel)?(?: scope link)?(?: src (\S+))?)$/,
+      );
+      const dst = this.routeDst(m[1]!);
+      let route: FakeRoute;
+      if (m[2] !== undefined) {
+        if (!isIPv4(m[2])) throw new Refusal(`Error: inet address is expected rather than "${m[2]}".`, true);
+        if (m[3] !== undefined) this.dev(n, m[3]);
+        // The nexthop must be on a link: covered by a link-scope route (through `dev` when given).
+        const onLink = n.routes
+          .filter((r) => r.gateway === null && r.scope === 'link' && contains(r.dst, m[2]!) && (m[3] === undefined || r.dev === m[3]))
+          .sort((a, b) => parseCidr(b.dst)!.prefix - parseCidr(a.dst)!.prefix);
+        if (!onLink.length) throw new Refusal('Error: Nexthop has invalid gateway.');
+        route = { dst, gateway: m[2], dev: onLink[0]!.dev, protocol: 'boot', scope: 'universe', prefsrc: null };
+      } else {
+        const l = this.dev(n, m[4]!);
+        if (!l.up) throw new Refusal('Error: Nexthop device is not up.');
+        const src = m[5];
+        if (src !== undefined && ![...n.links.values()].some((x) => x.addrs.some((a) => a.local === src))) throw new Refusal('Error: Invalid prefsrc address.');
+        route = { dst, gateway: null, dev: l.name, protocol: line.includes('proto kernel') ? 'kernel' : 'boot', scope: 'link', prefsrc: src ?? null };
+      }
+      const i = n.routes.findIndex((r) => r.dst === dst);
+      if (i >= 0 && verb === 'add') throw new Refusal('RTNETLINK answers: File exists');
+      if (i >= 0) n.routes[i] = route;
+      else n.routes.push(route);
+      return;
+    }
+    if (obj === 'route' && (verb === 'del' || verb === 'delete')) {
+      const m = shape(/^route del (\S+) via (\S+)$/, /^route (?:del|delete) (?:to )?(\S+)(?: via (\S+))?(?: dev (\S+))?$/);
+      const dst = this.routeDst(m[1]!);
+      const i = n.routes.findIndex((r) => r.dst === dst && (m[2] === undefined || r.gateway === m[2]) && (m[3] === undefined || r.dev === m[3]));
+      if (i < 0) throw new Refusal('RTNETLINK answers: No such process');
+      n.routes.splice(i, 1);
+      return;
+    }
+    throw new Unmodelled(line);
+  }
+
+  /** A route destination as ip reads it: `default`, a bare address (/32) or a network CIDR. */
+  private routeDst(s: string): string {
+    if (s === 'default') return '0.0.0.0/0';
+    const c = s.includes('/') ? s : `${s}/32`;
+    const p = parseCidr(c);
+    if (!p) throw new Refusal(`Error: any valid prefix is expected rather than "${s}".`, true);
+    if (networkOf(c) !== `${p.addr}/${p.prefix}`) throw new Refusal('Error: Invalid prefix for given prefix length.');
+    return c;
+  }
+
+  // ---- what `ip -j` prints -----------------------------------------------
+
+  private linksJson(n: FakeNs): unknown[] {
+    return [...n.links.values()].sort((a, b) => a.ifindex - b.ifindex).map((l) => {
+      const carrier = this.carrier(n, l);
+      const lo = l.kind === 'loopback';
+      const flags = lo ? (l.up ? ['LOOPBACK', 'UP', 'LOWER_UP'] : ['LOOPBACK']) : carrier ? ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'] : l.up ? ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP'] : ['BROADCAST', 'MULTICAST'];
+      const peer = l.peer ? this.nss.get(l.peer.ns)?.links.get(l.peer.name) : undefined;
+      const inet = l.addrs.map((a) => ({
+        family: 'inet',
+        local: a.local,
+        prefixlen: a.prefixlen,
+        ...(a.brd ? { broadcast: a.brd } : {}),
+        scope: a.scope,
+        ...(a.secondary ? { secondary: true } : {}),
+        label: l.name,
+        valid_life_time: 4294967295,
+        preferred_life_time: 4294967295,
+      }));
+      const inet6 = !l.up ? [] : lo ? [{ family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' }] : [{ family: 'inet6', local: linkLocal(l.mac), prefixlen: 64, scope: 'link' }];
+      return {
+        ifindex: l.ifindex,
+        ...(peer ? { link_index: peer.ifindex } : {}),
+        ifname: l.name,
+        flags,
+        mtu: lo ? 65536 : 1500,
+        qdisc: l.up ? 'noqueue' : 'noop',
+        ...(l.master ? { master: l.master } : {}),
+        operstate: lo ? (l.up ? 'UNKNOWN' : 'DOWN') : carrier ? 'UP' : l.up && l.kind === 'veth' ? 'LOWERLAYERDOWN' : 'DOWN',
+        group: 'default',
+        txqlen: 1000,
+        link_type: lo ? 'loopback' : 'ether',
+        address: l.mac,
+        broadcast: lo ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff',
+        ...(l.peer && l.peer.ns !== key(n.name) ? { link_netnsid: 0 } : {}),
+        addr_info: [...inet, ...inet6.map((a) => ({ ...a, valid_life_time: 4294967295, preferred_life_time: 4294967295 }))],
+      };
+    });
+  }
+
+  private routesJson(n: FakeNs): unknown[] {
+    return sortedRoutes(n.routes).map((r) => {
+      const l = n.links.get(r.dev);
+      return {
+        dst: dstText(r.dst),
+        ...(r.gateway ? { gateway: r.gateway } : {}),
+        dev: r.dev,
+        ...(r.protocol === 'kernel' ? { protocol: 'kernel' } : {}),
+        ...(r.scope === 'link' ? { scope: 'link' } : {}),
+        ...(r.prefsrc ? { prefsrc: r.prefsrc } : {}),
+        flags: l && !this.carrier(n, l) ? ['linkdown'] : [],
+      };
+    });
+  }
+}
+
+/** What l3ctl reads (and must mark as reads, so --dry-run runs them). */
+function isRead(argv: string[]): boolean {
+  const a = argv.join(' ');
+  return / -j (addr|route) show( table main)?$/.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -n /.test(a) || a === 'iptables --version';
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The kernel's dump order: by destination address, then prefix length. */
+function sortedRoutes(routes: FakeRoute[]): FakeRoute[] {
+  const keyOf = (dst: string) => {
+    const [ip, len] = dst.split('/');
+    return ip!.split('.').reduce((a, b) => a * 256 + Number(b), 0) * 64 + Number(len);
+  };
+  return routes.map((r) => ({ r, k: keyOf(r.dst) })).sort((a, b) => a.k - b.k || cmp(a.r.dev, b.r.dev)).map((x) => x.r);
+}
+
+/** A fake for one test: verify() runs when the test ends, so an unmodelled command or a refusal fails it. */
+export function fakeFor(t: TestContext, opts: FakeOptions = {}): FakeSystem {
+  const f = new FakeSystem(opts);
+  t.after(() => f.verify());
+  return f;
+}
