@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const BIN = join(ROOT, 'bin', 'l3ctl');
+/** The l3ctl under test; L3CTL_BENCH_BIN points the benchmark at another build (e.g. main's, for a before/after). */
+export const BIN = process.env.L3CTL_BENCH_BIN ?? join(ROOT, 'bin', 'l3ctl');
 export const NODE = process.execPath;
 
 export const median = (xs: number[]) => {

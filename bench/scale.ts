@@ -1,0 +1,67 @@
+// Section 6 — scale: `agent sync` from empty, a converged `agent sync` and
+// one `router delete` of all routers, at 16 and at 200 routers of the same
+// shape (scaleShape: gateway, two ports, a FIP on every fourth router). The
+// time per router must not grow with the number of routers. The first
+// 200-router sync from empty also gives section 5 its peak RSS.
+import { existsSync } from 'node:fs';
+import { l3ctl, l3ctlArgv, median, peakRss, storeEnv } from './lib/proc.js';
+import { withSandbox } from './lib/kernel.js';
+import { fmtMs, progress, ratioGoal, row, type Section } from './lib/report.js';
+import { routerNamespaces, scaleShape } from './lib/topology.js';
+
+interface Times {
+  sync: number[];
+  converged: number[];
+  del: number[];
+}
+
+export interface ScaleResult {
+  section: Section;
+  /** Peak RSS (MiB) of `agent sync` of the largest size from empty, and how it was read. */
+  syncRss?: { mib: number; how: string };
+}
+
+function measure(R: number, rounds: number, notes: string[], rss: boolean): Promise<{ t: Times; rss?: { mib: number; how: string } }> {
+  return withSandbox(`scale${R}`, (sb) => {
+    const s = scaleShape(R, sb.config);
+    const t: Times = { sync: [], converged: [], del: [] };
+    let mem: { mib: number; how: string } | undefined;
+    for (let i = 0; i < rounds; i++) {
+      progress(`scale: ${R} routers, round ${i + 1}/${rounds}: sync from empty, converged sync, delete`);
+      sb.clearKernel();
+      sb.writeStore(s);
+      if (rss && i === 0) {
+        const p = peakRss(l3ctlArgv(['agent', 'sync', '-q']), storeEnv(sb.store));
+        t.sync.push(p.ms);
+        mem = { mib: p.mib, how: p.how };
+      } else {
+        t.sync.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
+      }
+      t.converged.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
+      t.del.push(l3ctl(sb.store, ['router', 'delete', ...s.routers.map((r) => r.name), '--yes', '-q']).ms);
+      const left = routerNamespaces(s).filter((ns) => existsSync(`/run/netns/${ns}`)).length;
+      if (left) notes.push(`${left} of ${R} router namespaces were left after router delete`);
+    }
+    return { t, rss: mem };
+  });
+}
+
+export async function benchScale(rounds: number, bigRounds: number, small = 16, big = 200): Promise<ScaleResult> {
+  const notes: string[] = [];
+  const a = await measure(small, rounds, notes, false);
+  const b = await measure(big, bigRounds, notes, true);
+  const per = (xs: number[], n: number) => median(xs) / n;
+  const r = (what: string, k: keyof Times) => {
+    const pa = per(a.t[k], small);
+    const pb = per(b.t[k], big);
+    return row(`${what}: per router at ${big} / at ${small}`, pb / pa, ratioGoal('<=', 1), `${(pb / pa).toFixed(2)}× (${pb.toFixed(1)} / ${pa.toFixed(1)} ms per router; ${fmtMs(median(b.t[k]))} / ${fmtMs(median(a.t[k]))} in all)`);
+  };
+  return {
+    section: {
+      title: `6. Scale: ${small} and ${big} routers, gateway + 2 ports + a FIP on every 4th (median of ${rounds} / ${bigRounds} rounds)`,
+      rows: [r('agent sync from empty', 'sync'), r('converged agent sync', 'converged'), r(`router delete of all`, 'del')],
+      notes,
+    },
+    syncRss: b.rss,
+  };
+}
