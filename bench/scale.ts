@@ -56,6 +56,11 @@ export async function benchScale(rounds: number, bigRounds: number, small = 16, 
     const pb = per(b.t[k], big);
     return row(`${what}: per router at ${big} / at ${small}`, pb / pa, ratioGoal('<=', 1), `${(pb / pa).toFixed(2)}× (${pb.toFixed(1)} / ${pa.toFixed(1)} ms per router; ${fmtMs(median(b.t[k]))} / ${fmtMs(median(a.t[k]))} in all)`);
   };
+  // The per-router figure at 16 carries the fixed cost of a process (start, store, host namespace);
+  // the cost of each added router shows whether the part that grows is linear.
+  for (const [what, k] of [['sync from empty', 'sync'], ['converged sync', 'converged'], ['router delete', 'del']] as const) {
+    notes.push(`${what}: each router beyond ${small} added ${((median(b.t[k]) - median(a.t[k])) / (big - small)).toFixed(1)} ms`);
+  }
   return {
     section: {
       title: `6. Scale: ${small} and ${big} routers, gateway + 2 ports + a FIP on every 4th (median of ${rounds} / ${bigRounds} rounds)`,
