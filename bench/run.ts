@@ -13,7 +13,7 @@ const USAGE = `usage: npm run bench -- [--neutron] [--parallel] [--only 1,2,…]
   --only LIST    only these sections (1 start-up, 2 growth, 3 floor, 4 neutron, 5 memory, 6 scale, 7 apply)
   --runs N       start-up: interleaved runs per command (default 30)
   --rounds N     kernel sections: rounds per figure (default 5; 3 for Neutron and apply)
-  --big-rounds N rounds of the 200-router scale figures (default 1)
+  --big-rounds N rounds of the 200-router scale figures (default 2)
 `;
 
 interface Options {
@@ -26,7 +26,7 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { neutron: false, parallel: false, only: null, runs: 30, rounds: 5, bigRounds: 1 };
+  const o: Options = { neutron: false, parallel: false, only: null, runs: 30, rounds: 5, bigRounds: 2 };
   const num = (v: string | undefined, name: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} needs a positive integer, got ${v}`);

@@ -5,7 +5,8 @@
 // 200-router sync from empty also gives section 5 its peak RSS.
 import { existsSync } from 'node:fs';
 import { l3ctl, l3ctlArgv, median, peakRss, storeEnv } from './lib/proc.js';
-import { withSandbox } from './lib/kernel.js';
+import { withSandbox, type Sandbox } from './lib/kernel.js';
+import type { State } from '../src/model/types.js';
 import { fmtMs, progress, ratioGoal, row, type Section } from './lib/report.js';
 import { routerNamespaces, scaleShape } from './lib/topology.js';
 
@@ -21,35 +22,47 @@ export interface ScaleResult {
   syncRss?: { mib: number; how: string };
 }
 
-function measure(R: number, rounds: number, notes: string[], rss: boolean): Promise<{ t: Times; rss?: { mib: number; how: string } }> {
-  return withSandbox(`scale${R}`, (sb) => {
-    const s = scaleShape(R, sb.config);
-    const t: Times = { sync: [], converged: [], del: [] };
-    let mem: { mib: number; how: string } | undefined;
-    for (let i = 0; i < rounds; i++) {
-      progress(`scale: ${R} routers, round ${i + 1}/${rounds}: sync from empty, converged sync, delete`);
-      sb.clearKernel();
-      sb.writeStore(s);
-      if (rss && i === 0) {
-        const p = peakRss(l3ctlArgv(['agent', 'sync', '-q']), storeEnv(sb.store));
-        t.sync.push(p.ms);
-        mem = { mib: p.mib, how: p.how };
-      } else {
-        t.sync.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
-      }
-      t.converged.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
-      t.del.push(l3ctl(sb.store, ['router', 'delete', ...s.routers.map((r) => r.name), '--yes', '-q']).ms);
-      const left = routerNamespaces(s).filter((ns) => existsSync(`/run/netns/${ns}`)).length;
-      if (left) notes.push(`${left} of ${R} router namespaces were left after router delete`);
-    }
-    return { t, rss: mem };
-  });
+/** One round at one size in `sb`: sync from empty, converged sync, delete of all. */
+function round(sb: Sandbox, s: State, t: Times, notes: string[], rss: boolean): { mib: number; how: string } | undefined {
+  const R = s.routers.length;
+  let mem: { mib: number; how: string } | undefined;
+  sb.clearKernel();
+  sb.writeStore(s);
+  if (rss) {
+    const p = peakRss(l3ctlArgv(['agent', 'sync', '-q']), storeEnv(sb.store));
+    t.sync.push(p.ms);
+    mem = { mib: p.mib, how: p.how };
+  } else {
+    t.sync.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
+  }
+  t.converged.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
+  t.del.push(l3ctl(sb.store, ['router', 'delete', ...s.routers.map((r) => r.name), '--yes', '-q']).ms);
+  const left = routerNamespaces(s).filter((ns) => existsSync(`/run/netns/${ns}`)).length;
+  if (left) notes.push(`${left} of ${R} router namespaces were left after router delete`);
+  sb.clearKernel();
+  return mem;
 }
 
 export async function benchScale(rounds: number, bigRounds: number, small = 16, big = 200): Promise<ScaleResult> {
   const notes: string[] = [];
-  const a = await measure(small, rounds, notes, false);
-  const b = await measure(big, bigRounds, notes, true);
+  const a: { t: Times } = { t: { sync: [], converged: [], del: [] } };
+  const b: { t: Times; rss?: { mib: number; how: string } } = { t: { sync: [], converged: [], del: [] } };
+  // The two sizes alternate, so that a change of load on the shared machine hits both.
+  await withSandbox('scale', (sb) => {
+    const ss = scaleShape(small, sb.config);
+    const sb2 = scaleShape(big, sb.config);
+    for (let i = 0; i < Math.max(rounds, bigRounds); i++) {
+      if (i < rounds) {
+        progress(`scale: ${small} routers, round ${i + 1}/${rounds}: sync from empty, converged sync, delete`);
+        round(sb, ss, a.t, notes, false);
+      }
+      if (i < bigRounds) {
+        progress(`scale: ${big} routers, round ${i + 1}/${bigRounds}: sync from empty, converged sync, delete`);
+        const mem = round(sb, sb2, b.t, notes, i === 0);
+        if (mem) b.rss = mem;
+      }
+    }
+  });
   const per = (xs: number[], n: number) => median(xs) / n;
   const r = (what: string, k: keyof Times) => {
     const pa = per(a.t[k], small);
