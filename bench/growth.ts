@@ -23,10 +23,11 @@ export async function benchGrowth(rounds: number): Promise<Section> {
     for (let i = 0; i < rounds; i++) {
       progress(`growth: round ${i + 1}/${rounds}`);
       t.node.push(run([NODE, '-e', '0']).ms);
-      t.big.push(assoc(g.big));
-      undo(g.big);
-      t.small.push(assoc(g.small));
-      undo(g.small);
+      // Alternate which router goes first, so that neither always follows the same command.
+      for (const x of i % 2 ? [g.small, g.big] : [g.big, g.small]) {
+        (x === g.big ? t.big : t.small).push(assoc(x));
+        undo(x);
+      }
     }
     const [n, b, s] = [median(t.node), median(t.big), median(t.small)];
     return {

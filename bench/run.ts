@@ -12,7 +12,7 @@ const USAGE = `usage: npm run bench -- [--neutron] [--parallel] [--only 1,2,…]
   --parallel     also issue 5's 24 parallel fip associate
   --only LIST    only these sections (1 start-up, 2 growth, 3 floor, 4 neutron, 5 memory, 6 scale, 7 apply)
   --runs N       start-up: interleaved runs per command (default 30)
-  --rounds N     kernel sections: rounds per figure (default 5; 3 for Neutron and apply)
+  --rounds N     kernel sections: rounds per figure (default 5; twice that for growth, at most 3 for Neutron and apply)
   --big-rounds N rounds of the 200-router scale figures (default 2)
 `;
 
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
 
   let syncRss: { mib: number; how: string } | undefined;
   await section(1, '1. Start-up', false, async () => (await import('./startup.js')).benchStartup(o.runs));
-  await section(2, '2. Growth', true, async () => (await import('./growth.js')).benchGrowth(o.rounds));
+  await section(2, '2. Growth', true, async () => (await import('./growth.js')).benchGrowth(2 * o.rounds));
   await section(3, '3. Floor', true, async () => (await import('./floor.js')).benchFloor(o.rounds));
   // Scale before memory: its first 200-router sync gives memory's first figure.
   await section(6, '6. Scale', true, async () => {
