@@ -19,10 +19,10 @@ const FIG_MANY = 'apply 10 routers × 2 ports × 5 FIPs: separate commands / one
 const FIG_250 = 'one apply of 250 FIPs on one router (from empty)';
 
 /** `l3ctl apply --help` succeeds and is apply's own help (an unknown command with --help prints the general help, exit 0). */
-export function applyAvailable(): boolean {
+export async function applyAvailable(): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'l3ctl-bench-apply-'));
   try {
-    const r = l3ctl(join(dir, 'state.json'), ['apply', '--help'], { check: false });
+    const r = await l3ctl(join(dir, 'state.json'), ['apply', '--help'], { check: false });
     return r.status === 0 && /^Usage: l3ctl apply\b/m.test(r.stdout);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -30,36 +30,36 @@ export function applyAvailable(): boolean {
 }
 
 /** The document `export` prints for `s` (JSON when export can be asked for it), and its file name extension. */
-function exportDocument(sb: Sandbox, s: State): { text: string; ext: string } {
+async function exportDocument(sb: Sandbox, s: State): Promise<{ text: string; ext: string }> {
   const scratch = join(sb.dir, 'export-source.json');
   sb.writeStore(s, scratch);
   for (const args of [['export', '--format', 'json'], ['export', '-f', 'json'], ['export']]) {
-    const r = l3ctl(scratch, args, { check: false });
+    const r = await l3ctl(scratch, args, { check: false });
     if (r.status === 0 && r.stdout.trim()) return { text: r.stdout, ext: /^\s*[{[]/.test(r.stdout) ? 'json' : 'yaml' };
   }
   throw new Error('l3ctl export printed no document');
 }
 
 /** A fresh store holding only this node's config (as `config set` leaves it). */
-function nodeStore(sb: Sandbox): void {
+async function nodeStore(sb: Sandbox): Promise<void> {
   rmSync(sb.store, { force: true });
-  for (const [k, v] of Object.entries(sb.config)) l3ctl(sb.store, ['config', 'set', k, v, '-q']);
+  for (const [k, v] of Object.entries(sb.config)) await l3ctl(sb.store, ['config', 'set', k, v, '-q']);
 }
 
-function timedApply(sb: Sandbox, s: State, doc = exportDocument(sb, s)): number {
+async function timedApply(sb: Sandbox, doc: { text: string; ext: string }): Promise<number> {
   const file = join(sb.dir, `site.${doc.ext}`);
   writeFileSync(file, doc.text);
   sb.clearKernel();
-  nodeStore(sb);
-  const ms = l3ctl(sb.store, ['apply', file, '-q']).ms;
+  await nodeStore(sb);
+  const ms = (await l3ctl(sb.store, ['apply', file, '-q'])).ms;
   // The figure counts only if the result is right: the kernel matches the store.
-  l3ctl(sb.store, ['agent', 'check', '-q']);
+  await l3ctl(sb.store, ['agent', 'check', '-q']);
   return ms;
 }
 
 /** The same topology by one command per object, as a script would build it (router ids kept, so cleanup knows the namespaces). */
-function byCommands(sb: Sandbox, s: State): { ms: number; commands: number } {
-  nodeStore(sb);
+async function byCommands(sb: Sandbox, s: State): Promise<{ ms: number; commands: number }> {
+  await nodeStore(sb);
   const net = new Map(s.networks.map((n) => [n.id, n]));
   const calls: string[][] = [];
   for (const n of s.networks) calls.push(['network', 'add', n.name, '--cidr', n.cidr, ...(n.gateway_ip ? ['--gateway-ip', n.gateway_ip] : []), ...(n.external ? ['--external'] : [])]);
@@ -71,34 +71,34 @@ function byCommands(sb: Sandbox, s: State): { ms: number; commands: number } {
   const routerName = new Map(s.routers.map((r) => [r.id, r.name]));
   for (const f of s.floatingips) if (f.router_id) calls.push(['fip', 'associate', f.floating_ip_address, f.fixed_ip_address!, '--router', routerName.get(f.router_id)!]);
   let ms = 0;
-  for (const c of calls) ms += l3ctl(sb.store, [...c, '-q']).ms;
+  for (const c of calls) ms += (await l3ctl(sb.store, [...c, '-q'])).ms;
   return { ms, commands: calls.length };
 }
 
 export async function benchApply(rounds: number): Promise<Section> {
-  if (!applyAvailable()) {
+  if (!(await applyAvailable())) {
     const why = 'l3ctl apply not available';
     return { title: TITLE, rows: [missing(FIG_MANY, why, ratioGoal('>=', 10)), missing(FIG_250, why, { op: '<=', limit: 2, unit: ' s' })], notes: [] };
   }
   const t = { commands: [] as number[], apply: [] as number[], many: [] as number[] };
   let commands = 0;
-  await withSandbox('apply', (sb) => {
+  await withSandbox('apply', async (sb) => {
     const { state } = neutronShape(10, 2, 5, sb.config, 'ap');
     const big = manyFipsShape(250, sb.config);
     sb.track(state);
     sb.track(big);
     // Export first: without a document there is no figure, and the slow command build is not worth it.
-    const docs = [exportDocument(sb, state), exportDocument(sb, big)] as const;
+    const docs = [await exportDocument(sb, state), await exportDocument(sb, big)] as const;
     // The command build takes a minute or two: once. The applies: `rounds` times.
     progress(`apply: the same build by separate commands (once)`);
     sb.clearKernel();
-    const c = byCommands(sb, state);
+    const c = await byCommands(sb, state);
     t.commands.push(c.ms);
     commands = c.commands;
     for (let i = 0; i < rounds; i++) {
       progress(`apply: round ${i + 1}/${rounds}: one apply of ${state.routers.length} routers, one of 250 FIPs`);
-      t.apply.push(timedApply(sb, state, docs[0]));
-      t.many.push(timedApply(sb, big, docs[1]));
+      t.apply.push(await timedApply(sb, docs[0]));
+      t.many.push(await timedApply(sb, docs[1]));
     }
   });
   const m = median(t.many);

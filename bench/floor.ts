@@ -16,7 +16,7 @@ import { neutronShape, routerNamespaces } from './lib/topology.js';
 export const FLOOR_ROUTERS = 16;
 
 export async function benchFloor(rounds: number): Promise<Section> {
-  return withSandbox('floor', (sb) => {
+  return withSandbox('floor', async (sb) => {
     const { state } = neutronShape(FLOOR_ROUTERS, 2, 5, sb.config, 'f');
     const nss = routerNamespaces(state);
     const t = { sync: [] as number[], script: [] as number[], converged: [] as number[], reads: [] as number[] };
@@ -31,29 +31,30 @@ export async function benchFloor(rounds: number): Promise<Section> {
       progress(`floor: round ${i + 1}/${rounds}: l3ctl agent sync of ${FLOOR_ROUTERS} routers from empty`);
       sb.clearKernel();
       sb.writeStore(state);
-      t.sync.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
-      t.converged.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
+      t.sync.push((await l3ctl(sb.store, ['agent', 'sync', '-q'])).ms);
+      t.converged.push((await l3ctl(sb.store, ['agent', 'sync', '-q'])).ms);
       if (i === 0) {
         // The floor loads exactly the tables l3ctl built; the read loop reads the same namespaces.
-        const rules = new Map(nss.map((ns) => [ns, iptablesSave(ns)]));
+        const rules = new Map<string, string>();
+        for (const ns of nss) rules.set(ns, await iptablesSave(ns));
         buildScript = floorBuildScript(state, sb.hostNs, rules);
         readScript = floorReadScript(state, sb.hostNs);
         writeFileSync(buildPath, buildScript);
         writeFileSync(readPath, readScript);
-        const cmds = verboseCommands(l3ctl(sb.store, ['agent', 'sync', '-v']).stderr);
+        const cmds = verboseCommands((await l3ctl(sb.store, ['agent', 'sync', '-v'])).stderr);
         commands = cmds.length;
         mutating = cmds.filter((c) => !isReadOnly(c));
-        const ours = snapshot(sb.hostNs, nss);
+        const ours = await snapshot(sb.hostNs, nss);
         sb.clearKernel();
-        run(['bash', buildPath]);
-        const diff = diffSnapshots(ours, snapshot(sb.hostNs, nss));
+        await run(['bash', buildPath]);
+        const diff = diffSnapshots(ours, await snapshot(sb.hostNs, nss));
         notes.push(diff.length ? `the floor script's kernel state DIFFERS from l3ctl's: ${diff.join('; ')}` : 'the floor script builds the same kernel state as l3ctl (links, MACs, IPv4 addresses and routes, ip_forward, iptables rules, bridge ports)');
       }
-      t.reads.push(run(['bash', readPath]).ms);
+      t.reads.push((await run(['bash', readPath])).ms);
       progress(`floor: round ${i + 1}/${rounds}: the shell floor`);
       sb.clearKernel();
-      t.script.push(run(['bash', buildPath]).ms);
-      t.reads.push(run(['bash', readPath]).ms);
+      t.script.push((await run(['bash', buildPath])).ms);
+      t.reads.push((await run(['bash', readPath])).ms);
     }
     const procs = (buildScript.match(/^(ip|ip netns exec) /gm) ?? []).length;
     notes.push(`floor script: ${procs} processes (${FLOOR_ROUTERS + 1} ip -batch, ${FLOOR_ROUTERS} iptables-restore, ${FLOOR_ROUTERS} sysctl, 1 netns batch); read loop: ${2 * FLOOR_ROUTERS + 1} processes`);

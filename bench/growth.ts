@@ -9,24 +9,24 @@ import { fmtMs, info, progress, ratioGoal, ratioRow, type Section } from './lib/
 import { growthShape } from './lib/topology.js';
 
 export async function benchGrowth(rounds: number): Promise<Section> {
-  return withSandbox('growth', (sb) => {
+  return withSandbox('growth', async (sb) => {
     const g = growthShape(sb.config);
     sb.writeStore(g.state);
     progress(`growth: building a router with ${g.big.fips} FIPs and one with ${g.small.fips} (agent sync)`);
-    const build = l3ctl(sb.store, ['agent', 'sync', '-q']).ms;
+    const build = (await l3ctl(sb.store, ['agent', 'sync', '-q'])).ms;
     const t = { node: [] as number[], big: [] as number[], small: [] as number[], del: [] as number[] };
-    const assoc = (x: typeof g.big) => l3ctl(sb.store, ['fip', 'associate', x.spare.fip, x.spare.fixed, '--router', x.router, '-q']).ms;
-    const undo = (x: typeof g.big) => t.del.push(l3ctl(sb.store, ['fip', 'delete', x.spare.fip, '-q']).ms);
+    const assoc = async (x: typeof g.big) => (await l3ctl(sb.store, ['fip', 'associate', x.spare.fip, x.spare.fixed, '--router', x.router, '-q'])).ms;
+    const undo = async (x: typeof g.big) => t.del.push((await l3ctl(sb.store, ['fip', 'delete', x.spare.fip, '-q'])).ms);
     // One untimed pass warms the page cache and the store's code paths.
-    assoc(g.big), undo(g.big), assoc(g.small), undo(g.small);
+    for (const x of [g.big, g.small]) await assoc(x), await undo(x);
     t.del.length = 0;
     for (let i = 0; i < rounds; i++) {
       progress(`growth: round ${i + 1}/${rounds}`);
-      t.node.push(run([NODE, '-e', '0']).ms);
+      t.node.push((await run([NODE, '-e', '0'])).ms);
       // Alternate which router goes first, so that neither always follows the same command.
       for (const x of i % 2 ? [g.small, g.big] : [g.big, g.small]) {
-        (x === g.big ? t.big : t.small).push(assoc(x));
-        undo(x);
+        (x === g.big ? t.big : t.small).push(await assoc(x));
+        await undo(x);
       }
     }
     const [n, b, s] = [median(t.node), median(t.big), median(t.small)];

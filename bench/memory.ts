@@ -10,13 +10,13 @@ import { manyFipsShape } from './lib/topology.js';
 export async function benchMemory(syncRss: { mib: number; how: string } | undefined, fips = 5000): Promise<Section> {
   const rows = [syncRss ? info('peak RSS of agent sync, 200 routers from empty', `${syncRss.mib.toFixed(0)} MiB`) : missing('peak RSS of agent sync, 200 routers from empty', 'section 6 did not run')];
   const notes: string[] = [];
-  await withSandbox('memory', (sb) => {
+  await withSandbox('memory', async (sb) => {
     const s = manyFipsShape(fips, sb.config);
     sb.writeStore(s);
     progress(`memory: building one router with ${fips} FIPs (agent sync)`);
-    const build = l3ctl(sb.store, ['agent', 'sync', '-q']).ms;
+    const build = (await l3ctl(sb.store, ['agent', 'sync', '-q'])).ms;
     progress(`memory: agent check of that router`);
-    const p = peakRss(l3ctlArgv(['agent', 'check', s.routers[0]!.name, '-q']), storeEnv(sb.store));
+    const p = await peakRss(l3ctlArgv(['agent', 'check', s.routers[0]!.name, '-q']), storeEnv(sb.store));
     rows.push(info(`peak RSS of agent check, one router with ${fips} FIPs`, `${p.mib.toFixed(0)} MiB`, `the check took ${fmtMs(p.ms)}, the sync that built it ${fmtMs(build)}`));
     notes.push(`peak RSS read with ${p.how}`);
   });

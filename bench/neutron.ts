@@ -25,12 +25,12 @@ export function findHarness(): string | null {
 }
 
 /** As the anchor's run.sh: install python3-neutron (and the agent package) when missing. */
-function ensureNeutron(): void {
-  if (run(['dpkg', '-s', 'python3-neutron'], { check: false }).status === 0) return;
+async function ensureNeutron(): Promise<void> {
+  if ((await run(['dpkg', '-s', 'python3-neutron'], { check: false })).status === 0) return;
   progress('neutron: installing python3-neutron neutron-l3-agent (apt-get)');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  run(['apt-get', 'update', '-q'], { env });
-  run(['apt-get', 'install', '-y', '-q', 'python3-neutron', 'neutron-l3-agent'], { env });
+  await run(['apt-get', 'update', '-q'], { env });
+  await run(['apt-get', 'install', '-y', '-q', 'python3-neutron', 'neutron-l3-agent'], { env });
 }
 
 type Phase = 'a' | 'b' | 'c' | 'd' | 'e';
@@ -43,17 +43,17 @@ const PHASES: { p: Phase; key: string; what: string; goal: Goal }[] = [
 ];
 
 async function l3ctlPhases(t: Record<Phase, number[]>, from: number, to: number, rounds: number): Promise<void> {
-  return withSandbox('neutron', (sb) => {
+  return withSandbox('neutron', async (sb) => {
     const { state, spare } = neutronShape(R, I, F, sb.config, 'nr');
     for (let i = from; i < to; i++) {
       progress(`neutron: l3ctl phases a-e, round ${i + 1}/${rounds}`);
       sb.clearKernel();
       sb.writeStore(state);
-      t.a.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
-      t.b.push(l3ctl(sb.store, ['fip', 'associate', spare.fip, spare.fixed, '--router', spare.router, '-q']).ms);
-      t.c.push(l3ctl(sb.store, ['fip', 'disassociate', spare.fip, '-q']).ms);
-      t.d.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
-      t.e.push(l3ctl(sb.store, ['router', 'delete', ...state.routers.map((r) => r.name), '--yes', '-q']).ms);
+      t.a.push((await l3ctl(sb.store, ['agent', 'sync', '-q'])).ms);
+      t.b.push((await l3ctl(sb.store, ['fip', 'associate', spare.fip, spare.fixed, '--router', spare.router, '-q'])).ms);
+      t.c.push((await l3ctl(sb.store, ['fip', 'disassociate', spare.fip, '-q'])).ms);
+      t.d.push((await l3ctl(sb.store, ['agent', 'sync', '-q'])).ms);
+      t.e.push((await l3ctl(sb.store, ['router', 'delete', ...state.routers.map((r) => r.name), '--yes', '-q'])).ms);
       const left = routerNamespaces(state).filter((ns) => existsSync(`/run/netns/${ns}`));
       if (left.length) throw new Error(`router delete left ${left.length} namespaces`);
     }
@@ -64,13 +64,13 @@ export async function benchNeutron(rounds: number): Promise<Section> {
   const title = `4. Against the Neutron L3 agent: ${R} routers × ${I} ports × ${F} FIPs, --garp-count 0 (Neutron / l3ctl)`;
   const harness = findHarness();
   if (!harness) return { title, rows: PHASES.map((ph) => missing(ph.what, 'harness.py not found; set NEUTRON_HARNESS', ph.goal)), notes: [] };
-  ensureNeutron();
+  await ensureNeutron();
   // l3ctl's rounds on both sides of the harness, so that both meet the same load on this shared machine.
   const ours: Record<Phase, number[]> = { a: [], b: [], c: [], d: [], e: [] };
   const before = Math.ceil(rounds / 2);
   await l3ctlPhases(ours, 0, before, rounds);
   progress(`neutron: running ${harness} -R ${R} -I ${I} -F ${F} --garp-count 0 (a minute or more)`);
-  const h = run([PY, harness, '-R', String(R), '-I', String(I), '-F', String(F), '--garp-count', '0'], { check: false });
+  const h = await run([PY, harness, '-R', String(R), '-I', String(I), '-F', String(F), '--garp-count', '0'], { check: false });
   await l3ctlPhases(ours, before, rounds, rounds);
   const line = h.stdout.trim().split('\n').pop() ?? '';
   let res: Record<string, number | string>;

@@ -2,7 +2,7 @@
 // once (serialising on the store lock) against the same 24 one after the
 // other, on one router in a sandbox of its own.
 import { existsSync, readFileSync } from 'node:fs';
-import { l3ctl, l3ctlAsync, median } from './lib/proc.js';
+import { l3ctl, median } from './lib/proc.js';
 import { withSandbox } from './lib/kernel.js';
 import { fmtMs, info, progress, ratioRow, type Section } from './lib/report.js';
 import { manyFipsShape } from './lib/topology.js';
@@ -17,10 +17,10 @@ export async function benchParallel(rounds: number): Promise<Section> {
       progress(`parallel: round ${i + 1}/${rounds}: ${N} fip associate ${parallel ? 'at once' : 'one after the other'}`);
       await withSandbox('parallel', async (sb) => {
         sb.writeStore(manyFipsShape(0, sb.config));
-        l3ctl(sb.store, ['agent', 'sync', '-q']);
+        await l3ctl(sb.store, ['agent', 'sync', '-q']);
         const t0 = performance.now();
-        if (parallel) await Promise.all(Array.from({ length: N }, (_, k) => l3ctlAsync(sb.store, associate(k))));
-        else for (let k = 0; k < N; k++) await l3ctlAsync(sb.store, associate(k));
+        if (parallel) await Promise.all(Array.from({ length: N }, (_, k) => l3ctl(sb.store, associate(k))));
+        else for (let k = 0; k < N; k++) await l3ctl(sb.store, associate(k));
         (parallel ? t.parallel : t.sequential).push(performance.now() - t0);
         const fips = (JSON.parse(readFileSync(sb.store, 'utf8')) as { floatingips: unknown[] }).floatingips.length;
         if (fips !== N || !existsSync(sb.store)) throw new Error(`expected ${N} floating IPs in the store, found ${fips}`);

@@ -4,7 +4,8 @@
 // tables to stdout. Kernel sections need root and skip without it.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
-import { isRoot, cleanupOnSignal } from './lib/kernel.js';
+import { cleanupOnSignal, isRoot } from './lib/kernel.js';
+import { stopping } from './lib/proc.js';
 import { missing, progress, renderSection, type Section } from './lib/report.js';
 
 const USAGE = `usage: npm run bench -- [--neutron] [--parallel] [--only 1,2,…] [--runs N] [--rounds N] [--big-rounds N]
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
   );
 
   const section = async (n: number, title: string, kernel: boolean, fn: () => Promise<Section>) => {
-    if (!want(n)) return;
+    if (!want(n) || stopping()) return;
     if (kernel && !root) {
       const s = { title, rows: [missing(title.replace(/^\d+\. /, ''), 'skipped: needs root')], notes: [] };
       results.push(s);
@@ -85,6 +86,11 @@ async function main(): Promise<void> {
     try {
       s = await fn();
     } catch (err) {
+      if (stopping()) {
+        // The section's sandbox is gone (withSandbox's finally); nothing else runs.
+        process.stderr.write('[bench] interrupted: every namespace of the benchmark removed\n');
+        process.exit(130);
+      }
       // One broken figure must not hide the others: report it and go on.
       s = { title, rows: [missing(title.replace(/^\d+\. /, ''), `failed: ${(err as Error).message.split('\n')[0]}`)], notes: [] };
     }
@@ -108,6 +114,10 @@ async function main(): Promise<void> {
   if (o.neutron) await section(4, '4. Against Neutron', true, async () => (await import('./neutron.js')).benchNeutron(Math.min(o.rounds, 3)));
   else if (!o.only) process.stdout.write('\n4. Against the Neutron L3 agent: not run (npm run bench -- --neutron)\n');
 
+  if (stopping()) {
+    process.stderr.write('[bench] interrupted\n');
+    process.exit(130);
+  }
   const rows = results.flatMap((s) => s.rows).filter((r) => r.goal);
   const met = rows.filter((r) => r.met === true).length;
   const measured = rows.filter((r) => r.met !== null).length;

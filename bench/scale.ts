@@ -23,20 +23,20 @@ export interface ScaleResult {
 }
 
 /** One round at one size in `sb`: sync from empty, converged sync, delete of all. */
-function round(sb: Sandbox, s: State, t: Times, notes: string[], rss: boolean): { mib: number; how: string } | undefined {
+async function round(sb: Sandbox, s: State, t: Times, notes: string[], rss: boolean): Promise<{ mib: number; how: string } | undefined> {
   const R = s.routers.length;
   let mem: { mib: number; how: string } | undefined;
   sb.clearKernel();
   sb.writeStore(s);
   if (rss) {
-    const p = peakRss(l3ctlArgv(['agent', 'sync', '-q']), storeEnv(sb.store));
+    const p = await peakRss(l3ctlArgv(['agent', 'sync', '-q']), storeEnv(sb.store));
     t.sync.push(p.ms);
     mem = { mib: p.mib, how: p.how };
   } else {
-    t.sync.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
+    t.sync.push((await l3ctl(sb.store, ['agent', 'sync', '-q'])).ms);
   }
-  t.converged.push(l3ctl(sb.store, ['agent', 'sync', '-q']).ms);
-  t.del.push(l3ctl(sb.store, ['router', 'delete', ...s.routers.map((r) => r.name), '--yes', '-q']).ms);
+  t.converged.push((await l3ctl(sb.store, ['agent', 'sync', '-q'])).ms);
+  t.del.push((await l3ctl(sb.store, ['router', 'delete', ...s.routers.map((r) => r.name), '--yes', '-q'])).ms);
   const left = routerNamespaces(s).filter((ns) => existsSync(`/run/netns/${ns}`)).length;
   if (left) notes.push(`${left} of ${R} router namespaces were left after router delete`);
   sb.clearKernel();
@@ -48,17 +48,17 @@ export async function benchScale(rounds: number, bigRounds: number, small = 16, 
   const a: { t: Times } = { t: { sync: [], converged: [], del: [] } };
   const b: { t: Times; rss?: { mib: number; how: string } } = { t: { sync: [], converged: [], del: [] } };
   // The two sizes alternate, so that a change of load on the shared machine hits both.
-  await withSandbox('scale', (sb) => {
+  await withSandbox('scale', async (sb) => {
     const ss = scaleShape(small, sb.config);
     const sb2 = scaleShape(big, sb.config);
     for (let i = 0; i < Math.max(rounds, bigRounds); i++) {
       if (i < rounds) {
         progress(`scale: ${small} routers, round ${i + 1}/${rounds}: sync from empty, converged sync, delete`);
-        round(sb, ss, a.t, notes, false);
+        await round(sb, ss, a.t, notes, false);
       }
       if (i < bigRounds) {
         progress(`scale: ${big} routers, round ${i + 1}/${bigRounds}: sync from empty, converged sync, delete`);
-        const mem = round(sb, sb2, b.t, notes, i === 0);
+        const mem = await round(sb, sb2, b.t, notes, i === 0);
         if (mem) b.rss = mem;
       }
     }

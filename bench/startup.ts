@@ -15,8 +15,8 @@ export async function benchStartup(runs: number): Promise<Section> {
     writeFileSync(store, JSON.stringify(listStore(500)));
     const env = storeEnv(store);
     // The figures mean something only if the commands do their whole job.
-    const listed = l3ctl(store, ['router', 'list', '-f', 'value', '-c', 'name']).stdout.split('\n').filter(Boolean).length;
-    const completed = l3ctl(store, ['__complete', 'router', 'show', '']).stdout.split('\n').filter(Boolean).length;
+    const listed = (await l3ctl(store, ['router', 'list', '-f', 'value', '-c', 'name'])).stdout.split('\n').filter(Boolean).length;
+    const completed = (await l3ctl(store, ['__complete', 'router', 'show', ''])).stdout.split('\n').filter(Boolean).length;
     if (listed !== 500 || completed !== 500) throw new Error(`router list gave ${listed} and completion ${completed} routers, expected 500`);
     const cases = [
       { name: 'node -e 0', argv: [NODE, '-e', '0'], env },
@@ -24,7 +24,7 @@ export async function benchStartup(runs: number): Promise<Section> {
       { name: 'l3ctl router list (500 routers)', argv: l3ctlArgv(['router', 'list']), env },
       { name: "l3ctl __complete router show '' (500 names)", argv: l3ctlArgv(['__complete', 'router', 'show', '']), env },
     ];
-    const samples = interleaved(cases, runs);
+    const samples = await interleaved(cases, runs);
     const m = samples.map(median);
     const base = m[0]!;
     return {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { State } from '../../src/model/types.js';
 import { kernelConfig, routerNamespaces } from './topology.js';
+import { requestStop } from './proc.js';
 
 const live = new Set<Sandbox>();
 
@@ -73,13 +74,26 @@ export async function withSandbox<T>(label: string, fn: (sb: Sandbox) => Promise
   }
 }
 
-/** On Ctrl-C or SIGTERM: remove what every live sandbox made, then exit as interrupted. */
+/**
+ * On Ctrl-C, SIGTERM or SIGHUP: pass SIGINT on to the running commands (an
+ * l3ctl that is changing the kernel rolls back and exits 130); their
+ * failure unwinds through withSandbox, which removes the sandbox; the
+ * runner then stops. A second signal kills the running commands, removes
+ * every live sandbox at once and exits.
+ */
 export function cleanupOnSignal(): void {
+  let seen = false;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
-      process.stderr.write(`\n[bench] ${sig}: removing the benchmark's namespaces\n`);
-      for (const sb of [...live]) sb.dispose();
-      process.exit(130);
+      if (seen) {
+        process.stderr.write(`\n[bench] ${sig} again: killing the running command, removing the benchmark's namespaces now\n`);
+        requestStop('SIGKILL'); // first, so that nothing re-creates what dispose removes
+        for (const sb of [...live]) sb.dispose();
+        process.exit(130);
+      }
+      seen = true;
+      process.stderr.write(`\n[bench] ${sig}: stopping the running command, then removing the benchmark's namespaces\n`);
+      requestStop();
     });
   }
 }

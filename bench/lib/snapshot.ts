@@ -23,34 +23,34 @@ const rulesOf = (save: string) =>
     .sort();
 
 /** iptables-save of a namespace, as restore input (comments dropped). */
-export function iptablesSave(ns: string): string {
-  return run(['ip', 'netns', 'exec', ns, 'iptables-save']).stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+export async function iptablesSave(ns: string): Promise<string> {
+  return (await run(['ip', 'netns', 'exec', ns, 'iptables-save'])).stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n');
 }
 
-export function routerSnapshot(ns: string): string[] {
-  const links = JSON.parse(run(['ip', '-n', ns, '-j', 'addr', 'show']).stdout) as IpAddr[];
+export async function routerSnapshot(ns: string): Promise<string[]> {
+  const links = JSON.parse((await run(['ip', '-n', ns, '-j', 'addr', 'show'])).stdout) as IpAddr[];
   const out: string[] = [];
   for (const l of links) {
     out.push(`link ${l.ifname} ${l.address ?? ''} ${adminUp(l)}`);
     for (const a of l.addr_info ?? []) if (a.family === 'inet') out.push(`addr ${l.ifname} ${a.local}/${a.prefixlen}`);
   }
-  const routes = JSON.parse(run(['ip', '-n', ns, '-j', 'route', 'show', 'table', 'main']).stdout) as Record<string, unknown>[];
+  const routes = JSON.parse((await run(['ip', '-n', ns, '-j', 'route', 'show', 'table', 'main'])).stdout) as Record<string, unknown>[];
   for (const r of routes) out.push(`route ${r.dst} ${r.gateway ?? ''} ${r.dev}`);
-  const sysctl = run(['ip', 'netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.ip_forward']).stdout.trim();
+  const sysctl = (await run(['ip', 'netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim();
   out.push(`sysctl ip_forward=${sysctl}`);
-  out.push(...rulesOf(iptablesSave(ns)).map((l) => `ipt ${l}`));
+  out.push(...rulesOf(await iptablesSave(ns)).map((l) => `ipt ${l}`));
   return out.sort();
 }
 
-export function hostSnapshot(ns: string): string[] {
-  const links = JSON.parse(run(['ip', '-n', ns, '-j', 'link', 'show']).stdout) as IpAddr[];
+export async function hostSnapshot(ns: string): Promise<string[]> {
+  const links = JSON.parse((await run(['ip', '-n', ns, '-j', 'link', 'show'])).stdout) as IpAddr[];
   return links.map((l) => `link ${l.ifname} master=${l.master ?? '-'} ${adminUp(l)}`).sort();
 }
 
-export function snapshot(hostNs: string, routerNs: string[]): Map<string, string[]> {
+export async function snapshot(hostNs: string, routerNs: string[]): Promise<Map<string, string[]>> {
   const m = new Map<string, string[]>();
-  m.set('host', hostSnapshot(hostNs));
-  for (const ns of routerNs) m.set(ns, routerSnapshot(ns));
+  m.set('host', await hostSnapshot(hostNs));
+  for (const ns of routerNs) m.set(ns, await routerSnapshot(ns));
   return m;
 }
 
