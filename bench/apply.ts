@@ -1,74 +1,113 @@
-// Time of the operator's commands on a real kernel, next to what the Neutron
-// L3 agent took for the same work on this kind of machine
-// (../shared/anchors/neutron/RESULTS.md, R=1 I=1 F=1, unmodified agent).
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// Section 7 — issue 17's figures for `l3ctl apply`:
+//   · 10 routers × 2 ports × 5 FIPs from an empty host by one `apply` against
+//     the same build by separate commands (goal ≥ 10× faster);
+//   · 250 floating IPs on one router in one apply (goal ≤ 2 s).
+// Until `l3ctl apply` exists both rows print "n/a". The document is what
+// `l3ctl export` prints for a store generated with the topology (export only
+// reads the store), so this section needs no knowledge of the format.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { l3ctl, median } from './lib/proc.js';
+import { withSandbox, type Sandbox } from './lib/kernel.js';
+import { fmtMs, missing, progress, ratioGoal, ratioRow, row, type Section } from './lib/report.js';
+import { manyFipsShape, neutronShape } from './lib/topology.js';
+import type { State } from '../src/model/types.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'l3ctl');
+const TITLE = '7. Declarative apply (issue 17)';
+const FIG_MANY = 'apply 10 routers × 2 ports × 5 FIPs: separate commands / one apply';
+const FIG_250 = 'one apply of 250 FIPs on one router (from empty)';
 
-export interface BenchRow {
-  bench: string;
-  median_ms: number;
-  min_ms: number;
-  runs: number;
-  reference: string;
+/** `l3ctl apply --help` succeeds and is apply's own help (an unknown command with --help prints the general help, exit 0). */
+export async function applyAvailable(): Promise<boolean> {
+  const dir = mkdtempSync(join(tmpdir(), 'l3ctl-bench-apply-'));
+  try {
+    const r = await l3ctl(join(dir, 'state.json'), ['apply', '--help'], { check: false });
+    return r.status === 0 && /^Usage: l3ctl apply\b/m.test(r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-function l3ctl(store: string, args: string[]): number {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, L3CTL_STORE: store }, encoding: 'utf8' });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`l3ctl ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+/** The document `export` prints for `s` (JSON when export can be asked for it), and its file name extension. */
+async function exportDocument(sb: Sandbox, s: State): Promise<{ text: string; ext: string }> {
+  const scratch = join(sb.dir, 'export-source.json');
+  sb.writeStore(s, scratch);
+  for (const args of [['export', '--format', 'json'], ['export', '-f', 'json'], ['export']]) {
+    const r = await l3ctl(scratch, args, { check: false });
+    if (r.status === 0 && r.stdout.trim()) return { text: r.stdout, ext: /^\s*[{[]/.test(r.stdout) ? 'json' : 'yaml' };
+  }
+  throw new Error('l3ctl export printed no document');
+}
+
+/** A fresh store holding only this node's config (as `config set` leaves it). */
+async function nodeStore(sb: Sandbox): Promise<void> {
+  rmSync(sb.store, { force: true });
+  for (const [k, v] of Object.entries(sb.config)) await l3ctl(sb.store, ['config', 'set', k, v, '-q']);
+}
+
+async function timedApply(sb: Sandbox, doc: { text: string; ext: string }): Promise<number> {
+  const file = join(sb.dir, `site.${doc.ext}`);
+  writeFileSync(file, doc.text);
+  sb.clearKernel();
+  await nodeStore(sb);
+  const ms = (await l3ctl(sb.store, ['apply', file, '-q'])).ms;
+  // The figure counts only if the result is right: the kernel matches the store.
+  await l3ctl(sb.store, ['agent', 'check', '-q']);
   return ms;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-export function benchApply(rounds = 5): BenchRow[] {
-  const samples: Record<string, number[]> = { build: [], fipAdd: [], fipDel: [], resync: [], del: [] };
-  for (let i = 0; i < rounds; i++) {
-    const dir = mkdtempSync(join(tmpdir(), 'l3ctl-bench-'));
-    const store = join(dir, 'state.json');
-    const hostNs = `l3ctl-bench-${randomBytes(3).toString('hex')}`;
-    try {
-      l3ctl(store, ['config', 'set', 'host_namespace', hostNs]);
-      l3ctl(store, ['config', 'set', 'external_network_bridge', '']);
-      l3ctl(store, ['network', 'add', 'ext', '--cidr', '203.0.113.0/24', '--gateway-ip', '203.0.113.1', '--external']);
-      l3ctl(store, ['network', 'add', 'priv', '--cidr', '198.51.100.0/24']);
-      let build = l3ctl(store, ['router', 'add', 'r1']);
-      build += l3ctl(store, ['gateway', 'set', 'r1', 'ext']);
-      build += l3ctl(store, ['interface', 'add', 'r1', 'priv']);
-      build += l3ctl(store, ['fip', 'associate', '203.0.113.20', '198.51.100.5']);
-      samples.build!.push(build);
-      samples.fipAdd!.push(l3ctl(store, ['fip', 'associate', '203.0.113.21', '198.51.100.6']));
-      samples.fipDel!.push(l3ctl(store, ['fip', 'disassociate', '203.0.113.21']));
-      samples.resync!.push(l3ctl(store, ['agent', 'sync']));
-      samples.del!.push(l3ctl(store, ['router', 'delete', 'r1', '--yes']));
-    } finally {
-      spawnSync('ip', ['netns', 'del', hostNs]);
-      rmSync(dir, { recursive: true, force: true });
-    }
+/** The same topology by one command per object, as a script would build it (router ids kept, so cleanup knows the namespaces). */
+async function byCommands(sb: Sandbox, s: State): Promise<{ ms: number; commands: number }> {
+  await nodeStore(sb);
+  const net = new Map(s.networks.map((n) => [n.id, n]));
+  const calls: string[][] = [];
+  for (const n of s.networks) calls.push(['network', 'add', n.name, '--cidr', n.cidr, ...(n.gateway_ip ? ['--gateway-ip', n.gateway_ip] : []), ...(n.external ? ['--external'] : [])]);
+  for (const r of s.routers) {
+    calls.push(['router', 'add', r.name, '--id', r.id]);
+    if (r.gateway) calls.push(['gateway', 'set', r.name, net.get(r.gateway.network_id)!.name, '--ip', r.gateway.ip_address]);
+    for (const p of r.interfaces) calls.push(['interface', 'add', r.name, net.get(p.network_id)!.name, '--ip', p.ip_address]);
   }
-  const row = (bench: string, xs: number[], reference: string): BenchRow => ({
-    bench,
-    median_ms: Math.round(median(xs)),
-    min_ms: Math.round(Math.min(...xs)),
-    runs: xs.length,
-    reference,
-  });
-  return [
-    row('build router: add, gateway, interface, 1 FIP (4 commands)', samples.build!, 'Neutron a configure: 6440 ms'),
-    row('fip associate (one more FIP)', samples.fipAdd!, 'Neutron b +FIP: 400 ms'),
-    row('fip disassociate (with conntrack flush)', samples.fipDel!, 'Neutron c -FIP: 460 ms'),
-    row('agent sync, converged (no change)', samples.resync!, 'Neutron d resync: 280 ms'),
-    row('router delete', samples.del!, 'Neutron e delete: 640 ms'),
-  ];
+  const routerName = new Map(s.routers.map((r) => [r.id, r.name]));
+  for (const f of s.floatingips) if (f.router_id) calls.push(['fip', 'associate', f.floating_ip_address, f.fixed_ip_address!, '--router', routerName.get(f.router_id)!]);
+  let ms = 0;
+  for (const c of calls) ms += (await l3ctl(sb.store, [...c, '-q'])).ms;
+  return { ms, commands: calls.length };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  console.table(benchApply(Number(process.argv[2] ?? 5)));
+export async function benchApply(rounds: number): Promise<Section> {
+  if (!(await applyAvailable())) {
+    const why = 'l3ctl apply not available';
+    return { title: TITLE, rows: [missing(FIG_MANY, why, ratioGoal('>=', 10)), missing(FIG_250, why, { op: '<=', limit: 2, unit: ' s' })], notes: [] };
+  }
+  const t = { commands: [] as number[], apply: [] as number[], many: [] as number[] };
+  let commands = 0;
+  await withSandbox('apply', async (sb) => {
+    const { state } = neutronShape(10, 2, 5, sb.config, 'ap');
+    const big = manyFipsShape(250, sb.config);
+    sb.track(state);
+    sb.track(big);
+    // Export first: without a document there is no figure, and the slow command build is not worth it.
+    const docs = [await exportDocument(sb, state), await exportDocument(sb, big)] as const;
+    // The command build takes a minute or two: once. The applies: `rounds` times.
+    progress(`apply: the same build by separate commands (once)`);
+    sb.clearKernel();
+    const c = await byCommands(sb, state);
+    t.commands.push(c.ms);
+    commands = c.commands;
+    for (let i = 0; i < rounds; i++) {
+      progress(`apply: round ${i + 1}/${rounds}: one apply of ${state.routers.length} routers, one of 250 FIPs`);
+      t.apply.push(await timedApply(sb, docs[0]));
+      t.many.push(await timedApply(sb, docs[1]));
+    }
+  });
+  const m = median(t.many);
+  return {
+    title: `${TITLE} (command build once, applies: median of ${rounds} rounds)`,
+    rows: [
+      ratioRow(FIG_MANY, median(t.commands), median(t.apply), ratioGoal('>=', 10), `${commands} commands`),
+      row(FIG_250, m / 1000, { op: '<=', limit: 2, unit: ' s' }, fmtMs(m)),
+    ],
+    notes: [],
+  };
 }
