@@ -1,53 +1,190 @@
-// Stale router namespaces (`agent cleanup`): `qrouter-<uuid>` namespaces that
-// no handled router owns. Their qr-/qg- devices go first (deleting a veth end
-// in the namespace removes its host end too), then the namespace. A managed
-// router's namespace is never a candidate (Grizzly's restart cut every router off).
-import type { Config } from '../model/config.js';
+// Stale router namespaces (`agent cleanup`). A `qrouter-<uuid>` namespace is
+// one of:
+//  - a router of this store handled here: managed, never touched (Grizzly's
+//    restart cut every router off);
+//  - a router of another registered store (the lab's, a second store):
+//    theirs, never touched (src/store/registry.ts);
+//  - a router of this store not handled here (disabled, another router_id…):
+//    stale, removed;
+//  - nobody's we know of: removed when empty; kept and listed while it still
+//    has devices or processes, unless --force (as Neutron's netns-cleanup).
+// Removal: qr-/qg- devices first (deleting a veth end in the namespace
+// removes its host end too), then, with --force, its processes, then the namespace.
+import { effectiveConfig, type Config } from '../model/config.js';
 import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX, isRouterDevice, namespaceName, routerIdOfNamespace } from '../model/names.js';
 import type { State } from '../model/types.js';
 import { observeLinks } from '../linux/observe.js';
 import type { Runner } from '../linux/runner.js';
+import { loadState } from '../store/store.js';
+import { pruneRegistry, registryPath, storeKey } from '../store/registry.js';
 import { skipReason } from './filters.js';
+
+/** Who a router namespace belongs to, as far as this host's stores tell. */
+export type Owner =
+  | { kind: 'handled' }
+  | { kind: 'other-store'; store: string }
+  | { kind: 'not-handled'; router: string; reason: string }
+  | { kind: 'unknown' };
 
 export interface StaleNamespace {
   ns: string;
   routerId: string;
-  /** qr-/qg- devices in it, removed before the namespace. */
+  owner: Extract<Owner, { kind: 'not-handled' | 'unknown' }>;
+  /** Every device in it but lo. */
   devices: string[];
+  /** `ip netns pids`: processes running in it. */
+  pids: string[];
 }
 
-/** Is this stored router handled here? Unsure (a config error) counts as yes: never remove what might be managed. */
-function managed(state: State, config: Config, routerId: string): boolean {
+/** Routers of other stores: router id → the store that has it. */
+export type OtherRouters = Map<string, string>;
+
+/** Why this stored router is not handled here, or null when it is. Unsure (a config error) counts as handled: never remove what might be managed. */
+function notHandled(state: State, config: Config, routerId: string): string | null {
   const r = state.routers.find((x) => x.id === routerId);
-  if (!r) return false;
+  if (!r) return null;
   try {
-    return skipReason(state, config, r) === null;
+    return skipReason(state, config, r);
   } catch {
-    return true;
+    return null;
   }
 }
 
-/** Candidate namespaces, sorted. With router_id set only `qrouter-<router_id>` can be one. */
-export function staleNamespaces(namespaces: Iterable<string>, state: State, config: Config): string[] {
-  const out: string[] = [];
-  for (const ns of namespaces) {
+/** Pure: who owns the namespace of router `id`. */
+export function ownerOf(id: string, state: State, config: Config, others: OtherRouters): Owner {
+  const r = state.routers.find((x) => x.id === id);
+  if (r) {
+    const why = notHandled(state, config, id);
+    if (why === null) return { kind: 'handled' };
+    // The same router id in another store that may handle it: theirs.
+    if (others.has(id)) return { kind: 'other-store', store: others.get(id)! };
+    return { kind: 'not-handled', router: r.name, reason: why };
+  }
+  if (others.has(id)) return { kind: 'other-store', store: others.get(id)! };
+  return { kind: 'unknown' };
+}
+
+export interface Classified {
+  /** Candidates for removal (to be observed), sorted. */
+  candidates: { ns: string; routerId: string; owner: StaleNamespace['owner'] }[];
+  /** Namespaces of other stores' routers: left alone. */
+  otherStores: { ns: string; store: string }[];
+}
+
+/**
+ * Pure: the router namespaces among `namespaces`, sorted into candidates and
+ * other stores'. With router_id set only `qrouter-<router_id>` can be a candidate.
+ */
+export function classifyNamespaces(namespaces: Iterable<string>, state: State, config: Config, others: OtherRouters): Classified {
+  const out: Classified = { candidates: [], otherStores: [] };
+  for (const ns of [...namespaces].sort()) {
     const id = routerIdOfNamespace(ns);
-    if (id === null || managed(state, config, id)) continue;
+    if (id === null) continue;
     if (config.router_id && ns !== namespaceName(config.router_id)) continue;
-    out.push(ns);
+    const owner = ownerOf(id, state, config, others);
+    if (owner.kind === 'handled') continue;
+    if (owner.kind === 'other-store') out.otherStores.push({ ns, store: owner.store });
+    else out.candidates.push({ ns, routerId: id, owner });
   }
-  return out.sort();
+  return out;
 }
 
-export async function observeStale(runner: Runner, ns: string): Promise<StaleNamespace> {
-  const links = await observeLinks(runner, ns);
-  const devices = [...links.keys()].filter(isRouterDevice).sort();
-  return { ns, routerId: routerIdOfNamespace(ns)!, devices };
+/** Pure: is it removed? Ours-not-handled and empty unknown ones are; an unknown one with devices or processes only with --force. */
+export function removable(s: StaleNamespace, force: boolean): boolean {
+  return force || s.owner.kind === 'not-handled' || (s.devices.length === 0 && s.pids.length === 0);
 }
 
-export async function removeStale(runner: Runner, s: StaleNamespace): Promise<void> {
+export interface RegisteredRouters {
+  others: OtherRouters;
+  /** Registered stores that could not be read: their routers are unknown. */
+  unreadable: { store: string; error: string }[];
+  /** Registered stores whose file is gone: they left the registry. */
+  pruned: string[];
+}
+
+/** The routers of every registered store but `ownStore`, loaded now. */
+export async function registeredRouters(ownStore: string, registry = registryPath()): Promise<RegisteredRouters> {
+  const { entries, pruned } = await pruneRegistry(registry);
+  const own = storeKey(ownStore);
+  const others: OtherRouters = new Map();
+  const unreadable: RegisteredRouters['unreadable'] = [];
+  for (const e of entries) {
+    if (e.path === own) continue;
+    try {
+      for (const r of (await loadState(e.path)).routers) if (!others.has(r.id)) others.set(r.id, e.path);
+    } catch (err) {
+      unreadable.push({ store: e.path, error: (err as Error).message });
+    }
+  }
+  return { others, unreadable, pruned };
+}
+
+export async function observeStale(runner: Runner, c: Classified['candidates'][number]): Promise<StaleNamespace> {
+  // One after the other: `ip -n NS` runs inside NS, and `ip netns pids` would count it.
+  const links = await observeLinks(runner, c.ns);
+  const pids = await runner.run(['ip', 'netns', 'pids', c.ns], { read: true });
+  const devices = [...links.keys()].filter((d) => d !== 'lo').sort();
+  return { ...c, devices, pids: pids.stdout.split('\n').map((x) => x.trim()).filter(Boolean) };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** How long processes get to end on SIGTERM before SIGKILL (--force). */
+const TERM_GRACE_MS = 1000;
+
+/** Remove one stale namespace. `dryRun`: the runner only prints, so nothing is waited for. */
+export async function removeStale(runner: Runner, s: StaleNamespace, opts: { dryRun?: boolean } = {}): Promise<void> {
   // Internal ports first, then the gateway, as the agent unplugs them.
-  const order = [...s.devices.filter((d) => d.startsWith(INTERNAL_DEV_PREFIX)), ...s.devices.filter((d) => d.startsWith(EXTERNAL_DEV_PREFIX))];
-  if (order.length) await runner.run(['ip', '-n', s.ns, '-batch', '-'], { input: order.map((d) => `link del ${d}`).join('\n') + '\n' });
+  const ours = s.devices.filter(isRouterDevice);
+  const order = [...ours.filter((d) => d.startsWith(INTERNAL_DEV_PREFIX)), ...ours.filter((d) => d.startsWith(EXTERNAL_DEV_PREFIX))];
+  if (order.length) {
+    // -force: both ends of a veth may be in the list, and the first del takes the second.
+    await runner.run(['ip', '-n', s.ns, '-force', '-batch', '-'], { input: order.map((d) => `link del ${d}`).join('\n') + '\n', okCodes: [1] });
+    const left = opts.dryRun ? [] : [...(await observeLinks(runner, s.ns)).keys()].filter((d) => order.includes(d));
+    if (left.length) throw new Error(`could not delete ${left.join(', ')} in ${s.ns}`);
+  }
+  if (s.pids.length) {
+    // Only with --force (removable): a process would keep the namespace, and its devices, alive unnamed.
+    await runner.run(['kill', '-TERM', ...s.pids], { okCodes: [1] });
+    let left = s.pids;
+    for (let waited = 0; !opts.dryRun && left.length && waited < TERM_GRACE_MS; waited += 100) {
+      await sleep(100);
+      const now = new Set((await runner.run(['ip', 'netns', 'pids', s.ns], { read: true })).stdout.split('\n').map((x) => x.trim()));
+      left = left.filter((p) => now.has(p));
+    }
+    if (left.length && !opts.dryRun) await runner.run(['kill', '-KILL', ...left], { okCodes: [1] });
+  }
   await runner.run(['ip', 'netns', 'del', s.ns]);
+}
+
+/** One line about a namespace for the listing. */
+export function describeStale(s: StaleNamespace): string {
+  const what = [
+    s.devices.length ? `devices ${s.devices.join(', ')}` : 'no devices',
+    ...(s.pids.length ? [`processes ${s.pids.join(', ')}`] : []),
+    ...(s.owner.kind === 'not-handled' ? [`router '${s.owner.router}' of this store, not handled here: ${s.owner.reason}`] : []),
+  ];
+  return `${s.ns} (${what.join('; ')})`;
+}
+
+export interface CleanupPlan {
+  remove: StaleNamespace[];
+  /** Unknown owner, still in use: listed, kept (--force removes them). */
+  keep: StaleNamespace[];
+  otherStores: Classified['otherStores'];
+  registry: RegisteredRouters;
+}
+
+/** Observe this host's router namespaces and decide. Reads only. */
+export async function planCleanup(runner: Runner, storePath: string, opts: { force: boolean }): Promise<CleanupPlan> {
+  const state = await loadState(storePath);
+  const registry = await registeredRouters(storePath);
+  const cls = classifyNamespaces(await runner.namespaces(), state, effectiveConfig(state.config), registry.others);
+  const seen = await Promise.all(cls.candidates.map((c) => observeStale(runner, c)));
+  return {
+    remove: seen.filter((s) => removable(s, opts.force)),
+    keep: seen.filter((s) => !removable(s, opts.force)),
+    otherStores: cls.otherStores,
+    registry,
+  };
 }
