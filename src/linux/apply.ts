@@ -69,8 +69,9 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
   if (restore !== null) await runner.run(inNs(ns, ['iptables-restore', '-w', '--noflush', '--counters']), { input: restore });
   const fips = pick(actions, 'fip').map((a) => a.line);
   if (fips.length) await runner.run(ipBatch(ns), { input: batchInput(fips) });
-  const sysctls = pick(actions, 'sysctl').map((a) => a.setting);
-  if (sysctls.length) await runner.run(inNs(ns, ['sysctl', '-q', '-w', ...sysctls]));
+  const sysctls = pick(actions, 'sysctl');
+  for (const a of sysctls) if (a.warning) opts.warn?.(a.warning);
+  if (sysctls.length) await runner.run(inNs(ns, ['sysctl', '-q', '-w', ...sysctls.map((a) => a.setting)]));
   const warned = new Set<string>();
   for (const a of pick(actions, 'exec')) {
     try {
