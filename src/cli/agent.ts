@@ -36,7 +36,7 @@ const selectRouters = (s: State, refs: string[]): Router[] => (refs.length ? [..
 async function syncOnce(ctx: Context, refs: string[], hooks?: Pick<SyncHooks, 'onError' | 'warn'>, announce = true): Promise<SyncResult> {
   const s = await loadState(ctx.storePath);
   // A store from before the registry, never changed since, joins it here.
-  if (!ctx.dryRun && existsSync(ctx.storePath)) await ensureRegistered(ctx);
+  if (!ctx.dryRun && existsSync(ctx.storePath)) await ensureRegistered({ storePath: ctx.storePath, warn: hooks?.warn ?? ctx.warn });
   const config = effectiveConfig(s.config);
   const routers = selectRouters(s, refs);
   const progress = !ctx.quiet && !ctx.dryRun && !!process.stderr.isTTY && routers.length >= PROGRESS_MIN_ROUTERS;
