@@ -16,7 +16,7 @@ import type { State } from '../model/types.js';
 import { observeLinks } from '../linux/observe.js';
 import type { Runner } from '../linux/runner.js';
 import { loadState } from '../store/store.js';
-import { pruneRegistry, registryPath, storeKey } from '../store/registry.js';
+import { pruneRegistry, readRegistry, registryPath, storeKey } from '../store/registry.js';
 import { skipReason } from './filters.js';
 
 /** Who a router namespace belongs to, as far as this host's stores tell. */
@@ -102,9 +102,10 @@ export interface RegisteredRouters {
   pruned: string[];
 }
 
-/** The routers of every registered store but `ownStore`, loaded now. */
-export async function registeredRouters(ownStore: string, registry = registryPath()): Promise<RegisteredRouters> {
-  const { entries, pruned } = await pruneRegistry(registry);
+/** The routers of every registered store but `ownStore`, loaded now. `prune: false` (--dry-run): the registry is only read. */
+export async function registeredRouters(ownStore: string, opts: { prune: boolean }, registry = registryPath()): Promise<RegisteredRouters> {
+  // A store whose file is gone has no routers (loadState: a missing file is an empty store).
+  const { entries, pruned } = opts.prune ? await pruneRegistry(registry) : { entries: await readRegistry(registry), pruned: [] };
   const own = storeKey(ownStore);
   const others: OtherRouters = new Map();
   const unreadable: RegisteredRouters['unreadable'] = [];
@@ -175,10 +176,10 @@ export interface CleanupPlan {
   registry: RegisteredRouters;
 }
 
-/** Observe this host's router namespaces and decide. Reads only. */
-export async function planCleanup(runner: Runner, storePath: string, opts: { force: boolean }): Promise<CleanupPlan> {
+/** Observe this host's router namespaces and decide. Reads only, but for dropping stores that are gone from the registry (not under `dryRun`). */
+export async function planCleanup(runner: Runner, storePath: string, opts: { force: boolean; dryRun?: boolean }): Promise<CleanupPlan> {
   const state = await loadState(storePath);
-  const registry = await registeredRouters(storePath);
+  const registry = await registeredRouters(storePath, { prune: !opts.dryRun });
   const cls = classifyNamespaces(await runner.namespaces(), state, effectiveConfig(state.config), registry.others);
   const seen = await Promise.all(cls.candidates.map((c) => observeStale(runner, c)));
   return {

@@ -162,7 +162,7 @@ export function register(program: Command): void {
     .action(
     handler(async (ctx, o) => {
       const force = !!o.force;
-      const first = await planCleanup(ctx.runner, ctx.storePath, { force });
+      const first = await planCleanup(ctx.runner, ctx.storePath, { force, dryRun: ctx.dryRun });
       reportCleanup(ctx, first, force);
       if (!first.remove.length) return ctx.status('no stale router namespaces');
       if (!ctx.quiet) process.stderr.write(`will remove ${first.remove.length} stale router namespace(s):\n${first.remove.map((x) => `  ${describeStale(x)}\n`).join('')}`);

@@ -171,6 +171,8 @@ describe('agent cleanup (unscoped, in a private /run/netns)', { skip: !!e2eUnava
   it('a store that is gone leaves the registry; its namespaces are unknown then: the empty one goes, the one in use stays', (t) => {
     if (!requireE2E(t)) return;
     rmSync(storeB.path);
+    run(['agent', 'cleanup', '--dry-run']);
+    assert.ok(registered().includes(storeB.path), 'a dry run changes nothing, the registry included');
     const r = run(['agent', 'cleanup', '--yes']);
     assert.ok(!registered().includes(storeB.path), 'pruned from the registry');
     assert.ok(registered().includes(store.path) && registered().includes(labStore.path));
