@@ -174,7 +174,15 @@ function conntrackFlush(fip: string): Action[] {
 }
 
 function planSysctls(d: DesiredRouter, obs: ObservedNs, out: Step[]): void {
-  if (!obs.sysctl.ipForward) {
+  // The host's real namespace (use_namespaces false, no host_namespace) is
+  // not ours: there l3ctl sets ip_forward alone, which the router cannot do
+  // without, and says so; `agent status` lists what else it would want.
+  const realHost = d.shared && d.ns === null;
+  if (realHost && !obs.sysctl.ipForward) {
+    const warning = 'setting net.ipv4.ip_forward=1 in the host\'s own namespace: use_namespaces is false, so the router forwards there (a host_namespace keeps l3ctl off the host\'s settings)';
+    out.push(step([{ kind: 'ip_forward-off', object: 'net.ipv4.ip_forward', expected: '1', live: '0' }], [{ phase: 'sysctl', setting: 'net.ipv4.ip_forward=1', warning }]));
+  }
+  if (!realHost && (!obs.sysctl.ipForward || !obs.sysctl.promoteSecondaries)) {
     out.push(step([{ kind: 'ip_forward-off', object: 'net.ipv4.ip_forward', expected: '1 (and net.ipv4.conf.all.promote_secondaries 1)', live: 'ip_forward or promote_secondaries is 0' }], [
       { phase: 'sysctl', setting: 'net.ipv4.ip_forward=1' },
       { phase: 'sysctl', setting: 'net.ipv4.conf.all.promote_secondaries=1' },

@@ -12,7 +12,10 @@ import type { Files } from '../linux/files.js';
 import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
 import { LockCompromisedError, NO_LOCK, withStoreLock, type LockLease } from '../store/lock.js';
 import { loadState, saveState } from '../store/store.js';
+import { registerStore, registryPath } from '../store/registry.js';
 import { checkConfig, skipReason } from './filters.js';
+import { foreignDevices, foreignDevicesError, ourTaps } from './foreign.js';
+import { observeHost } from '../linux/observe.js';
 import { applyPlans, convergeRouter, planHostLeftovers, planNetworkBridges, type ApplyContext } from './pass.js';
 
 export interface Change<T = void> {
@@ -21,6 +24,8 @@ export interface Change<T = void> {
   /** Network bridges must be (re)checked; bridges of these networks go. */
   bridges?: boolean;
   removedNetworks?: Network[];
+  /** --force: delete the removed networks' bridges even with devices l3ctl did not plug in on them. */
+  unplugForeign?: boolean;
   /** What a shared router left in the host namespace is cleared (use_namespaces, router_id changed). */
   hostLeftovers?: boolean;
   /** The routers touch disjoint namespaces (router delete, apply): converge them at once. */
@@ -164,11 +169,17 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
     const next = structuredClone(old);
     const c = change(next);
     const config = validateNext(next, c);
+    // Before anything changes, under --dry-run too: the answer is the same.
+    if (c.removedNetworks?.length && !c.unplugForeign) {
+      const found = foreignDevices(await observeHost(deps.runner, config.host_namespace), c.removedNetworks, ourTaps(old, next));
+      if (found.length) throw foreignDevicesError(found);
+    }
     if (deps.dryRun) {
       await applyChange({ ...sys(deps), config, warn: deps.warn }, next, c);
       return c.value;
     }
     const trap = (deps.interrupts ?? processInterrupts).trap();
+    let saved = false;
     try {
       try {
         await applyChange({ ...sys(deps), runner: new InterruptibleRunner(deps.runner, trap.interrupted), config, warn: deps.warn }, next, c);
@@ -177,7 +188,10 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
         // save over its work (checked even when the store is unchanged: the
         // kernel may have been changed under its feet).
         lease.assertHeld();
-        if (JSON.stringify(old) !== JSON.stringify(next)) await saveState(deps.storePath, next);
+        if (JSON.stringify(old) !== JSON.stringify(next)) {
+          await saveState(deps.storePath, next);
+          saved = true;
+        }
       } catch (err) {
         // Put the kernel back: plan again from the old desired state. The raw
         // runner: a second Ctrl-C must not stop the rollback.
@@ -199,8 +213,22 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
     } finally {
       trap.release();
     }
+    if (saved) await ensureRegistered(deps);
     return c.value;
   });
+}
+
+/**
+ * The store in the host's registry (src/store/registry.ts), so that
+ * `agent cleanup` of another store leaves its routers alone. Never fails the
+ * command: the change is done; a registry that cannot be written is a warning.
+ */
+export async function ensureRegistered(deps: Pick<TxDeps, 'storePath' | 'warn'>): Promise<void> {
+  try {
+    await registerStore(deps.storePath);
+  } catch (err) {
+    deps.warn(`store ${deps.storePath} is not in the store registry ${registryPath()} (${errText(err)}): agent cleanup of another store keeps its router namespaces only while they hold devices`);
+  }
 }
 
 /** The error to report: the original failure, with what became of the kernel as hints. */

@@ -1,12 +1,15 @@
 // `agent sync | check | cleanup | status | run`: the L3 agent fed from the store.
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { checkRouters, type Finding as Drift } from '../agent/check.js';
-import { observeStale, removeStale, staleNamespaces, type StaleNamespace } from '../agent/cleanup.js';
+import { describeStale, planCleanup, removeStale, type CleanupPlan } from '../agent/cleanup.js';
+import { observeHostSettings, wantedHostSettings, type ObservedHostSetting } from '../agent/host-settings.js';
 import { stateReport, type StateReport } from '../agent/report.js';
 import { LOG_FORMATS, runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
 import { checkPass, syncPass, type SyncHooks, type SyncResult } from '../agent/sync.js';
-import { effectiveConfig, type Config } from '../model/config.js';
+import { ensureRegistered } from '../agent/transaction.js';
+import { effectiveConfig } from '../model/config.js';
 import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
 import { underLock } from './mutate.js';
@@ -32,6 +35,8 @@ const selectRouters = (s: State, refs: string[]): Router[] => (refs.length ? [..
 /** One sync pass over the routers named by `refs` (all when empty), reading the store under the lock. */
 async function syncOnce(ctx: Context, refs: string[], hooks?: Pick<SyncHooks, 'onError' | 'warn'>, announce = true): Promise<SyncResult> {
   const s = await loadState(ctx.storePath);
+  // A store from before the registry, never changed since, joins it here.
+  if (!ctx.dryRun && existsSync(ctx.storePath)) await ensureRegistered({ storePath: ctx.storePath, warn: hooks?.warn ?? ctx.warn });
   const config = effectiveConfig(s.config);
   const routers = selectRouters(s, refs);
   const progress = !ctx.quiet && !ctx.dryRun && !!process.stderr.isTTY && routers.length >= PROGRESS_MIN_ROUTERS;
@@ -72,15 +77,35 @@ const flatReport = (r: StateReport) => {
   return { ...top, ...configurations };
 };
 
-async function printReport(ctx: Context, r: StateReport): Promise<void> {
-  // json keeps the agent's nesting (configurations{…}); table and value are flat.
-  if (ctx.format === 'json') return printObject(ctx, Object.keys(r), r as unknown as Record<string, unknown>);
-  return printObject(ctx, REPORT_COLUMNS, flatReport(r));
+const HOST_SETTING_COLUMNS = ['namespace', 'setting', 'wanted', 'live', 'ok', 'set_by', 'why'];
+
+/**
+ * The report, then the host settings: in json a `host_settings` list; in a
+ * table a second table under it. -c picks report fields (host_settings too).
+ */
+async function printStatus(ctx: Context, r: StateReport, settings: ObservedHostSetting[]): Promise<void> {
+  const json = settings.map((x) => Object.fromEntries(HOST_SETTING_COLUMNS.map((c) => [c, x[c as keyof ObservedHostSetting]])));
+  // json keeps the agent's nesting (configurations{…}) and null for the host's own namespace; table and value are flat.
+  if (ctx.format === 'json') return printObject(ctx, [...Object.keys(r), 'host_settings'], { ...r, host_settings: json });
+  const rows = json.map((x) => ({ ...x, namespace: x.namespace ?? '(host)' }));
+  if (ctx.columns.length) return printObject(ctx, [...REPORT_COLUMNS, 'host_settings'], { ...flatReport(r), host_settings: rows });
+  await printObject(ctx, REPORT_COLUMNS, flatReport(r));
+  if (ctx.format === 'table' && rows.length) {
+    ctx.out('\nhost settings l3ctl would want:');
+    await printList(ctx, HOST_SETTING_COLUMNS, rows);
+  }
 }
 
-function describeStale(s: StaleNamespace): string {
-  const daemons = s.daemons.map((d) => (d.seen.alive ? `${d.paths.kind} pid ${d.seen.pid}` : `${d.paths.kind} files`));
-  return `${s.ns}${s.devices.length ? ` (devices ${s.devices.join(', ')})` : ' (no devices)'}${daemons.length ? ` (${daemons.join(', ')})` : ''}`;
+/** What cleanup found besides what it removes: other stores' routers, unknown namespaces still in use. */
+function reportCleanup(ctx: Context, p: CleanupPlan, force: boolean): void {
+  for (const u of p.registry.unreadable) ctx.warn(`registered store ${u.store} cannot be read (${u.error}): its routers count as unknown`);
+  if (ctx.quiet) return;
+  const byStore = new Map<string, number>();
+  for (const o of p.otherStores) byStore.set(o.store, (byStore.get(o.store) ?? 0) + 1);
+  for (const [store, n] of byStore) process.stderr.write(`keeping ${n} router namespace(s) of store ${store}\n`);
+  if (p.keep.length) {
+    process.stderr.write(`keeping ${p.keep.length} router namespace(s) no store on this host owns, still in use (--force removes them):\n${p.keep.map((x) => `  ${describeStale(x)}\n`).join('')}`);
+  }
 }
 
 export function register(program: Command): void {
@@ -134,29 +159,26 @@ export function register(program: Command): void {
   );
 
   define(agent, 'cleanup', {
-    summary: 'remove qrouter- namespaces that no handled router owns (with router_id set: only that one)',
+    summary: 'remove qrouter- namespaces no store on this host owns (with router_id set: only that one); those still in use only with --force',
     examples: ['l3ctl agent cleanup --dry-run', 'l3ctl agent cleanup --yes'],
-  }).action(
-    handler(async (ctx) => {
-      let driver: Config['interface_driver'] = 'linuxbridge';
-      const find = async () => {
-        const s = await loadState(ctx.storePath);
-        const config = effectiveConfig(s.config);
-        driver = config.interface_driver;
-        return staleNamespaces(await ctx.runner.namespaces(), s, config);
-      };
-      const first = await find();
-      if (!first.length) return ctx.status('no stale router namespaces');
-      const stale = await Promise.all(first.map((ns) => observeStale(ctx, ns, driver)));
-      if (!ctx.quiet) process.stderr.write(`will remove ${stale.length} stale router namespace(s):\n${stale.map((x) => `  ${describeStale(x)}\n`).join('')}`);
-      await confirm(ctx, `Remove ${stale.length} stale router namespace(s)?`);
+  })
+    .option('--force', 'also remove router namespaces of unknown owner that still have devices or processes (their processes are killed)')
+    .action(
+    handler(async (ctx, o) => {
+      const force = !!o.force;
+      const first = await planCleanup(ctx, { force, dryRun: ctx.dryRun });
+      reportCleanup(ctx, first, force);
+      if (!first.remove.length) return ctx.status('no stale router namespaces');
+      if (!ctx.quiet) process.stderr.write(`will remove ${first.remove.length} stale router namespace(s):\n${first.remove.map((x) => `  ${describeStale(x)}\n`).join('')}`);
+      await confirm(ctx, `Remove ${first.remove.length} stale router namespace(s)?`);
       const failed: string[] = [];
       await underLock(ctx, async () => {
-        // Re-read under the lock: a router added meanwhile owns its namespace now.
-        const still = new Set(ctx.dryRun ? first : await find());
-        for (const x of stale.filter((y) => still.has(y.ns))) {
+        // Decided again under the lock: a router added meanwhile owns its namespace now.
+        const listed = new Set(first.remove.map((x) => x.ns));
+        const now = ctx.dryRun ? first : await planCleanup(ctx, { force });
+        for (const x of now.remove.filter((y) => listed.has(y.ns))) {
           try {
-            await removeStale(ctx, ctx.dryRun ? x : await observeStale(ctx, x.ns, driver));
+            await removeStale(ctx, x, { dryRun: ctx.dryRun });
             ctx.status(`removed ${x.ns}`);
           } catch (err) {
             failed.push(x.ns);
@@ -169,12 +191,14 @@ export function register(program: Command): void {
   );
 
   define(agent, 'status', {
-    summary: "the agent's state report: configuration and counts of the routers handled here",
+    summary: "the agent's state report: configuration and counts of the routers handled here, and the host settings l3ctl would want",
     examples: ['l3ctl agent status', 'l3ctl agent status -f json'],
   }).action(
     handler(async (ctx) => {
       const s = await loadState(ctx.storePath);
-      await printReport(ctx, stateReport(s, effectiveConfig(s.config), { host: hostname(), now: new Date() }));
+      const config = effectiveConfig(s.config);
+      const settings = await observeHostSettings(ctx.runner, wantedHostSettings(config));
+      await printStatus(ctx, stateReport(s, config, { host: hostname(), now: new Date() }), settings);
     }),
   );
 

@@ -168,12 +168,19 @@ export const TREE: CmdSpec = {
         },
         {
           "name": "delete",
-          "summary": "delete a network (refused while a router or floating IP uses it)",
+          "summary": "delete a network and its bridge (refused while a router or floating IP uses it, or while devices l3ctl did not plug in are on the bridge)",
           "usage": "[options] <network>",
           "examples": [
             "l3ctl network delete priv"
           ],
-          "options": [],
+          "options": [
+            {
+              "flags": [
+                "--force"
+              ],
+              "description": "delete the bridge even with devices l3ctl did not plug in on it (they stay, unplugged)"
+            }
+          ],
           "args": [
             {
               "name": "network",
@@ -1015,19 +1022,26 @@ export const TREE: CmdSpec = {
         },
         {
           "name": "cleanup",
-          "summary": "remove qrouter- namespaces that no handled router owns (with router_id set: only that one)",
+          "summary": "remove qrouter- namespaces no store on this host owns (with router_id set: only that one); those still in use only with --force",
           "usage": "[options]",
           "examples": [
             "l3ctl agent cleanup --dry-run",
             "l3ctl agent cleanup --yes"
           ],
-          "options": [],
+          "options": [
+            {
+              "flags": [
+                "--force"
+              ],
+              "description": "also remove router namespaces of unknown owner that still have devices or processes (their processes are killed)"
+            }
+          ],
           "args": [],
           "commands": []
         },
         {
           "name": "status",
-          "summary": "the agent's state report: configuration and counts of the routers handled here",
+          "summary": "the agent's state report: configuration and counts of the routers handled here, and the host settings l3ctl would want",
           "usage": "[options]",
           "examples": [
             "l3ctl agent status",
@@ -1162,7 +1176,7 @@ export const TREE: CmdSpec = {
       "commands": [
         {
           "name": "up",
-          "summary": "build the lab (its own store, default /var/lib/l3ctl/lab.json); running it again changes nothing",
+          "summary": "build the lab in a store of its own (/var/lib/l3ctl/lab.json, or lab --store PATH; never L3CTL_STORE); running it again changes nothing",
           "usage": "[options]",
           "examples": [
             "l3ctl lab up",

@@ -2,12 +2,11 @@
 // lab builds its router with the real l3ctl commands (run in-process against
 // a store of its own), adds test hosts on the bridges, proves the result with
 // traffic and removes all of it again.
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import { namespaceName } from '../model/names.js';
 import { formatCommand } from '../linux/runner.js';
-import { withStoreLock } from '../store/lock.js';
 import { backupPath, loadState } from '../store/store.js';
 import { CHECK_COLUMNS, checkCommands, runChecks } from '../lab/check.js';
 import {
@@ -21,14 +20,20 @@ import {
   ROUTER,
   testHosts,
 } from '../lab/topology.js';
+import { chooseLabStore, removeLabStore } from '../lab/store.js';
 import type { Context } from './context.js';
 import { define, handler, noun } from './define.js';
 import { printList } from './output.js';
 
-/** The lab's own store: --store or L3CTL_STORE when the operator gave one, else lab.json (never state.json). */
-function labStore(o: { store?: string }): { path: string; explicit: boolean } {
-  const explicit = o.store || process.env.L3CTL_STORE;
-  return explicit ? { path: explicit, explicit: true } : { path: LAB_STORE_PATH, explicit: false };
+/**
+ * The lab's own store: --store when given on the command line, else lab.json.
+ * Never L3CTL_STORE: that is the operator's store, which `lab down` would delete.
+ */
+function labStore(ctx: Context, o: { store?: string }): { path: string; explicit: boolean } {
+  const store = chooseLabStore(o.store);
+  // Said under --dry-run too: it explains every store path printed.
+  if (store.note && !ctx.quiet) process.stderr.write(`lab: ${store.note}\n`);
+  return store;
 }
 
 /** Shell-quoted when needed, so printed commands can be pasted. */
@@ -65,9 +70,9 @@ const labCmd = (store: { path: string; explicit: boolean }, verb: string) =>
 async function labUp(ctx: Context, o: { store?: string }): Promise<void> {
   const t0 = performance.now();
   const names = labNames();
-  const store = labStore(o);
+  const store = labStore(ctx, o);
   const before = await loadState(store.path);
-  assertLabStore(before, names, store.path);
+  assertLabStore(before, names, store.path, existsSync(store.path));
   ctx.status(`lab: store ${store.path}, host namespace ${names.hostNs}`);
 
   for (const step of buildSteps(names)) {
@@ -96,9 +101,9 @@ async function labUp(ctx: Context, o: { store?: string }): Promise<void> {
 async function labCheck(ctx: Context, o: { store?: string }): Promise<void> {
   const t0 = performance.now();
   const names = labNames();
-  const store = labStore(o);
+  const store = labStore(ctx, o);
   const state = await loadState(store.path);
-  assertLabStore(state, names, store.path);
+  assertLabStore(state, names, store.path, existsSync(store.path));
   const router = state.routers.find((r) => r.name === ROUTER);
   if (!router) throw new L3ctlError(`the lab is not up: no router '${ROUTER}' in ${store.path}`, EXIT.apply, labCmd(store, 'up'));
   const routerNs = namespaceName(router.id);
@@ -124,10 +129,10 @@ async function labCheck(ctx: Context, o: { store?: string }): Promise<void> {
 async function labDown(ctx: Context, o: { store?: string }): Promise<void> {
   const t0 = performance.now();
   const names = labNames();
-  const store = labStore(o);
+  const store = labStore(ctx, o);
   // A corrupt store is reported (exit 5) and left alone, as everywhere.
   const state = await loadState(store.path);
-  assertLabStore(state, names, store.path);
+  assertLabStore(state, names, store.path, existsSync(store.path));
 
   // The normal code path first: router teardown (its floating IPs are
   // disassociated with it, so no router is rebuilt on the way), then the
@@ -135,7 +140,8 @@ async function labDown(ctx: Context, o: { store?: string }): Promise<void> {
   const steps = [
     ...state.routers.map((r) => ['router', 'delete', r.name]),
     ...state.floatingips.map((f) => ['fip', 'delete', f.floating_ip_address]),
-    ...state.networks.map((n) => ['network', 'delete', n.name]),
+    // Its test hosts are still plugged into the bridges: the lab's own, not foreign.
+    ...state.networks.map((n) => ['network', 'delete', n.name, '--force']),
   ];
   let failures = 0;
   for (const step of steps) {
@@ -179,10 +185,7 @@ async function labDown(ctx: Context, o: { store?: string }): Promise<void> {
     return;
   }
   const hadStore = existsSync(store.path);
-  await withStoreLock(store.path, async (lease) => {
-    lease.assertHeld();
-    for (const f of files) await fsp.rm(f, { force: true });
-  });
+  await removeLabStore(store.path, names, ctx.warn);
 
   const left = await leftovers();
   if (left.length) throw new L3ctlError(`lab down: namespaces left behind: ${left.join(', ')}`, EXIT.apply);
@@ -198,7 +201,7 @@ export function register(program: Command): void {
   });
 
   define(lab, 'up', {
-    summary: `build the lab (its own store, default ${LAB_STORE_PATH}); running it again changes nothing`,
+    summary: `build the lab in a store of its own (${LAB_STORE_PATH}, or lab --store PATH; never L3CTL_STORE); running it again changes nothing`,
     examples: ['l3ctl lab up', 'l3ctl lab up --dry-run', `l3ctl --store ${LAB_STORE_PATH} router show ${ROUTER}`],
   }).action(handler((ctx, o) => labUp(ctx, o)));
 

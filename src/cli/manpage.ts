@@ -127,6 +127,7 @@ export function manPage(tree: CmdSpec, version: string): string {
   sh('ENVIRONMENT');
   L.push(
     '.TP', '.B L3CTL_STORE', 'The state file, when \\fB\\-\\-store\\fR is not given.',
+    '.TP', '.B L3CTL_REGISTRY', 'The registry of the stores on this host (default \\fI/var/lib/l3ctl/stores.json\\fR).',
     '.TP', '.B L3CTL_LOCK_TIMEOUT', 'Seconds to wait for another l3ctl holding the store lock before giving up with exit status 4 (default 30).',
     '.TP', '.B NO_COLOR', 'When set and not empty, no colours (as \\fB\\-\\-no\\-color\\fR). Colours are only ever used on a terminal.',
   );
@@ -135,6 +136,8 @@ export function manPage(tree: CmdSpec, version: string): string {
     '.TP', '.I /var/lib/l3ctl/state.json', 'The store: desired state and configuration (default location).',
     '.TP', '.I /var/lib/l3ctl/state.json.bak', 'The previous good store, kept by every save.',
     '.TP', '.I /var/lib/l3ctl/state.json.lock', 'Held while a command changes the store.',
+    '.TP', '.I /var/lib/l3ctl/stores.json', 'The stores on this host, each added when it is written: \\fBagent cleanup\\fR leaves the routers of every one alone.',
+    '.TP', '.I /var/lib/l3ctl/lab.json', 'The store of \\fBlab\\fR, unless \\fBlab \\-\\-store\\fR names another.',
   );
   sh('EXAMPLES');
   for (const [what, cmds] of EXAMPLE_SESSION) {

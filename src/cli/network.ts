@@ -80,9 +80,13 @@ export function register(program: Command): void {
       }),
     );
 
-  define(net, 'delete <network>', { summary: 'delete a network (refused while a router or floating IP uses it)', examples: ['l3ctl network delete priv'] })
+  define(net, 'delete <network>', {
+    summary: 'delete a network and its bridge (refused while a router or floating IP uses it, or while devices l3ctl did not plug in are on the bridge)',
+    examples: ['l3ctl network delete priv'],
+  })
+    .option('--force', 'delete the bridge even with devices l3ctl did not plug in on it (they stay, unplugged)')
     .action(
-      handler(async (ctx, _o, ref: string) => {
+      handler(async (ctx, o, ref: string) => {
         const pre = await loadState(ctx.storePath);
         const n0 = findNetwork(pre, ref);
         // In use is exit 2 whether or not there is a terminal to confirm on.
@@ -92,7 +96,7 @@ export function register(program: Command): void {
           const n = findNetwork(s, ref);
           refuseInUse(s, n);
           s.networks = s.networks.filter((x) => x.id !== n.id);
-          return { removedNetworks: [n], print: () => ctx.status(`deleted network ${n.name}`) };
+          return { removedNetworks: [n], unplugForeign: !!o.force, print: () => ctx.status(`deleted network ${n.name}`) };
         });
       }),
     );

@@ -3,6 +3,7 @@ import { CONFIG_KEY_NAMES, configKey, type ConfigKey } from '../model/config.js'
 import { UsageError } from '../model/errors.js';
 import { shown } from '../model/validate.js';
 import type { FloatingIp, Network, Port, Router, State } from '../model/types.js';
+import { otherStoreHint } from '../lab/store.js';
 
 /** Levenshtein distance, for "did you mean" hints. */
 function distance(a: string, b: string): number {
@@ -26,7 +27,7 @@ export function closest(word: string, candidates: string[]): string | undefined 
   return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
-function byRef<T extends { id: string; name: string }>(kind: string, list: T[], ref: string): T {
+function byRef<T extends { id: string; name: string }>(kind: string, list: T[], ref: string, elsewhere?: (ref: string) => string | null): T {
   const exact = list.find((x) => x.name === ref || x.id === ref.toLowerCase());
   if (exact) return exact;
   if (ref.length >= 4 && /^[0-9a-f-]+$/i.test(ref)) {
@@ -35,13 +36,13 @@ function byRef<T extends { id: string; name: string }>(kind: string, list: T[], 
     if (hits.length > 1) throw new UsageError(`${kind} id prefix '${ref}' is ambiguous: it matches ${hits.map((h) => h.name).join(', ')}`, 'give more characters of the id, or the name');
   }
   const near = closest(ref, list.map((x) => x.name));
-  throw new UsageError(
-    `unknown ${kind} '${shown(ref)}': expected the name, id or id prefix of an existing ${kind}`,
-    near ? `did you mean '${near}'?` : list.length ? `${kind}s: ${list.map((x) => x.name).join(', ')}` : `no ${kind}s yet: l3ctl ${kind} add NAME …`,
-  );
+  const here = near ? `did you mean '${near}'?` : list.length ? `${kind}s: ${list.map((x) => x.name).join(', ')}` : `no ${kind}s yet: l3ctl ${kind} add NAME …`;
+  const other = elsewhere?.(ref);
+  throw new UsageError(`unknown ${kind} '${shown(ref)}': expected the name, id or id prefix of an existing ${kind}`, other ? `${other}\n${here}` : here);
 }
 
-export const findRouter = (s: State, ref: string): Router => byRef('router', s.routers, ref);
+// Another store on this host may have it (the lab's lab-r1): the hint says which.
+export const findRouter = (s: State, ref: string): Router => byRef('router', s.routers, ref, otherStoreHint);
 export const findNetwork = (s: State, ref: string): Network => byRef('network', s.networks, ref);
 
 export function findFip(s: State, ref: string): FloatingIp {

@@ -90,12 +90,17 @@ export function foreignContent(state: State, names: LabNames): string | null {
   return null;
 }
 
-export function assertLabStore(state: State, names: LabNames, storePath: string): void {
-  const why = foreignContent(state, names);
+/**
+ * The lab works only in a store it made: absent, or holding nothing but the
+ * lab. `exists`: the file is there (a store the lab made always has the
+ * lab's host_namespace: its first command sets it).
+ */
+export function assertLabStore(state: State, names: LabNames, storePath: string, exists = true): void {
+  const why = foreignContent(state, names) ?? (exists && state.config.host_namespace === undefined ? 'the lab did not make it (no host_namespace is set in it)' : null);
   if (why) {
     throw new UsageError(
       `store ${storePath} is not a lab store: ${why}`,
-      `the lab needs a store of its own: omit --store and L3CTL_STORE (it then uses ${LAB_STORE_PATH}) or pass --store /path/to/lab.json`,
+      `the lab needs a store of its own: omit --store (it then uses ${LAB_STORE_PATH}) or pass a new file: l3ctl lab --store /path/to/lab.json up`,
     );
   }
 }

@@ -39,7 +39,8 @@ export type Action =
   | { phase: 'unplug'; argv: string[] }
   /** A floating IP /32, added once its NAT rules are in place. */
   | { phase: 'fip'; line: string }
-  | { phase: 'sysctl'; setting: string }
+  /** `warning`: said when it is set (ip_forward in the host's real namespace). */
+  | { phase: 'sysctl'; setting: string; warning?: string }
   /**
    * A program in the namespace. `optional`: a missing program is a warning
    * with this text, not a failure (conntrack).

@@ -71,8 +71,9 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
   else if (created.length > 1) await runner.run(ipBatch(null), { input: batchInput(created.map((n) => `netns add ${n}`)) });
   // Before the batches: promote_secondaries must be on when a port's old
   // primary address goes, or the new one (a secondary) goes with it.
-  const sysctls = pick(actions, 'sysctl').map((a) => a.setting);
-  if (sysctls.length) await runner.run(inNs(ns, ['sysctl', '-q', '-w', ...sysctls]));
+  const sysctls = pick(actions, 'sysctl');
+  for (const a of sysctls) if (a.warning) opts.warn?.(a.warning);
+  if (sysctls.length) await runner.run(inNs(ns, ['sysctl', '-q', '-w', ...sysctls.map((a) => a.setting)]));
   for (const a of pick(actions, 'plug')) await runner.run(a.argv);
   const host = pick(actions, 'host').map((a) => a.line);
   if (host.length) await runner.run(ipBatch(plan.hostNs), { input: batchInput(host) });

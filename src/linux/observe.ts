@@ -36,12 +36,14 @@ export interface ObservedRoute {
 }
 
 export interface ObservedSysctls {
+  /** net.ipv4.ip_forward is 1. */
+  ipForward: boolean;
   /**
-   * ip_forward on, and promote_secondaries on (so that replacing a port's
+   * net.ipv4.conf.all.promote_secondaries is 1 (so that replacing a port's
    * address in the same subnet, new added before old deleted, does not
    * delete the new one with the old primary — and the routes through it).
    */
-  ipForward: boolean;
+  promoteSecondaries: boolean;
   /**
    * Read only where a router shares a namespace of l3ctl's own with the
    * bridges: arp_ignore and bridge-nf-call-iptables (null: not read, or no
@@ -124,7 +126,7 @@ export async function observeHost(runner: Runner, hostNs: string | null): Promis
 }
 
 export function absentNs(ns: string | null): ObservedNs {
-  return { ns, exists: false, links: new Map(), routes: [], iptables: emptySave(), sysctl: { ipForward: false, arpIgnore: null, bridgeNfCall: null } };
+  return { ns, exists: false, links: new Map(), routes: [], iptables: emptySave(), sysctl: { ipForward: false, promoteSecondaries: false, arpIgnore: null, bridgeNfCall: null } };
 }
 
 /**
@@ -143,7 +145,7 @@ export async function observeNs(runner: Runner, ns: string | null, opts: { share
     // prints arp_ignore alone and fails, which means "no bridge netfilter".
     opts.shared ? runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables']), { read: true, okCodes: [1, 255] }) : null,
   ]);
-  const ipForward = fwd.stdout.trim().split('\n').every((v) => v.trim() === '1');
+  const [ipForward, promoteSecondaries] = fwd.stdout.trim().split('\n').map((v) => v.trim() === '1');
   const shared = brnf ? brnf.stdout.trim().split('\n').map((v) => v.trim()) : [];
   return {
     ns,
@@ -151,7 +153,7 @@ export async function observeNs(runner: Runner, ns: string | null, opts: { share
     links,
     routes: parseRoutes(routes.stdout),
     iptables: parseSave(save.stdout),
-    sysctl: { ipForward, arpIgnore: shared[0] ?? null, bridgeNfCall: shared[1] !== undefined ? shared[1] === '1' : null },
+    sysctl: { ipForward: !!ipForward, promoteSecondaries: !!promoteSecondaries, arpIgnore: shared[0] ?? null, bridgeNfCall: shared[1] !== undefined ? shared[1] === '1' : null },
   };
 }
 

@@ -387,7 +387,7 @@ describe('agent', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
     }
   });
 
-  it('agent cleanup (scoped by router_id): asks, dry-runs, removes a stale namespace with its device; managed ones stay', async (t) => {
+  it('agent cleanup (scoped by router_id): an unknown namespace with a device is kept; --force asks, dry-runs, removes it; managed ones stay', async (t) => {
     if (!requireE2E(t)) return;
     const stale = randomUUID();
     const sns = `qrouter-${stale}`;
@@ -399,17 +399,23 @@ describe('agent', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
     // use_namespaces is true, so router_id does not filter routers: it only scopes the cleanup.
     await run(['config', 'set', 'router_id', stale]);
     try {
-      const noTty = await cli(['agent', 'cleanup']);
+      // No store on this host owns it, and it still holds a device: listed, kept.
+      const kept = await run(['agent', 'cleanup']);
+      assert.match(kept.stderr, new RegExp(`keeping 1 router namespace\\(s\\) no store on this host owns, still in use \\(--force removes them\\):\\n  ${sns} \\(devices ${dev}\\)\\n`));
+      assert.match(kept.stderr, /no stale router namespaces/);
+      assert.ok(namespaces().includes(sns));
+
+      const noTty = await cli(['agent', 'cleanup', '--force']);
       assert.equal(noTty.code, 6);
       assert.match(noTty.stderr, new RegExp(`will remove 1 stale router namespace\\(s\\):\\n  ${sns} \\(devices ${dev}\\)`));
       assert.match(noTty.stderr, /l3ctl: error: confirmation needed/);
       assert.ok(namespaces().includes(sns));
 
-      const dry = await run(['agent', 'cleanup', '--dry-run']);
-      assert.deepEqual(mutating(dry.stdout), [`+ ip -n ${sns} -batch -`, `  link del ${dev}`, `+ ip netns del ${sns}`]);
+      const dry = await run(['agent', 'cleanup', '--force', '--dry-run']);
+      assert.deepEqual(mutating(dry.stdout).filter((l) => !l.startsWith('+ ip netns pids ')), [`+ ip -n ${sns} -force -batch -`, `  link del ${dev}`, `+ ip netns del ${sns}`]);
       assert.ok(namespaces().includes(sns));
 
-      const r = await run(['agent', 'cleanup', '--yes']);
+      const r = await run(['agent', 'cleanup', '--force', '--yes']);
       assert.match(r.stderr, new RegExp(`removed ${sns}`));
       assert.ok(!namespaces().includes(sns), 'stale namespace gone');
       assert.ok(!links(hostNs).some((l) => l.ifname === tap), 'its host end went with it');

@@ -1,16 +1,35 @@
 // `lab up | check | down` as an operator runs it: from nothing to a lab
 // whose check passes, idempotent, a hand-made break caught by the check and
 // repaired by `lab up`, and nothing left after `lab down`. A prefix of its own
-// (L3CTL_LAB_PREFIX) and a temp store keep it away from a real lab.
+// (L3CTL_LAB_PREFIX) and a temp default store (L3CTL_LAB_DEFAULT_STORE) keep
+// it away from a real lab. All along, the operator's own store is exported in
+// L3CTL_STORE, as on a network node: the lab must never use it.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { l3ctl, readStore, sh, shOk, tempStore, uniqueName } from '../helpers/cli.js';
 import { deleteNamespaces, e2eUnavailable, kernelSnapshot, namespaces, requireE2E } from '../helpers/e2e.js';
 
 const prefix = uniqueName('l3ctl-t-lab');
 const store = tempStore();
-const opts = { store: store.path, env: { L3CTL_LAB_PREFIX: prefix } };
+const operator = tempStore();
+// The operator's store: a network and a router the lab did not make (never applied here).
+const OPERATOR_STORE = JSON.stringify({
+  version: 1,
+  config: { send_arp_for_ha: '0' },
+  networks: [{ id: 'e0000000-0000-4000-8000-0000000000e1', name: 'op-net', cidr: '192.0.2.0/24', gateway_ip: '192.0.2.1', external: true, bridge: null }],
+  routers: [{ id: 'e0000000-0000-4000-8000-0000000000f1', name: 'op-r1', admin_state_up: true, gateway: null, interfaces: [], routes: [] }],
+  floatingips: [],
+}, null, 2) + '\n';
+writeFileSync(operator.path, OPERATOR_STORE);
+const operatorMtime = statSync(operator.path).mtimeMs;
+const opts = { env: { L3CTL_LAB_PREFIX: prefix, L3CTL_STORE: operator.path, L3CTL_LAB_DEFAULT_STORE: store.path } };
+const registered = () => (existsSync(process.env.L3CTL_REGISTRY!) ? (JSON.parse(readFileSync(process.env.L3CTL_REGISTRY!, 'utf8')) as { stores: { path: string }[] }).stores.map((e) => e.path) : []);
+const operatorUntouched = (what: string) => {
+  assert.equal(readStore(operator.path), OPERATOR_STORE, `${what}: the operator's store is byte-identical`);
+  assert.equal(statSync(operator.path).mtimeMs, operatorMtime, `${what}: and not rewritten`);
+  assert.ok(!existsSync(`${operator.path}.bak`), `${what}: no backup of it was made`);
+};
 const lab = (args: string[]) => l3ctl(['lab', ...args], opts);
 const ours = () => namespaces().filter((n) => n.startsWith(`${prefix}-`));
 const hostNs = `${prefix}-host`;
@@ -34,6 +53,7 @@ describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI 
     await lab(['down']);
     deleteNamespaces([...ours(), routerNs].filter(Boolean));
     store.cleanup();
+    operator.cleanup();
   });
 
   it('lab up --dry-run from nothing lists the commands and changes nothing', async (t) => {
@@ -46,6 +66,8 @@ describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI 
     for (const h of testHosts) assert.ok(lines.includes(`+ ip netns add ${h}`), `creates ${h}`);
     assert.deepEqual(ours(), [], 'no namespace made');
     assert.ok(!existsSync(store.path), 'no store written');
+    assert.match(r.stderr, new RegExp(`L3CTL_STORE \\(${operator.path}\\) is not used by the lab; its store is ${store.path}`));
+    operatorUntouched('lab up --dry-run');
   });
 
   it('lab up builds the lab from nothing', async (t) => {
@@ -55,6 +77,10 @@ describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI 
     t.diagnostic(`lab up from nothing: ${ms(t0)}`);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '', 'progress goes to stderr');
+    assert.match(r.stderr, new RegExp(`^lab: store ${store.path}, `, 'm'), 'says where its store is');
+    operatorUntouched('lab up');
+    assert.ok(registered().includes(store.path), `the lab's store is registered: ${registered()}`);
+    assert.ok(!registered().includes(operator.path), 'the operator store was not written, so not registered by the lab');
     assert.match(r.stderr, new RegExp(`l3ctl --store ${store.path} router show lab-r1`), 'says how to inspect it');
     const state = JSON.parse(readStore(store.path));
     assert.equal(state.config.host_namespace, hostNs);
@@ -70,6 +96,36 @@ describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI 
     const masters = JSON.parse(shOk(['ip', '-n', hostNs, '-j', 'link', 'show'])) as { ifname: string; master?: string }[];
     assert.equal(masters.find((l) => l.ifname === 'veth-up')?.master, brq('lab-ext'));
     assert.equal(masters.find((l) => l.ifname === 'veth-vm1')?.master, brq('lab-priv'));
+  });
+
+  it("an unknown 'lab-r1' on the operator's store hints at the lab's store", async (t) => {
+    if (!requireE2E(t)) return;
+    const r = await l3ctl(['router', 'show', 'lab-r1'], { store: operator.path });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^l3ctl: error: unknown router 'lab-r1'/m);
+    assert.ok(r.stderr.includes(`hint: router 'lab-r1' is in store ${store.path}: l3ctl --store ${store.path} router show lab-r1`), r.stderr);
+  });
+
+  it('lab --store refuses a store that is not its own, up and down: exit 2, the file untouched', async (t) => {
+    if (!requireE2E(t)) return;
+    for (const verb of ['up', 'down', 'check']) {
+      const r = await l3ctl(['lab', '--store', operator.path, verb], opts);
+      assert.equal(r.code, 2, `${verb}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^l3ctl: error: store ${operator.path} is not a lab store: it holds network 'op-net', router 'op-r1', which the lab did not make$`, 'm'));
+    }
+    operatorUntouched('lab --store OPERATOR up/down/check');
+    // An empty store someone else made (no host_namespace of the lab's): not the lab's either.
+    const other = tempStore();
+    try {
+      const empty = JSON.stringify({ version: 1, config: {}, networks: [], routers: [], floatingips: [] }) + '\n';
+      writeFileSync(other.path, empty);
+      const r = await l3ctl(['lab', '--store', other.path, 'down'], opts);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /is not a lab store: the lab did not make it/);
+      assert.equal(readStore(other.path), empty);
+    } finally {
+      other.cleanup();
+    }
   });
 
   it('lab check passes with real traffic', async (t) => {
@@ -147,6 +203,8 @@ describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI 
     const check = await lab(['check']);
     assert.equal(check.code, 1, 'check of a lab that is down fails');
     assert.match(check.stderr, /^l3ctl: error: the lab is not up/m);
+    assert.ok(!registered().includes(store.path), 'the deleted store left the registry');
+    operatorUntouched('lab down');
   });
 
   it('lab down copes with a lab half gone', async (t) => {
@@ -159,5 +217,6 @@ describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI 
     assert.deepEqual(ours(), []);
     assert.ok(!namespaces().includes(routerNs));
     assert.ok(!existsSync(store.path));
+    operatorUntouched('lab up, then down with half of it gone');
   });
 });

@@ -7,6 +7,15 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+// Every store a test writes registers itself (src/store/registry.ts): in a
+// registry of this test process, never the host's /var/lib/l3ctl/stores.json.
+// Every l3ctl a test starts inherits it; a test may pass its own.
+if (!process.env.L3CTL_REGISTRY) {
+  const dir = mkdtempSync(join(tmpdir(), 'l3ctl-test-registry-'));
+  process.env.L3CTL_REGISTRY = join(dir, 'stores.json');
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+}
 export const BIN = join(ROOT, 'bin', 'l3ctl');
 
 export interface CliResult {

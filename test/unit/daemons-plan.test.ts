@@ -219,7 +219,7 @@ describe('daemons in the plan', () => {
     const s = state();
     await convergeRouter(ctx(s), s, RID);
     const pid = Number(host.files.get(`${DIR}/haproxy.pid`));
-    const stale = await observeStale(ctx(s), NS);
+    const stale = await observeStale(ctx(s), { ns: NS, routerId: RID, owner: { kind: 'unknown' } });
     assert.deepEqual(stale.daemons.map((d) => [d.paths.kind, d.seen.pid]), [['haproxy', pid]]);
     runner.calls.length = 0;
     await removeStale(ctx(s), stale);

@@ -2,7 +2,7 @@
 // candidates derived from the filters. Pure, no root.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { staleNamespaces } from '../../src/agent/cleanup.js';
+import { classifyNamespaces } from '../../src/agent/cleanup.js';
 import { agentExternalNetwork, checkConfig, skipReason } from '../../src/agent/filters.js';
 import { stateReport } from '../../src/agent/report.js';
 import { checkPass } from '../../src/agent/sync.js';
@@ -113,7 +113,9 @@ describe('stateReport', () => {
   });
 });
 
-describe('staleNamespaces', () => {
+const staleNamespaces = (all: string[], s: State, c: ReturnType<typeof effectiveConfig>) => classifyNamespaces(all, s, c, new Map()).candidates.map((x) => x.ns);
+
+describe('cleanup candidates (no other store)', () => {
   const stray = '77777777-0000-4000-8000-000000000007';
   const all = [`qrouter-${id(1)}`, `qrouter-${id(2)}`, `qrouter-${id(3)}`, `qrouter-${stray}`, 'qrouter-not-a-uuid', 'l3ctl-t-host', 'qdhcp-x'];
 

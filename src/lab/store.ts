@@ -1,0 +1,65 @@
+// Which store the lab uses, and how it goes. The lab deletes its store on
+// `lab down`, so it only ever works in a store it made: its own default path,
+// or `--store` given on the command line; never the operator's L3CTL_STORE.
+import { existsSync, promises as fsp } from 'node:fs';
+import { UsageError } from '../model/errors.js';
+import { withStoreLock } from '../store/lock.js';
+import { readRegistrySync, unregisterStores } from '../store/registry.js';
+import { backupPath, loadState, loadStateSync } from '../store/store.js';
+import { foreignContent, LAB_STORE_PATH, ROUTER, type LabNames } from './topology.js';
+
+export interface LabStore {
+  path: string;
+  /** Given with --store (commands printed for the operator then carry it). */
+  explicit: boolean;
+  /** Said once on stderr: the operator's L3CTL_STORE is not the lab's. */
+  note?: string;
+}
+
+/**
+ * The lab's default store. L3CTL_LAB_DEFAULT_STORE (hidden, tests only, as
+ * L3CTL_LAB_PREFIX) moves it, so a test can run the lab without --store and
+ * without touching /var/lib/l3ctl.
+ */
+export const labDefaultStore = (env: NodeJS.ProcessEnv = process.env) => env.L3CTL_LAB_DEFAULT_STORE || LAB_STORE_PATH;
+
+/** --store from the command line, else the lab's default; L3CTL_STORE is never used. */
+export function chooseLabStore(option: string | undefined, env: NodeJS.ProcessEnv = process.env): LabStore {
+  if (option) return { path: option, explicit: true };
+  const path = labDefaultStore(env);
+  const note = env.L3CTL_STORE ? `L3CTL_STORE (${env.L3CTL_STORE}) is not used by the lab; its store is ${path} (l3ctl lab --store PATH … chooses another)` : undefined;
+  return { path, explicit: false, ...(note ? { note } : {}) };
+}
+
+/**
+ * Remove the lab's store and its .bak, then its registry entry. Looked at
+ * again under the store's lock: a store that meanwhile holds anything but the
+ * lab is refused (exit 2) and left as it is.
+ */
+export async function removeLabStore(storePath: string, names: LabNames, warn: (t: string) => void): Promise<void> {
+  await withStoreLock(storePath, async () => {
+    if (existsSync(storePath)) {
+      const why = foreignContent(await loadState(storePath), names);
+      if (why) throw new UsageError(`lab down: store ${storePath} was not removed: ${why}`, 'remove those objects with the ordinary commands, or remove the file by hand');
+    }
+    for (const f of [storePath, backupPath(storePath)]) await fsp.rm(f, { force: true });
+  });
+  try {
+    await unregisterStores([storePath]);
+  } catch (err) {
+    warn(`store ${storePath} is still in the store registry (${(err as Error).message}); agent cleanup drops it once it sees the file is gone`);
+  }
+}
+
+/**
+ * For "unknown router" on a store: the registered stores that have a router
+ * of that name, else (for the lab's router) the lab's default store. Reads
+ * only, never throws; null when there is nothing to say.
+ */
+export function otherStoreHint(ref: string): string | null {
+  const q = (s: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  const holders = (readRegistrySync() ?? []).map((e) => e.path).filter((p) => loadStateSync(p)?.routers.some((r) => r.name === ref || r.id === ref));
+  if (holders.length) return `router '${ref}' is in ${holders.length > 1 ? 'stores' : 'store'} ${holders.join(', ')}: l3ctl --store ${q(holders[0]!)} router show ${q(ref)}`;
+  if (ref === ROUTER) return `'${ROUTER}' is the lab's router, in the lab's own store: l3ctl --store ${q(labDefaultStore())} router show ${ROUTER}`;
+  return null;
+}
