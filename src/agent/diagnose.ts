@@ -82,6 +82,8 @@ interface RouterContext {
   sync: string;
 }
 
+const routerContext = (sys: System, state: State, config: Config, router: Router): RouterContext => ({ sys, runner: sys.runner, state, config, router, sync: `l3ctl agent sync ${router.name}` });
+
 /** The checks every router-level diagnosis starts with; null obs: stop there. */
 async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ obs: ObservedNs; d: DesiredRouter; daemons: ObservedDaemon[] } | null> {
   const { state, config, router: r } = c;
@@ -166,10 +168,10 @@ export async function diagnoseFip(sys: System, state: State, config: Config, f: 
     return verdictOf(out, subject);
   }
   out.push(ok('floating IP in the store', `${f.floating_ip_address} -> ${f.fixed_ip_address} on router '${r.name}'`, storeCmd));
-  const runner = sys.runner;
-  const c: RouterContext = { sys, runner, state, config, router: r, sync: `l3ctl agent sync ${r.name}` };
+  const c = routerContext(sys, state, config, r);
   const base = await namespaceChecks(c, out);
   if (!base) return verdictOf(out, subject);
+  const { runner } = c;
   const { obs, d } = base;
   const ns = obs.ns;
   const fip = f.floating_ip_address;
@@ -238,10 +240,10 @@ export async function diagnoseFip(sys: System, state: State, config: Config, f: 
 export async function diagnoseRouter(sys: System, state: State, config: Config, r: Router, opts: { probe?: boolean } = {}): Promise<Diagnosis> {
   const out: Check[] = [];
   const subject = `router ${r.name}`;
-  const runner = sys.runner;
-  const c: RouterContext = { sys, runner, state, config, router: r, sync: `l3ctl agent sync ${r.name}` };
+  const c = routerContext(sys, state, config, r);
   const base = await namespaceChecks(c, out);
   if (!base) return verdictOf(out, subject);
+  const { runner } = c;
   const { obs, d } = base;
   const ns = obs.ns;
   const host = await observeHost(runner, config.host_namespace);
