@@ -85,7 +85,7 @@ interface RouterContext {
 const routerContext = (sys: System, state: State, config: Config, router: Router): RouterContext => ({ sys, runner: sys.runner, state, config, router, sync: `l3ctl agent sync ${router.name}` });
 
 /** The checks every router-level diagnosis starts with; null obs: stop there. */
-async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ obs: ObservedNs; d: DesiredRouter; daemons: ObservedDaemon[] } | null> {
+async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ c: RouterContext; runner: Runner; ns: string | null; obs: ObservedNs; d: DesiredRouter; daemons: ObservedDaemon[] } | null> {
   const { state, config, router: r } = c;
   const skip = skipReason(state, config, r);
   if (skip !== null) {
@@ -118,7 +118,7 @@ async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ obs: O
   }
   const fwd = o.obs.sysctl.ipForward;
   out.push(fwd ? ok('ip_forward', 'net.ipv4.ip_forward = 1', cmd(commands.sysctl(place.ns, ['net.ipv4.ip_forward']))) : fail('ip_forward', 'net.ipv4.ip_forward is 0: the router forwards nothing', cmd(commands.sysctl(place.ns, ['net.ipv4.ip_forward'])), c.sync));
-  return { obs: o.obs, d, daemons: o.daemons };
+  return { c, runner: c.runner, ns: o.obs.ns, obs: o.obs, d, daemons: o.daemons };
 }
 
 function driftCheck(c: RouterContext, plans: ReturnType<typeof planRouterFrom>): Check {
@@ -168,12 +168,9 @@ export async function diagnoseFip(sys: System, state: State, config: Config, f: 
     return verdictOf(out, subject);
   }
   out.push(ok('floating IP in the store', `${f.floating_ip_address} -> ${f.fixed_ip_address} on router '${r.name}'`, storeCmd));
-  const c = routerContext(sys, state, config, r);
-  const base = await namespaceChecks(c, out);
+  const base = await namespaceChecks(routerContext(sys, state, config, r), out);
   if (!base) return verdictOf(out, subject);
-  const { runner } = c;
-  const { obs, d } = base;
-  const ns = obs.ns;
+  const { c, obs, d, runner, ns } = base;
   const fip = f.floating_ip_address;
   const fixed = f.fixed_ip_address;
 
@@ -240,12 +237,9 @@ export async function diagnoseFip(sys: System, state: State, config: Config, f: 
 export async function diagnoseRouter(sys: System, state: State, config: Config, r: Router, opts: { probe?: boolean } = {}): Promise<Diagnosis> {
   const out: Check[] = [];
   const subject = `router ${r.name}`;
-  const c = routerContext(sys, state, config, r);
-  const base = await namespaceChecks(c, out);
+  const base = await namespaceChecks(routerContext(sys, state, config, r), out);
   if (!base) return verdictOf(out, subject);
-  const { runner } = c;
-  const { obs, d } = base;
-  const ns = obs.ns;
+  const { c, obs, d, runner, ns } = base;
   const host = await observeHost(runner, config.host_namespace);
   for (const p of d.ports) {
     const dev = obs.links.get(p.device);
