@@ -3,7 +3,8 @@
 // would change nothing" are the same statement.
 import type { Config } from '../model/config.js';
 import type { Router, State } from '../model/types.js';
-import { planHostLeftovers, planRouterPass, type System } from './pass.js';
+import { observeShared, planHostLeftovers, planRouterPass, type System } from './pass.js';
+import { mapLimit, ROUTER_CONCURRENCY } from './pool.js';
 import { findingsOf, noticesOf, type Finding } from './steps.js';
 
 export type { Finding, FindingKind } from './steps.js';
@@ -27,15 +28,15 @@ export interface RouterFindings {
  * router owns in the host namespace.
  */
 export async function checkRouters(sys: System, state: State, config: Config, routers: Router[], opts: { host?: boolean } = {}): Promise<RouterFindings[]> {
-  const out: RouterFindings[] = [];
-  for (const r of routers) {
+  const view = await observeShared(sys.runner, config).catch(() => undefined);
+  const out: RouterFindings[] = await mapLimit(routers, ROUTER_CONCURRENCY, async (r) => {
     try {
-      const plans = await planRouterPass(sys, state, config, r.id);
-      out.push({ router: r, findings: plans.flatMap(findingsOf), notices: plans.flatMap(noticesOf) });
+      const plans = await planRouterPass(sys, state, config, r.id, view);
+      return { router: r, findings: plans.flatMap(findingsOf), notices: plans.flatMap(noticesOf) };
     } catch (err) {
-      out.push({ router: r, findings: [], notices: [], error: err as Error });
+      return { router: r, findings: [], notices: [], error: err as Error };
     }
-  }
+  });
   if (opts.host) {
     try {
       out.push({ router: null, findings: (await planHostLeftovers(sys.runner, state, config)).flatMap(findingsOf), notices: [] });

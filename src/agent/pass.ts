@@ -46,16 +46,28 @@ export interface RouterObservation {
   daemons: ObservedDaemon[];
 }
 
-export async function observeRouter(sys: System, state: State, config: Config, routerId: string): Promise<RouterObservation> {
+/** What every router of a pass shares: the bridges' namespace and the switch, read once. */
+export interface SharedView {
+  host: ObservedHost;
+  ovs: ObservedOvs | null;
+}
+
+export async function observeShared(runner: Runner, config: Config): Promise<SharedView> {
+  const [host, ovs] = await Promise.all([observeHost(runner, config.host_namespace), driverFor(config.interface_driver).observe(runner)]);
+  return { host, ovs };
+}
+
+/** `shared`: the host side as a pass already read it (each router's taps are its own, so one read serves them all). */
+export async function observeRouter(sys: System, state: State, config: Config, routerId: string, shared?: SharedView): Promise<RouterObservation> {
   const { runner } = sys;
   const place = placement(config, routerId);
-  const [obs, host, leftover, ovs, daemons] = await Promise.all([
+  const [obs, view, leftover, daemons] = await Promise.all([
     observeNs(runner, place.ns, { shared: place.shared }),
-    observeHost(runner, config.host_namespace),
+    shared ?? observeShared(runner, config),
     place.shared ? observeNs(runner, namespaceName(routerId)) : null,
-    driverFor(config.interface_driver).observe(runner),
     observeDaemons(sys.files, sys.storePath, routerId, place.ns),
   ]);
+  const { host, ovs } = view;
   // A namespace yet to be built has no save to tell the version by.
   const version = obs.iptables.version === null && handled(state, config, routerId) ? await iptablesVersion(runner) : null;
   return { obs, host, leftover, ovs, iptablesVersion: version, daemons };
@@ -83,8 +95,8 @@ export function planRouterFrom(state: State, config: Config, routerId: string, o
   return plans;
 }
 
-export async function planRouterPass(sys: System, state: State, config: Config, routerId: string): Promise<Plan[]> {
-  return planRouterFrom(state, config, routerId, await observeRouter(sys, state, config, routerId));
+export async function planRouterPass(sys: System, state: State, config: Config, routerId: string, shared?: SharedView): Promise<Plan[]> {
+  return planRouterFrom(state, config, routerId, await observeRouter(sys, state, config, routerId, shared));
 }
 
 /**
@@ -136,8 +148,8 @@ export async function applyPlans(ctx: ApplyContext, plans: Plan[]): Promise<void
 }
 
 /** Observe, plan and apply one router; the plans that ran. */
-export async function convergeRouter(ctx: ApplyContext, state: State, routerId: string): Promise<Plan[]> {
-  const plans = await planRouterPass(ctx, state, ctx.config, routerId);
+export async function convergeRouter(ctx: ApplyContext, state: State, routerId: string, shared?: SharedView): Promise<Plan[]> {
+  const plans = await planRouterPass(ctx, state, ctx.config, routerId, shared);
   await applyPlans(ctx, plans);
   return plans;
 }

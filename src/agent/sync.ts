@@ -5,7 +5,8 @@
 import type { Config } from '../model/config.js';
 import type { Router, State } from '../model/types.js';
 import { agentExternalNetwork, checkConfig, skipReason, type SkipReason } from './filters.js';
-import { applyPlans, convergeRouter, planHostLeftovers, planNetworkBridges, type System } from './pass.js';
+import { applyPlans, convergeRouter, observeShared, planHostLeftovers, planNetworkBridges, type SharedView, type System } from './pass.js';
+import { mapLimit, ROUTER_CONCURRENCY } from './pool.js';
 import { findingsOf, isEmptyPlan, type Finding } from './steps.js';
 
 export interface SyncHooks {
@@ -58,22 +59,38 @@ export async function syncPass(sys: System, state: State, config: Config, hooks:
     // The agent warns too: forwarding is switched on for the whole host namespace.
     hooks.warn?.(`use_namespaces=false: the router_id router lives in the host namespace ${config.host_namespace ?? '(the one l3ctl runs in)'}, with net.ipv4.ip_forward=1 there`);
   }
-  for (const [i, r] of routers.entries()) {
-    hooks.onProgress?.(i, routers.length, r);
+  // One read of the bridges' side for every router, after the bridges pass.
+  let view: SharedView | undefined;
+  try {
+    view = await observeShared(runner, config);
+  } catch {
+    view = undefined; // each router reads it again, and fails with its own error
+  }
+  let started = 0;
+  const outcomes = await mapLimit(routers, ROUTER_CONCURRENCY, async (r) => {
+    hooks.onProgress?.(started++, routers.length, r);
     try {
-      const reason = skipReason(state, config, r);
-      const plans = await convergeRouter(ctx, state, r.id);
-      if (reason === null) res.converged.push(r);
-      else res.skipped.push({ router: r, reason });
-      const findings = plans.flatMap(findingsOf);
-      if (findings.length) {
-        res.changed.push(r);
-        res.findings.set(r.id, findings);
-        hooks.onChanged?.(r, findings);
-      }
+      return { r, plans: await convergeRouter(ctx, state, r.id, view) };
     } catch (err) {
+      return { r, err: err as Error };
+    }
+  });
+  // Reported in store order, whatever order the passes finished in.
+  for (const o of outcomes) {
+    const r = o.r;
+    if ('err' in o) {
       res.failed.push(r);
-      hooks.onError(r, err as Error);
+      hooks.onError(r, o.err!);
+      continue;
+    }
+    const reason = skipReason(state, config, r);
+    if (reason === null) res.converged.push(r);
+    else res.skipped.push({ router: r, reason });
+    const findings = o.plans.flatMap(findingsOf);
+    if (findings.length) {
+      res.changed.push(r);
+      res.findings.set(r.id, findings);
+      hooks.onChanged?.(r, findings);
     }
   }
   if (opts.all) {

@@ -136,24 +136,30 @@ export function absentNs(ns: string | null): ObservedNs {
  */
 export async function observeNs(runner: Runner, ns: string | null, opts: { shared?: boolean } = {}): Promise<ObservedNs> {
   if (ns !== null && !(await runner.namespaces()).has(ns)) return absentNs(ns);
-  const [links, routes, save, fwd, brnf] = await Promise.all([
-    observeLinks(runner, ns),
-    runner.run(ipIn(ns, ['-j', 'route', 'show', 'table', 'main']), { read: true }),
+  // Three processes a namespace: links and routes in one `ip -batch` (one
+  // JSON array a line), our rules, and the sysctls. In a namespace shared
+  // with the bridges, the bridge key is absent unless br_netfilter is loaded:
+  // sysctl then prints the others and fails, which means "no bridge netfilter".
+  const keys = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries', ...(opts.shared ? ['net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables'] : [])];
+  const [ip, save, sysctl] = await Promise.all([
+    runner.run(ipIn(ns, ['-j', '-batch', '-']), { read: true, input: 'addr show\nroute show table main\n' }),
     runner.run(inNs(ns, ['iptables-save', '-c']), { read: true }),
-    runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries']), { read: true }),
-    // The bridge key is absent unless br_netfilter is loaded: sysctl then
-    // prints arp_ignore alone and fails, which means "no bridge netfilter".
-    opts.shared ? runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables']), { read: true, okCodes: [1, 255] }) : null,
+    runner.run(inNs(ns, ['sysctl', '-n', ...keys]), { read: true, okCodes: opts.shared ? [1, 255] : [] }),
   ]);
-  const [ipForward, promoteSecondaries] = fwd.stdout.trim().split('\n').map((v) => v.trim() === '1');
-  const shared = brnf ? brnf.stdout.trim().split('\n').map((v) => v.trim()) : [];
+  const [links = '', routes = ''] = ip.stdout.split('\n');
+  const v = sysctl.stdout.trim().split('\n').map((x) => x.trim());
   return {
     ns,
     exists: true,
-    links,
-    routes: parseRoutes(routes.stdout),
+    links: parseLinks(links),
+    routes: parseRoutes(routes),
     iptables: parseSave(save.stdout),
-    sysctl: { ipForward: !!ipForward, promoteSecondaries: !!promoteSecondaries, arpIgnore: shared[0] ?? null, bridgeNfCall: shared[1] !== undefined ? shared[1] === '1' : null },
+    sysctl: {
+      ipForward: v[0] === '1',
+      promoteSecondaries: v[1] === '1',
+      arpIgnore: opts.shared ? v[2] ?? null : null,
+      bridgeNfCall: opts.shared && v[3] !== undefined ? v[3] === '1' : null,
+    },
   };
 }
 

@@ -2,6 +2,7 @@
 // repaired by one `agent sync`; the filters making routers appear and
 // disappear; re-plumbing under the same port id; one router's failure not
 // stopping the others; the state report; the run loop; scoped cleanup.
+import { mutatingCommands } from '../helpers/dryrun.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -41,10 +42,8 @@ const addrsOf = (n: string, dev: string) => (links(n).find((l) => l.ifname === d
 const kernelOf = () => kernelSnapshot([ns1, ns2, hostNs]);
 const natSave = (n: string) => nsExec(n, ['iptables-save', '-t', 'nat']).stdout;
 
-/** Lines of a --dry-run that are not reads (reads: `ip [-n NS] -j …`, iptables-save, sysctl -n). */
-function mutating(stdout: string): string[] {
-  return stdout.split('\n').filter((l) => l !== '' && !/^\+ ip (-n \S+ )?-j /.test(l) && !/^\+ ip netns exec \S+ (iptables-save|sysctl -n )/.test(l));
-}
+/** Commands of a --dry-run that are not reads. */
+const mutating = mutatingCommands;
 
 interface Finding { router: string; router_id: string; kind: string; object: string; expected: string | null; live: string | null }
 async function check(...refs: string[]): Promise<{ code: number; findings: Finding[]; r: CliResult }> {

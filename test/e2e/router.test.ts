@@ -1,6 +1,7 @@
 // The first vertical slice, as an operator runs it: networks, router,
 // gateway, interface, floating IP, extra route — proven in the kernel and
 // with real traffic, then remapped, disassociated and deleted.
+import { mutatingCommands } from '../helpers/dryrun.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -129,7 +130,7 @@ describe('routers that route', { skip: !!e2eUnavailable() && !process.env.CI }, 
     await run(['fip', 'associate', '203.0.113.20', '198.51.100.5']);
     assert.equal(readStore(store.path), before);
     const dry = await run(['agent', 'sync', '--dry-run']);
-    const mutating = dry.stdout.split('\n').filter((l) => l.startsWith('+ ') && !/ -j (addr|route) show| iptables-save( -c)?$| sysctl -n /.test(l));
+    const mutating = mutatingCommands(dry.stdout);
     assert.deepEqual(mutating, [], 'a converged host plans no mutating command');
   });
 

@@ -1,6 +1,7 @@
 // use_namespaces false: the router_id router lives in the host namespace
 // (here a test's own host_namespace, never the real one), as the agent's
 // root-namespace mode. Proven with traffic, repaired by sync, torn down clean.
+import { mutatingCommands } from '../helpers/dryrun.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { l3ctl, l3ctlOk, nsExec, readStore, sh, shOk, tempStore, uniqueName } from '../helpers/cli.js';
@@ -22,7 +23,7 @@ const servers: Server[] = [];
 const devices = () => (JSON.parse(sh(['ip', '-n', h, '-j', 'addr', 'show']).stdout) as { ifname: string; addr_info: { family: string; local: string; prefixlen: number }[] }[]);
 const ours = () => devices().filter((d) => /^q[rg]-/.test(d.ifname));
 const chains = () => sh(['ip', 'netns', 'exec', h, 'iptables-save']).stdout.split('\n').filter((l) => l.includes('l3ctl-'));
-const mutating = (dry: string) => dry.split('\n').filter((l) => l.startsWith('+ ') && !/ -j (addr|route) show| iptables-save( -c)?$| sysctl -n /.test(l));
+const mutating = mutatingCommands;
 
 describe('use_namespaces false: the router in the host namespace', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
   before(async () => {

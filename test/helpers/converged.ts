@@ -2,6 +2,7 @@
 // what an operator would check by hand with `ip addr`, `ip route` and
 // `iptables-save` after a crash (issue 5). Used by the concurrency and crash
 // tests; `agent check` is a second opinion, not the only one.
+import { mutatingCommands } from './dryrun.js';
 import { readFileSync } from 'node:fs';
 import { l3ctl, sh } from './cli.js';
 import { namespaces } from './e2e.js';
@@ -95,9 +96,7 @@ export function kernelVsStore(storePath: string): string[] {
 export async function plannedChanges(storePath: string): Promise<string[]> {
   const r = await l3ctl(['agent', 'sync', '--dry-run'], { store: storePath });
   if (r.code !== 0) return [`agent sync --dry-run exited ${r.code}: ${r.stderr.trim()}`];
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('+ ') && !/ -j (addr|route|link) show( table main)?$| iptables-save( -c)?( -t \w+)?$| sysctl -n [\w. ]+$/.test(l));
+  return mutatingCommands(r.stdout);
 }
 
 /** `agent check` when this build has it: exit 0 and its output; null when the command does not exist. */

@@ -1,0 +1,28 @@
+// The commands of a --dry-run (or -v) listing, with the stdin lines that
+// follow each, and which of them only read: a converged host shows no other.
+export interface Listed {
+  line: string;
+  input: string[];
+}
+
+/** `+ argv` lines with their indented input lines (`-v` timings stripped). */
+export function listed(text: string): Listed[] {
+  const out: Listed[] = [];
+  for (const l of text.split('\n')) {
+    if (l.startsWith('+ ')) out.push({ line: l.replace(/\s+\(\d[^)]*\)$/, ''), input: [] });
+    else if (l.startsWith('  ') && out.length) out.at(-1)!.input.push(l.slice(2));
+  }
+  return out;
+}
+
+/** Reads: `ip … -j …` (show, or a batch of shows), iptables-save, sysctl -n, iptables --version, ip netns pids, ovs-vsctl … list. */
+export const isReadLine = (line: string) =>
+  /^\+ ip (-n \S+ )?-j /.test(line) ||
+  /^\+ (ip netns exec \S+ )?(iptables-save|iptables-legacy-save|iptables-nft-save)( |$)/.test(line) ||
+  /^\+ (ip netns exec \S+ )?sysctl -n /.test(line) ||
+  /^\+ iptables --version$/.test(line) ||
+  /^\+ ip netns pids /.test(line) ||
+  /^\+ ovs-vsctl .*--format=json/.test(line);
+
+/** The commands that would change something: each `+ ` line, then its input lines (indented, as printed). */
+export const mutatingCommands = (text: string): string[] => listed(text).filter((c) => !isReadLine(c.line)).flatMap((c) => [c.line, ...c.input.map((l) => `  ${l}`)]);
