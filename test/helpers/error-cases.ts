@@ -123,7 +123,7 @@ export const ERROR_CASES: ErrorCase[] = [
   { what: 'unknown option', args: ['router', 'list', '--bogus'], first: E(`unknown option '--bogus'`) },
   { what: 'unknown global option', args: ['--bogus', 'router', 'list'], first: E(`unknown option '--bogus'`) },
   { what: 'misspelt option', args: ['router', 'list', '--formt', 'json'], first: E(`unknown option '--formt'`), hint: /did you mean --format\?/ },
-  { what: 'bad choice for -f', args: ['-f', 'xml', 'router', 'list'], first: E(`option '-f, --format <format>' argument 'xml' is invalid\\. Allowed choices are table, json, value`) },
+  { what: 'bad choice for -f', args: ['-f', 'xml', 'router', 'list'], first: E(`option '-f, --format <format>' argument 'xml' is invalid\\. Allowed choices are table, json, value, yaml`) },
   { what: 'missing required argument', args: ['router', 'add'], first: E(`missing required argument 'name'`), hint: /^hint: usage: l3ctl router add \[options\] <name>/ },
   { what: 'missing last argument', args: ['route', 'add', 'r1', '192.0.2.128/25'], first: E(`missing required argument 'nexthop'`) },
   { what: 'missing required option', args: ['network', 'add', 'n9'], first: E(`required option '--cidr <cidr>' not specified`) },
