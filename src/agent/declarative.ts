@@ -517,13 +517,16 @@ export async function diffDocument(storePath: string, read: ReadDocument, opts: 
  * kernel is put back and the store left as it was (transaction.ts).
  */
 export async function applyDocument(deps: TxDeps, read: ReadDocument, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const first = planDocument(await loadState(deps.storePath), read, opts);
+  const before = await loadState(deps.storePath);
+  const first = planDocument(before, read, opts);
   if (first.problems.length) throw new InvalidDocument(read.source, first.problems);
+  const seen = JSON.stringify(before);
   const result = await transact(deps, (state) => {
-    // Another l3ctl may have changed the store before we got the lock.
-    const plan = planDocument(state, read, opts);
+    // Another l3ctl may have changed the store before we got the lock: plan
+    // again then (planning a big site is most of an apply's own time).
+    const plan = JSON.stringify(state) === seen ? first : planDocument(state, read, opts);
     if (plan.problems.length) throw new InvalidDocument(read.source, plan.problems);
-    Object.assign(state, plan.next);
+    Object.assign(state, structuredClone(plan.next));
     return {
       routers: plan.routers,
       bridges: true,

@@ -15,8 +15,12 @@
 // syntax, header (+ migration of an older storeVersion), shape, values.
 // References and the whole-state rules need the store: declarative.ts.
 //
-// Loaded only by export/diff/apply (the yaml package with it).
-import { LineCounter, parseAllDocuments, stringify } from 'yaml';
+// Loaded only by export/diff/apply. The yaml package only for YAML text, or
+// to place a problem of a JSON document on its line: a JSON document (what
+// `export -f json` and scripts write) is read by JSON.parse, several times
+// faster than a YAML parser, and yaml's own load is not paid either.
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import * as v from 'valibot';
 import { CONFIG_KEYS, isPerNodeKey } from '../model/config.js';
 import { UsageError } from '../model/errors.js';
@@ -183,8 +187,12 @@ export function toDocument(state: State): SiteDocument {
  */
 export function renderDocument(doc: SiteDocument, format: DocFormat): string {
   if (format === 'json') return JSON.stringify(doc, null, 2) + '\n';
-  return stringify(doc, { version: '1.1', lineWidth: 0 });
+  return yaml().stringify(doc, { version: '1.1', lineWidth: 0 });
 }
+
+/** The yaml package, loaded on first use (its CommonJS build: synchronous). */
+let yamlModule: typeof Yaml | null = null;
+const yaml = (): typeof Yaml => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
 
 /** yaml or json from a file name's extension; null when it says neither. */
 export function formatOfPath(file: string): DocFormat | null {
@@ -311,30 +319,57 @@ export interface ReadDocument {
 }
 
 /**
+ * The data of a document and where each path is in the text. JSON (the
+ * text starts with `{`) by JSON.parse; anything else, and JSON that
+ * JSON.parse refuses (for the YAML parser's message with its line), by yaml.
+ */
+function parseText(text: string, fail: (ps: DocProblem[]) => never): { raw: unknown; lineOf: (path: DocPath) => number | undefined } {
+  let parsed: Yaml.Document.Parsed | null = null;
+  let counter: Yaml.LineCounter | null = null;
+  const parseYaml = () => {
+    const y = yaml();
+    counter = new y.LineCounter();
+    const docs = y.parseAllDocuments(text, { lineCounter: counter, uniqueKeys: true });
+    // An EmptyStream (not an array) for blank input.
+    return Array.isArray(docs) ? docs : [];
+  };
+  const lineOf = (path: DocPath): number | undefined => {
+    if (!parsed) {
+      const [first] = parseYaml();
+      if (!first) return undefined;
+      parsed = first;
+    }
+    const node = parsed.getIn(path, true) as { range?: [number, number, number] } | undefined;
+    return node?.range ? counter!.linePos(node.range[0]).line : undefined;
+  };
+  if (/^\s*\{/.test(text)) {
+    try {
+      return { raw: JSON.parse(text) as unknown, lineOf };
+    } catch {
+      // Not JSON after all (YAML flow style), or broken: yaml says where.
+    }
+  }
+  const list = parseYaml();
+  if (list.length === 0) fail([{ path: [], message: 'the document is empty: expected apiVersion, kind, storeVersion and the objects (l3ctl export prints one)' }]);
+  if (list.length > 1) fail([{ path: [], message: `${list.length} YAML documents: expected one`, line: counter!.linePos(list[1]!.range[0]).line }]);
+  parsed = list[0]!;
+  const syntax = [...parsed.errors].map((e) => ({ path: [] as DocPath, message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), line: e.linePos?.[0].line }));
+  if (syntax.length) fail(syntax);
+  return { raw: parsed.toJS({ maxAliasCount: 100 }) as unknown, lineOf };
+}
+
+/**
  * Parse and check a document: syntax, header and migration, shape, values
  * (names, CIDRs, addresses, MACs, UUIDs, config values, duplicates). Values
  * come back in canonical form (lower-case MACs and ids). Throws
  * InvalidDocument with every problem of the first stage that has any.
  */
 export function readDocument(text: string, source: string): ReadDocument {
-  const counter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: counter, uniqueKeys: true });
   const fail = (problems: DocProblem[]): never => {
     throw new InvalidDocument(source, problems);
   };
-  // yaml returns an EmptyStream (no documents) for blank input.
-  const list = Array.isArray(docs) ? docs : [];
-  if (list.length === 0) fail([{ path: [], message: 'the document is empty: expected apiVersion, kind, storeVersion and the objects (l3ctl export prints one)' }]);
-  if (list.length > 1) fail([{ path: [], message: `${list.length} YAML documents: expected one`, line: counter.linePos(list[1]!.range[0]).line }]);
-  const yamlDoc = list[0]!;
-  const syntax = [...yamlDoc.errors].map((e) => ({ path: [] as DocPath, message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), line: e.linePos?.[0].line }));
-  if (syntax.length) fail(syntax);
-  const lineOf = (path: DocPath): number | undefined => {
-    const node = yamlDoc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    return node?.range ? counter.linePos(node.range[0]).line : undefined;
-  };
+  const { raw, lineOf } = parseText(text, fail);
   const located = (ps: DocProblem[]) => sortProblems(ps.map((p) => ({ ...p, line: p.line ?? lineOf(p.path) ?? lineOf(p.path.slice(0, -1)) })));
-  const raw: unknown = yamlDoc.toJS({ maxAliasCount: 100 });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     fail([{ path: [], message: `expected a mapping with apiVersion, kind and storeVersion, got ${Array.isArray(raw) ? 'a list' : shownValue(raw)}` }]);
   }

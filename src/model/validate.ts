@@ -150,6 +150,10 @@ function visitState(s: State, report: Report): void {
   };
   const portName = (id: string, owner: string, at: StatePath) => kernelName(id.slice(0, 11), owner, 'port id prefix', at);
   const routersById = new Map<string, Router>();
+  // Routers with a port on an unknown network, or on an external network as
+  // an interface (internal as the gateway): what depends on their subnets
+  // (routes, floating IPs) would only repeat that problem.
+  const misplugged = new Set<Router>();
   s.routers.forEach((r, ri) => {
     routersById.set(r.id, r);
     unique(r.id, `router '${r.name}'`, ['routers', ri, 'id']);
@@ -170,12 +174,16 @@ function visitState(s: State, report: Report): void {
       unique(p.id, owner, at('id'));
       portName(p.id, owner, at('id'));
       const n = net(p.network_id);
-      if (!n) return report(`port ${p.id} of router '${r.name}' refers to an unknown network ${p.network_id}`, at('network_id'));
+      const bad = (message: string, field: string, hint?: string) => {
+        misplugged.add(r);
+        report(message, at(field), hint);
+      };
+      if (!n) return bad(`port ${p.id} of router '${r.name}' refers to an unknown network ${p.network_id}`, 'network_id');
       if (n.external) {
-        return report(`network '${n.name}' is external: expected an internal network for an interface; an external one can only be a gateway`, at('network_id'), `l3ctl gateway set ${r.name} ${n.name}`);
+        return bad(`network '${n.name}' is external: expected an internal network for an interface; an external one can only be a gateway`, 'network_id', `l3ctl gateway set ${r.name} ${n.name}`);
       }
-      const bad = hostProblem(n.cidr, p.ip_address);
-      if (bad) return report(`interface IP ${p.ip_address} on network '${n.name}' ${bad}`, at('ip_address'));
+      const outside = hostProblem(n.cidr, p.ip_address);
+      if (outside) return report(`interface IP ${p.ip_address} on network '${n.name}' ${outside}`, at('ip_address'));
       if (subnets.some((x) => x.cidr === n.cidr)) {
         return report(`router '${r.name}' already has a port on subnet ${n.cidr} (network '${n.name}'): expected one port per subnet`, at('network_id'), `l3ctl interface list ${r.name}`);
       }
@@ -192,19 +200,23 @@ function visitState(s: State, report: Report): void {
       unique(gw.id, owner, at('id'));
       portName(gw.id, owner, at('id'));
       const n = net(gw.network_id);
-      if (!n) report(`gateway of router '${r.name}' refers to an unknown network ${gw.network_id}`, at('network_id'));
+      const bad = (message: string, field: string, hint?: string) => {
+        misplugged.add(r);
+        report(message, at(field), hint);
+      };
+      if (!n) bad(`gateway of router '${r.name}' refers to an unknown network ${gw.network_id}`, 'network_id');
       else if (!n.external) {
-        report(`network '${n.name}' is not external: expected an external network for a gateway`, at('network_id'), 'l3ctl network add NAME --cidr CIDR --external');
+        bad(`network '${n.name}' is not external: expected an external network for a gateway`, 'network_id', 'l3ctl network add NAME --cidr CIDR --external');
       } else {
-        const bad = hostProblem(n.cidr, gw.ip_address);
-        if (bad) report(`gateway address ${gw.ip_address} on external network '${n.name}' ${bad}`, at('ip_address'));
+        const outside = hostProblem(n.cidr, gw.ip_address);
+        if (outside) report(`gateway address ${gw.ip_address} on external network '${n.name}' ${outside}`, at('ip_address'));
         else if (ownSubnet(n.cidr, n.name, at('network_id'))) {
           claim(n.id, gw.ip_address, gw.id, owner, 'gateway address', at('ip_address'));
           claimMac(gw.mac_address, owner, at('mac_address'));
         }
       }
     }
-    checkRoutes(r, net, (message, at, hint) => report(message, ['routers', ri, 'routes', ...at], hint));
+    checkRoutes(r, net, !misplugged.has(r), (message, at, hint) => report(message, ['routers', ri, 'routes', ...at], hint));
   });
   s.floatingips.forEach((f, i) => {
     const at = (field: string): StatePath => ['floatingips', i, field];
@@ -218,6 +230,7 @@ function visitState(s: State, report: Report): void {
     if (f.router_id) {
       const r = routersById.get(f.router_id);
       if (!r) return report(`floating IP ${f.floating_ip_address} refers to an unknown router ${f.router_id}`, at('router_id'));
+      if (misplugged.has(r)) return;
       if (!r.gateway || r.gateway.network_id !== f.floating_network_id) {
         return report(`router '${r.name}' has no gateway on network '${n.name}': floating IP ${f.floating_ip_address} cannot reach it`, at('router_id'), `l3ctl gateway set ${r.name} ${n.name}`);
       }
@@ -251,9 +264,10 @@ function visitState(s: State, report: Report): void {
  * a destination on one of the router's own subnets would replace its
  * connected route; the nexthop must be a host of a subnet of an admin-up
  * port, and not the router's own address there. `at` is relative to the
- * router's routes.
+ * router's routes. Without `portsOk` (a port on a wrong network) nexthops
+ * are not judged.
  */
-function checkRoutes(r: Router, net: (id: string) => Network | undefined, report: Report): void {
+function checkRoutes(r: Router, net: (id: string) => Network | undefined, portsOk: boolean, report: Report): void {
   // A port on an unknown network was reported already: it has no subnet here.
   const withNet = (ps: Port[]) => ps.flatMap((p) => {
     const n = net(p.network_id);
@@ -270,6 +284,8 @@ function checkRoutes(r: Router, net: (id: string) => Network | undefined, report
     if (hit) {
       return report(`${what}: ${rt.destination} overlaps ${hit.cidr} of network '${hit.name}', a subnet of the router (its connected route must stay): expected a destination off the router's subnets`, [i, 'destination']);
     }
+    // The router's subnets are in doubt (a problem reported already): the nexthop cannot be judged.
+    if (!portsOk) return;
     const link = onLink.find((l) => contains(l.cidr, rt.nexthop));
     if (!link) {
       return report(
