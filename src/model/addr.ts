@@ -16,44 +16,23 @@ export function parseCidr(s: string): { addr: string; prefix: number } | null {
   return { addr: IPv4.parse(m[1]!).toString(), prefix };
 }
 
-/**
- * A valid CIDR as numbers, remembered: the whole-state check asks the same
- * few subnets about every port, route and floating IP (thousands of times
- * for a site of many floating IPs), and ipaddr.js parses with regular
- * expressions each time.
- */
-const ranges = new Map<string, { net: number; size: number; prefix: number }>();
-function range(cidr: string): { net: number; size: number; prefix: number } {
-  let r = ranges.get(cidr);
-  if (!r) {
-    const p = parseCidr(cidr);
-    if (!p) throw new Error(`not a CIDR: ${cidr}`);
-    const size = 2 ** (32 - p.prefix);
-    r = { net: Math.floor(toInt(p.addr) / size) * size, size, prefix: p.prefix };
-    ranges.set(cidr, r);
-  }
-  return r;
-}
-
 /** Canonical network form: 198.51.100.7/24 -> 198.51.100.0/24. */
 export function networkOf(cidr: string): string {
-  const r = range(cidr);
-  return `${fromInt(r.net)}/${r.prefix}`;
+  const p = parseCidr(cidr);
+  if (!p) throw new Error(`not a CIDR: ${cidr}`);
+  return `${IPv4.networkAddressFromCIDR(`${p.addr}/${p.prefix}`).toString()}/${p.prefix}`;
 }
 
 export function prefixOf(cidr: string): number {
-  return range(cidr).prefix;
+  return parseCidr(cidr)!.prefix;
 }
 
 export function broadcastOf(cidr: string): string {
-  const r = range(cidr);
-  return fromInt(r.net + r.size - 1);
+  return IPv4.broadcastAddressFromCIDR(cidr).toString();
 }
 
-/** A valid dotted-quad address (isIPv4: four decimal parts, no leading zeros) as a number. */
 export function toInt(ip: string): number {
-  const [a, b, c, d] = ip.split('.');
-  return ((Number(a) * 256 + Number(b)) * 256 + Number(c)) * 256 + Number(d);
+  return IPv4.parse(ip).toByteArray().reduce((a, b) => a * 256 + b, 0);
 }
 
 export function fromInt(n: number): string {
@@ -61,22 +40,23 @@ export function fromInt(n: number): string {
 }
 
 export function contains(cidr: string, ip: string): boolean {
-  const r = range(cidr);
-  const n = toInt(ip);
-  return n >= r.net && n < r.net + r.size;
+  const p = parseCidr(cidr)!;
+  return IPv4.parse(ip).match(IPv4.parse(p.addr), p.prefix);
 }
 
 export function overlaps(a: string, b: string): boolean {
-  const ra = range(a);
-  const rb = range(b);
-  return ra.net < rb.net + rb.size && rb.net < ra.net + ra.size;
+  const pa = parseCidr(a)!;
+  const pb = parseCidr(b)!;
+  return pa.prefix <= pb.prefix ? contains(a, pb.addr) : contains(b, pa.addr);
 }
 
 /** Usable host addresses of a subnet (network and broadcast excluded from /30 down). */
 export function hostRange(cidr: string): { first: number; last: number } {
-  const r = range(cidr);
-  if (r.prefix >= 31) return { first: r.net, last: r.net + r.size - 1 };
-  return { first: r.net + 1, last: r.net + r.size - 2 };
+  const p = parseCidr(cidr)!;
+  const net = toInt(IPv4.networkAddressFromCIDR(cidr).toString());
+  const size = 2 ** (32 - p.prefix);
+  if (p.prefix >= 31) return { first: net, last: net + size - 1 };
+  return { first: net + 1, last: net + size - 2 };
 }
 
 export function isHostOf(cidr: string, ip: string): boolean {
