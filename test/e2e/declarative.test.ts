@@ -103,6 +103,14 @@ describe('export, diff, apply on a real kernel', { skip: !!e2eUnavailable() && !
 
   after(async () => {
     for (const s of servers) s.stop();
+    // Through l3ctl first, so that what it runs per router (a metadata proxy) stops with the router.
+    let names: string[] = [];
+    try {
+      names = stored().routers.map((r) => r.name);
+    } catch {
+      // no readable store: the namespaces below are all there is to remove
+    }
+    if (names.length) await l3ctl(['router', 'delete', ...names, '--yes'], opts);
     removeTestKernel(store.path, [...knownNs, R3_NS, up, vm]);
     deleteNamespaces([hostNs]);
     store.cleanup();

@@ -326,7 +326,7 @@ class SlowRunner implements Runner {
 /** Six routers, each with an interface on its own network. */
 function sixRouters(): Record<string, any> {
   const o = docObject(empty());
-  o.config = { external_network_bridge: '', send_arp_for_ha: '0' };
+  o.config = { external_network_bridge: '', send_arp_for_ha: '0', enable_metadata_proxy: 'false' };
   o.networks = Array.from({ length: 6 }, (_, i) => ({ name: `n${i}`, cidr: `198.51.100.${i * 16}/28` }));
   o.routers = Array.from({ length: 6 }, (_, i) => ({ name: `r${i}`, interfaces: [{ network: `n${i}` }] }));
   return o;
@@ -339,7 +339,10 @@ describe('apply: one transaction', () => {
     const t = tempStore();
     stores.push(t);
     writeFileSync(t.path, JSON.stringify({ ...empty(), config: { host_namespace: 'l3ctl-t-unit-absent-ns' } }, null, 2) + '\n');
-    const deps: TxDeps = { storePath: t.path, dryRun: false, runner, warn() {}, interrupts: { trap: () => ({ interrupted: () => false, release() {} }) } };
+    // `files` (daemon config and pid files, for the metadata proxy) is in
+    // TxDeps once that lands: none here, the proxy is off (sixRouters).
+    const files = { live: false, read: async () => null, identity: async () => null, write: async () => {}, remove: async () => {}, removeDir: async () => {} };
+    const deps = { storePath: t.path, dryRun: false, runner, files, warn() {}, interrupts: { trap: () => ({ interrupted: () => false, release() {} }) } } as TxDeps;
     return { deps, path: t.path, text: readFileSync(t.path, 'utf8') };
   };
 
