@@ -30,6 +30,10 @@ export interface Change<T = void> {
   hostLeftovers?: boolean;
   /** The routers touch disjoint namespaces (router delete, apply): converge them at once. */
   concurrent?: boolean;
+  /** With `concurrent`: at most this many routers at a time (apply of a whole site); default all. */
+  maxConcurrent?: number;
+  /** Called as each router of a forward apply is done (a progress line); not during a rollback. */
+  progress?(done: number, total: number): void;
   /** What the command reports once it is done. */
   value?: T;
 }
@@ -109,13 +113,38 @@ export async function applyChange(ctx: ApplyContext, state: State, change: Chang
   if (change.hostLeftovers) await applyPlans(ctx, await planHostLeftovers(ctx.runner, state, ctx.config));
   const ids = [...new Set(change.routers ?? [])];
   if (!change.concurrent) {
-    for (const id of ids) await convergeRouter(ctx, state, id);
+    for (const [i, id] of ids.entries()) {
+      await convergeRouter(ctx, state, id);
+      change.progress?.(i + 1, ids.length);
+    }
     return;
   }
-  // Let every router finish before reporting, so a rollback starts from a quiet kernel.
-  const results = await Promise.allSettled(ids.map((id) => convergeRouter(ctx, state, id)));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  await convergeBounded(ids, change.maxConcurrent ?? ids.length, (id) => convergeRouter(ctx, state, id), change.progress);
+}
+
+/**
+ * Run `fn` for every id, at most `limit` at a time. After a failure no new
+ * one is started (less to roll back), and those running are let finish
+ * before the first failure is thrown, so a rollback starts from a quiet
+ * kernel.
+ */
+async function convergeBounded(ids: string[], limit: number, fn: (id: string) => Promise<unknown>, progress?: (done: number, total: number) => void): Promise<void> {
+  let next = 0;
+  let done = 0;
+  let failure: { err: unknown } | null = null;
+  const worker = async () => {
+    while (failure === null && next < ids.length) {
+      const id = ids[next++]!;
+      try {
+        await fn(id);
+        progress?.(++done, ids.length);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, ids.length)) }, worker));
+  if (failure !== null) throw (failure as { err: unknown }).err;
 }
 
 /**
@@ -198,7 +227,7 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
         let rollbackError: unknown = null;
         try {
           const back = (base: State) => {
-            const undo: Change<unknown> = { ...c, bridges: c.bridges || !!c.removedNetworks?.length, removedNetworks: newNetworks(base, next) };
+            const undo: Change<unknown> = { ...c, bridges: c.bridges || !!c.removedNetworks?.length, removedNetworks: newNetworks(base, next), progress: undefined };
             return applyChange({ ...sys(deps), config: effectiveConfig(base.config), warn: deps.warn }, base, undo);
           };
           // With the lock lost, another l3ctl may have saved since: back to

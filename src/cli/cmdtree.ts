@@ -29,13 +29,14 @@ export const TREE: CmdSpec = {
         "-f",
         "--format"
       ],
-      "description": "output format",
+      "description": "output format (yaml: the document of export)",
       "value": "format",
       "kind": "choices",
       "choices": [
         "table",
         "json",
-        "value"
+        "value",
+        "yaml"
       ]
     },
     {
@@ -1211,6 +1212,81 @@ export const TREE: CmdSpec = {
           "commands": []
         }
       ]
+    },
+    {
+      "name": "export",
+      "summary": "print the whole desired state as a document apply accepts (YAML, or JSON with -f json)",
+      "usage": "[options]",
+      "examples": [
+        "l3ctl export -o site.yaml",
+        "l3ctl export -f json | ssh node2 l3ctl apply -"
+      ],
+      "options": [
+        {
+          "flags": [
+            "-o",
+            "--output"
+          ],
+          "description": "write to FILE instead of standard output (format from its extension: .json or .yaml)",
+          "value": "file",
+          "kind": "file"
+        }
+      ],
+      "args": [],
+      "commands": []
+    },
+    {
+      "name": "diff",
+      "summary": "what apply would change, object by object; exit 1 when anything, 0 when nothing, 2 for an invalid file",
+      "usage": "[options] <file>",
+      "examples": [
+        "l3ctl diff site.yaml",
+        "l3ctl diff --prune site.yaml -f json"
+      ],
+      "options": [
+        {
+          "flags": [
+            "--prune"
+          ],
+          "description": "also what apply --prune would remove"
+        }
+      ],
+      "args": [
+        {
+          "name": "file",
+          "required": true,
+          "variadic": false,
+          "kind": "file"
+        }
+      ],
+      "commands": []
+    },
+    {
+      "name": "apply",
+      "summary": "make the store and kernel match a document (- reads standard input): checked whole first, then one transaction",
+      "usage": "[options] <file>",
+      "examples": [
+        "l3ctl apply site.yaml",
+        "l3ctl apply --prune site.yaml",
+        "l3ctl --store /var/lib/l3ctl/state.json export | l3ctl --store other.json apply -"
+      ],
+      "options": [
+        {
+          "flags": [
+            "--prune"
+          ],
+          "description": "remove networks, routers, floating IPs and config keys the file does not have"
+        }
+      ],
+      "args": [
+        {
+          "name": "file",
+          "required": true,
+          "variadic": false,
+          "kind": "file"
+        }
+      ],
+      "commands": []
     },
     {
       "name": "completion",

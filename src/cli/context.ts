@@ -5,7 +5,8 @@ import { DryRunFiles, RealFiles, type Files } from '../linux/files.js';
 import { FaultRunner, faultFromEnv } from '../linux/fault.js';
 import { resolveStorePath } from '../store/store.js';
 
-export type Format = 'table' | 'json' | 'value';
+// yaml: export's document format only (main.ts refuses it for every other command).
+export type Format = 'table' | 'json' | 'value' | 'yaml';
 
 export interface GlobalOptions {
   store?: string;

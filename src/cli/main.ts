@@ -15,6 +15,7 @@ import { register as registerLab } from './lab.js';
 import { register as registerDiagnose } from './diagnose.js';
 import { register as registerCompletion } from './completion.js';
 import { register as registerAliases } from './aliases.js';
+import { register as registerDeclarative, refuseYamlFormat } from './declarative.js';
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -30,7 +31,7 @@ export function buildProgram(): Command {
     .version(version(), '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .option('--store <path>', 'state file (env L3CTL_STORE; default /var/lib/l3ctl/state.json)')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json', 'value']).default('table'))
+    .addOption(new Option('-f, --format <format>', 'output format (yaml: the document of export)').choices(['table', 'json', 'value', 'yaml']).default('table'))
     .option('-c, --column <column>', 'only this column (repeatable, in this order)', collect)
     .option('--dry-run', 'print every system command that would run; change nothing')
     .option('-y, --yes', 'answer yes to every confirmation')
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     .option('-v, --verbose', 'echo each system command and its duration to stderr')
     .option('-q, --quiet', 'print nothing on success')
     .showSuggestionAfterError(true);
+  program.hook('preAction', (_program, action) => refuseYamlFormat(program, action));
   registerNetwork(program);
   registerRouter(program);
   registerInterface(program);
@@ -49,6 +51,7 @@ export function buildProgram(): Command {
   registerAgent(program);
   registerDiagnose(program);
   registerLab(program);
+  registerDeclarative(program);
   registerCompletion(program);
   registerAliases(program);
   // Every command, the program included, maps commander's own failures to

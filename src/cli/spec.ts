@@ -32,6 +32,9 @@ const KIND_BY_PATH: Record<string, string> = {
   'config set value': 'config-value',
   'route delete destination': 'route',
   '--store': 'file',
+  'export --output': 'file',
+  'diff file': 'file',
+  'apply file': 'file',
   '--column': 'column',
 };
 

@@ -9,6 +9,12 @@ export interface ConfigKey {
   default: string | null;
   help: string;
   choices?: string[];
+  /**
+   * Belongs to this node, not to the site: `export` leaves it out and
+   * `apply` keeps the local value (a second node gets the same routers, not
+   * the first node's identity or namespaces).
+   */
+  perNode?: boolean;
   /** Returns the canonical value or throws UsageError. */
   check(v: string): string;
 }
@@ -65,14 +71,14 @@ export const CONFIG_KEYS: ConfigKey[] = [
   { name: 'ovs_integration_bridge', default: 'br-int', help: 'Open vSwitch bridge for internal ports (interface_driver ovs)', check: ifname('ovs_integration_bridge', false) },
   { name: 'send_arp_for_ha', default: '3', help: 'gratuitous ARPs per new address; 0 turns them off', check: int('send_arp_for_ha', 0, 100) },
   { name: 'use_namespaces', default: 'true', help: 'one namespace per router', choices: ['true', 'false'], check: bool('use_namespaces') },
-  { name: 'router_id', default: null, help: 'the one router this host handles', check: uuid('router_id') },
+  { name: 'router_id', default: null, help: 'the one router this host handles', perNode: true, check: uuid('router_id') },
   { name: 'handle_internal_only_routers', default: 'true', help: 'handle routers without a gateway', choices: ['true', 'false'], check: bool('handle_internal_only_routers') },
   { name: 'gateway_external_network_id', default: null, help: 'the external network this host serves', check: uuid('gateway_external_network_id') },
   { name: 'enable_metadata_proxy', default: 'true', help: 'metadata NAT rules and proxy per router', choices: ['true', 'false'], check: bool('enable_metadata_proxy') },
   { name: 'metadata_port', default: '9697', help: 'port the metadata proxy listens on in the router namespace', check: int('metadata_port', 1, 65535) },
   { name: 'use_random_fully', default: 'true', help: 'SNAT rules with --random-fully (when iptables has it), against source port collisions', choices: ['true', 'false'], check: bool('use_random_fully') },
   { name: 'periodic_interval', default: '40', help: 'seconds between passes of agent run', check: int('periodic_interval', 1, 86400) },
-  { name: 'host_namespace', default: null, help: 'namespace holding bridges and host-side veth ends (created if missing)', check: nsname('host_namespace') },
+  { name: 'host_namespace', default: null, help: 'namespace holding bridges and host-side veth ends (created if missing)', perNode: true, check: nsname('host_namespace') },
   {
     name: 'metadata_upstream',
     default: null,
@@ -89,6 +95,15 @@ export const CONFIG_KEYS: ConfigKey[] = [
 ];
 
 export const CONFIG_KEY_NAMES = CONFIG_KEYS.map((k) => k.name);
+
+/** Keys of one node (ConfigKey.perNode): never carried from node to node. */
+export const isPerNodeKey = (name: string): boolean => CONFIG_KEYS.some((k) => k.name === name && k.perNode);
+
+/**
+ * Keys that decide where devices live: changing one under existing ports
+ * would strand those ports (`config set` and `apply` refuse it).
+ */
+export const PLACEMENT_KEYS = ['host_namespace', 'interface_driver', 'use_namespaces'];
 
 export function configKey(name: string): ConfigKey {
   const k = CONFIG_KEYS.find((c) => c.name === name);

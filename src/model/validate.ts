@@ -3,7 +3,7 @@
 import { broadcastOf, contains, fromInt, hostRange, isHostOf, isIPv4, isMac, networkOf, overlaps, parseCidr } from './addr.js';
 import { UsageError } from './errors.js';
 import { isUuid, networkBridge } from './names.js';
-import type { Network, Router, State } from './types.js';
+import type { Network, Port, Router, State } from './types.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -58,176 +58,246 @@ export function hostProblem(cidr: string, ip: string): string | null {
   return `is the network address of ${cidr}: ${expected}`;
 }
 
+/** Where in a state a problem is: `['routers', 3, 'gateway', 'ip_address']`. */
+export type StatePath = (string | number)[];
+
+/** One thing wrong with a whole state, and the field it is about. */
+export interface StateProblem {
+  message: string;
+  hint?: string;
+  at: StatePath;
+}
+
+type Report = (message: string, at: StatePath, hint?: string) => void;
+
 /**
  * Everything that must hold of a whole state before it is applied or saved.
  * Messages name the offending value and what was expected; the first
  * problem found is reported.
  */
 export function checkState(s: State): void {
+  visitState(s, (message, _at, hint) => {
+    throw new UsageError(message, hint);
+  });
+}
+
+/**
+ * Every problem of checkState, each with the field it is about (a document
+ * applied as a whole reports them all, by path). Values must be well-formed
+ * (CIDRs, addresses): those are the argument checks' job.
+ */
+export function stateProblems(s: State): StateProblem[] {
+  const out: StateProblem[] = [];
+  visitState(s, (message, at, hint) => out.push(hint === undefined ? { message, at } : { message, hint, at }));
+  return out;
+}
+
+/**
+ * The rules, in the order checkState reports them. `report` may throw (the
+ * first problem ends the check) or return (then the visit goes on, skipping
+ * what depends on the value found wrong, so one mistake is one problem).
+ */
+function visitState(s: State, report: Report): void {
   const ids = new Map<string, string>();
-  const unique = (id: string, what: string) => {
+  const unique = (id: string, what: string, at: StatePath) => {
     const prev = ids.get(id);
-    if (prev) throw new UsageError(`id ${id} of ${what} is already used by ${prev}: expected a new UUID`);
+    if (prev) return report(`id ${id} of ${what} is already used by ${prev}: expected a new UUID`, at);
     ids.set(id, what);
   };
-  const names = (kind: string, list: { name: string }[]) => {
+  const names = (kind: 'network' | 'router', list: { name: string }[]) => {
     const seen = new Set<string>();
-    for (const x of list) {
-      if (seen.has(x.name)) throw new UsageError(`a ${kind} named '${x.name}' already exists: expected a new name`, `l3ctl ${kind} list`);
+    list.forEach((x, i) => {
+      if (seen.has(x.name)) report(`a ${kind} named '${x.name}' already exists: expected a new name`, [`${kind}s`, i, 'name'], `l3ctl ${kind} list`);
       seen.add(x.name);
-    }
+    });
   };
   names('network', s.networks);
   names('router', s.routers);
-  for (const n of s.networks) {
-    unique(n.id, `network '${n.name}'`);
+  s.networks.forEach((n, i) => {
+    unique(n.id, `network '${n.name}'`, ['networks', i, 'id']);
     const bad = n.gateway_ip ? hostProblem(n.cidr, n.gateway_ip) : null;
-    if (bad) throw new UsageError(`gateway IP ${n.gateway_ip} of network '${n.name}' ${bad}`);
-  }
+    if (bad) report(`gateway IP ${n.gateway_ip} of network '${n.name}' ${bad}`, ['networks', i, 'gateway_ip']);
+  });
   // Tenants may reuse address space (allow_overlapping_ips): networks may
   // overlap; the subnets of one router may not (checked per router below).
   // Kernel names come from the first 11 characters of ids: they must differ.
   const kernelNames = new Map<string, string>();
-  const kernelName = (name: string, owner: string, why: string) => {
+  const kernelName = (name: string, owner: string, why: string, at: StatePath) => {
     const prev = kernelNames.get(name);
-    if (prev && prev !== owner) throw new UsageError(`${why} ${name} of ${owner} is already the kernel name of ${prev}: expected an id whose first 11 characters are new`);
+    if (prev && prev !== owner) return report(`${why} ${name} of ${owner} is already the kernel name of ${prev}: expected an id whose first 11 characters are new`, at);
     kernelNames.set(name, owner);
   };
-  for (const n of s.networks) kernelName(networkBridge(n), `network '${n.name}'`, 'bridge');
+  s.networks.forEach((n, i) => kernelName(networkBridge(n), `network '${n.name}'`, 'bridge', ['networks', i, n.bridge ? 'bridge' : 'id']));
+  // A map, not a search per port or floating IP: a state can hold thousands.
   const byId = new Map(s.networks.map((n) => [n.id, n]));
-  const net = (id: string) => byId.get(id)!;
-  const routersById = new Map(s.routers.map((r) => [r.id, r]));
+  const net = (id: string) => byId.get(id);
   // Every address of a network has one owner, so no address is used twice
   // there. (network id, ip) -> [the claiming object's id, how to name it].
   const used = new Map<string, [string, string]>();
-  const claim = (netId: string, ip: string, key: string, owner: string, label: string) => {
+  const claim = (netId: string, ip: string, key: string, owner: string, label: string, at: StatePath) => {
     const prev = used.get(`${netId} ${ip}`);
-    if (prev && prev[0] !== key) throw new UsageError(`${label} ${ip} is already used by ${prev[1]}: expected a free address`);
+    if (prev && prev[0] !== key) return report(`${label} ${ip} is already used by ${prev[1]}: expected a free address`, at);
     used.set(`${netId} ${ip}`, [key, owner]);
   };
-  for (const n of s.networks) if (n.gateway_ip) claim(n.id, n.gateway_ip, n.id, `the gateway IP of network '${n.name}'`, 'gateway IP');
+  s.networks.forEach((n, i) => {
+    if (n.gateway_ip) claim(n.id, n.gateway_ip, n.id, `the gateway IP of network '${n.name}'`, 'gateway IP', ['networks', i, 'gateway_ip']);
+  });
   const macs = new Map<string, string>();
-  const claimMac = (mac: string, owner: string) => {
+  const claimMac = (mac: string, owner: string, at: StatePath) => {
     const m = macs.get(mac);
-    if (m) throw new UsageError(`MAC address ${mac} for ${owner} is already used by ${m}`);
+    if (m) return report(`MAC address ${mac} for ${owner} is already used by ${m}`, at);
     macs.set(mac, owner);
   };
-  const portName = (id: string, owner: string) => kernelName(id.slice(0, 11), owner, 'port id prefix');
-  for (const r of s.routers) {
-    unique(r.id, `router '${r.name}'`);
+  const portName = (id: string, owner: string, at: StatePath) => kernelName(id.slice(0, 11), owner, 'port id prefix', at);
+  const routersById = new Map<string, Router>();
+  // Routers with a port on an unknown network, or on an external network as
+  // an interface (internal as the gateway): what depends on their subnets
+  // (routes, floating IPs) would only repeat that problem.
+  const misplugged = new Set<Router>();
+  s.routers.forEach((r, ri) => {
+    routersById.set(r.id, r);
+    unique(r.id, `router '${r.name}'`, ['routers', ri, 'id']);
     /** This router's subnets, with the network each belongs to. */
     const subnets: { cidr: string; name: string }[] = [];
-    const ownSubnet = (cidr: string, name: string) => {
+    const ownSubnet = (cidr: string, name: string, at: StatePath): boolean => {
       const other = subnets.find((x) => overlaps(x.cidr, cidr));
       if (other) {
-        throw new UsageError(`${cidr} of network '${name}' overlaps ${other.cidr} of network '${other.name}' on router '${r.name}': expected subnets that overlap no other subnet of the router`, `l3ctl interface list ${r.name}`);
+        report(`${cidr} of network '${name}' overlaps ${other.cidr} of network '${other.name}' on router '${r.name}': expected subnets that overlap no other subnet of the router`, at, `l3ctl interface list ${r.name}`);
+        return false;
       }
       subnets.push({ cidr, name });
+      return true;
     };
-    for (const p of r.interfaces) {
+    r.interfaces.forEach((p, pi) => {
+      const at = (field: string): StatePath => ['routers', ri, 'interfaces', pi, field];
       const owner = `router '${r.name}' port ${p.id.slice(0, 8)}`;
-      unique(p.id, owner);
-      portName(p.id, owner);
+      unique(p.id, owner, at('id'));
+      portName(p.id, owner, at('id'));
       const n = net(p.network_id);
-      if (!n) throw new UsageError(`port ${p.id} of router '${r.name}' refers to an unknown network ${p.network_id}`);
+      const bad = (message: string, field: string, hint?: string) => {
+        misplugged.add(r);
+        report(message, at(field), hint);
+      };
+      if (!n) return bad(`port ${p.id} of router '${r.name}' refers to an unknown network ${p.network_id}`, 'network_id');
       if (n.external) {
-        throw new UsageError(`network '${n.name}' is external: expected an internal network for an interface; an external one can only be a gateway`, `l3ctl gateway set ${r.name} ${n.name}`);
+        return bad(`network '${n.name}' is external: expected an internal network for an interface; an external one can only be a gateway`, 'network_id', `l3ctl gateway set ${r.name} ${n.name}`);
       }
-      const bad = hostProblem(n.cidr, p.ip_address);
-      if (bad) throw new UsageError(`interface IP ${p.ip_address} on network '${n.name}' ${bad}`);
+      const outside = hostProblem(n.cidr, p.ip_address);
+      if (outside) return report(`interface IP ${p.ip_address} on network '${n.name}' ${outside}`, at('ip_address'));
       if (subnets.some((x) => x.cidr === n.cidr)) {
-        throw new UsageError(`router '${r.name}' already has a port on subnet ${n.cidr} (network '${n.name}'): expected one port per subnet`, `l3ctl interface list ${r.name}`);
+        return report(`router '${r.name}' already has a port on subnet ${n.cidr} (network '${n.name}'): expected one port per subnet`, at('network_id'), `l3ctl interface list ${r.name}`);
       }
-      ownSubnet(n.cidr, n.name);
+      if (!ownSubnet(n.cidr, n.name, at('network_id'))) return;
       // The interface may take its network's gateway IP (the default): that is what it is for.
       if (used.get(`${n.id} ${p.ip_address}`)?.[0] === n.id) used.delete(`${n.id} ${p.ip_address}`);
-      claim(n.id, p.ip_address, p.id, owner, 'interface IP');
-      claimMac(p.mac_address, owner);
-    }
-    if (r.gateway) {
+      claim(n.id, p.ip_address, p.id, owner, 'interface IP', at('ip_address'));
+      claimMac(p.mac_address, owner, at('mac_address'));
+    });
+    const gw = r.gateway;
+    if (gw) {
+      const at = (field: string): StatePath => ['routers', ri, 'gateway', field];
       const owner = `the gateway of router '${r.name}'`;
-      unique(r.gateway.id, owner);
-      portName(r.gateway.id, owner);
-      const n = net(r.gateway.network_id);
-      if (!n) throw new UsageError(`gateway of router '${r.name}' refers to an unknown network ${r.gateway.network_id}`);
-      if (!n.external) {
-        throw new UsageError(`network '${n.name}' is not external: expected an external network for a gateway`, 'l3ctl network add NAME --cidr CIDR --external');
+      unique(gw.id, owner, at('id'));
+      portName(gw.id, owner, at('id'));
+      const n = net(gw.network_id);
+      const bad = (message: string, field: string, hint?: string) => {
+        misplugged.add(r);
+        report(message, at(field), hint);
+      };
+      if (!n) bad(`gateway of router '${r.name}' refers to an unknown network ${gw.network_id}`, 'network_id');
+      else if (!n.external) {
+        bad(`network '${n.name}' is not external: expected an external network for a gateway`, 'network_id', 'l3ctl network add NAME --cidr CIDR --external');
+      } else {
+        const outside = hostProblem(n.cidr, gw.ip_address);
+        if (outside) report(`gateway address ${gw.ip_address} on external network '${n.name}' ${outside}`, at('ip_address'));
+        else if (ownSubnet(n.cidr, n.name, at('network_id'))) {
+          claim(n.id, gw.ip_address, gw.id, owner, 'gateway address', at('ip_address'));
+          claimMac(gw.mac_address, owner, at('mac_address'));
+        }
       }
-      const bad = hostProblem(n.cidr, r.gateway.ip_address);
-      if (bad) throw new UsageError(`gateway address ${r.gateway.ip_address} on external network '${n.name}' ${bad}`);
-      ownSubnet(n.cidr, n.name);
-      claim(n.id, r.gateway.ip_address, r.gateway.id, owner, 'gateway address');
-      claimMac(r.gateway.mac_address, owner);
     }
-    checkRoutes(r, net);
-  }
-  for (const f of s.floatingips) {
+    checkRoutes(r, net, !misplugged.has(r), (message, at, hint) => report(message, ['routers', ri, 'routes', ...at], hint));
+  });
+  s.floatingips.forEach((f, i) => {
+    const at = (field: string): StatePath => ['floatingips', i, field];
     const owner = `floating IP ${f.floating_ip_address}`;
-    unique(f.id, owner);
+    unique(f.id, owner, at('id'));
     const n = net(f.floating_network_id);
-    if (!n || !n.external) throw new UsageError(`floating IP ${f.floating_ip_address} must belong to an external network`);
+    if (!n || !n.external) return report(`floating IP ${f.floating_ip_address} must belong to an external network`, at('floating_network_id'));
     const bad = hostProblem(n.cidr, f.floating_ip_address);
-    if (bad) throw new UsageError(`floating IP ${f.floating_ip_address} on external network '${n.name}' ${bad}`);
-    claim(n.id, f.floating_ip_address, f.id, owner, 'floating IP');
+    if (bad) return report(`floating IP ${f.floating_ip_address} on external network '${n.name}' ${bad}`, at('floating_ip_address'));
+    claim(n.id, f.floating_ip_address, f.id, owner, 'floating IP', at('floating_ip_address'));
     if (f.router_id) {
       const r = routersById.get(f.router_id);
-      if (!r) throw new UsageError(`floating IP ${f.floating_ip_address} refers to an unknown router ${f.router_id}`);
+      if (!r) return report(`floating IP ${f.floating_ip_address} refers to an unknown router ${f.router_id}`, at('router_id'));
+      if (misplugged.has(r)) return;
       if (!r.gateway || r.gateway.network_id !== f.floating_network_id) {
-        throw new UsageError(`router '${r.name}' has no gateway on network '${n.name}': floating IP ${f.floating_ip_address} cannot reach it`, `l3ctl gateway set ${r.name} ${n.name}`);
+        return report(`router '${r.name}' has no gateway on network '${n.name}': floating IP ${f.floating_ip_address} cannot reach it`, at('router_id'), `l3ctl gateway set ${r.name} ${n.name}`);
       }
       const fixed = f.fixed_ip_address!;
-      const subnetsOf = r.interfaces.map((p) => net(p.network_id).cidr);
-      if (!r.interfaces.some((p) => isHostOf(net(p.network_id).cidr, fixed))) {
-        throw new UsageError(
+      const subnetsOf = r.interfaces.flatMap((p) => net(p.network_id)?.cidr ?? []);
+      if (!subnetsOf.some((cidr) => isHostOf(cidr, fixed))) {
+        return report(
           `fixed IP ${fixed} is on none of the internal subnets of router '${r.name}'` +
             (subnetsOf.length ? `: expected a host address in ${subnetsOf.join(' or ')}` : ' (it has no interfaces)'),
+          at('fixed_ip_address'),
           `l3ctl interface add ${r.name} NETWORK`,
         );
       }
-      if (r.interfaces.some((p) => p.ip_address === fixed)) throw new UsageError(`fixed IP ${fixed} is the router's own interface address: expected the address of a machine behind it`);
+      if (r.interfaces.some((p) => p.ip_address === fixed)) report(`fixed IP ${fixed} is the router's own interface address: expected the address of a machine behind it`, at('fixed_ip_address'));
     }
-  }
+  });
   const fixedSeen = new Map<string, string>();
-  for (const f of s.floatingips) {
-    if (!f.fixed_ip_address || !f.router_id) continue;
+  s.floatingips.forEach((f, i) => {
+    if (!f.fixed_ip_address || !f.router_id) return;
     const k = `${f.router_id}/${f.fixed_ip_address}`;
-    if (fixedSeen.has(k)) {
-      throw new UsageError(`fixed IP ${f.fixed_ip_address} already has floating IP ${fixedSeen.get(k)}: expected one floating IP per fixed IP`, `l3ctl fip disassociate ${fixedSeen.get(k)}`);
+    const prev = fixedSeen.get(k);
+    if (prev !== undefined) {
+      return report(`fixed IP ${f.fixed_ip_address} already has floating IP ${prev}: expected one floating IP per fixed IP`, ['floatingips', i, 'fixed_ip_address'], `l3ctl fip disassociate ${prev}`);
     }
     fixedSeen.set(k, f.floating_ip_address);
-  }
+  });
 }
 
 /**
  * Extra routes as strict as the kernel: the gateway owns the default route;
  * a destination on one of the router's own subnets would replace its
  * connected route; the nexthop must be a host of a subnet of an admin-up
- * port, and not the router's own address there.
+ * port, and not the router's own address there. `at` is relative to the
+ * router's routes. Without `portsOk` (a port on a wrong network) nexthops
+ * are not judged.
  */
-function checkRoutes(r: Router, net: (id: string) => Network): void {
-  const ports = [...r.interfaces.filter((p) => p.admin_state_up), ...(r.gateway?.admin_state_up ? [r.gateway] : [])];
-  const onLink = ports.map((p) => ({ port: p, cidr: net(p.network_id).cidr, name: net(p.network_id).name }));
-  const all = [...r.interfaces, ...(r.gateway ? [r.gateway] : [])].map((p) => net(p.network_id));
-  for (const rt of r.routes) {
+function checkRoutes(r: Router, net: (id: string) => Network | undefined, portsOk: boolean, report: Report): void {
+  // A port on an unknown network was reported already: it has no subnet here.
+  const withNet = (ps: Port[]) => ps.flatMap((p) => {
+    const n = net(p.network_id);
+    return n ? [{ port: p, cidr: n.cidr, name: n.name }] : [];
+  });
+  const onLink = withNet([...r.interfaces.filter((p) => p.admin_state_up), ...(r.gateway?.admin_state_up ? [r.gateway] : [])]);
+  const all = withNet([...r.interfaces, ...(r.gateway ? [r.gateway] : [])]);
+  r.routes.forEach((rt, i) => {
     const what = `route ${rt.destination} via ${rt.nexthop} of router '${r.name}'`;
     if (parseCidr(rt.destination)?.prefix === 0) {
-      throw new UsageError(`${what}: a /0 destination is the default route, which the gateway owns`, `l3ctl gateway set ${r.name} NETWORK`);
+      return report(`${what}: a /0 destination is the default route, which the gateway owns`, [i, 'destination'], `l3ctl gateway set ${r.name} NETWORK`);
     }
     const hit = all.find((n) => overlaps(n.cidr, rt.destination));
     if (hit) {
-      throw new UsageError(`${what}: ${rt.destination} overlaps ${hit.cidr} of network '${hit.name}', a subnet of the router (its connected route must stay): expected a destination off the router's subnets`);
+      return report(`${what}: ${rt.destination} overlaps ${hit.cidr} of network '${hit.name}', a subnet of the router (its connected route must stay): expected a destination off the router's subnets`, [i, 'destination']);
     }
+    // The router's subnets are in doubt (a problem reported already): the nexthop cannot be judged.
+    if (!portsOk) return;
     const link = onLink.find((l) => contains(l.cidr, rt.nexthop));
     if (!link) {
-      throw new UsageError(
+      return report(
         `nexthop ${rt.nexthop} of route ${rt.destination} is on none of the subnets of router '${r.name}'` +
           (onLink.length ? `: expected an address in ${onLink.map((l) => l.cidr).join(' or ')}` : ' (it has no ports)'),
+        [i, 'nexthop'],
       );
     }
     const bad = hostProblem(link.cidr, rt.nexthop);
-    if (bad) throw new UsageError(`nexthop ${rt.nexthop} of route ${rt.destination} ${bad}`);
+    if (bad) return report(`nexthop ${rt.nexthop} of route ${rt.destination} ${bad}`, [i, 'nexthop']);
     if (link.port.ip_address === rt.nexthop) {
-      throw new UsageError(`nexthop ${rt.nexthop} of route ${rt.destination} is the router's own address on network '${link.name}': expected another host on that subnet`);
+      report(`nexthop ${rt.nexthop} of route ${rt.destination} is the router's own address on network '${link.name}': expected another host on that subnet`, [i, 'nexthop']);
     }
-  }
+  });
 }

@@ -67,7 +67,7 @@ function bashComplete(words: string[], env: Record<string, string> = { L3CTL_STO
 }
 
 const CASES: [string, string[], string[]][] = [
-  ['nouns', [''], ['network', 'router', 'interface', 'gateway', 'fip', 'route', 'config', 'agent', 'diagnose', 'lab', 'completion']],
+  ['nouns', [''], ['network', 'router', 'interface', 'gateway', 'fip', 'route', 'config', 'agent', 'diagnose', 'lab', 'export', 'diff', 'apply', 'completion']],
   ['noun prefix', ['ro'], ['router', 'route']],
   ['verbs', ['router', ''], ['add', 'delete', 'list', 'show', 'enable', 'disable', 'exec']],
   ['router names', ['router', 'show', ''], ['r1', 'r2']],
@@ -83,7 +83,7 @@ const CASES: [string, string[], string[]][] = [
   ['--router value', ['fip', 'list', '--router', ''], ['r1', 'r2']],
   ['external networks for fip add --network', ['fip', 'add', '--network', ''], ['ext']],
   ["a router's routes for route delete", ['route', 'delete', 'r1', ''], ['192.0.2.128/25']],
-  ['-f choices', ['router', 'list', '-f', ''], ['table', 'json', 'value']],
+  ['-f choices', ['router', 'list', '-f', ''], ['table', 'json', 'value', 'yaml']],
   ['-c columns of the command', ['route', 'list', '-c', ''], ['router_id', 'destination', 'nexthop']],
   ['-c columns of router show', ['router', 'show', 'r1', '-c', 'l'], ['live']],
   ['a column with a colon, split by bash', ['network', 'list', '-c', 'router', ':'], [':external']],

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
-import { checkCidr, checkIp, checkMac, checkName, checkState, checkUuid, hostProblem } from '../../src/model/validate.js';
+import { checkCidr, checkIp, checkMac, checkName, checkState, checkUuid, hostProblem, stateProblems } from '../../src/model/validate.js';
 
 const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && e.exitCode === 2 && re.test(e.message);
 
@@ -161,8 +161,27 @@ describe('checkState', () => {
       const s = good();
       mutate(s);
       assert.throws(() => checkState(s), usage(re));
+      // Collecting them all starts with the one checkState throws, and finds no other.
+      const all = stateProblems(s);
+      assert.equal(all.length, 1, all.map((p) => p.message).join('\n'));
+      assert.match(all[0]!.message, re);
     });
   }
+
+  it('stateProblems: every problem, each with its path in the state; one mistake is one problem', () => {
+    const s = good();
+    s.routers[1]!.name = 'r1';
+    r1(s).gateway!.ip_address = '198.51.100.10';
+    r1(s).interfaces[0]!.network_id = EXT; // a wrong network: its routes and FIPs are not judged again
+    s.routers[1]!.routes.push({ destination: '0.0.0.0/0', nexthop: '192.0.2.9' });
+    assert.deepEqual(stateProblems(s).map((p) => [p.at.join('.'), p.message.slice(0, 40)]), [
+      ['routers.1.name', "a router named 'r1' already exists: expe"],
+      ['routers.0.interfaces.0.network_id', "network 'ext' is external: expected an i"],
+      ['routers.0.gateway.ip_address', 'gateway address 198.51.100.10 on externa'],
+      ['routers.1.routes.0.destination', "route 0.0.0.0/0 via 192.0.2.9 of router "],
+    ]);
+    assert.deepEqual(stateProblems(good()), []);
+  });
 
   it('tenants reuse address space: two routers, each with its own 198.51.100.0/24 and a VM at .5 behind a FIP', () => {
     const s = good();
