@@ -52,12 +52,19 @@ const inspectHint = (store: string) => `l3ctl --store ${shq(store)} router show 
 const labCmd = (store: { path: string; explicit: boolean }, verb: string) =>
   `l3ctl${store.explicit ? ` --store ${shq(store.path)}` : ''} lab ${verb}`;
 
-export async function labUp(_o: object, io: IO): Promise<void> {
-  const t0 = performance.now();
+/** The lab's names, its store and what the store holds (refused when it is not the lab's). */
+async function openLab(io: IO) {
   const names = labNames();
   const store = labStore(io);
-  const before = await loadState(store.path);
-  assertLabStore(before, names, store.path);
+  // A corrupt store is reported (exit 5) and left alone, as everywhere.
+  const state = await loadState(store.path);
+  assertLabStore(state, names, store.path);
+  return { names, store, state };
+}
+
+export async function labUp(_o: object, io: IO): Promise<void> {
+  const t0 = performance.now();
+  const { names, store, state: before } = await openLab(io);
   io.status(`lab: store ${store.path}, host namespace ${names.hostNs}`);
 
   for (const step of buildSteps(names)) {
@@ -85,10 +92,7 @@ export async function labUp(_o: object, io: IO): Promise<void> {
 
 export async function labCheck(_o: object, io: IO): Promise<void> {
   const t0 = performance.now();
-  const names = labNames();
-  const store = labStore(io);
-  const state = await loadState(store.path);
-  assertLabStore(state, names, store.path);
+  const { names, store, state } = await openLab(io);
   const router = state.routers.find((r) => r.name === ROUTER);
   if (!router) throw new L3ctlError(`the lab is not up: no router '${ROUTER}' in ${store.path}`, EXIT.apply, labCmd(store, 'up'));
   const routerNs = namespaceName(router.id);
@@ -113,11 +117,7 @@ export async function labCheck(_o: object, io: IO): Promise<void> {
 
 export async function labDown(_o: object, io: IO): Promise<void> {
   const t0 = performance.now();
-  const names = labNames();
-  const store = labStore(io);
-  // A corrupt store is reported (exit 5) and left alone, as everywhere.
-  const state = await loadState(store.path);
-  assertLabStore(state, names, store.path);
+  const { names, store, state } = await openLab(io);
 
   // The normal code path first: router teardown (its floating IPs are
   // disassociated with it, so no router is rebuilt on the way), then the

@@ -188,6 +188,7 @@ function idx(args: string[], w: string): number {
 }
 
 function unknownOption(flag: string, scope: OptSpec[], path: string[]): ParseError {
-  const flags = scope.flatMap((o) => o.flags).filter((f) => f.startsWith('--') === flag.startsWith('--'));
-  return new ParseError(`unknown option '${flag}'`, didYouMean(flag, flags) ?? `${commandLine(path)} --help lists the options`);
+  // A one-letter option is too short to guess at.
+  const near = flag.startsWith('--') ? didYouMean(flag, scope.flatMap((o) => o.flags).filter((f) => f.startsWith('--'))) : undefined;
+  return new ParseError(`unknown option '${flag}'`, near ?? `${commandLine(path)} --help lists the options`);
 }

@@ -89,8 +89,7 @@ export async function routerShow(o: { router: string }, io: IO): Promise<void> {
     live: { namespace: v.exists ? ns : null, devices: texts(v.live.devices), routes: texts(v.live.routes), nat: texts(v.live.nat) },
     drift: v.findings,
   };
-  if (io.format === 'json') return io.out(JSON.stringify(row, null, 2));
-  if (io.format === 'value' || io.columns.length) return printObject(io, ROUTER_SHOW_COLUMNS, row);
+  if (io.format !== 'table' || io.columns.length) return printObject(io, ROUTER_SHOW_COLUMNS, row);
   const lines = [
     ['router', `${r.name} (${r.id})`],
     ['admin_state_up', String(r.admin_state_up)],
