@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, one table each. The kernel benchmark
 // benchmarks (apply.ts, parallel.ts) need root and the kernel tools; it is left out otherwise.
 import { benchComplete } from './complete.js';
+import { benchStartup } from './startup.js';
 
 function table(title: string, rows: Record<string, unknown>[]): void {
   const cols = Object.keys(rows[0] ?? {});
@@ -11,6 +12,7 @@ function table(title: string, rows: Record<string, unknown>[]): void {
 }
 
 const runs = Number(process.env.BENCH_RUNS ?? 40);
+table('Start-up against bare node (median of interleaved runs)', benchStartup(runs) as unknown as Record<string, unknown>[]);
 table('Tab completion (median of interleaved runs)', benchComplete(runs) as unknown as Record<string, unknown>[]);
 
 if (process.getuid?.() === 0) {

@@ -14,7 +14,14 @@ import { printList, printObject } from './output.js';
 import { confirm } from './prompt.js';
 import { findRouter } from './resolve.js';
 
-export const routerRow = (s: State, r: Router) => ({
+/** Floating IPs per router id: counted once for a whole list, not once per router. */
+function fipCounts(s: State): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const f of s.floatingips) if (f.router_id) n.set(f.router_id, (n.get(f.router_id) ?? 0) + 1);
+  return n;
+}
+
+export const routerRow = (s: State, r: Router, fips = fipCounts(s)) => ({
   id: r.id,
   name: r.name,
   admin_state_up: r.admin_state_up,
@@ -23,7 +30,7 @@ export const routerRow = (s: State, r: Router) => ({
     : null,
   interfaces: r.interfaces.length,
   routes: r.routes.length,
-  floating_ips: s.floatingips.filter((f) => f.router_id === r.id).length,
+  floating_ips: fips.get(r.id) ?? 0,
 });
 
 export interface RouterAddOptions {
@@ -71,7 +78,8 @@ export async function routerDelete(o: { router: string[] }, io: IO): Promise<voi
 
 export async function routerList(_o: object, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
-  await printList(io, ROUTER_COLUMNS, s.routers.map((r) => routerRow(s, r)));
+  const fips = fipCounts(s);
+  await printList(io, ROUTER_COLUMNS, s.routers.map((r) => routerRow(s, r, fips)));
 }
 
 export async function routerShow(o: { router: string }, io: IO): Promise<void> {
