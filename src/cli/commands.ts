@@ -351,7 +351,7 @@ export const COMMANDS: Command[] = [
       name: 'completion',
       summary: 'print the shell completion script for bash, zsh or fish',
       examples: ['source <(l3ctl completion bash)', 'l3ctl completion fish > ~/.config/fish/completions/l3ctl.fish'],
-      args: [arg('<shell>', 'choices', { choices: SHELLS, description: 'bash, zsh or fish' })],
+      args: [arg('<shell>', 'choices', { choices: SHELLS, description: 'the shell to complete in' })],
       run: (m) => m.completion,
     },
     () => import('./completion.js'),
