@@ -20,6 +20,11 @@ if (process.getuid?.() === 0) {
   table('Operator commands on a real kernel', benchApply(Number(process.env.BENCH_ROUNDS ?? 5)) as unknown as Record<string, unknown>[]);
   const { benchParallel } = await import('./parallel.js');
   table('24 fip associate: in parallel vs one after the other', (await benchParallel()) as unknown as Record<string, unknown>[]);
+  const { benchDaemons } = await import('./daemons.js');
+  table('Per-router daemons through daemon.ts (haproxy, radvd)', (await benchDaemons(Number(process.env.BENCH_ROUNDS ?? 10))) as unknown as Record<string, unknown>[]);
+  const { benchMetadata } = await import('./metadata.js');
+  const md = benchMetadata(Number(process.env.BENCH_ROUNDS ?? 5));
+  table(`The metadata proxy per router, through the CLI (haproxy RSS ${md.rssKb} kB)`, md.rows as unknown as Record<string, unknown>[]);
 } else {
   process.stdout.write('\n(kernel benchmark skipped: needs root)\n');
 }

@@ -17,16 +17,19 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # System parts: iproute2 (ip), iptables, ping, arping, conntrack, sysctl
-# (procps), script (util-linux, prompt tests), groff (man page lint).
-packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod)
+# (procps), script (util-linux, prompt tests), groff (man page lint),
+# haproxy (metadata proxy per router), radvd (IPv6 router advertisements),
+# keepalived (HA routers).
+packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod haproxy radvd keepalived)
 # The tests also load the zsh and fish completion scripts in those shells,
-# and install the Debian package (test/e2e/package.test.ts): what it depends
-# on (haproxy, radvd, keepalived), `systemd-analyze verify` of its unit
-# (systemd) and `man -w l3ctl` (man-db).
-for_tests=false
+# ask the metadata proxy with curl, run a private Open vSwitch
+# (openvswitch-switch, ethtool), and install the Debian package
+# (test/e2e/package.test.ts): `systemd-analyze verify` of its unit (systemd)
+# and `man -w l3ctl` (man-db).
+for_tests=no
 if [ "${1:-}" = "--for-tests" ]; then
-  for_tests=true
-  packages+=(zsh fish haproxy radvd keepalived systemd man-db)
+  for_tests=yes
+  packages+=(zsh fish curl openvswitch-switch ethtool systemd man-db)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -45,12 +48,15 @@ npm ci --no-audit --no-fund --loglevel=error
 rm -rf dist
 npm run --silent build
 
-# The command on PATH and bash completion for interactive shells (the lab);
-# the tests run bin/l3ctl and the package, and leave /usr/local/bin alone.
-if ! $for_tests; then
-  ln -sf "$PWD/bin/l3ctl" /usr/local/bin/l3ctl
+# The command on PATH and bash completion for interactive shells: for the
+# demo only, and never over an l3ctl installed otherwise (link-command.sh).
+# Tests run bin/l3ctl of their own checkout and need neither.
+if [ "$for_tests" = yes ]; then
+  echo "setup: --for-tests: /usr/local/bin and /etc left as they are" >&2
+else
+  scripts/link-command.sh "$PWD/bin/l3ctl" /usr/local/bin/l3ctl
   if [ -f completions/l3ctl.bash ] && [ -d /etc/bash_completion.d ]; then
-    cp completions/l3ctl.bash /etc/bash_completion.d/l3ctl
+    scripts/link-command.sh "$PWD/completions/l3ctl.bash" /etc/bash_completion.d/l3ctl
   fi
 fi
 echo "setup: done (l3ctl $(node bin/l3ctl --version))" >&2

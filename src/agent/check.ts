@@ -3,20 +3,21 @@
 // would change nothing" are the same statement.
 import type { Config } from '../model/config.js';
 import type { Router, State } from '../model/types.js';
-import type { Runner } from '../linux/runner.js';
-import { planHostLeftovers, planRouterPass } from './pass.js';
-import { findingsOf, type Finding } from './steps.js';
+import { planHostLeftovers, planRouterPass, type System } from './pass.js';
+import { findingsOf, noticesOf, type Finding } from './steps.js';
 
 export type { Finding, FindingKind } from './steps.js';
 
 /** Drift of one stored router id (deleted, disabled and filtered routers must be absent). */
-export async function routerFindings(runner: Runner, state: State, config: Config, routerId: string): Promise<Finding[]> {
-  return (await planRouterPass(runner, state, config, routerId)).flatMap(findingsOf);
+export async function routerFindings(sys: System, state: State, config: Config, routerId: string): Promise<Finding[]> {
+  return (await planRouterPass(sys, state, config, routerId)).flatMap(findingsOf);
 }
 
 export interface RouterFindings {
   router: Router | null;
   findings: Finding[];
+  /** Not drift: what the operator should know (a metadata proxy without upstream). */
+  notices: string[];
   error?: Error;
 }
 
@@ -25,20 +26,21 @@ export interface RouterFindings {
  * reported, the others still checked); with `host`, also what of ours no
  * router owns in the host namespace.
  */
-export async function checkRouters(runner: Runner, state: State, config: Config, routers: Router[], opts: { host?: boolean } = {}): Promise<RouterFindings[]> {
+export async function checkRouters(sys: System, state: State, config: Config, routers: Router[], opts: { host?: boolean } = {}): Promise<RouterFindings[]> {
   const out: RouterFindings[] = [];
   for (const r of routers) {
     try {
-      out.push({ router: r, findings: await routerFindings(runner, state, config, r.id) });
+      const plans = await planRouterPass(sys, state, config, r.id);
+      out.push({ router: r, findings: plans.flatMap(findingsOf), notices: plans.flatMap(noticesOf) });
     } catch (err) {
-      out.push({ router: r, findings: [], error: err as Error });
+      out.push({ router: r, findings: [], notices: [], error: err as Error });
     }
   }
   if (opts.host) {
     try {
-      out.push({ router: null, findings: (await planHostLeftovers(runner, state, config)).flatMap(findingsOf) });
+      out.push({ router: null, findings: (await planHostLeftovers(sys.runner, state, config)).flatMap(findingsOf), notices: [] });
     } catch (err) {
-      out.push({ router: null, findings: [], error: err as Error });
+      out.push({ router: null, findings: [], notices: [], error: err as Error });
     }
   }
   return out;

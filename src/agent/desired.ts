@@ -1,9 +1,11 @@
 // What one router should look like in the kernel, derived from the store.
 import { DEFAULT_DST, broadcastOf, networkOf, prefixOf } from '../model/addr.js';
 import type { Config } from '../model/config.js';
-import { gatewayDevice, internalDevice, namespaceName, networkBridge, tapDevice } from '../model/names.js';
+import { gatewayDevice, internalDevice, namespaceName, tapDevice } from '../model/names.js';
 import type { Network, Port, Router, State } from '../model/types.js';
+import { driverFor, type DriverName } from './drivers/index.js';
 import type { NatInput } from './nat.js';
+import { desiredDaemons, type DesiredDaemon } from './daemons.js';
 
 export interface DesiredPort {
   kind: 'internal' | 'gateway';
@@ -11,8 +13,10 @@ export interface DesiredPort {
   device: string;
   tap: string;
   bridge: string;
-  /** The operator's bridge (external_network_bridge): never created by l3ctl. */
+  /** Never created by l3ctl (the operator's external bridge; an Open vSwitch bridge). */
   bridgeMustExist: boolean;
+  /** The config key that names the bridge, for errors (null: the network's own). */
+  bridgeOption: string | null;
   mac: string;
   ip: string;
   prefixlen: number;
@@ -50,11 +54,15 @@ export interface DesiredRouter {
   ns: string | null;
   /** Devices live in the host namespace (use_namespaces false). */
   shared: boolean;
+  /** How ports are plugged (interface_driver). */
+  driver: DriverName;
   ports: DesiredPort[]; // internal ports, then the gateway
   gateway: DesiredPort | null;
   fips: { fip: string; fixed: string }[];
   routes: DesiredRoute[];
   nat: NatInput;
+  /** Per-router daemons (the metadata proxy): their config text, not yet where their files go. */
+  daemons: DesiredDaemon[];
 }
 
 function networkById(state: State, id: string): Network {
@@ -65,14 +73,15 @@ function networkById(state: State, id: string): Network {
 
 function desiredPort(state: State, config: Config, port: Port, kind: DesiredPort['kind']): DesiredPort {
   const net = networkById(state, port.network_id);
-  const opBridge = kind === 'gateway' && config.external_network_bridge !== '';
+  const b = driverFor(config.interface_driver).bridgeOf(config, kind, net);
   return {
     kind,
     portId: port.id,
     device: kind === 'gateway' ? gatewayDevice(port.id) : internalDevice(port.id),
     tap: tapDevice(port.id),
-    bridge: opBridge ? config.external_network_bridge : networkBridge(net),
-    bridgeMustExist: opBridge,
+    bridge: b.bridge,
+    bridgeMustExist: b.mustExist,
+    bridgeOption: b.option,
     mac: port.mac_address.toLowerCase(),
     ip: port.ip_address,
     prefixlen: prefixOf(net.cidr),
@@ -100,9 +109,11 @@ export function desiredRouter(state: State, config: Config, router: Router): Des
   }
   for (const r of router.routes) routes.push({ dst: r.destination, via: r.nexthop, dev: null });
   const place = placement(config, router.id);
+  const metadataPort = config.enable_metadata_proxy && internal.length ? config.metadata_port : null;
   return {
     id: router.id,
     ...place,
+    driver: config.interface_driver,
     ports,
     gateway,
     fips,
@@ -112,9 +123,10 @@ export function desiredRouter(state: State, config: Config, router: Router): Des
       gatewayIp: gateway?.ip ?? null,
       internalCidrs: internal.map((p) => p.networkCidr),
       floatingIps: fips,
-      metadataPort: config.enable_metadata_proxy && internal.length ? config.metadata_port : null,
+      metadataPort,
       randomFully: config.use_random_fully,
       shared: place.shared,
     },
+    daemons: desiredDaemons(router.id, config, metadataPort),
   };
 }

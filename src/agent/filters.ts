@@ -1,5 +1,5 @@
 // Which routers this host handles (the agent's _process_routers filters).
-import type { Config } from '../model/config.js';
+import { configKey, type Config } from '../model/config.js';
 import { UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
 
@@ -22,6 +22,8 @@ export function checkConfig(config: Config): void {
   if (!config.use_namespaces && !config.router_id) {
     throw new UsageError('router_id is required when use_namespaces is false', 'l3ctl config set router_id <router id>');
   }
+  // `config set` checks it; a store edited by hand may still hold a bad one.
+  if (config.metadata_upstream !== null) configKey('metadata_upstream').check(config.metadata_upstream);
 }
 
 /** Why a router is not handled here, or null when it is. */

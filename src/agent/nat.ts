@@ -6,6 +6,7 @@
 // the planner's.
 import { isIPv4, networkOf, parseCidr, toInt } from '../model/addr.js';
 import { chain } from '../model/names.js';
+import { metadataRules } from './metadata-rules.js';
 import { TABLES, emptySection, isOurChain, targetOf, type Section, type TableName } from '../linux/iptables.js';
 
 export interface NatInput {
@@ -68,12 +69,10 @@ export function desiredSection(input: NatInput): Section {
   add('nat', 'snat', `-j ${chain('float-snat')}`);
 
   if (input.metadataPort !== null) {
-    const p = input.metadataPort;
-    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`nat: bad metadata port ${p}`);
-    // Saved form of `-s 0.0.0.0/0 -d 127.0.0.1 …`: save drops the any-source and adds /32.
-    add('filter', 'INPUT', `-d 127.0.0.1/32 -p tcp -m tcp --dport ${p} -j ACCEPT`);
-    // Only instances reach the proxy: traffic that enters through an internal port.
-    add('nat', 'PREROUTING', `-d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports ${p}`);
+    // Only instances reach the proxy: REDIRECT from internal ports, the port dropped for the rest.
+    const m = metadataRules(input.metadataPort);
+    s.filter.chains[chain('INPUT')]!.push(...m.filter);
+    s.nat.chains[chain('PREROUTING')]!.push(...m.nat);
   }
 
   const gw = input.gatewayDevice;

@@ -3,55 +3,22 @@
 // re-planned (re-planning after a successful apply must give an empty plan).
 // Each kind of object is one comparison here, through setDiff.
 import { routeDstText } from '../model/addr.js';
-import { ApplyError } from '../model/errors.js';
 import { EXTERNAL_DEV_PREFIX, isRouterDevice } from '../model/names.js';
 import { supportsRandomFully, type ParsedSave } from '../linux/iptables.js';
-import type { ObservedHost, ObservedLink, ObservedNs, ObservedRoute } from '../linux/observe.js';
+import type { ObservedLink, ObservedNs, ObservedRoute } from '../linux/observe.js';
 import type { DesiredPort, DesiredRoute, DesiredRouter } from './desired.js';
+import { driverFor, type HostSide, type InterfaceDriver, type PortSide } from './drivers/index.js';
 import { desiredSection, emptySection } from './nat.js';
 import { planNat } from './plan-nat.js';
 import type { Action } from '../linux/actions.js';
 import { setDiff, type Finding, type Plan, type Step } from './steps.js';
+import { daemonNotices, planDaemons, type ObservedDaemon } from './daemons.js';
 
-export interface WantedBridge {
-  name: string;
-  /** The operator's bridge (external_network_bridge): never created by l3ctl. */
-  mustExist: boolean;
-}
+export { planBridges, type WantedBridge } from './drivers/linuxbridge.js';
 
 const step = (findings: Finding[], actions: Action[]): Step => ({ findings, actions });
 const addrKey = (ip: string, prefixlen: number) => `${ip}/${prefixlen}`;
 const globalAddrs = (l: ObservedLink | undefined) => (l?.addrs ?? []).filter((a) => a.scope === 'global').map((a) => addrKey(a.local, a.prefixlen));
-
-/** The host namespace (when l3ctl owns it) and the bridges the ports need. */
-export function planBridges(host: ObservedHost, bridges: WantedBridge[]): Step[] {
-  const out: Step[] = [];
-  if (host.ns && !host.exists) {
-    out.push(step([{ kind: 'missing-host-namespace', object: host.ns, expected: 'present', live: null }], [{ phase: 'netns-add', ns: host.ns }, { phase: 'host', line: 'link set lo up' }]));
-  }
-  const seen = new Set<string>();
-  for (const b of bridges) {
-    if (seen.has(b.name)) continue;
-    seen.add(b.name);
-    const link = host.links.get(b.name);
-    if (link?.up) continue;
-    if (link) {
-      out.push(step([{ kind: 'bridge-down', object: b.name, expected: 'up', live: 'down' }], [{ phase: 'host', line: `link set ${b.name} up` }]));
-    } else if (b.mustExist) {
-      const error = new ApplyError(
-        `external network bridge '${b.name}' does not exist${host.ns ? ` in namespace ${host.ns}` : ''}`,
-        `create it, or plug gateways into the external network's own bridge: l3ctl config set external_network_bridge ''`,
-      );
-      out.push(step([{ kind: 'missing-bridge', object: b.name, expected: "present (external_network_bridge: the operator's bridge, sync does not create it)", live: null }], [{ phase: 'fail', error }]));
-    } else {
-      out.push(step([{ kind: 'missing-bridge', object: b.name, expected: 'present', live: null }], [
-        { phase: 'host', line: `link add ${b.name} type bridge forward_delay 0` },
-        { phase: 'host', line: `link set ${b.name} up` },
-      ]));
-    }
-  }
-  return out;
-}
 
 interface WantedAddr {
   ip: string;
@@ -74,39 +41,41 @@ function addrAdd(p: DesiredPort, w: WantedAddr, sendArp: boolean): Action[] {
   return sendArp ? [add, { phase: 'garp', dev: p.device, ip: w.ip }] : [add];
 }
 
-function plugActions(d: DesiredRouter, p: DesiredPort, host: ObservedHost): Action[] {
-  const out: Action[] = [];
-  // A host end left over from a half-done plug is replaced, not reused.
-  if (host.links.has(p.tap)) out.push({ phase: 'host', line: `link del ${p.tap}` });
-  const peerNs = d.shared ? '' : ` netns ${d.ns}`;
-  out.push(
-    { phase: 'host', line: `link add ${p.tap} type veth peer name ${p.device}${peerNs}` },
-    { phase: 'host', line: `link set ${p.tap} master ${p.bridge}` },
-    { phase: 'host', line: `link set ${p.tap} up` },
-    { phase: 'router', order: 'link', line: `link set ${p.device} address ${p.mac}` },
-    { phase: 'router', order: 'link', line: `link set ${p.device} up` },
-  );
+/**
+ * Devices the driver cannot keep (an OVS port stranded or on another
+ * bridge): the rest of the plan sees them absent, so they are plugged again
+ * with their addresses, and the routes through them are written again.
+ */
+function condemned(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, side: PortSide): Map<string, Finding> {
+  const out = new Map<string, Finding>();
+  for (const p of d.ports) {
+    const dev = obs.links.get(p.device);
+    const why = dev && driver.replaces(p, dev, side);
+    if (why) out.set(p.device, why);
+  }
   return out;
 }
 
+function withoutDevices(obs: ObservedNs, gone: Map<string, Finding>): ObservedNs {
+  if (!gone.size) return obs;
+  const links = new Map([...obs.links].filter(([n]) => !gone.has(n)));
+  return { ...obs, links, routes: obs.routes.filter((r) => !(r.dev && gone.has(r.dev))) };
+}
+
 /** Ports and their addresses. Returns the devices whose primary address this plan adds. */
-function planPorts(d: DesiredRouter, obs: ObservedNs, host: ObservedHost, sendArp: boolean, out: Step[]): Set<string> {
+function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, side: PortSide, replaced: Map<string, Finding>, was: ObservedNs, sendArp: boolean, out: Step[]): Set<string> {
   const readdressed = new Set<string>();
   for (const p of d.ports) {
     const dev = obs.links.get(p.device);
     const want = wantedAddrs(d, p);
     if (!dev) {
       readdressed.add(p.device);
-      out.push(step(
-        [{ kind: 'missing-device', object: p.device, expected: `${p.kind} port ${p.portId} ${p.ip}/${p.prefixlen} on ${p.bridge}`, live: null }],
-        [...plugActions(d, p, host), ...want.flatMap((w) => addrAdd(p, w, sendArp))],
-      ));
+      const why = replaced.get(p.device);
+      const finding: Finding = why ?? { kind: 'missing-device', object: p.device, expected: `${p.kind} port ${p.portId} ${p.ip}/${p.prefixlen} on ${p.bridge}`, live: null };
+      out.push(step([finding], [...driver.plug(p, side, why ? was.links.get(p.device) : undefined), ...want.flatMap((w) => addrAdd(p, w, sendArp))]));
       continue;
     }
-    const tap = host.links.get(p.tap);
-    // Same port id, other network: re-plumb onto the right bridge.
-    if (tap && tap.master !== p.bridge) out.push(step([{ kind: 'wrong-bridge', object: p.tap, expected: p.bridge, live: tap.master }], [{ phase: 'host', line: `link set ${p.tap} master ${p.bridge}` }]));
-    if (tap && !tap.up) out.push(step([{ kind: 'device-down', object: p.tap, expected: 'up', live: 'down' }], [{ phase: 'host', line: `link set ${p.tap} up` }]));
+    out.push(...driver.plugDrift(p, dev, side));
     if (dev.mac !== p.mac) out.push(step([{ kind: 'wrong-mac', object: p.device, expected: p.mac, live: dev.mac }], [{ phase: 'router', order: 'link', line: `link set ${p.device} address ${p.mac}` }]));
     if (!dev.up) out.push(step([{ kind: 'device-down', object: p.device, expected: 'up', live: 'down' }], [{ phase: 'router', order: 'link', line: `link set ${p.device} up` }]));
     const diff = setDiff(want, globalAddrs(dev), { want: (w) => addrKey(w.ip, w.prefixlen), have: (h) => h });
@@ -165,13 +134,14 @@ function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>,
 }
 
 /** Devices of ours that no desired port has: floating IPs leave first, then the device. */
-function planStaleDevices(obs: ObservedNs, wanted: Set<string>, out: Step[]): void {
+function planStaleDevices(obs: ObservedNs, wanted: Set<string>, driver: InterfaceDriver, side: PortSide, out: Step[]): void {
   const stale = [...obs.links.keys()].filter((n) => isRouterDevice(n) && !wanted.has(n)).sort(unplugOrder);
   for (const name of stale) {
-    const addrs = globalAddrs(obs.links.get(name));
+    const link = obs.links.get(name)!;
+    const addrs = globalAddrs(link);
     out.push(step([{ kind: 'extra-device', object: name, expected: null, live: addrs.length ? addrs.join(' ') : 'present' }], [
       ...addrs.filter((a) => a.endsWith('/32')).map((a): Action => ({ phase: 'router', order: 'fip-del', line: `addr del ${a} dev ${name}` })),
-      { phase: 'router', order: 'link-del', line: `link del ${name}` },
+      ...driver.unplug(link, side),
     ]));
   }
 }
@@ -229,17 +199,25 @@ export interface PlanOptions {
   iptablesVersion?: string | null;
 }
 
-/** Steps that move one router's namespace from `obs` to `d`. */
-export function planRouter(d: DesiredRouter, obs: ObservedNs, host: ObservedHost, opts: PlanOptions): Plan {
-  const hostSteps = planBridges(host, d.ports.map((p) => ({ name: p.bridge, mustExist: p.bridgeMustExist })));
+/**
+ * Steps that move one router's namespace from `obs` to `d` (`hs`: the
+ * bridges' namespace and the switch), and its daemons from `daemons` (every
+ * kind, observed).
+ */
+export function planRouter(d: DesiredRouter, observed: ObservedNs, hs: HostSide, opts: PlanOptions, daemons: ObservedDaemon[] = []): Plan {
+  const driver = driverFor(d.driver);
+  const side: PortSide = { ...hs, ns: d.ns, shared: d.shared };
+  const hostSteps = driver.planBridges(d.ports, hs);
+  const replaced = condemned(d, observed, driver, side);
+  const obs = withoutDevices(observed, replaced);
   const steps: Step[] = [];
   // A shared (host) namespace is planBridges': created there, lo included.
   if (!d.shared && obs.exists && !obs.links.get('lo')?.up) {
     steps.push(step([{ kind: 'device-down', object: 'lo', expected: 'up', live: obs.links.has('lo') ? 'down' : null }], [{ phase: 'router', order: 'lo', line: 'link set lo up' }]));
   }
-  const readdressed = planPorts(d, obs, host, opts.sendArp, steps);
+  const readdressed = planPorts(d, obs, driver, side, replaced, observed, opts.sendArp, steps);
   planRoutes(d, obs, readdressed, steps);
-  planStaleDevices(obs, new Set(d.ports.map((p) => p.device)), steps);
+  planStaleDevices(obs, new Set(d.ports.map((p) => p.device)), driver, side, steps);
   const randomFully = d.nat.randomFully && supportsRandomFully(obs.iptables.version ?? opts.iptablesVersion ?? null);
   const nat = planNat(desiredSection({ ...d.nat, randomFully }), obs.iptables);
   steps.push(...nat);
@@ -248,37 +226,45 @@ export function planRouter(d: DesiredRouter, obs: ObservedNs, host: ObservedHost
   // The flush rides on the NAT step that removes the mapping: it is never drift of its own.
   if (gone.length && nat.length) nat[0]!.actions.push(...gone.flatMap((m) => conntrackFlush(m.fip)));
   planSysctls(d, obs, steps);
+  // After the NAT rules that lead to them (apply runs the daemon phase after the restore).
+  steps.push(...planDaemons(d.daemons, daemons));
+  const notices = daemonNotices(d.daemons);
 
-  if (d.shared || obs.exists) return { ns: d.ns, hostNs: host.ns, steps: [...hostSteps, ...steps] };
+  const hostNs = hs.host.ns;
+  if (d.shared || obs.exists) return { ns: d.ns, hostNs, steps: [...hostSteps, ...steps], notices };
   // Everything in a missing namespace is missing: one finding says it all.
   const create: Step = step([{ kind: 'missing-namespace', object: d.ns!, expected: 'present', live: null }], [
     { phase: 'netns-add', ns: d.ns! },
     { phase: 'router', order: 'lo', line: 'link set lo up' },
     ...steps.flatMap((s) => s.actions),
   ]);
-  return { ns: d.ns, hostNs: host.ns, steps: [...hostSteps, create] };
+  return { ns: d.ns, hostNs, steps: [...hostSteps, create], notices };
 }
 
 /**
- * Tear a router down: floating IPs, then its ports, then the namespace. In a
+ * Tear a router down: floating IPs, then its ports, then its daemons, then
+ * the namespace (apply stops daemons before it deletes a namespace). In a
  * shared host namespace the namespace stays and our chains go explicitly.
+ * Daemons are stopped and their files removed even when the namespace is
+ * already gone (a copy may still run in the deleted namespace).
  */
-export function planTeardown(ns: string | null, obs: ObservedNs, hostNs: string | null, shared = false): Plan {
-  const plan: Plan = { ns, hostNs, steps: [] };
-  if (!obs.exists) return plan;
+export function planTeardown(ns: string | null, obs: ObservedNs, hs: HostSide, driver: InterfaceDriver, shared = false, daemons: ObservedDaemon[] = []): Plan {
+  const plan: Plan = { ns, hostNs: hs.host.ns, steps: [] };
+  const stops = planDaemons([], daemons);
+  if (!obs.exists) return { ...plan, steps: stops };
+  const side: PortSide = { ...hs, ns, shared };
   const devs = [...obs.links.keys()].filter(isRouterDevice).sort(unplugOrder);
   if (!shared) {
     const actions: Action[] = [
       ...devs.filter((n) => n.startsWith(EXTERNAL_DEV_PREFIX)).flatMap((n) => globalAddrs(obs.links.get(n)).filter((a) => a.endsWith('/32')).map((a): Action => ({ phase: 'router', order: 'fip-del', line: `addr del ${a} dev ${n}` }))),
-      ...devs.map((n): Action => ({ phase: 'router', order: 'link-del', line: `link del ${n}` })),
+      ...devs.flatMap((n) => driver.unplug(obs.links.get(n)!, side)),
       { phase: 'netns-del', ns: ns! },
     ];
-    plan.steps.push(step([{ kind: 'unwanted-namespace', object: ns!, expected: null, live: devs.length ? `present with ${devs.join(', ')}` : 'present' }], actions));
+    plan.steps.push(step([{ kind: 'unwanted-namespace', object: ns!, expected: null, live: devs.length ? `present with ${devs.join(', ')}` : 'present' }], actions), ...stops);
     return plan;
   }
   // A shared host namespace stays; what is ours in it goes.
-  planStaleDevices(obs, new Set(), plan.steps);
-  plan.steps.push(...planNat(emptySection(), obs.iptables));
+  planStaleDevices(obs, new Set(), driver, side, plan.steps);
+  plan.steps.push(...planNat(emptySection(), obs.iptables), ...stops);
   return plan;
 }
-

@@ -5,12 +5,12 @@ import { routeDstText } from '../model/addr.js';
 import type { Config } from '../model/config.js';
 import { isRouterDevice } from '../model/names.js';
 import type { Router, State } from '../model/types.js';
-import type { Runner } from '../linux/runner.js';
+import { isPresent, type ObservedDaemon } from './daemons.js';
 import { desiredRouter, placement, type DesiredRouter } from './desired.js';
 import { skipReason } from './filters.js';
 import { desiredSection, sectionLines } from './nat.js';
-import { observeRouter, planRouterFrom } from './pass.js';
-import { findingsOf, type Finding } from './steps.js';
+import { observeRouter, planRouterFrom, type System } from './pass.js';
+import { findingsOf, noticesOf, type Finding } from './steps.js';
 
 /** One line of either side, with the key findings name it by. */
 export interface ViewLine {
@@ -22,6 +22,8 @@ export interface RouterSide {
   devices: ViewLine[];
   routes: ViewLine[];
   nat: ViewLine[];
+  /** Per-router daemons (the metadata proxy), keyed by kind. */
+  daemons: ViewLine[];
 }
 
 export interface RouterView {
@@ -35,18 +37,26 @@ export interface RouterView {
   findings: Finding[];
   /** Keys of the lines that findings name. */
   drifted: Set<string>;
+  /** Not drift, said in one line each: e.g. the metadata proxy has no upstream. */
+  notices: string[];
 }
 
 const devLine = (name: string, addrs: string[]) => ({ key: name, text: `${name} ${[...addrs].sort().join(' ')}`.trimEnd() });
 const routeLine = (dst: string, via: string | null, dev: string | null) => ({ key: dst, text: `${routeDstText(dst)}${via ? ` via ${via}` : ''}${dev ? ` dev ${dev}` : ''}` });
 
 function desiredSide(d: DesiredRouter | null): RouterSide {
-  if (!d) return { devices: [], routes: [], nat: [] };
+  if (!d) return { devices: [], routes: [], nat: [], daemons: [] };
   return {
     devices: d.ports.map((p) => devLine(p.device, [`${p.ip}/${p.prefixlen}`, ...(p.kind === 'gateway' ? d.fips.map((f) => `${f.fip}/32`) : [])])),
     routes: d.routes.map((r) => routeLine(r.dst, r.via, r.dev)),
     nat: sectionLines(desiredSection(d.nat)).map((l) => ({ key: l, text: l })),
+    daemons: d.daemons.map((x) => ({ key: x.kind, text: `${x.kind}: ${x.role}` })),
   };
+}
+
+function liveDaemon(o: ObservedDaemon): ViewLine {
+  const s = o.seen;
+  return { key: o.paths.kind, text: s.alive ? `${o.paths.kind}: pid ${s.pid}` : `${o.paths.kind}: ${s.why}` };
 }
 
 /** Which line a finding is about: a device, a route destination, a NAT line. */
@@ -55,10 +65,10 @@ function keyOf(f: Finding): string {
   return m ? m[1]! : f.object;
 }
 
-export async function routerView(runner: Runner, state: State, config: Config, router: Router): Promise<RouterView> {
+export async function routerView(sys: System, state: State, config: Config, router: Router): Promise<RouterView> {
   const place = placement(config, router.id);
   const skip = skipReason(state, config, router);
-  const observed = await observeRouter(runner, state, config, router.id);
+  const observed = await observeRouter(sys, state, config, router.id);
   const obs = observed.obs;
   const plans = planRouterFrom(state, config, router.id, observed);
   const d = skip === null ? desiredRouter(state, config, router) : null;
@@ -69,6 +79,7 @@ export async function routerView(runner: Runner, state: State, config: Config, r
     // Routes through our devices: connected ones and those with a nexthop.
     routes: obs.routes.filter((r) => r.dev !== null && devs.has(r.dev)).map((r) => routeLine(r.dst, r.gateway, r.dev)),
     nat: sectionLines(obs.iptables.ours).map((l) => ({ key: l, text: l })),
+    daemons: observed.daemons.filter((o) => isPresent(o.seen)).map(liveDaemon),
   };
   const findings = plans.flatMap(findingsOf);
   return {
@@ -79,5 +90,6 @@ export async function routerView(runner: Runner, state: State, config: Config, r
     live,
     findings,
     drifted: new Set(findings.map(keyOf)),
+    notices: plans.flatMap(noticesOf),
   };
 }

@@ -18,6 +18,9 @@ export type FindingKind =
   | 'device-down'
   | 'wrong-mac'
   | 'wrong-bridge'
+  | 'missing-port'
+  | 'wrong-external-ids'
+  | 'no-carrier'
   | 'missing-address'
   | 'extra-address'
   | 'missing-route'
@@ -28,7 +31,15 @@ export type FindingKind =
   | 'missing-nat-chain'
   | 'extra-nat-chain'
   | 'ip_forward-off'
-  | 'shared-sysctl';
+  | 'shared-sysctl'
+  /** A per-router daemon (metadata proxy, …) wanted and never started: no pid file. */
+  | 'missing-daemon'
+  /** Wanted, its pid file names no live process of ours in the router's namespace. */
+  | 'daemon-dead'
+  /** Running, but not with the config (or command line) the store asks for. */
+  | 'daemon-config'
+  /** Running, or its files left, while no longer wanted. */
+  | 'extra-daemon';
 
 /** One difference between the store and the kernel. */
 export interface Finding {
@@ -52,11 +63,17 @@ export interface Plan {
   /** The namespace of the bridges (host_namespace; null: the one l3ctl runs in). */
   hostNs: string | null;
   steps: Step[];
+  /**
+   * What an operator should know that is not drift (sync would not change
+   * it): e.g. a metadata proxy with no upstream to send requests to.
+   */
+  notices?: string[];
 }
 
 export const emptyPlan = (ns: string | null, hostNs: string | null): Plan => ({ ns, hostNs, steps: [] });
 export const isEmptyPlan = (p: Plan): boolean => p.steps.length === 0;
 export const findingsOf = (p: Plan): Finding[] => p.steps.flatMap((s) => s.findings);
+export const noticesOf = (p: Plan): string[] => p.notices ?? [];
 export const actionsOf = (p: Plan): ActionSet => ({ ns: p.ns, hostNs: p.hostNs, actions: p.steps.flatMap((s) => s.actions) });
 
 /**

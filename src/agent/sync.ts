@@ -4,9 +4,8 @@
 // others still converge (Grizzly aborted the whole batch).
 import type { Config } from '../model/config.js';
 import type { Router, State } from '../model/types.js';
-import type { Runner } from '../linux/runner.js';
 import { agentExternalNetwork, checkConfig, skipReason, type SkipReason } from './filters.js';
-import { applyPlans, convergeRouter, planHostLeftovers, planNetworkBridges } from './pass.js';
+import { applyPlans, convergeRouter, planHostLeftovers, planNetworkBridges, type System } from './pass.js';
 import { findingsOf, isEmptyPlan, type Finding } from './steps.js';
 
 export interface SyncHooks {
@@ -42,10 +41,11 @@ export function checkPass(state: State, config: Config, routers: Router[]): void
 }
 
 /** Converge `routers` (default: every stored router, and the host namespace) with the kernel. */
-export async function syncPass(runner: Runner, state: State, config: Config, hooks: SyncHooks, routers: Router[] = state.routers, opts: { all?: boolean } = {}): Promise<SyncResult> {
+export async function syncPass(sys: System, state: State, config: Config, hooks: SyncHooks, routers: Router[] = state.routers, opts: { all?: boolean } = {}): Promise<SyncResult> {
   checkPass(state, config, routers);
   const res: SyncResult = { converged: [], skipped: [], changed: [], failed: [], findings: new Map() };
-  const ctx = { runner, config, warn: hooks.warn };
+  const { runner } = sys;
+  const ctx = { runner, files: sys.files, storePath: sys.storePath, config, warn: hooks.warn };
   try {
     const bridges = await planNetworkBridges(runner, state, config);
     await applyPlans(ctx, [bridges]);

@@ -1,13 +1,16 @@
 // The one transaction every mutating verb uses: lock → load → change →
 // validate → observe → plan → apply → save, and on any failure (a system
 // command, Ctrl-C, a lost lock) the kernel is put back by planning again from
-// the old desired state. `agent sync` and `apply` take the same lock.
+// the old desired state. Per-router daemons are part of the plan, so the same
+// rollback stops a proxy the failed change started, starts one it stopped and
+// reloads one it reconfigured. `agent sync` and `apply` take the same lock.
 import { effectiveConfig, type Config } from '../model/config.js';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import type { Network, State } from '../model/types.js';
 import { checkState } from '../model/validate.js';
+import type { Files } from '../linux/files.js';
 import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
-import { withStoreLock } from '../store/lock.js';
+import { LockCompromisedError, NO_LOCK, withStoreLock, type LockLease } from '../store/lock.js';
 import { loadState, saveState } from '../store/store.js';
 import { checkConfig, skipReason } from './filters.js';
 import { applyPlans, convergeRouter, planHostLeftovers, planNetworkBridges, type ApplyContext } from './pass.js';
@@ -28,6 +31,8 @@ export interface Change<T = void> {
 
 export interface TxDeps {
   runner: Runner;
+  /** Daemon files: the same face as the runner (dry-run prints). */
+  files: Files;
   storePath: string;
   dryRun: boolean;
   warn(text: string): void;
@@ -125,11 +130,13 @@ export function validateNext(next: State, change: Change<unknown>): Config {
   return config;
 }
 
+const sys = (deps: TxDeps) => ({ runner: deps.runner, files: deps.files, storePath: deps.storePath });
+
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** The store lock around fn; none under --dry-run, which changes nothing. */
-export async function withLock<T>(deps: TxDeps, fn: (lease?: { assertHeld(): void | Promise<void> }) => Promise<T>): Promise<T> {
-  if (deps.dryRun) return fn();
+export async function withLock<T>(deps: TxDeps, fn: (lease: LockLease) => Promise<T>): Promise<T> {
+  if (deps.dryRun) return fn(NO_LOCK);
   return withStoreLock(deps.storePath, fn, { onWaiting: deps.onLockWait });
 }
 
@@ -158,28 +165,32 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
     const c = change(next);
     const config = validateNext(next, c);
     if (deps.dryRun) {
-      await applyChange({ runner: deps.runner, config, warn: deps.warn }, next, c);
+      await applyChange({ ...sys(deps), config, warn: deps.warn }, next, c);
       return c.value;
     }
     const trap = (deps.interrupts ?? processInterrupts).trap();
     try {
       try {
-        await applyChange({ runner: new InterruptibleRunner(deps.runner, trap.interrupted), config, warn: deps.warn }, next, c);
+        await applyChange({ ...sys(deps), runner: new InterruptibleRunner(deps.runner, trap.interrupted), config, warn: deps.warn }, next, c);
         if (trap.interrupted()) throw new Interrupted();
-        if (JSON.stringify(old) !== JSON.stringify(next)) {
-          // Another l3ctl may have taken a lock we lost while stalled: never save over its work.
-          await lease?.assertHeld();
-          await saveState(deps.storePath, next);
-        }
+        // Another l3ctl may have taken a lock we lost while stalled: never
+        // save over its work (checked even when the store is unchanged: the
+        // kernel may have been changed under its feet).
+        lease.assertHeld();
+        if (JSON.stringify(old) !== JSON.stringify(next)) await saveState(deps.storePath, next);
       } catch (err) {
         // Put the kernel back: plan again from the old desired state. The raw
         // runner: a second Ctrl-C must not stop the rollback.
         let rollbackError: unknown = null;
         try {
-          // With the lock lost, another l3ctl may have saved since: go back to what is stored now.
-          const base = err instanceof L3ctlError && err.exitCode === EXIT.locked ? await loadState(deps.storePath) : old;
-          const back: Change<unknown> = { ...c, bridges: c.bridges || !!c.removedNetworks?.length, removedNetworks: newNetworks(base, next) };
-          await applyChange({ runner: deps.runner, config: effectiveConfig(base.config), warn: deps.warn }, base, back);
+          const back = (base: State) => {
+            const undo: Change<unknown> = { ...c, bridges: c.bridges || !!c.removedNetworks?.length, removedNetworks: newNetworks(base, next) };
+            return applyChange({ ...sys(deps), config: effectiveConfig(base.config), warn: deps.warn }, base, undo);
+          };
+          // With the lock lost, another l3ctl may have saved since: back to
+          // what is stored now, under the lock again.
+          if (err instanceof LockCompromisedError) await withStoreLock(deps.storePath, async () => back(await loadState(deps.storePath)));
+          else await back(old);
         } catch (rbErr) {
           rollbackError = rbErr;
         }

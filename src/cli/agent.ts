@@ -5,7 +5,7 @@ import { observeStale, removeStale, staleNamespaces, type StaleNamespace } from 
 import { stateReport, type StateReport } from '../agent/report.js';
 import { runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
 import { checkPass, syncPass, type SyncHooks, type SyncResult } from '../agent/sync.js';
-import { effectiveConfig } from '../model/config.js';
+import { effectiveConfig, type Config } from '../model/config.js';
 import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
 import { loadState } from '../store/store.js';
@@ -31,7 +31,7 @@ async function syncOnce(io: IO, refs: string[], hooks?: Pick<SyncHooks, 'onError
   const progress = !io.quiet && !io.dryRun && io.stderr.isTTY && routers.length >= PROGRESS_MIN_ROUTERS;
   const clear = () => progress && io.stderr.write('\r\x1b[K');
   try {
-    return await syncPass(io.runner, s, config, {
+    return await syncPass(io, s, config, {
       onError: (r, err) => {
         clear();
         (hooks?.onError ?? ((x, e) => io.report(e, routerName(x))))(r, err);
@@ -71,7 +71,9 @@ export async function agentCheck(o: { router: string[] }, io: IO): Promise<numbe
   checkPass(s, config, routers);
   const findings: Finding[] = [];
   const failed: string[] = [];
-  for (const res of await checkRouters(io.runner, s, config, routers, { host: !o.router.length })) {
+  const notices = new Set<string>();
+  for (const res of await checkRouters(io, s, config, routers, { host: !o.router.length })) {
+    for (const n of res.notices) notices.add(n);
     const name = res.router?.name ?? '(host namespace)';
     // A namespace that cannot be read is reported; the other routers are still checked.
     if (res.error) {
@@ -81,6 +83,8 @@ export async function agentCheck(o: { router: string[] }, io: IO): Promise<numbe
     for (const d of res.findings) findings.push({ router: name, router_id: res.router?.id ?? '', ...d });
   }
   if (findings.length || io.format !== 'table') await printList(io, FINDING_COLUMNS, findings as unknown as Record<string, unknown>[]);
+  // Not drift (no exit 3), and not in the findings list: one line on stderr in every format.
+  if (!io.quiet) for (const n of notices) io.stderr.write(`l3ctl: notice: ${n}\n`);
   if (failed.length) throw new L3ctlError(`could not check ${failed.length} router(s): ${failed.join(', ')}`, EXIT.apply);
   if (!findings.length) {
     io.status(`no drift: ${routers.length} router(s) match the store`);
@@ -92,17 +96,21 @@ export async function agentCheck(o: { router: string[] }, io: IO): Promise<numbe
 }
 
 function describeStale(s: StaleNamespace): string {
-  return `${s.ns}${s.devices.length ? ` (devices ${s.devices.join(', ')})` : ' (no devices)'}`;
+  const daemons = s.daemons.map((d) => (d.seen.alive ? `${d.paths.kind} pid ${d.seen.pid}` : `${d.paths.kind} files`));
+  return `${s.ns}${s.devices.length ? ` (devices ${s.devices.join(', ')})` : ' (no devices)'}${daemons.length ? ` (${daemons.join(', ')})` : ''}`;
 }
 
 export async function agentCleanup(_o: object, io: IO): Promise<void> {
+  let driver: Config['interface_driver'] = 'linuxbridge';
   const find = async () => {
     const s = await loadState(io.storePath);
-    return staleNamespaces(await io.runner.namespaces(), s, effectiveConfig(s.config));
+    const config = effectiveConfig(s.config);
+    driver = config.interface_driver;
+    return staleNamespaces(await io.runner.namespaces(), s, config);
   };
   const first = await find();
   if (!first.length) return io.status('no stale router namespaces');
-  const stale = await Promise.all(first.map((ns) => observeStale(io.runner, ns)));
+  const stale = await Promise.all(first.map((ns) => observeStale(io, ns, driver)));
   if (!io.quiet) io.stderr.write(`will remove ${stale.length} stale router namespace(s):\n${stale.map((x) => `  ${describeStale(x)}\n`).join('')}`);
   await confirm(io, `Remove ${stale.length} stale router namespace(s)?`);
   const failed: string[] = [];
@@ -111,7 +119,7 @@ export async function agentCleanup(_o: object, io: IO): Promise<void> {
     const still = new Set(io.dryRun ? first : await find());
     for (const x of stale.filter((y) => still.has(y.ns))) {
       try {
-        await removeStale(io.runner, io.dryRun ? x : await observeStale(io.runner, x.ns));
+        await removeStale(io, io.dryRun ? x : await observeStale(io, x.ns, driver));
         io.status(`removed ${x.ns}`);
       } catch (err) {
         failed.push(x.ns);

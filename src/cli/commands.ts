@@ -9,6 +9,7 @@
 import { arg, command, noun, opt, type Command } from './define.js';
 import {
   CONFIG_COLUMNS,
+  DIAGNOSE_COLUMNS,
   FINDING_COLUMNS,
   FIP_COLUMNS,
   NETWORK_COLUMNS,
@@ -318,6 +319,42 @@ export const COMMANDS: Command[] = [
       run: (m) => m.agentRun,
     },
   ]),
+
+  noun(
+    'diagnose',
+    {
+      summary: "the operator's checklist: one line per check, with the command that re-runs it and the fix; exit 3 when a check fails",
+      examples: ['l3ctl diagnose fip 203.0.113.20', 'l3ctl diagnose host'],
+    },
+    () => import('./diagnose.js'),
+    [
+      {
+        name: 'fip',
+        summary: 'why a floating IP does (not) work: store, router, namespace, qg- /32, NAT rules and counters, routes, neighbours, conntrack',
+        examples: ['l3ctl diagnose fip 203.0.113.20', 'l3ctl diagnose fip 203.0.113.20 --probe -f json'],
+        args: [arg('<fip>', 'fip')],
+        options: [opt('--probe', 'send real traffic (a ping to the fixed IP and to the floating IP from the router) and watch the counters')],
+        columns: DIAGNOSE_COLUMNS,
+        run: (m) => m.diagnoseFip,
+      },
+      {
+        name: 'router',
+        summary: "a router's namespace, ports, bridges, routes and nexthops, and its drift",
+        examples: ['l3ctl diagnose router r1', 'l3ctl diagnose router r1 --probe'],
+        args: [arg('<router>', 'router')],
+        options: [opt('--probe', 'ping the fixed IP behind each floating IP from the router')],
+        columns: DIAGNOSE_COLUMNS,
+        run: (m) => m.diagnoseRouter,
+      },
+      {
+        name: 'host',
+        summary: 'the machine itself: iptables backend, bridge netfilter, external bridge, programs, store and lock, stale namespaces',
+        examples: ['l3ctl diagnose host', 'l3ctl diagnose host -f json'],
+        columns: DIAGNOSE_COLUMNS,
+        run: (m) => m.diagnoseHost,
+      },
+    ],
+  ),
 
   noun(
     'lab',

@@ -84,8 +84,12 @@ export async function fipAssociate(o: FipAssociateOptions, io: IO): Promise<void
       ? [findRouter(s, o.router)]
       : s.routers.filter((r) => r.interfaces.some((p) => contains(s.networks.find((n) => n.id === p.network_id)!.cidr, fixed)));
     if (!candidates.length) throw new UsageError(`fixed IP ${fixed} is on no router's internal subnet: expected an address on a network some router has an interface on`, 'l3ctl interface add ROUTER NETWORK');
-    if (candidates.length > 1) throw new UsageError(`fixed IP ${fixed} is on subnets of several routers: ${candidates.map((r) => r.name).join(', ')}`, 'pass --router');
-    const r = candidates[0]!;
+    // Tenants may reuse address space: the same fixed IP can sit behind several routers.
+    const same = candidates.find((r) => r.id === f.router_id && f.fixed_ip_address === fixed);
+    if (candidates.length > 1 && !same) {
+      throw new UsageError(`fixed IP ${fixed} is on subnets of several routers: ${candidates.map((r) => r.name).join(', ')}: expected --router to say which`, `l3ctl fip associate ${f.floating_ip_address} ${fixed} --router ${candidates[0]!.name}`);
+    }
+    const r = same ?? candidates[0]!;
     const old = f.router_id;
     f.router_id = r.id;
     f.fixed_ip_address = fixed;

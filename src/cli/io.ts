@@ -4,6 +4,7 @@
 // the process; unit tests build one with a recording runner and captured
 // streams (test/helpers/inproc.ts) and call the verbs in-process.
 import type { Clock, SignalSource } from '../agent/runloop.js';
+import type { FileIdentity, Files } from '../linux/files.js';
 import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
 import { DEFAULT_STORE_PATH } from '../store/store.js';
 import type { Format, Globals } from './parse.js';
@@ -36,6 +37,8 @@ export interface IO {
   /** The operator named the store (--store or L3CTL_STORE); `lab` keeps its own otherwise. */
   storeNamed: boolean;
   runner: Runner;
+  /** Daemon config and pid files, with the runner's face (dry-run prints the writes). */
+  files: Files;
   format: Format;
   columns: string[];
   dryRun: boolean;
@@ -131,6 +134,43 @@ export async function commandRunner(g: Globals, out: { stdout: Output; stderr: O
   if (!g.dryRun) return runner;
   const { DryRunRunner } = await import('../linux/runner.js');
   return new DryRunRunner(runner, (t) => out.stdout.write(line(t)));
+}
+
+/** The real files, loaded on first use like the runner. */
+class LazyFiles implements Files {
+  readonly live = true;
+  private real?: Promise<Files>;
+
+  private get(): Promise<Files> {
+    return (this.real ??= import('../linux/files.js').then((m) => new m.RealFiles()));
+  }
+
+  async read(file: string): Promise<string | null> {
+    return (await this.get()).read(file);
+  }
+
+  async identity(file: string): Promise<FileIdentity | null> {
+    return (await this.get()).identity(file);
+  }
+
+  async write(file: string, content: string, mode?: number): Promise<void> {
+    return (await this.get()).write(file, content, mode);
+  }
+
+  async remove(file: string): Promise<void> {
+    return (await this.get()).remove(file);
+  }
+
+  async removeDir(dir: string): Promise<void> {
+    return (await this.get()).removeDir(dir);
+  }
+}
+
+/** The files a command uses: real, or under --dry-run printing each write on stdout. */
+export async function commandFiles(g: Globals, out: { stdout: Output }): Promise<Files> {
+  if (!g.dryRun) return new LazyFiles();
+  const { DryRunFiles, RealFiles } = await import('../linux/files.js');
+  return new DryRunFiles(new RealFiles(), (t) => out.stdout.write(line(t)));
 }
 
 /** --store, else L3CTL_STORE, else the default; and whether the operator named it. */

@@ -4,6 +4,7 @@
 // one place where failures become `l3ctl: error:` lines and exit statuses.
 import { readFileSync } from 'node:fs';
 import type { Clock, SignalSource } from '../agent/runloop.js';
+import type { Files } from '../linux/files.js';
 import type { Runner } from '../linux/runner.js';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import { expandAlias } from './aliases.js';
@@ -23,6 +24,8 @@ export interface System {
   env: NodeJS.ProcessEnv;
   /** Default: the real runner (src/linux/runner.ts). */
   runner?: Runner;
+  /** Default: the real files (src/linux/files.ts). */
+  files?: Files;
   /** Default: prompts on the terminal (prompt.ts). */
   prompter?: Prompter;
   clock?: Clock;
@@ -67,7 +70,7 @@ export async function dispatch(args: string[], sys: System): Promise<number> {
     sys.stdout.write((await import('./help.js')).helpText(p.path));
     return EXIT.ok;
   }
-  const [module, { makeIO, commandRunner, storeOf, colorEnabled }, { terminalPrompter }] = await Promise.all([
+  const [module, { makeIO, commandRunner, commandFiles, storeOf, colorEnabled }, { terminalPrompter }] = await Promise.all([
     p.top.load!(),
     import('./io.js'),
     import('./prompt.js'),
@@ -79,6 +82,7 @@ export async function dispatch(args: string[], sys: System): Promise<number> {
     stderr: sys.stderr,
     ...storeOf(g, sys.env),
     runner: await commandRunner(g, sys, sys.env, sys.runner),
+    files: sys.files ?? (await commandFiles(g, sys)),
     format: g.format,
     columns: g.column,
     dryRun: g.dryRun,

@@ -3,6 +3,7 @@
 // that only read never load the agent.
 import type { Change, TxDeps } from '../agent/transaction.js';
 import type { State } from '../model/types.js';
+import type { LockLease } from '../store/lock.js';
 import type { IO } from './io.js';
 
 export type { Change } from '../agent/transaction.js';
@@ -10,6 +11,7 @@ export type { Change } from '../agent/transaction.js';
 export function txDeps(io: IO): TxDeps {
   return {
     runner: io.runner,
+    files: io.files,
     storePath: io.storePath,
     dryRun: io.dryRun,
     warn: io.warn,
@@ -29,7 +31,7 @@ export async function mutate<T>(io: IO, change: (state: State) => Change<T>): Pr
 }
 
 /** The store lock around fn; none under --dry-run, which changes nothing. */
-export async function underLock<T>(io: IO, fn: () => Promise<T>): Promise<T> {
+export async function underLock<T>(io: IO, fn: (lease: LockLease) => Promise<T>): Promise<T> {
   const { withLock } = await import('../agent/transaction.js');
   return withLock(txDeps(io), fn);
 }

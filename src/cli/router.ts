@@ -86,16 +86,17 @@ export async function routerShow(o: { router: string }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
   const r = findRouter(s, o.router);
   const { routerView } = await import('../agent/show.js');
-  const v = await routerView(io.runner, s, effectiveConfig(s.config), r);
+  const v = await routerView(io, s, effectiveConfig(s.config), r);
   // Shared: the host namespace (use_namespaces false); null is the one l3ctl runs in.
   const ns = v.ns ?? '(host)';
   const texts = (side: { text: string }[]) => side.map((l) => l.text);
   const row = {
     ...routerRow(s, r),
     namespace: ns,
-    desired: { handled: v.handled, devices: texts(v.desired.devices), routes: texts(v.desired.routes), nat: texts(v.desired.nat) },
-    live: { namespace: v.exists ? ns : null, devices: texts(v.live.devices), routes: texts(v.live.routes), nat: texts(v.live.nat) },
+    desired: { handled: v.handled, devices: texts(v.desired.devices), routes: texts(v.desired.routes), nat: texts(v.desired.nat), daemons: texts(v.desired.daemons) },
+    live: { namespace: v.exists ? ns : null, devices: texts(v.live.devices), routes: texts(v.live.routes), nat: texts(v.live.nat), daemons: texts(v.live.daemons) },
     drift: v.findings,
+    notices: v.notices,
   };
   if (io.format !== 'table' || io.columns.length) return printObject(io, ROUTER_SHOW_COLUMNS, row);
   const lines = [
@@ -124,6 +125,8 @@ export async function routerShow(o: { router: string }, io: IO): Promise<void> {
     ...side('devices', v.desired.devices, v.live.devices),
     ...side('routes', v.desired.routes, v.live.routes),
     ...side('nat', v.desired.nat, v.live.nat),
+    ...side('daemons', v.desired.daemons, v.live.daemons),
+    ...v.notices.map((n) => `notice: ${n}`),
     v.findings.length ? `drift (agent sync would change):\n${v.findings.map((f) => `  ${f.kind} ${f.object}`).join('\n')}` : 'drift: none',
   ];
   io.out(text.join('\n'));

@@ -1,6 +1,7 @@
 // What a plan asks the system to do, kind by kind: the vocabulary between
 // the planner (src/agent) and the code that runs programs (apply.ts).
 import type { L3ctlError } from '../model/errors.js';
+import type { DaemonPaths, DaemonSpec } from './daemon.js';
 import type { TableName } from './iptables.js';
 
 /**
@@ -20,6 +21,12 @@ export interface NatRule {
 export type Action =
   /** `ip netns add` (a router's namespace, or the host namespace of l3ctl's own). */
   | { phase: 'netns-add'; ns: string }
+  /**
+   * A program of the interface driver that plugs a port (ovs-vsctl add-port,
+   * or what clears the way for it), run in order before the host batch, which
+   * moves what it made into the router's namespace.
+   */
+  | { phase: 'plug'; argv: string[] }
   /** A line of the host namespace's `ip -batch` (bridges, host-side veth ends). */
   | { phase: 'host'; line: string }
   /** A line of the router namespace's `ip -batch`. */
@@ -28,6 +35,8 @@ export type Action =
   | { phase: 'nat'; table: TableName; chain: string; rules: NatRule[] | null }
   /** Our jumps in a built-in chain: the live ones deleted by text, the wanted ones inserted at their positions. */
   | { phase: 'nat-jumps'; table: TableName; builtin: string; del: string[]; ins: { position: number; rule: string }[] }
+  /** A program of the interface driver that unplugs a port (ovs-vsctl del-port), after the router batch took its addresses off. */
+  | { phase: 'unplug'; argv: string[] }
   /** A floating IP /32, added once its NAT rules are in place. */
   | { phase: 'fip'; line: string }
   | { phase: 'sysctl'; setting: string }
@@ -36,6 +45,14 @@ export type Action =
    * with this text, not a failure (conntrack).
    */
   | { phase: 'exec'; argv: string[]; okCodes?: number[]; optional?: string }
+  /**
+   * A per-router daemon (daemon.ts), after the NAT rules that lead to it and
+   * before the namespace's deletion: start (config written, pid awaited),
+   * reload (config rewritten, taken up without a gap), restart, stop (ended,
+   * its files removed; only its paths are needed).
+   */
+  | { phase: 'daemon'; op: 'start' | 'reload' | 'restart'; spec: DaemonSpec }
+  | { phase: 'daemon'; op: 'stop'; spec: DaemonPaths }
   /** Gratuitous ARP, in the background. */
   | { phase: 'garp'; dev: string; ip: string }
   | { phase: 'netns-del'; ns: string }

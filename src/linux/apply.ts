@@ -1,9 +1,13 @@
 // Runs a plan's actions in few processes, in the order the agent needs:
-// namespaces, the host's `ip -batch` (bridges, host ends), the router's
-// `ip -batch` (links, addresses, routes; removals last), one
+// namespaces, the driver's plug commands, the host's `ip -batch` (bridges,
+// host ends), the router's `ip -batch` (links, addresses, routes; removals
+// last), the driver's unplug commands, one
 // `iptables-restore --noflush --counters`, floating IP addresses, sysctls,
-// conntrack, gratuitous ARP, and the namespace's deletion last.
+// conntrack, per-router daemons, gratuitous ARP, and the namespace's
+// deletion last (a daemon is stopped while its namespace still exists).
 import { ROUTER_ORDER, type Action, type ActionSet, type NatRule } from './actions.js';
+import { applyDaemonAction } from './daemon.js';
+import type { Files } from './files.js';
 import { TABLES } from './iptables.js';
 import { CommandError, NOT_FOUND, type Runner } from './runner.js';
 
@@ -13,6 +17,8 @@ const batchInput = (lines: string[]) => lines.join('\n') + '\n';
 
 export interface ApplyOptions {
   sendArpForHa: number;
+  /** Daemon config and pid files (real or dry-run face, as the runner); needed by daemon actions. */
+  files?: Files;
   /** A non-fatal problem (a missing conntrack): said, not failed on. */
   warn?: (text: string) => void;
 }
@@ -61,10 +67,12 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
   const created = pick(actions, 'netns-add').map((a) => a.ns);
   if (created.length === 1) await runner.run(['ip', 'netns', 'add', created[0]!]);
   else if (created.length > 1) await runner.run(ipBatch(null), { input: batchInput(created.map((n) => `netns add ${n}`)) });
+  for (const a of pick(actions, 'plug')) await runner.run(a.argv);
   const host = pick(actions, 'host').map((a) => a.line);
   if (host.length) await runner.run(ipBatch(plan.hostNs), { input: batchInput(host) });
   const router = routerLines(actions);
   if (router.length) await runner.run(ipBatch(ns), { input: batchInput(router) });
+  for (const a of pick(actions, 'unplug')) await runner.run(a.argv);
   const restore = restorePayload(actions);
   if (restore !== null) await runner.run(inNs(ns, ['iptables-restore', '-w', '--noflush', '--counters']), { input: restore });
   const fips = pick(actions, 'fip').map((a) => a.line);
@@ -82,6 +90,9 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
       warned.add(a.optional);
     }
   }
+  const daemons = pick(actions, 'daemon');
+  if (daemons.length && !opts.files) throw new Error('apply: daemon actions need the files face');
+  for (const a of daemons) await applyDaemonAction({ runner, files: opts.files! }, a.op, a.spec);
   if (opts.sendArpForHa > 0) {
     const n = String(opts.sendArpForHa);
     const deadline = String(Math.ceil(opts.sendArpForHa * 1.5));

@@ -15,6 +15,12 @@ export interface ObservedLink {
   name: string;
   mac: string;
   up: boolean;
+  /**
+   * LOWER_UP: something holds the other side (a veth peer up, ovs-vswitchd
+   * on an internal port's tap). An OVS port stranded by an ovs-vswitchd
+   * restart is up without it.
+   */
+  carrier: boolean;
   master: string | null;
   addrs: ObservedAddr[];
 }
@@ -84,6 +90,7 @@ export function parseLinks(stdout: string): Map<string, ObservedLink> {
       name: l.ifname,
       mac: (l.address ?? '').toLowerCase(),
       up: (l.flags ?? []).includes('UP'),
+      carrier: (l.flags ?? []).includes('LOWER_UP'),
       master: l.master ?? null,
       addrs: (l.addr_info ?? [])
         .filter((a) => a.family === 'inet')

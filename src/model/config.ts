@@ -2,6 +2,7 @@
 import { UsageError } from './errors.js';
 import type { ConfigValues } from './types.js';
 import { isUuid } from './names.js';
+import { parseUpstream } from './upstream.js';
 
 export interface ConfigKey {
   name: string;
@@ -57,12 +58,11 @@ export const CONFIG_KEYS: ConfigKey[] = [
     check(v) {
       const d = DRIVER_ALIASES[v];
       if (!d) throw new UsageError(`invalid value '${v}' for interface_driver: expected linuxbridge or ovs`);
-      // Refused rather than silently plumbed as veth + bridge.
-      if (d === 'ovs') throw new UsageError(`interface_driver '${v}' is not available in this version of l3ctl: only linuxbridge`);
       return d;
     },
   },
-  { name: 'external_network_bridge', default: 'br-ex', help: "operator's bridge for gateway ports; empty: the external network's own bridge", check: ifname('external_network_bridge', true) },
+  { name: 'external_network_bridge', default: 'br-ex', help: "operator's bridge for gateway ports; empty: the external network's own bridge (ovs: the integration bridge)", check: ifname('external_network_bridge', true) },
+  { name: 'ovs_integration_bridge', default: 'br-int', help: 'Open vSwitch bridge for internal ports (interface_driver ovs)', check: ifname('ovs_integration_bridge', false) },
   { name: 'send_arp_for_ha', default: '3', help: 'gratuitous ARPs per new address; 0 turns them off', check: int('send_arp_for_ha', 0, 100) },
   { name: 'use_namespaces', default: 'true', help: 'one namespace per router', choices: ['true', 'false'], check: bool('use_namespaces') },
   { name: 'router_id', default: null, help: 'the one router this host handles', check: uuid('router_id') },
@@ -78,8 +78,12 @@ export const CONFIG_KEYS: ConfigKey[] = [
     default: null,
     help: 'unix socket path or http URL the metadata proxy forwards to',
     check(v) {
-      if (v.startsWith('/') || /^https?:\/\/[^\s]+$/.test(v)) return v;
-      throw new UsageError(`invalid value '${v}' for metadata_upstream: expected an absolute socket path or an http URL`);
+      try {
+        parseUpstream(v);
+      } catch (e) {
+        throw new UsageError(`invalid value '${v}' for metadata_upstream: ${(e as Error).message}`, 'a unix socket path such as /run/nova/metadata.sock, or http://HOST:PORT');
+      }
+      return v;
     },
   },
 ];
@@ -98,6 +102,7 @@ export function configKey(name: string): ConfigKey {
 export interface Config {
   interface_driver: 'linuxbridge' | 'ovs';
   external_network_bridge: string;
+  ovs_integration_bridge: string;
   send_arp_for_ha: number;
   use_namespaces: boolean;
   router_id: string | null;
@@ -116,6 +121,7 @@ export function effectiveConfig(values: ConfigValues): Config {
   return {
     interface_driver: get('interface_driver') as 'linuxbridge' | 'ovs',
     external_network_bridge: get('external_network_bridge') ?? '',
+    ovs_integration_bridge: get('ovs_integration_bridge') ?? 'br-int',
     send_arp_for_ha: Number(get('send_arp_for_ha')),
     use_namespaces: get('use_namespaces') === 'true',
     router_id: get('router_id'),

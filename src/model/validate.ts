@@ -2,8 +2,8 @@
 // (exit 2) raised before the lock is taken or anything is applied.
 import { broadcastOf, contains, fromInt, hostRange, isHostOf, isIPv4, isMac, networkOf, overlaps, parseCidr } from './addr.js';
 import { UsageError } from './errors.js';
-import { isUuid } from './names.js';
-import type { State } from './types.js';
+import { isUuid, networkBridge } from './names.js';
+import type { Network, Router, State } from './types.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -84,37 +84,50 @@ export function checkState(s: State): void {
     const bad = n.gateway_ip ? hostProblem(n.cidr, n.gateway_ip) : null;
     if (bad) throw new UsageError(`gateway IP ${n.gateway_ip} of network '${n.name}' ${bad}`);
   }
-  for (let i = 0; i < s.networks.length; i++) {
-    for (let j = i + 1; j < s.networks.length; j++) {
-      const a = s.networks[i]!;
-      const b = s.networks[j]!;
-      if (overlaps(a.cidr, b.cidr)) {
-        throw new UsageError(`${b.cidr} of network '${b.name}' overlaps ${a.cidr} of network '${a.name}': expected a subnet that overlaps no other network`);
-      }
-    }
-  }
-  const net = (id: string) => s.networks.find((n) => n.id === id)!;
-  // Every address has one owner, so no address is used twice.
-  // ip -> [the claiming object's id, how to name it].
-  const used = new Map<string, [string, string]>();
-  const claim = (ip: string, key: string, owner: string, label: string) => {
-    const prev = used.get(ip);
-    if (prev && prev[0] !== key) throw new UsageError(`${label} ${ip} is already used by ${prev[1]}: expected a free address`);
-    used.set(ip, [key, owner]);
+  // Tenants may reuse address space (allow_overlapping_ips): networks may
+  // overlap; the subnets of one router may not (checked per router below).
+  // Kernel names come from the first 11 characters of ids: they must differ.
+  const kernelNames = new Map<string, string>();
+  const kernelName = (name: string, owner: string, why: string) => {
+    const prev = kernelNames.get(name);
+    if (prev && prev !== owner) throw new UsageError(`${why} ${name} of ${owner} is already the kernel name of ${prev}: expected an id whose first 11 characters are new`);
+    kernelNames.set(name, owner);
   };
-  for (const n of s.networks) if (n.gateway_ip) claim(n.gateway_ip, n.id, `the gateway IP of network '${n.name}'`, 'gateway IP');
+  for (const n of s.networks) kernelName(networkBridge(n), `network '${n.name}'`, 'bridge');
+  const byId = new Map(s.networks.map((n) => [n.id, n]));
+  const net = (id: string) => byId.get(id)!;
+  const routersById = new Map(s.routers.map((r) => [r.id, r]));
+  // Every address of a network has one owner, so no address is used twice
+  // there. (network id, ip) -> [the claiming object's id, how to name it].
+  const used = new Map<string, [string, string]>();
+  const claim = (netId: string, ip: string, key: string, owner: string, label: string) => {
+    const prev = used.get(`${netId} ${ip}`);
+    if (prev && prev[0] !== key) throw new UsageError(`${label} ${ip} is already used by ${prev[1]}: expected a free address`);
+    used.set(`${netId} ${ip}`, [key, owner]);
+  };
+  for (const n of s.networks) if (n.gateway_ip) claim(n.id, n.gateway_ip, n.id, `the gateway IP of network '${n.name}'`, 'gateway IP');
   const macs = new Map<string, string>();
   const claimMac = (mac: string, owner: string) => {
     const m = macs.get(mac);
     if (m) throw new UsageError(`MAC address ${mac} for ${owner} is already used by ${m}`);
     macs.set(mac, owner);
   };
+  const portName = (id: string, owner: string) => kernelName(id.slice(0, 11), owner, 'port id prefix');
   for (const r of s.routers) {
     unique(r.id, `router '${r.name}'`);
-    const subnets: string[] = [];
+    /** This router's subnets, with the network each belongs to. */
+    const subnets: { cidr: string; name: string }[] = [];
+    const ownSubnet = (cidr: string, name: string) => {
+      const other = subnets.find((x) => overlaps(x.cidr, cidr));
+      if (other) {
+        throw new UsageError(`${cidr} of network '${name}' overlaps ${other.cidr} of network '${other.name}' on router '${r.name}': expected subnets that overlap no other subnet of the router`, `l3ctl interface list ${r.name}`);
+      }
+      subnets.push({ cidr, name });
+    };
     for (const p of r.interfaces) {
       const owner = `router '${r.name}' port ${p.id.slice(0, 8)}`;
       unique(p.id, owner);
+      portName(p.id, owner);
       const n = net(p.network_id);
       if (!n) throw new UsageError(`port ${p.id} of router '${r.name}' refers to an unknown network ${p.network_id}`);
       if (n.external) {
@@ -122,18 +135,19 @@ export function checkState(s: State): void {
       }
       const bad = hostProblem(n.cidr, p.ip_address);
       if (bad) throw new UsageError(`interface IP ${p.ip_address} on network '${n.name}' ${bad}`);
-      if (subnets.includes(n.cidr)) {
+      if (subnets.some((x) => x.cidr === n.cidr)) {
         throw new UsageError(`router '${r.name}' already has a port on subnet ${n.cidr} (network '${n.name}'): expected one port per subnet`, `l3ctl interface list ${r.name}`);
       }
-      subnets.push(n.cidr);
+      ownSubnet(n.cidr, n.name);
       // The interface may take its network's gateway IP (the default): that is what it is for.
-      if (used.get(p.ip_address)?.[0] === n.id) used.delete(p.ip_address);
-      claim(p.ip_address, p.id, owner, 'interface IP');
+      if (used.get(`${n.id} ${p.ip_address}`)?.[0] === n.id) used.delete(`${n.id} ${p.ip_address}`);
+      claim(n.id, p.ip_address, p.id, owner, 'interface IP');
       claimMac(p.mac_address, owner);
     }
     if (r.gateway) {
       const owner = `the gateway of router '${r.name}'`;
       unique(r.gateway.id, owner);
+      portName(r.gateway.id, owner);
       const n = net(r.gateway.network_id);
       if (!n) throw new UsageError(`gateway of router '${r.name}' refers to an unknown network ${r.gateway.network_id}`);
       if (!n.external) {
@@ -141,18 +155,11 @@ export function checkState(s: State): void {
       }
       const bad = hostProblem(n.cidr, r.gateway.ip_address);
       if (bad) throw new UsageError(`gateway address ${r.gateway.ip_address} on external network '${n.name}' ${bad}`);
-      claim(r.gateway.ip_address, r.gateway.id, owner, 'gateway address');
+      ownSubnet(n.cidr, n.name);
+      claim(n.id, r.gateway.ip_address, r.gateway.id, owner, 'gateway address');
       claimMac(r.gateway.mac_address, owner);
     }
-    const onLink = [...subnets, ...(r.gateway ? [net(r.gateway.network_id).cidr] : [])];
-    for (const rt of r.routes) {
-      if (!onLink.some((c) => contains(c, rt.nexthop))) {
-        throw new UsageError(
-          `nexthop ${rt.nexthop} of route ${rt.destination} is on none of the subnets of router '${r.name}'` +
-            (onLink.length ? `: expected an address in ${onLink.join(' or ')}` : ' (it has no ports)'),
-        );
-      }
-    }
+    checkRoutes(r, net);
   }
   for (const f of s.floatingips) {
     const owner = `floating IP ${f.floating_ip_address}`;
@@ -161,9 +168,9 @@ export function checkState(s: State): void {
     if (!n || !n.external) throw new UsageError(`floating IP ${f.floating_ip_address} must belong to an external network`);
     const bad = hostProblem(n.cidr, f.floating_ip_address);
     if (bad) throw new UsageError(`floating IP ${f.floating_ip_address} on external network '${n.name}' ${bad}`);
-    claim(f.floating_ip_address, f.id, owner, 'floating IP');
+    claim(n.id, f.floating_ip_address, f.id, owner, 'floating IP');
     if (f.router_id) {
-      const r = s.routers.find((x) => x.id === f.router_id);
+      const r = routersById.get(f.router_id);
       if (!r) throw new UsageError(`floating IP ${f.floating_ip_address} refers to an unknown router ${f.router_id}`);
       if (!r.gateway || r.gateway.network_id !== f.floating_network_id) {
         throw new UsageError(`router '${r.name}' has no gateway on network '${n.name}': floating IP ${f.floating_ip_address} cannot reach it`, `l3ctl gateway set ${r.name} ${n.name}`);
@@ -188,5 +195,39 @@ export function checkState(s: State): void {
       throw new UsageError(`fixed IP ${f.fixed_ip_address} already has floating IP ${fixedSeen.get(k)}: expected one floating IP per fixed IP`, `l3ctl fip disassociate ${fixedSeen.get(k)}`);
     }
     fixedSeen.set(k, f.floating_ip_address);
+  }
+}
+
+/**
+ * Extra routes as strict as the kernel: the gateway owns the default route;
+ * a destination on one of the router's own subnets would replace its
+ * connected route; the nexthop must be a host of a subnet of an admin-up
+ * port, and not the router's own address there.
+ */
+function checkRoutes(r: Router, net: (id: string) => Network): void {
+  const ports = [...r.interfaces.filter((p) => p.admin_state_up), ...(r.gateway?.admin_state_up ? [r.gateway] : [])];
+  const onLink = ports.map((p) => ({ port: p, cidr: net(p.network_id).cidr, name: net(p.network_id).name }));
+  const all = [...r.interfaces, ...(r.gateway ? [r.gateway] : [])].map((p) => net(p.network_id));
+  for (const rt of r.routes) {
+    const what = `route ${rt.destination} via ${rt.nexthop} of router '${r.name}'`;
+    if (parseCidr(rt.destination)?.prefix === 0) {
+      throw new UsageError(`${what}: a /0 destination is the default route, which the gateway owns`, `l3ctl gateway set ${r.name} NETWORK`);
+    }
+    const hit = all.find((n) => overlaps(n.cidr, rt.destination));
+    if (hit) {
+      throw new UsageError(`${what}: ${rt.destination} overlaps ${hit.cidr} of network '${hit.name}', a subnet of the router (its connected route must stay): expected a destination off the router's subnets`);
+    }
+    const link = onLink.find((l) => contains(l.cidr, rt.nexthop));
+    if (!link) {
+      throw new UsageError(
+        `nexthop ${rt.nexthop} of route ${rt.destination} is on none of the subnets of router '${r.name}'` +
+          (onLink.length ? `: expected an address in ${onLink.map((l) => l.cidr).join(' or ')}` : ' (it has no ports)'),
+      );
+    }
+    const bad = hostProblem(link.cidr, rt.nexthop);
+    if (bad) throw new UsageError(`nexthop ${rt.nexthop} of route ${rt.destination} ${bad}`);
+    if (link.port.ip_address === rt.nexthop) {
+      throw new UsageError(`nexthop ${rt.nexthop} of route ${rt.destination} is the router's own address on network '${link.name}': expected another host on that subnet`);
+    }
   }
 }

@@ -10,7 +10,8 @@ export function storeFiles(storePath: string): string[] {
 }
 
 export async function removeStore(storePath: string): Promise<void> {
-  await withStoreLock(storePath, async () => {
+  await withStoreLock(storePath, async (lease) => {
+    lease.assertHeld();
     for (const f of [storePath, backupPath(storePath)]) await fsp.rm(f, { force: true });
   });
 }

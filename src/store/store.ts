@@ -1,9 +1,15 @@
 // The JSON store: locate, load (validated), save (atomic, with a .bak of the
 // previous good file). Locking is lock.ts; callers wrap load-change-save in it.
 //
-// Static imports are Node built-ins only: tab completion imports this module
-// for loadStateSync, so valibot (schema.ts) and write-file-atomic are loaded
-// lazily by the functions that need them.
+// Static imports load no package: tab completion imports this module for
+// loadStateSync, so valibot (schema.ts), the whole-state check (ipaddr.js)
+// and write-file-atomic are loaded lazily by the functions that need them.
+//
+// What loads (issue 10, item 11): the right shape (schema.ts), valid and
+// canonical values (values.ts), then the whole-state check every command
+// relies on (checkState: unique ids and addresses, ports on known networks…).
+// A hand-edited store that fails any of them is corrupt: exit 5 naming the
+// field, before any command uses a value of it.
 import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -16,7 +22,8 @@ import {
   type Router,
   type State,
 } from '../model/types.js';
-import { StoreError } from '../model/errors.js';
+import { L3ctlError, StoreError } from '../model/errors.js';
+import { storeValueProblem } from './values.js';
 
 export const DEFAULT_STORE_PATH = '/var/lib/l3ctl/state.json';
 
@@ -50,8 +57,12 @@ function describeReadError(err: unknown): string {
   }
 }
 
-/** Parse + validate store text; throws Error(what is wrong). */
-async function parseStore(text: string): Promise<State> {
+/**
+ * Parse + validate store text; throws Error(what is wrong). `whole`: also
+ * the whole-state check (skipped where the file was just checked under the
+ * same lock, to keep a save cheap).
+ */
+async function parseStore(text: string, whole = true): Promise<State> {
   if (text.trim() === '') throw new Error('the file is empty');
   let data: unknown;
   try {
@@ -62,9 +73,21 @@ async function parseStore(text: string): Promise<State> {
   // The structural check tab completion uses agrees with the schema on every
   // corrupt case (store.test.ts): valibot, which says what is wrong, is loaded
   // only when something is.
-  if (isState(data)) return data as State;
-  const { validateState } = await import('./schema.js');
-  return validateState(data);
+  const state = isState(data) ? (data as State) : (await import('./schema.js')).validateState(data);
+  const { CONFIG_KEYS } = await import('../model/config.js');
+  const problem = storeValueProblem(state, CONFIG_KEYS);
+  if (problem) throw new Error(problem);
+  if (whole) {
+    const { checkState } = await import('../model/validate.js');
+    try {
+      checkState(state);
+    } catch (err) {
+      // Its messages name the objects; its hints are for command-line input.
+      if (err instanceof L3ctlError) throw new Error(err.message);
+      throw err;
+    }
+  }
+  return state;
 }
 
 /** Quoted for a POSIX shell only when needed, so the hint can be pasted. */
@@ -150,11 +173,15 @@ const isState = exact<State>({
   ),
 });
 
-/** For tab completion: no lock, no valibot, never throws; null on any problem. */
+/**
+ * For tab completion: no lock, no valibot, never throws; null on any problem
+ * of shape or value. Not here (they would load more modules): the whole-state
+ * check (ipaddr.js) and config values against their keys' checks.
+ */
 export function loadStateSync(storePath: string): State | null {
   try {
     const data: unknown = JSON.parse(readFileSync(storePath, 'utf8'));
-    return isState(data) ? (data as State) : null;
+    return isState(data) && storeValueProblem(data as State) === null ? (data as State) : null;
   } catch {
     return null;
   }
@@ -207,8 +234,11 @@ async function keepBackup(storePath: string, previous: string, isRegularFile: bo
  */
 export async function saveState(storePath: string, state: State): Promise<void> {
   const { validateState } = await import('./schema.js');
+  const { CONFIG_KEYS } = await import('../model/config.js');
   try {
     validateState(state);
+    const problem = storeValueProblem(state, CONFIG_KEYS);
+    if (problem) throw new Error(problem);
   } catch (err) {
     // A bug in the caller, not in the file: refuse to write what we could not load.
     throw new Error(`refusing to save an invalid state to ${storePath}: ${(err as Error).message}`);
@@ -232,7 +262,9 @@ export async function saveState(storePath: string, state: State): Promise<void> 
     // Nothing changed: no write, and the .bak keeps the last real change.
     if (previous === text) return;
     try {
-      await parseStore(previous);
+      // Loaded and fully checked by this command under the lock; shape and
+      // values again in case of a hand edit since (the lock does not stop one).
+      await parseStore(previous, false);
     } catch (err) {
       // A corrupt store is reported, never overwritten (architecture.md).
       throw new StoreError(

@@ -137,6 +137,14 @@ describe('agent', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
     assert.deepEqual(addrsOf(ns1, qg1), ['203.0.113.10/24', '203.0.113.20/32']);
   });
 
+  it("a killed metadata proxy is named and started again", async (t) => {
+    if (!requireE2E(t)) return;
+    const pidFile = `${store.path}.d/routers/${r1}/haproxy.pid`;
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await damageAndRepair('proxy killed', () => process.kill(pid, 'SIGKILL'), (f) => f.kind === 'daemon-dead' && f.object === 'haproxy');
+    assert.notEqual(Number(readFileSync(pidFile, 'utf8')), pid);
+  });
+
   it('a deleted router namespace is named and rebuilt whole', async (t) => {
     if (!requireE2E(t)) return;
     await damageAndRepair('namespace deleted', () => shOk(['ip', 'netns', 'del', ns1]), (f) => f.kind === 'missing-namespace' && f.object === ns1);

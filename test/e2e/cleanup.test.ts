@@ -76,7 +76,12 @@ describe('agent cleanup (unscoped, in a private /run/netns)', { skip: !!e2eUnava
 
   after(() => {
     if (holder) {
-      for (const n of namespaces()) sh(['ip', 'netns', 'del', n]);
+      // The router's metadata proxy goes with it; anything else left in a test namespace is ended by pid.
+      l3ctl(['router', 'delete', 'r1', '--yes']);
+      for (const n of namespaces()) {
+        for (const pid of sh(['ip', 'netns', 'pids', n]).stdout.split('\n').filter((l) => /^\d+$/.test(l))) sh(['kill', '-KILL', pid]);
+        sh(['ip', 'netns', 'del', n]);
+      }
       holder.kill('SIGKILL');
     }
     store.cleanup();

@@ -3,6 +3,7 @@
 // exit status through, and the old client's aliases.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { l3ctl, l3ctlOk, readStore, tempStore, uniqueName } from '../helpers/cli.js';
 import { deleteNamespaces, kernelSnapshot, requireE2E } from '../helpers/e2e.js';
 
@@ -98,6 +99,20 @@ test('--dry-run shows the mutating commands a change needs, stdin indented', asy
   assert.match(r.stdout, /^\+ .*iptables-restore/m);
   assert.match(r.stdout, /^ {2}.*198\.51\.100\.6/m, 'the DNAT rule, as restore input');
   assert.match(r.stdout, /^\+ ip -n qrouter-\S+ -batch -\n {2}addr add 203\.0\.113\.21\/32 .*dev qg-/m, 'the address on qg-, as batch input');
+});
+
+test('--dry-run shows the metadata proxy: the config written and the start of a new one, the kill before a namespace goes', async (t) => {
+  if (!requireE2E(t)) return;
+  const ids = JSON.parse(readStore(store.path)).routers.map((r: { id: string }) => r.id) as string[];
+  // r2 has no internal port yet, so no proxy: its first one brings it.
+  const add = (await l3ctlOk(['interface', 'add', 'r2', 'priv2', '--ip', '192.0.2.62', '--dry-run'], opts)).stdout;
+  const dir2 = `${store.path}.d/routers/${ids[1]}`;
+  assert.match(add, new RegExp(`^\\+ write ${dir2}/haproxy\\.conf\\n(  .*\\n)*  listen metadata\\n      bind 0\\.0\\.0\\.0:9697$`, 'm'));
+  assert.ok(add.split('\n').includes(`+ ip netns exec qrouter-${ids[1]} haproxy -f ${dir2}/haproxy.conf -p ${dir2}/haproxy.pid -D`), add);
+  const pid = readFileSync(`${store.path}.d/routers/${ids[0]}/haproxy.pid`, 'utf8').trim();
+  const del = (await l3ctlOk(['router', 'delete', 'r1', '--dry-run', '--yes'], opts)).stdout.split('\n');
+  const kill = del.indexOf(`+ kill -TERM ${pid}`);
+  assert.ok(kill >= 0 && kill < del.indexOf(`+ ip netns del qrouter-${ids[0]}`), del.join('\n'));
 });
 
 test('--dry-run on a converged host shows only reads', async (t) => {

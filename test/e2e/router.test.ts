@@ -3,6 +3,7 @@
 // with real traffic, then remapped, disassociated and deleted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { l3ctl, l3ctlOk, nsExec, readStore, sh, tempStore, uniqueName } from '../helpers/cli.js';
 import { addTestHost, baseCommands, deleteNamespaces, e2eUnavailable, namespaces, requireE2E } from '../helpers/e2e.js';
 import { connectFrom, ping, startServer, type Server } from '../helpers/peer.js';
@@ -105,6 +106,8 @@ describe('routers that route', { skip: !!e2eUnavailable() && !process.env.CI }, 
       '-A l3ctl-PREROUTING -d 203.0.113.20/32 -j DNAT --to-destination 198.51.100.5',
       '-A l3ctl-OUTPUT -d 203.0.113.20/32 -j DNAT --to-destination 198.51.100.5',
       '-A l3ctl-float-snat -s 198.51.100.5/32 -j SNAT --to-source 203.0.113.20 --random-fully',
+      // The metadata proxy's (on by default): only what enters through an internal port.
+      '-A l3ctl-PREROUTING -d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697',
     ]) {
       assert.ok(nat.includes(rule), `missing: ${rule}`);
     }
@@ -170,8 +173,11 @@ describe('routers that route', { skip: !!e2eUnavailable() && !process.env.CI }, 
     assert.doesNotMatch(routes(), /192\.0\.2\.0\/24/);
   });
 
-  it('router delete leaves no namespace, device or bridge port behind', async (t) => {
+  it('router delete leaves no namespace, device, bridge port, metadata proxy or file behind', async (t) => {
     if (!requireE2E(t)) return;
+    const dir = `${store.path}.d/routers/${routerId}`;
+    const proxy = Number(readFileSync(`${dir}/haproxy.pid`, 'utf8'));
+    assert.match(readFileSync(`/proc/${proxy}/cmdline`, 'utf8'), /^haproxy\0/, 'the router had its proxy');
     await run(['fip', 'delete', '203.0.113.20']);
     await run(['router', 'delete', 'r1', '--yes']);
     assert.ok(!namespaces().includes(ns), 'namespace removed');
@@ -179,5 +185,8 @@ describe('routers that route', { skip: !!e2eUnavailable() && !process.env.CI }, 
     assert.deepEqual(host.filter((l) => l.ifname.startsWith('tap')).map((l) => l.ifname), [], 'no tap left');
     const ports = host.filter((l) => l.master?.startsWith('brq')).map((l) => l.ifname).sort();
     assert.deepEqual(ports, [up, vm1, vm2].map((n) => `v${n.slice(-10)}`.slice(0, 15)).sort(), 'only the test hosts remain on the bridges');
+    // Ended before its namespace went (a zombie's cmdline is empty: PID 1 here may not reap it).
+    assert.equal(existsSync(`/proc/${proxy}/cmdline`) ? readFileSync(`/proc/${proxy}/cmdline`, 'utf8') : '', '');
+    assert.ok(!existsSync(dir), 'its files and directory are gone');
   });
 });

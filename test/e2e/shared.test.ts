@@ -3,7 +3,7 @@
 // root-namespace mode. Proven with traffic, repaired by sync, torn down clean.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { l3ctl, l3ctlOk, nsExec, readStore, sh, tempStore, uniqueName } from '../helpers/cli.js';
+import { l3ctl, l3ctlOk, nsExec, readStore, sh, shOk, tempStore, uniqueName } from '../helpers/cli.js';
 import { addTestHost, baseCommands, deleteNamespaces, e2eUnavailable, namespaces, requireE2E } from '../helpers/e2e.js';
 import { connectFrom, startServer, type Server } from '../helpers/peer.js';
 
@@ -93,6 +93,33 @@ describe('use_namespaces false: the router in the host namespace', { skip: !!e2e
     assert.ok(namespaces().includes(h));
     assert.ok(devices().some((d) => d.ifname.startsWith('brq')), 'bridges stay');
     await run(['router', 'enable', 'r1']);
+    assert.equal(connectFrom(up, '203.0.113.20', PORT), '203.0.113.1');
+  });
+
+  it('router exec runs in the host namespace for the router_id router', async (t) => {
+    if (!requireE2E(t)) return;
+    const r = await run(['router', 'exec', 'r1', '--', 'ip', '-o', 'link', 'show']);
+    assert.match(r.stdout, /: qr-[0-9a-f-]+[:@]/);
+  });
+
+  it('router_id moved to another router: nothing of the old one is left in the host namespace; check names a leftover', async (t) => {
+    if (!requireE2E(t)) return;
+    await run(['router', 'add', 'r2']);
+    const r2 = (JSON.parse(readStore(store.path)).routers as { id: string; name: string }[]).find((r) => r.name === 'r2')!.id;
+    await run(['config', 'set', 'router_id', r2]);
+    assert.deepEqual(ours(), [], "r1's devices are gone");
+    assert.ok(!chains().some((l) => l.includes('203.0.113.20')), "r1's NAT rules are gone");
+    assert.ok(!namespaces().includes(`qrouter-${r2}`), 'r2 lives in the host namespace too');
+    assert.equal((await l3ctl(['agent', 'check'], opts)).code, 0);
+    // Something of ours left behind by hand: named, and removed by sync.
+    shOk(['ip', '-n', h, 'link', 'add', 'qr-leftover0', 'type', 'veth', 'peer', 'name', 'tapleftover0']);
+    const c = await l3ctl(['agent', 'check', '-f', 'json'], opts);
+    assert.equal(c.code, 3);
+    assert.ok((JSON.parse(c.stdout) as { kind: string; object: string }[]).some((f) => f.kind === 'extra-device' && f.object === 'qr-leftover0'), c.stdout);
+    await run(['agent', 'sync']);
+    assert.ok(!devices().some((d) => d.ifname === 'qr-leftover0'));
+    await run(['config', 'set', 'router_id', routerId]);
+    await run(['router', 'delete', 'r2']);
     assert.equal(connectFrom(up, '203.0.113.20', PORT), '203.0.113.1');
   });
 });

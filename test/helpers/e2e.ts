@@ -34,8 +34,23 @@ export const namespaces = (): string[] => {
   }
 };
 
+/**
+ * Deletes the test's namespaces. Processes still in one (a metadata proxy
+ * l3ctl left when a test failed half-way, a test's own server) are ended
+ * first, by pid: a deleted namespace lives on while a process holds it.
+ */
 export function deleteNamespaces(names: string[]): void {
-  for (const n of names) if (namespaces().includes(n)) sh(['ip', 'netns', 'del', n]);
+  for (const n of names) {
+    if (!namespaces().includes(n)) continue;
+    for (const pid of sh(['ip', 'netns', 'pids', n]).stdout.split('\n').filter((l) => /^\d+$/.test(l))) sh(['kill', '-KILL', pid]);
+    sh(['ip', 'netns', 'del', n]);
+  }
+}
+
+/** TCP ports listened on in a namespace (`0.0.0.0:9697`), sorted: the metadata proxy is there or not. */
+export function listening(ns: string): string[] {
+  const out = sh(['ip', 'netns', 'exec', ns, 'ss', '-Hltn']).stdout;
+  return out.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[3]!).sort();
 }
 
 /** A test host: namespace NAME with one veth to BRIDGE (in HOSTNS), address and default route. */
@@ -51,7 +66,7 @@ export function addTestHost(o: { name: string; hostNs: string; bridge: string; c
   if (o.gateway) shOk(['ip', '-n', o.name, 'route', 'add', 'default', 'via', o.gateway]);
 }
 
-/** Addresses, routes, links and our iptables (no counters) of a namespace, for before/after comparisons. */
+/** Addresses, routes, links, our iptables (no counters) and listening TCP ports of a namespace, for before/after comparisons. */
 export function kernelSnapshot(nsList: string[]): string {
   const out: string[] = [];
   for (const ns of [...nsList].sort()) {
@@ -68,6 +83,8 @@ export function kernelSnapshot(nsList: string[]): string {
     out.push(...sh(['ip', '-n', ns, 'route', 'show']).stdout.trim().split('\n').map((x) => `route ${x}`));
     const save = sh(['ip', 'netns', 'exec', ns, 'iptables-save']).stdout;
     out.push(...save.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]')));
+    // The metadata proxy, by the port it serves (its pid changes on every restart).
+    out.push(...listening(ns).map((a) => `listen ${a}`));
   }
   return out.join('\n');
 }

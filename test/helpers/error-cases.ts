@@ -7,6 +7,7 @@
 //   ext  203.0.113.0/24 gateway 203.0.113.1, external
 //   priv 198.51.100.0/24 (gateway 198.51.100.1)
 //   n3   192.0.2.0/25   (no router on it)
+//   over 198.51.100.0/25 (overlaps priv: allowed, no router on it)
 //   r1: gateway on ext at 203.0.113.10, interface on priv at 198.51.100.1,
 //       route 192.0.2.128/25 via 198.51.100.254,
 //       floating IP 203.0.113.20 -> 198.51.100.5
@@ -23,10 +24,14 @@ export interface ErrorCase {
   code?: number;
 }
 
+/** priv's id, so a case can reuse its first 11 characters (its bridge name). */
+export const PRIV_ID = 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6';
+
 export const TOPOLOGY_COMMANDS = (hostNs: string): string[][] => [
   ...baseCommands(hostNs),
-  ['network', 'add', 'priv', '--cidr', '198.51.100.0/24'],
+  ['network', 'add', 'priv', '--cidr', '198.51.100.0/24', '--id', PRIV_ID],
   ['network', 'add', 'n3', '--cidr', '192.0.2.0/25'],
+  ['network', 'add', 'over', '--cidr', '198.51.100.0/25'],
   ['router', 'add', 'r1'],
   ['gateway', 'set', 'r1', 'ext', '--ip', '203.0.113.10'],
   ['interface', 'add', 'r1', 'priv'],
@@ -34,10 +39,10 @@ export const TOPOLOGY_COMMANDS = (hostNs: string): string[][] => [
   ['fip', 'associate', '203.0.113.20', '198.51.100.5'],
 ];
 
-const EXT = 'e0000000-0000-4000-8000-000000000001';
-const PRIV = 'e0000000-0000-4000-8000-000000000002';
-const N3 = 'e0000000-0000-4000-8000-000000000003';
-const R1 = 'e0000000-0000-4000-8000-000000000004';
+const EXT = 'e0000001-0000-4000-8000-000000000001';
+const PRIV = PRIV_ID;
+const N3 = 'e0000003-0000-4000-8000-000000000003';
+const R1 = 'e0000004-0000-4000-8000-000000000004';
 
 // The same topology, hand-written (no kernel): the unit variant's store.
 export const HAND_WRITTEN: State = {
@@ -47,19 +52,20 @@ export const HAND_WRITTEN: State = {
     { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
     { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
     { id: N3, name: 'n3', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null },
+    { id: 'e0000008-0000-4000-8000-000000000008', name: 'over', cidr: '198.51.100.0/25', gateway_ip: '198.51.100.1', external: false, bridge: null },
   ],
   routers: [
     {
       id: R1,
       name: 'r1',
       admin_state_up: true,
-      gateway: { id: 'e0000000-0000-4000-8000-000000000005', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:05', admin_state_up: true },
-      interfaces: [{ id: 'e0000000-0000-4000-8000-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:06', admin_state_up: true }],
+      gateway: { id: 'e0000005-0000-4000-8000-000000000005', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:05', admin_state_up: true },
+      interfaces: [{ id: 'e0000006-0000-4000-8000-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:06', admin_state_up: true }],
       routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
     },
   ],
   floatingips: [
-    { id: 'e0000000-0000-4000-8000-000000000007', floating_ip_address: '203.0.113.20', floating_network_id: EXT, fixed_ip_address: '198.51.100.5', router_id: R1 },
+    { id: 'e0000007-0000-4000-8000-000000000007', floating_ip_address: '203.0.113.20', floating_network_id: EXT, fixed_ip_address: '198.51.100.5', router_id: R1 },
   ],
 };
 
@@ -77,7 +83,9 @@ export const ERROR_CASES: ErrorCase[] = [
   { what: 'route nexthop malformed', args: ['route', 'add', 'r1', '192.0.2.128/25', 'banana'], first: E(`invalid nexthop 'banana'.*expected an IPv4 address`) },
   { what: 'fixed IP malformed', args: ['fip', 'associate', '203.0.113.21', '198.51.100.300'], first: E(`invalid fixed IP '198\\.51\\.100\\.300'`) },
   // Conflicts with what exists.
-  { what: 'network overlapping another', args: ['network', 'add', 'n9', '--cidr', '198.51.100.128/25'], first: E(`198\\.51\\.100\\.128/25 of network 'n9' overlaps 198\\.51\\.100\\.0/24 of network 'priv'`) },
+  // Networks may overlap (tenants reuse address space); one router's subnets may not.
+  { what: 'interface on a subnet overlapping another of the router', args: ['interface', 'add', 'r1', 'over', '--ip', '198.51.100.2'], first: E(`198\\.51\\.100\\.0/25 of network 'over' overlaps 198\\.51\\.100\\.0/24 of network 'priv' on router 'r1'`) },
+  { what: 'network id whose bridge name another network has', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--id', 'd1e2f3a4-b5ff-4fff-8fff-ffffffffffff'], first: E(`bridge brqd1e2f3a4-b5 of network 'n9' is already the kernel name of network 'priv'`) },
   { what: 'duplicate network name', args: ['network', 'add', 'priv', '--cidr', '192.0.2.128/25'], first: E(`a network named 'priv' already exists with a different definition`) },
   { what: 'duplicate router name with another id', args: ['router', 'add', 'r1', '--id', NEW_ID], first: E(`a router named 'r1' already exists with a different definition`) },
   // Names.
@@ -124,6 +132,10 @@ export const ERROR_CASES: ErrorCase[] = [
   { what: 'fixed IP on no router subnet', args: ['fip', 'associate', '203.0.113.21', '192.0.2.9'], first: E(`fixed IP 192\\.0\\.2\\.9 is on no router's internal subnet`) },
   { what: "fixed IP the router's own address", args: ['fip', 'associate', '203.0.113.21', '198.51.100.1'], first: E(`fixed IP 198\\.51\\.100\\.1 is the router's own interface address`) },
   // Routes.
+  { what: 'route to 0.0.0.0/0', args: ['route', 'add', 'r1', '0.0.0.0/0', '198.51.100.254'], first: E(`route 0\\.0\\.0\\.0/0 via 198\\.51\\.100\\.254 of router 'r1': a /0 destination is the default route, which the gateway owns`) },
+  { what: 'route onto a subnet of the router', args: ['route', 'add', 'r1', '198.51.100.0/25', '198.51.100.254'], first: E(`route 198\\.51\\.100\\.0/25 via 198\\.51\\.100\\.254 of router 'r1': 198\\.51\\.100\\.0/25 overlaps 198\\.51\\.100\\.0/24 of network 'priv'`) },
+  { what: "route via the router's own address", args: ['route', 'add', 'r1', '192.0.2.0/26', '198.51.100.1'], first: E(`nexthop 198\\.51\\.100\\.1 of route 192\\.0\\.2\\.0/26 is the router's own address`) },
+  { what: 'route via a network address', args: ['route', 'add', 'r1', '192.0.2.0/26', '198.51.100.0'], first: E(`nexthop 198\\.51\\.100\\.0 of route 192\\.0\\.2\\.0/26 is the network address`) },
   { what: 'route nexthop on none of the subnets', args: ['route', 'add', 'r1', '192.0.2.128/25', '192.0.2.9'], first: E(`nexthop 192\\.0\\.2\\.9 of route 192\\.0\\.2\\.128/25 is on none of the subnets of router 'r1': expected an address in`) },
   // Config values.
   { what: 'config value not an integer', args: ['config', 'set', 'send_arp_for_ha', 'lots'], first: E(`invalid value 'lots' for send_arp_for_ha: expected an integer`) },

@@ -5,6 +5,7 @@
 import { run, errorLines, type System } from '../../src/cli/main.js';
 import { makeIO, type Choice, type IO, type IOInit, type Prompter } from '../../src/cli/io.js';
 import { RecordingRunner, type Runner } from '../../src/linux/runner.js';
+import { FakeHost } from './fake-host.js';
 
 export interface InProcResult {
   code: number;
@@ -31,6 +32,7 @@ export async function l3ctlIn(args: string[], opts: InProcOptions = {}): Promise
     stdinTTY: !!opts.tty,
     env: { ...opts.env, ...(opts.store ? { L3CTL_STORE: opts.store } : {}) },
     runner: opts.runner ?? new RecordingRunner(),
+    files: new FakeHost(),
     prompter: opts.prompter ?? refusingPrompter,
     hostname: 'test-host',
   };
@@ -75,6 +77,7 @@ export function testIO(init: Partial<Omit<IOInit, 'runner'>> & { storePath: stri
     stdout: { write: (t) => void (stdout += t), isTTY: false },
     stderr: { write: (t) => void (stderr += t), isTTY: false },
     storeNamed: true,
+    files: new FakeHost(),
     format: 'table',
     columns: [],
     dryRun: false,

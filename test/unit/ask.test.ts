@@ -3,9 +3,10 @@
 // pseudo-terminal (util-linux `script`); no kernel change is involved.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BIN, l3ctl, tempStore } from '../helpers/cli.js';
+import { requireProgram } from '../helpers/tools.js';
 
 const store = tempStore();
 const R1 = '1a1a1a1a-0000-4000-8000-000000000001';
@@ -21,7 +22,6 @@ writeFileSync(store.path, JSON.stringify({
 }, null, 2));
 after(() => store.cleanup());
 
-const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
 
 /** l3ctl on a pseudo-terminal: once `prompt` shows, `keys` are typed. */
 function onTty(args: string[], prompt: RegExp, keys: string): Promise<{ code: number; out: string }> {
@@ -50,7 +50,7 @@ function onTty(args: string[], prompt: RegExp, keys: string): Promise<{ code: nu
 }
 
 test('router show without ROUTER on a terminal: pick it from the routers', async (t) => {
-  if (!hasScript) return t.skip('script (util-linux) is not installed');
+  if (!requireProgram(t, 'script', 'util-linux')) return;
   const r = await onTty(['router', 'show', '-f', 'json'], /l3ctl router show: router/, '\r');
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, new RegExp(`"id": "${R1}"`));
@@ -58,7 +58,7 @@ test('router show without ROUTER on a terminal: pick it from the routers', async
 });
 
 test('gateway set ROUTER without NETWORK offers only external networks; cancelling is exit 2', async (t) => {
-  if (!hasScript) return t.skip('script (util-linux) is not installed');
+  if (!requireProgram(t, 'script', 'util-linux')) return;
   const before = readStoreText();
   const r = await onTty(['gateway', 'set', 'r1'], /ext \(203\.0\.113\.0\/24\)/, '\x03');
   assert.doesNotMatch(r.out, /priv \(/, 'an internal network is not offered for a gateway');
@@ -68,7 +68,7 @@ test('gateway set ROUTER without NETWORK offers only external networks; cancelli
 });
 
 test('--no-input on a terminal, and no terminal at all: a usage error, nothing asked', async (t) => {
-  if (!hasScript) return t.skip('script (util-linux) is not installed');
+  if (!requireProgram(t, 'script', 'util-linux')) return;
   const r = await onTty(['router', 'show', '--no-input'], /never/, '');
   assert.equal(r.code, 2, r.out);
   assert.match(r.out, /^l3ctl: error: missing required argument 'router'/m);

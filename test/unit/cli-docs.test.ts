@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, l3ctl } from '../helpers/cli.js';
+import { requireProgram } from '../helpers/tools.js';
 import { generated } from '../../src/cli/gendocs.js';
 import { helpText } from '../../src/cli/help.js';
 import { specOf, walkSpec } from '../../src/cli/spec.js';
@@ -76,11 +77,7 @@ test('the README lists every command', () => {
 });
 
 test('man page renders with groff -man -ww without a warning', (t) => {
-  const has = spawnSync('sh', ['-c', 'command -v groff']).status === 0;
-  if (!has) {
-    if (process.env.CI) throw new Error('groff is missing (scripts/setup.sh installs groff-base)');
-    return t.skip('groff is not installed');
-  }
+  if (!requireProgram(t, 'groff', 'groff-base')) return;
   const r = spawnSync('groff', ['-man', '-ww', '-z', join(ROOT, 'man', 'l3ctl.1')], { encoding: 'utf8' });
   assert.equal(r.status, 0);
   assert.equal(r.stderr, '', 'groff warnings');

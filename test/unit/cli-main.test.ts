@@ -12,10 +12,12 @@ import { ROOT, readStore, tempStore } from '../helpers/cli.js';
 import { RecordingRunner } from '../../src/linux/runner.js';
 import type { State } from '../../src/model/types.js';
 
-const R1 = 'e0000000-0000-4000-8000-000000000004';
+const R1 = 'e0000004-0000-4000-8000-000000000004';
 const store = tempStore();
 after(() => store.cleanup());
-const text = JSON.stringify(HAND_WRITTEN, null, 2) + '\n';
+// No metadata proxy: these tests are about the CLI, not haproxy (a recording runner starts no daemon).
+const FIXTURE: State = { ...HAND_WRITTEN, config: { ...HAND_WRITTEN.config, enable_metadata_proxy: 'false' } };
+const text = JSON.stringify(FIXTURE, null, 2) + '\n';
 beforeEach(() => writeFileSync(store.path, text));
 const stored = (): State => JSON.parse(readFileSync(store.path, 'utf8')) as State;
 const opts = { store: store.path };
@@ -120,7 +122,7 @@ describe('a missing argument on a terminal is asked for, from its kind', () => {
   it('gateway set: only external networks; interface add: only internal ones; disassociate: only associated FIPs', async () => {
     for (const [args, want] of [
       [['gateway', 'set', 'r1'], ['ext']],
-      [['interface', 'add', 'r1'], ['priv', 'n3']],
+      [['interface', 'add', 'r1'], ['priv', 'n3', 'over']],
       [['fip', 'disassociate'], ['203.0.113.20']],
     ] as [string[], string[]][]) {
       const { prompter, asked } = scriptedPrompter({ select: [null] });

@@ -129,8 +129,11 @@ describe('corrupt or unreadable store: exit 5, file untouched', () => {
     chmodSync(t.dir, 0o777); // the lock dir is made beside the store
     chmodSync(t.path, 0o000);
     const before = readStore(t.path);
-    // Root reads anything: run l3ctl as nobody then.
-    const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+    // Root reads anything: run l3ctl as root without the capabilities that
+    // let it ignore file modes. Not as another user: one who cannot enter the
+    // checkout (under /root, mode 700) could not even start l3ctl (issue 10, item 15).
+    const drop = '-dac_override,-dac_read_search';
+    const asUser = process.getuid?.() === 0 ? ['setpriv', `--bounding-set=${drop}`, `--inh-caps=${drop}`] : [];
     try {
       for (const args of [['router', 'list'], ['router', 'add', 'r9']]) {
         const r = sh([...asUser, process.execPath, BIN, '--store', t.path, ...args]);

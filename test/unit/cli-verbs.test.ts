@@ -23,11 +23,13 @@ import { agentStatus, agentSync } from '../../src/cli/agent.js';
 import { completion, completionScript } from '../../src/cli/completion.js';
 import type { IOInit } from '../../src/cli/io.js';
 
-const R1 = 'e0000000-0000-4000-8000-000000000004';
-const EXT = 'e0000000-0000-4000-8000-000000000001';
+const R1 = 'e0000004-0000-4000-8000-000000000004';
+const EXT = 'e0000001-0000-4000-8000-000000000001';
 const store = tempStore();
 after(() => store.cleanup());
-const text = JSON.stringify(HAND_WRITTEN, null, 2) + '\n';
+// No metadata proxy: these tests are about the CLI, not haproxy (a recording runner starts no daemon).
+const FIXTURE: State = { ...HAND_WRITTEN, config: { ...HAND_WRITTEN.config, enable_metadata_proxy: 'false' } };
+const text = JSON.stringify(FIXTURE, null, 2) + '\n';
 beforeEach(() => writeFileSync(store.path, text));
 const stored = (): State => JSON.parse(readFileSync(store.path, 'utf8')) as State;
 
@@ -80,7 +82,7 @@ describe('network', () => {
     const yes = scriptedPrompter({ confirm: [true] });
     const t = setup({ interactive: true, prompter: yes.prompter });
     await networkDelete({ network: 'n3' }, t.io);
-    assert.deepEqual(stored().networks.map((n) => n.name), ['ext', 'priv']);
+    assert.deepEqual(stored().networks.map((n) => n.name), ['ext', 'priv', 'over']);
     assert.equal(t.stderr(), 'deleted network n3\n');
   });
 
@@ -88,13 +90,14 @@ describe('network', () => {
     const table = setup();
     await networkList({}, table.io);
     assert.match(table.stdout(), /^id +name +cidr +gateway_ip +router:external +bridge\n/);
-    assert.equal(table.stdout().trimEnd().split('\n').length, 4);
+    assert.equal(table.stdout().trimEnd().split('\n').length, 5);
     const json = setup({ format: 'json', columns: ['name', 'cidr'] });
     await networkList({}, json.io);
     assert.deepEqual(JSON.parse(json.stdout()), [
       { name: 'ext', cidr: '203.0.113.0/24' },
       { name: 'priv', cidr: '198.51.100.0/24' },
       { name: 'n3', cidr: '192.0.2.0/25' },
+      { name: 'over', cidr: '198.51.100.0/25' },
     ]);
     const value = setup({ format: 'value', columns: ['router:external', 'name'] });
     await networkShow({ network: 'ext' }, value.io);
@@ -120,7 +123,7 @@ describe('router', () => {
     const t = setup({ format: 'value', columns: ['id'] });
     await routerAdd({ name: 'r1' }, t.io);
     assert.equal(t.stdout(), `${R1}\n`);
-    assert.deepEqual(stored(), HAND_WRITTEN);
+    assert.deepEqual(stored(), FIXTURE);
   });
 
   it('--dry-run: nothing stored, nothing printed but the plan', async () => {
@@ -160,7 +163,7 @@ describe('router', () => {
     const v = JSON.parse(t.stdout()) as { namespace: string; live: { namespace: string | null }; desired: { devices: string[] }; drift: unknown[] };
     assert.equal(v.namespace, `qrouter-${R1}`);
     assert.equal(v.live.namespace, null);
-    assert.ok(v.desired.devices.some((d) => /^qr-e0000000-00 198\.51\.100\.1\/24$/.test(d)), JSON.stringify(v.desired.devices));
+    assert.ok(v.desired.devices.some((d) => /^qr-e0000006-00 198\.51\.100\.1\/24$/.test(d)), JSON.stringify(v.desired.devices));
     assert.ok(v.drift.length > 0, 'a missing namespace is drift');
     const text = setup();
     await routerShow({ router: 'r1' }, text.io);
@@ -237,7 +240,7 @@ describe('fip', () => {
 
   it('associate: a fixed IP on subnets of several routers needs --router (exit 2 naming them)', async () => {
     // A second router behind its own copy of 198.51.100.0/24 (tenants reuse address space).
-    const s = structuredClone(HAND_WRITTEN);
+    const s = structuredClone(FIXTURE);
     s.networks.push({ id: 'e0000000-0000-4000-8000-0000000000d1', name: 'priv2', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null });
     s.routers.push({ id: 'e0000000-0000-4000-8000-0000000000d2', name: 'r2', admin_state_up: true, gateway: null, routes: [],
       interfaces: [{ id: 'e0000000-0000-4000-8000-0000000000d3', network_id: 'e0000000-0000-4000-8000-0000000000d1', ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:d3', admin_state_up: true }] });
@@ -245,7 +248,8 @@ describe('fip', () => {
     const before = readStore(store.path);
     const t = setup();
     await assert.rejects(fipAssociate({ fip: '203.0.113.21', fixedIp: '198.51.100.6' }, t.io), (e: L3ctlError) =>
-      e.exitCode === EXIT.usage && e.message === 'fixed IP 198.51.100.6 is on subnets of several routers: r1, r2' && e.hint === 'pass --router');
+      e.exitCode === EXIT.usage && e.message === 'fixed IP 198.51.100.6 is on subnets of several routers: r1, r2: expected --router to say which' &&
+      e.hint === 'l3ctl fip associate 203.0.113.21 198.51.100.6 --router r1');
     assert.equal(readStore(store.path), before);
     assert.deepEqual(t.runner.calls, []);
   });

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ROOT, l3ctl, tempStore } from '../helpers/cli.js';
+import { requireProgram } from '../helpers/tools.js';
 import { SHIPPED } from '../../src/cli/completion.js';
 import { SHELLS } from '../../src/cli/commands.js';
 import { cmdTree, complete } from '../../src/cli/complete.js';
@@ -66,7 +67,7 @@ function bashComplete(words: string[], env: Record<string, string> = { L3CTL_STO
 }
 
 const CASES: [string, string[], string[]][] = [
-  ['nouns', [''], ['network', 'router', 'interface', 'gateway', 'fip', 'route', 'config', 'agent', 'lab', 'completion']],
+  ['nouns', [''], ['network', 'router', 'interface', 'gateway', 'fip', 'route', 'config', 'agent', 'diagnose', 'lab', 'completion']],
   ['noun prefix', ['ro'], ['router', 'route']],
   ['verbs', ['router', ''], ['add', 'delete', 'list', 'show', 'enable', 'disable', 'exec']],
   ['router names', ['router', 'show', ''], ['r1', 'r2']],
@@ -188,27 +189,19 @@ test('l3ctl completion with an unknown shell is a usage error', async () => {
   assert.match(r.stderr.split('\n')[0]!, /^l3ctl: error: .*tcsh/);
 });
 
-/** scripts/setup.sh --for-tests installs both shells: in CI their absence is a failure. */
-function missingShell(t: { skip(msg: string): void }, name: string): void {
-  if (process.env.CI) throw new Error(`${name} is not installed (scripts/setup.sh --for-tests installs it)`);
-  t.skip(`${name} is not installed`);
-}
-
-const hasShell = (sh: string) => spawnSync('sh', ['-c', `command -v ${sh}`]).status === 0;
-
 test('the bash script parses', () => {
   const r = spawnSync('bash', ['-n', join(ROOT, SHIPPED.bash)], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 });
 
 test('the zsh script parses (zsh -n)', (t) => {
-  if (!hasShell('zsh')) return missingShell(t, 'zsh');
+  if (!requireProgram(t, 'zsh', 'zsh')) return;
   const r = spawnSync('zsh', ['-n', join(ROOT, SHIPPED.zsh)], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 });
 
 test('the fish script parses (fish --no-execute)', (t) => {
-  if (!hasShell('fish')) return missingShell(t, 'fish');
+  if (!requireProgram(t, 'fish', 'fish')) return;
   const r = spawnSync('fish', ['--no-execute', join(ROOT, SHIPPED.fish)], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 });
@@ -219,13 +212,13 @@ test('set-up installs the bash script where bash finds it', () => {
 });
 
 test('the zsh script registers _l3ctl with compinit', (t) => {
-  if (!hasShell('zsh')) return missingShell(t, 'zsh');
+  if (!requireProgram(t, 'zsh', 'zsh')) return;
   const r = spawnSync('zsh', ['-f', '-c', `autoload -Uz compinit; compinit -u -D; source ${JSON.stringify(join(ROOT, SHIPPED.zsh))}; print -r -- $_comps[l3ctl]`], { encoding: 'utf8', env: { ...process.env, HOME: store.dir } });
   assert.equal(r.stdout.trim(), '_l3ctl', r.stderr);
 });
 
 test('fish completes through the script (only external networks after gateway set ROUTER)', (t) => {
-  if (!hasShell('fish')) return missingShell(t, 'fish');
+  if (!requireProgram(t, 'fish', 'fish')) return;
   const dir = join(store.dir, 'bin');
   spawnSync('mkdir', ['-p', dir]);
   spawnSync('ln', ['-sf', BIN, join(dir, 'l3ctl')]);

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { BIN, l3ctl, tempStore } from '../helpers/cli.js';
 import { l3ctlIn } from '../helpers/inproc.js';
+import { requireProgram } from '../helpers/tools.js';
 import type { State } from '../../src/model/types.js';
 
 const R1 = '11111111-aaaa-4aaa-8aaa-000000000001';
@@ -119,10 +120,9 @@ function onTty(args: string[], env: Record<string, string> = {}): { code: number
   return { code: r.status ?? 1, out: r.stdout };
 }
 
-const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
 
 test('table on a TTY: cli-table3 box, coloured header', (t) => {
-  if (!hasScript) return t.skip('script (util-linux) is not installed');
+  if (!requireProgram(t, 'script', 'util-linux')) return;
   const r = onTty(['network', 'list']);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /┌/);
@@ -135,7 +135,7 @@ for (const [name, args, env] of [
   ['--no-color before the command', ['--no-color', 'router', 'list'], {}],
 ] as const) {
   test(`no escape codes on a TTY with ${name}`, (t) => {
-    if (!hasScript) return t.skip('script (util-linux) is not installed');
+    if (!requireProgram(t, 'script', 'util-linux')) return;
     const r = onTty([...args], { ...env });
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /┌/, 'still a table');

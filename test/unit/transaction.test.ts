@@ -11,6 +11,7 @@ import { CommandError, RecordingRunner, type RunOptions, type RunResult, type Ru
 import { L3ctlError, UsageError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
 import { tempStore } from '../helpers/cli.js';
+import { FakeHost } from '../helpers/fake-host.js';
 
 // A host namespace that does not exist: plans are computed without reads
 // (nothing to observe) and start by creating it, so every run has commands.
@@ -36,7 +37,7 @@ function setup(runner: Runner) {
   stores.push(t);
   const text = JSON.stringify(base(), null, 2) + '\n';
   writeFileSync(t.path, text);
-  const ctx: TxDeps = { storePath: t.path, dryRun: false, runner, warn() {} };
+  const ctx: TxDeps = { storePath: t.path, dryRun: false, runner, files: new FakeHost(), warn() {} };
   return { ctx, text, path: t.path };
 }
 
@@ -74,11 +75,11 @@ describe('transaction', () => {
     await assert.rejects(
       transact(ctx, (s) => {
         s.networks.push(
-          { id: 'c0000000-0000-4000-8000-00000000000a', name: 'e1', cidr: '203.0.113.0/25', gateway_ip: '203.0.113.1', external: true, bridge: null },
-          { id: 'c0000000-0000-4000-8000-00000000000b', name: 'e2', cidr: '203.0.113.128/25', gateway_ip: '203.0.113.129', external: true, bridge: null },
+          { id: 'c000000a-0000-4000-8000-00000000000a', name: 'e1', cidr: '203.0.113.0/25', gateway_ip: '203.0.113.1', external: true, bridge: null },
+          { id: 'c000000b-0000-4000-8000-00000000000b', name: 'e2', cidr: '203.0.113.128/25', gateway_ip: '203.0.113.129', external: true, bridge: null },
         );
-        const id = 'c0000000-0000-4000-8000-00000000000c';
-        s.routers.push({ id, name: 'r', admin_state_up: true, gateway: { id: 'c0000000-0000-4000-8000-00000000000d', network_id: 'c0000000-0000-4000-8000-00000000000a', ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }, interfaces: [], routes: [] });
+        const id = 'c000000c-0000-4000-8000-00000000000c';
+        s.routers.push({ id, name: 'r', admin_state_up: true, gateway: { id: 'c000000d-0000-4000-8000-00000000000d', network_id: 'c000000a-0000-4000-8000-00000000000a', ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }, interfaces: [], routes: [] });
         return { routers: [id] };
       }),
       (e: L3ctlError) => e.exitCode === 2 && /gateway_external_network_id/.test(e.message),

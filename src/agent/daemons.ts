@@ -1,0 +1,147 @@
+// Per-router daemons as one more kind of object in the plan: which ones a
+// router should have (desired: pure text from the store and config), where
+// their files are (beside the store, per router), what runs (observed through
+// linux/daemon.ts), and one diff between them into steps. The metadata proxy
+// (haproxy) is the first kind; radvd and keepalived plug in by adding their
+// kind to ROUTER_DAEMON_KINDS and their desired entry to desiredDaemons.
+import path from 'node:path';
+import type { Config } from '../model/config.js';
+import {
+  configDigest,
+  daemonAction,
+  daemonPaths,
+  daemonSpec,
+  observeDaemon,
+  sameCommandLine,
+  type DaemonKind,
+  type DaemonObservation,
+  type DaemonPaths,
+} from '../linux/daemon.js';
+import type { Files } from '../linux/files.js';
+import { metadataProxyConfig } from '../linux/haproxy.js';
+import type { Action } from '../linux/actions.js';
+import { setDiff, type Finding, type Step } from './steps.js';
+
+/** Every kind a router may run: each is observed for every router, wanted or not, so an unwanted one is stopped. */
+export const ROUTER_DAEMON_KINDS: readonly DaemonKind[] = ['haproxy'];
+
+/**
+ * Where one router's daemon files live: `<store>.d/routers/<router id>/`.
+ * Named after the store file, so two stores in one directory never share a
+ * router's files, and found again from the router id alone (agent cleanup of
+ * a namespace whose store entry is gone).
+ */
+export function routerFilesDir(storePath: string, routerId: string): string {
+  return path.join(`${path.resolve(storePath)}.d`, 'routers', routerId);
+}
+
+/** A daemon as the store wants it: what it is for and its config text. */
+export interface DesiredDaemon {
+  kind: DaemonKind;
+  /** What it does, for check and show: `metadata proxy on port 9697 to http://…`. */
+  role: string;
+  config: string;
+  /** What an operator should know while it holds (not drift), e.g. no upstream set. */
+  notice?: string;
+}
+
+export const NO_UPSTREAM_NOTICE = 'metadata_upstream is not set: metadata proxies answer 503 to every request (l3ctl config set metadata_upstream URL)';
+
+/**
+ * The daemons of a handled router. The metadata proxy runs when the option is
+ * on and the router has an internal port for instances to ask through (the
+ * same condition as its NAT rules).
+ */
+export function desiredDaemons(routerId: string, config: Config, metadataPort: number | null): DesiredDaemon[] {
+  const out: DesiredDaemon[] = [];
+  if (metadataPort !== null) {
+    const upstream = config.metadata_upstream;
+    out.push({
+      kind: 'haproxy',
+      role: `metadata proxy on port ${metadataPort} to ${upstream ?? '(no upstream: 503)'}`,
+      config: metadataProxyConfig({ routerId, port: metadataPort, upstream }),
+      ...(upstream === null ? { notice: NO_UPSTREAM_NOTICE } : {}),
+    });
+  }
+  return out;
+}
+
+/** One kind's files and what the kernel and /proc say about them. */
+export interface ObservedDaemon {
+  paths: DaemonPaths;
+  seen: DaemonObservation;
+}
+
+/** Every kind of a router's daemons, observed in namespace NS (null: l3ctl's own). Reads only. */
+export async function observeDaemons(files: Files, storePath: string, routerId: string, ns: string | null): Promise<ObservedDaemon[]> {
+  const dir = routerFilesDir(storePath, routerId);
+  return Promise.all(
+    ROUTER_DAEMON_KINDS.map(async (kind) => {
+      const paths = daemonPaths(kind, ns, dir);
+      return { paths, seen: await observeDaemon(files, paths) };
+    }),
+  );
+}
+
+/** Anything of it there: a process of ours (in place or not), a pid file or a config. */
+export const isPresent = (o: DaemonObservation) => o.alive || o.stray || o.pidFile || o.config !== null;
+
+/** The first line where two texts differ, on each side (null: that side has no such line). */
+function firstDifference(want: string, have: string): [string | null, string | null] {
+  const w = want.split('\n');
+  const h = have.split('\n');
+  for (let i = 0; i < Math.max(w.length, h.length); i++) {
+    if (w[i] !== h[i]) return [w[i]?.trim() ?? null, h[i]?.trim() ?? null];
+  }
+  return [null, null];
+}
+
+/**
+ * Daemons of one router: the wanted ones against what runs, by kind. A kind
+ * that is present and not wanted is stopped (its files removed); a wanted one
+ * is started, restarted or reloaded as daemon.ts's daemonAction decides.
+ */
+export function planDaemons(want: DesiredDaemon[], observed: ObservedDaemon[]): Step[] {
+  const byKind = new Map(observed.map((o) => [o.paths.kind, o]));
+  const out: Step[] = [];
+  const present = observed.filter((o) => isPresent(o.seen));
+  const diff = setDiff(want, present, { want: (w) => w.kind, have: (h) => h.paths.kind }, (w, h) => daemonAction(specOf(w, h.paths), h.seen) === 'none');
+  for (const w of diff.add) {
+    const o = byKind.get(w.kind);
+    if (!o) throw new Error(`daemons: kind ${w.kind} is wanted but not observed (add it to ROUTER_DAEMON_KINDS)`);
+    // Not there at all: a start (a stray elsewhere would have made it present).
+    out.push(step({ kind: 'missing-daemon', object: w.kind, expected: w.role, live: null }, { phase: 'daemon', op: 'start', spec: specOf(w, o.paths) }));
+  }
+  for (const [w, o] of diff.change) {
+    const spec = specOf(w, o.paths);
+    const op = daemonAction(spec, o.seen);
+    if (op === 'none' || op === 'stop') continue;
+    let finding: Finding;
+    if (!o.seen.alive) {
+      finding = { kind: 'daemon-dead', object: w.kind, expected: w.role, live: o.seen.why };
+    } else if (!sameCommandLine(spec, o.seen)) {
+      finding = { kind: 'daemon-config', object: w.kind, expected: spec.argv.join(' '), live: `pid ${o.seen.pid}: ${(o.seen.argv ?? []).join(' ')}` };
+    } else if (o.seen.config !== w.config) {
+      const [e, l] = firstDifference(w.config, o.seen.config ?? '');
+      finding = { kind: 'daemon-config', object: w.kind, expected: e ?? '(end of config)', live: o.seen.config === null ? 'no config file' : (l ?? '(end of config)') };
+    } else {
+      // The file is as wanted but the process never took it up (l3ctl died in between).
+      finding = { kind: 'daemon-config', object: w.kind, expected: `config ${configDigest(w.config)} taken up`, live: `pid ${o.seen.pid} runs config ${o.seen.loaded ?? 'unknown'}` };
+    }
+    out.push(step(finding, { phase: 'daemon', op, spec }));
+  }
+  for (const o of diff.del) {
+    const s = o.seen;
+    const live = s.alive ? `pid ${s.pid} running` : s.stray ? s.why : `files left in ${o.paths.dir}`;
+    out.push(step({ kind: 'extra-daemon', object: o.paths.kind, expected: null, live }, { phase: 'daemon', op: 'stop', spec: o.paths }));
+  }
+  return out;
+}
+
+const specOf = (w: DesiredDaemon, p: DaemonPaths) => daemonSpec(w.kind, p.ns, p.dir, w.config);
+const step = (f: Finding, a: Action): Step => ({ findings: [f], actions: [a] });
+
+/** What check and show print about the daemons, one line each. */
+export function daemonNotices(want: DesiredDaemon[]): string[] {
+  return want.flatMap((w) => (w.notice ? [w.notice] : []));
+}

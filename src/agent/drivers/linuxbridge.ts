@@ -1,0 +1,88 @@
+// The linuxbridge driver (the default): a veth pair made with its `qr-`/`qg-`
+// end directly in the router's namespace and its `tap…` end on the network's
+// Linux bridge in the host namespace. l3ctl creates the network bridges
+// (there is no L2 agent to do it), never the operator's external bridge.
+import type { Config } from '../../model/config.js';
+import { ApplyError } from '../../model/errors.js';
+import { networkBridge } from '../../model/names.js';
+import type { Network } from '../../model/types.js';
+import type { Action } from '../../linux/actions.js';
+import type { ObservedHost, ObservedLink } from '../../linux/observe.js';
+import type { DesiredPort } from '../desired.js';
+import type { Step } from '../steps.js';
+import { hostNamespaceSteps, step, type InterfaceDriver, type PortBridge, type PortSide } from './driver.js';
+
+export interface WantedBridge {
+  name: string;
+  /** The operator's bridge (external_network_bridge): never created by l3ctl. */
+  mustExist: boolean;
+}
+
+/** The host namespace (when l3ctl owns it) and the bridges the ports need. */
+export function planBridges(host: ObservedHost, bridges: WantedBridge[]): Step[] {
+  const out = hostNamespaceSteps(host);
+  const seen = new Set<string>();
+  for (const b of bridges) {
+    if (seen.has(b.name)) continue;
+    seen.add(b.name);
+    const link = host.links.get(b.name);
+    if (link?.up) continue;
+    if (link) {
+      out.push(step([{ kind: 'bridge-down', object: b.name, expected: 'up', live: 'down' }], [{ phase: 'host', line: `link set ${b.name} up` }]));
+    } else if (b.mustExist) {
+      const error = new ApplyError(
+        `external network bridge '${b.name}' does not exist${host.ns ? ` in namespace ${host.ns}` : ''}`,
+        `create it, or plug gateways into the external network's own bridge: l3ctl config set external_network_bridge ''`,
+      );
+      out.push(step([{ kind: 'missing-bridge', object: b.name, expected: "present (external_network_bridge: the operator's bridge, sync does not create it)", live: null }], [{ phase: 'fail', error }]));
+    } else {
+      out.push(step([{ kind: 'missing-bridge', object: b.name, expected: 'present', live: null }], [
+        { phase: 'host', line: `link add ${b.name} type bridge forward_delay 0` },
+        { phase: 'host', line: `link set ${b.name} up` },
+      ]));
+    }
+  }
+  return out;
+}
+
+function bridgeOf(config: Config, kind: DesiredPort['kind'], net: Network): PortBridge {
+  const opBridge = kind === 'gateway' && config.external_network_bridge !== '';
+  return opBridge ? { bridge: config.external_network_bridge, mustExist: true, option: 'external_network_bridge' } : { bridge: networkBridge(net), mustExist: false, option: null };
+}
+
+function plug(p: DesiredPort, side: PortSide): Action[] {
+  const out: Action[] = [];
+  // A host end left over from a half-done plug is replaced, not reused.
+  if (side.host.links.has(p.tap)) out.push({ phase: 'host', line: `link del ${p.tap}` });
+  const peerNs = side.shared ? '' : ` netns ${side.ns}`;
+  out.push(
+    { phase: 'host', line: `link add ${p.tap} type veth peer name ${p.device}${peerNs}` },
+    { phase: 'host', line: `link set ${p.tap} master ${p.bridge}` },
+    { phase: 'host', line: `link set ${p.tap} up` },
+    { phase: 'router', order: 'link', line: `link set ${p.device} address ${p.mac}` },
+    { phase: 'router', order: 'link', line: `link set ${p.device} up` },
+  );
+  return out;
+}
+
+/** The host end: on the right bridge (same port id, other network: re-plumbed), and up. */
+function plugDrift(p: DesiredPort, _dev: ObservedLink, side: PortSide): Step[] {
+  const tap = side.host.links.get(p.tap);
+  const out: Step[] = [];
+  if (tap && tap.master !== p.bridge) out.push(step([{ kind: 'wrong-bridge', object: p.tap, expected: p.bridge, live: tap.master }], [{ phase: 'host', line: `link set ${p.tap} master ${p.bridge}` }]));
+  if (tap && !tap.up) out.push(step([{ kind: 'device-down', object: p.tap, expected: 'up', live: 'down' }], [{ phase: 'host', line: `link set ${p.tap} up` }]));
+  return out;
+}
+
+export const linuxbridge: InterfaceDriver = {
+  name: 'linuxbridge',
+  bridgeOf,
+  observe: async () => null,
+  planNetworks: (networks, host) => planBridges(host, networks.map((n) => ({ name: networkBridge(n), mustExist: false }))),
+  planBridges: (ports, side) => planBridges(side.host, ports.map((p) => ({ name: p.bridge, mustExist: p.bridgeMustExist }))),
+  replaces: () => null,
+  plug,
+  plugDrift,
+  // Deleting one end of a veth deletes both.
+  unplug: (dev) => [{ phase: 'router', order: 'link-del', line: `link del ${dev.name}` }],
+};
