@@ -62,9 +62,8 @@ async function parseStore(text: string): Promise<State> {
   // The structural check tab completion uses agrees with the schema on every
   // corrupt case (store.test.ts): valibot, which says what is wrong, is loaded
   // only when something is.
-  if (isState(data)) return data as State;
-  const { validateState } = await import('./schema.js');
-  return validateState(data);
+  const state = isState(data) ? (data as State) : (await import('./schema.js')).validateState(data);
+  return state;
 }
 
 /** Quoted for a POSIX shell only when needed, so the hint can be pasted. */
