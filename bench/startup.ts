@@ -43,8 +43,8 @@ export function bigStore(path: string, n: number): void {
     networks.push({ id: net, name: `priv${i}`, cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null });
     const mac = (k: number) => `fa:16:3e:0${k}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
     const port = (network_id: string, ip_address: string, k: number) => ({ id: randomUUID(), network_id, ip_address, mac_address: mac(k), admin_state_up: true });
-    routers.push({ id, name: `r${i}`, admin_state_up: true, gateway: port(ext, `203.0.${112 + (i >> 8)}.${(i & 255) + 1}`, 1), interfaces: [port(net, '198.51.100.1', 2)], routes: [] });
-    floatingips.push({ id: randomUUID(), floating_ip_address: `203.0.${114 + (i >> 8)}.${(i & 255) + 1}`, floating_network_id: ext, fixed_ip_address: '198.51.100.5', router_id: id });
+    routers.push({ id, name: `r${i}`, admin_state_up: true, gateway: port(ext, `203.0.${112 + Math.floor(i / 250)}.${(i % 250) + 2}`, 1), interfaces: [port(net, '198.51.100.1', 2)], routes: [] });
+    floatingips.push({ id: randomUUID(), floating_ip_address: `203.0.${114 + Math.floor(i / 250)}.${(i % 250) + 2}`, floating_network_id: ext, fixed_ip_address: '198.51.100.5', router_id: id });
   }
   writeFileSync(path, JSON.stringify({ version: 1, config: {}, networks, routers, floatingips }));
 }
