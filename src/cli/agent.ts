@@ -1,21 +1,20 @@
 // `agent sync | check | cleanup | status | run`: the L3 agent fed from the store.
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Option, type Command } from 'commander';
 import { checkRouters, type Finding as Drift } from '../agent/check.js';
 import { describeStale, planCleanup, removeStale, type CleanupPlan } from '../agent/cleanup.js';
 import { observeHostSettings, wantedHostSettings, type ObservedHostSetting } from '../agent/host-settings.js';
 import { stateReport, type StateReport } from '../agent/report.js';
-import { LOG_FORMATS, runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
+import { runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
 import { checkPass, syncPass, type SyncHooks, type SyncResult } from '../agent/sync.js';
 import { ensureRegistered } from '../agent/transaction.js';
 import { effectiveConfig } from '../model/config.js';
 import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
-import { underLock } from './mutate.js';
 import { loadState } from '../store/store.js';
-import type { Context } from './context.js';
-import { define, handler, noun } from './define.js';
+import { FINDING_COLUMNS, REPORT_COLUMNS } from './columns.js';
+import type { IO } from './io.js';
+import { underLock } from './mutate.js';
 import { printList, printObject } from './output.js';
 import { confirm } from './prompt.js';
 import { findRouter } from './resolve.js';
@@ -23,54 +22,120 @@ import { findRouter } from './resolve.js';
 /** Progress is drawn only for at least this many routers (and only on a TTY). */
 const PROGRESS_MIN_ROUTERS = 10;
 
-function reportRouterError(name: string | null, err: Error): void {
-  process.stderr.write(`l3ctl: error: ${name === null ? 'network bridges' : `router ${name}`}: ${err.message}\n`);
-  const hint = (err as L3ctlError).hint;
-  if (hint) process.stderr.write(`hint: ${hint}\n`);
-}
+const routerName = (r: Router | null) => (r === null ? 'network bridges' : `router ${r.name}`);
 
 const selectRouters = (s: State, refs: string[]): Router[] => (refs.length ? [...new Map(refs.map((r) => findRouter(s, r)).map((r) => [r.id, r])).values()] : s.routers);
 
-
 /** One sync pass over the routers named by `refs` (all when empty), reading the store under the lock. */
-async function syncOnce(ctx: Context, refs: string[], hooks?: Pick<SyncHooks, 'onError' | 'warn'>, announce = true): Promise<SyncResult> {
-  const s = await loadState(ctx.storePath);
+async function syncOnce(io: IO, refs: string[], hooks?: Pick<SyncHooks, 'onError' | 'warn'>, announce = true): Promise<SyncResult> {
+  const s = await loadState(io.storePath);
   // A store from before the registry, never changed since, joins it here.
-  if (!ctx.dryRun && existsSync(ctx.storePath)) await ensureRegistered({ storePath: ctx.storePath, warn: hooks?.warn ?? ctx.warn });
+  if (!io.dryRun && existsSync(io.storePath)) await ensureRegistered({ storePath: io.storePath, warn: hooks?.warn ?? io.warn });
   const config = effectiveConfig(s.config);
   const routers = selectRouters(s, refs);
-  const progress = !ctx.quiet && !ctx.dryRun && !!process.stderr.isTTY && routers.length >= PROGRESS_MIN_ROUTERS;
-  const clear = () => progress && process.stderr.write('\r\x1b[K');
+  const progress = !io.quiet && !io.dryRun && io.stderr.isTTY && routers.length >= PROGRESS_MIN_ROUTERS;
+  const clear = () => progress && io.stderr.write('\r\x1b[K');
   try {
-    return await syncPass(ctx, s, config, {
+    return await syncPass(io, s, config, {
       onError: (r, err) => {
         clear();
-        (hooks?.onError ?? ((x, e) => reportRouterError(x?.name ?? null, e)))(r, err);
+        (hooks?.onError ?? ((x, e) => io.report(e, routerName(x))))(r, err);
       },
-      onProgress: progress ? (i, n, r) => void process.stderr.write(`\r\x1b[Ksyncing ${i + 1}/${n}: ${r.name}`) : undefined,
+      onProgress: progress ? (i, n, r) => void io.stderr.write(`\r\x1b[Ksyncing ${i + 1}/${n}: ${r.name}`) : undefined,
       // What changed, router by router (issue 15 shapes this line further).
       onChanged: announce ? (r, f) => {
         clear();
-        ctx.status(`${r?.name ?? 'host'}: ${f.map((x) => `${x.kind} ${x.object}`).join(', ')}`);
+        io.status(`${r?.name ?? 'host'}: ${f.map((x) => `${x.kind} ${x.object}`).join(', ')}`);
       } : undefined,
-      warn: hooks?.warn ?? ctx.warn,
+      warn: hooks?.warn ?? io.warn,
     }, routers, { all: refs.length === 0 });
   } finally {
     clear();
   }
 }
 
-const FINDING_COLUMNS = ['router', 'router_id', 'kind', 'object', 'expected', 'live'];
+export async function agentSync(o: { router: string[] }, io: IO): Promise<void> {
+  const res = await underLock(io, () => syncOnce(io, o.router));
+  if (res.failed.length) {
+    throw new L3ctlError(`${res.failed.length} router(s) failed to converge: ${res.failed.map((r) => r.name).join(', ')}`, EXIT.apply, 'fix the cause above, then run l3ctl agent sync again');
+  }
+  const skipped = res.skipped.length ? `, ${res.skipped.length} not handled here (${res.skipped.map((x) => `${x.router.name}: ${x.reason}`).join(', ')})` : '';
+  io.status(`synced ${res.converged.length} router(s), ${res.changed.length} changed${skipped}`);
+}
 
 export interface Finding extends Drift {
   router: string;
   router_id: string;
 }
 
-const REPORT_COLUMNS = [
-  'binary', 'host', 'topic', 'agent_type', 'use_namespaces', 'router_id', 'handle_internal_only_routers',
-  'gateway_external_network_id', 'interface_driver', 'routers', 'ex_gw_ports', 'interfaces', 'floating_ips', 'time',
-];
+/** Exit 3 when the kernel and the store differ. */
+export async function agentCheck(o: { router: string[] }, io: IO): Promise<number> {
+  const s = await loadState(io.storePath);
+  const config = effectiveConfig(s.config);
+  const routers = selectRouters(s, o.router);
+  checkPass(s, config, routers);
+  const findings: Finding[] = [];
+  const failed: string[] = [];
+  const notices = new Set<string>();
+  for (const res of await checkRouters(io, s, config, routers, { host: !o.router.length })) {
+    for (const n of res.notices) notices.add(n);
+    const name = res.router?.name ?? '(host namespace)';
+    // A namespace that cannot be read is reported; the other routers are still checked.
+    if (res.error) {
+      failed.push(name);
+      io.report(res.error, `router ${name}`);
+    }
+    for (const d of res.findings) findings.push({ router: name, router_id: res.router?.id ?? '', ...d });
+  }
+  if (findings.length || io.format !== 'table') await printList(io, FINDING_COLUMNS, findings as unknown as Record<string, unknown>[]);
+  // Not drift (no exit 3), and not in the findings list: one line on stderr in every format.
+  if (!io.quiet) for (const n of notices) io.stderr.write(`l3ctl: notice: ${n}\n`);
+  if (failed.length) throw new L3ctlError(`could not check ${failed.length} router(s): ${failed.join(', ')}`, EXIT.apply);
+  if (!findings.length) {
+    io.status(`no drift: ${routers.length} router(s) match the store`);
+    return EXIT.ok;
+  }
+  const names = [...new Set(findings.map((f) => f.router))];
+  io.stderr.write(`l3ctl: drift in ${names.length} router(s) (${names.join(', ')}): ${findings.length} finding(s)\nhint: l3ctl agent sync${o.router.length ? ' ' + names.join(' ') : ''}\n`);
+  return EXIT.drift;
+}
+
+/** What cleanup found besides what it removes: other stores' routers, unknown namespaces still in use. */
+function reportCleanup(io: IO, p: CleanupPlan): void {
+  for (const u of p.registry.unreadable) io.warn(`registered store ${u.store} cannot be read (${u.error}): its routers count as unknown`);
+  if (io.quiet) return;
+  const byStore = new Map<string, number>();
+  for (const o of p.otherStores) byStore.set(o.store, (byStore.get(o.store) ?? 0) + 1);
+  for (const [store, n] of byStore) io.stderr.write(`keeping ${n} router namespace(s) of store ${store}\n`);
+  if (p.keep.length) {
+    io.stderr.write(`keeping ${p.keep.length} router namespace(s) no store on this host owns, still in use (--force removes them):\n${p.keep.map((x) => `  ${describeStale(x)}\n`).join('')}`);
+  }
+}
+
+export async function agentCleanup(o: { force?: boolean }, io: IO): Promise<void> {
+  const force = !!o.force;
+  const first = await planCleanup(io, { force, dryRun: io.dryRun });
+  reportCleanup(io, first);
+  if (!first.remove.length) return io.status('no stale router namespaces');
+  if (!io.quiet) io.stderr.write(`will remove ${first.remove.length} stale router namespace(s):\n${first.remove.map((x) => `  ${describeStale(x)}\n`).join('')}`);
+  await confirm(io, `Remove ${first.remove.length} stale router namespace(s)?`);
+  const failed: string[] = [];
+  await underLock(io, async () => {
+    // Decided again under the lock: a router added meanwhile owns its namespace now.
+    const listed = new Set(first.remove.map((x) => x.ns));
+    const now = io.dryRun ? first : await planCleanup(io, { force });
+    for (const x of now.remove.filter((y) => listed.has(y.ns))) {
+      try {
+        await removeStale(io, x, { dryRun: io.dryRun });
+        io.status(`removed ${x.ns}`);
+      } catch (err) {
+        failed.push(x.ns);
+        io.report(err, x.ns);
+      }
+    }
+  });
+  if (failed.length) throw new L3ctlError(`${failed.length} namespace(s) could not be removed: ${failed.join(', ')}`, EXIT.apply);
+}
 
 const flatReport = (r: StateReport) => {
   const { configurations, ...top } = r;
@@ -83,160 +148,63 @@ const HOST_SETTING_COLUMNS = ['namespace', 'setting', 'wanted', 'live', 'ok', 's
  * The report, then the host settings: in json a `host_settings` list; in a
  * table a second table under it. -c picks report fields (host_settings too).
  */
-async function printStatus(ctx: Context, r: StateReport, settings: ObservedHostSetting[]): Promise<void> {
+async function printStatus(io: IO, r: StateReport, settings: ObservedHostSetting[]): Promise<void> {
   const json = settings.map((x) => Object.fromEntries(HOST_SETTING_COLUMNS.map((c) => [c, x[c as keyof ObservedHostSetting]])));
   // json keeps the agent's nesting (configurations{…}) and null for the host's own namespace; table and value are flat.
-  if (ctx.format === 'json') return printObject(ctx, [...Object.keys(r), 'host_settings'], { ...r, host_settings: json });
+  if (io.format === 'json') return printObject(io, [...Object.keys(r), 'host_settings'], { ...r, host_settings: json });
   const rows = json.map((x) => ({ ...x, namespace: x.namespace ?? '(host)' }));
-  if (ctx.columns.length) return printObject(ctx, [...REPORT_COLUMNS, 'host_settings'], { ...flatReport(r), host_settings: rows });
-  await printObject(ctx, REPORT_COLUMNS, flatReport(r));
-  if (ctx.format === 'table' && rows.length) {
-    ctx.out('\nhost settings l3ctl would want:');
-    await printList(ctx, HOST_SETTING_COLUMNS, rows);
+  if (io.columns.length) return printObject(io, [...REPORT_COLUMNS, 'host_settings'], { ...flatReport(r), host_settings: rows });
+  await printObject(io, REPORT_COLUMNS, flatReport(r));
+  if (io.format === 'table' && rows.length) {
+    io.out('\nhost settings l3ctl would want:');
+    await printList(io, HOST_SETTING_COLUMNS, rows);
   }
 }
 
-/** What cleanup found besides what it removes: other stores' routers, unknown namespaces still in use. */
-function reportCleanup(ctx: Context, p: CleanupPlan, force: boolean): void {
-  for (const u of p.registry.unreadable) ctx.warn(`registered store ${u.store} cannot be read (${u.error}): its routers count as unknown`);
-  if (ctx.quiet) return;
-  const byStore = new Map<string, number>();
-  for (const o of p.otherStores) byStore.set(o.store, (byStore.get(o.store) ?? 0) + 1);
-  for (const [store, n] of byStore) process.stderr.write(`keeping ${n} router namespace(s) of store ${store}\n`);
-  if (p.keep.length) {
-    process.stderr.write(`keeping ${p.keep.length} router namespace(s) no store on this host owns, still in use (--force removes them):\n${p.keep.map((x) => `  ${describeStale(x)}\n`).join('')}`);
-  }
+const now = (io: IO) => new Date((io.clock ?? systemClock).now());
+
+export async function agentStatus(_o: object, io: IO): Promise<void> {
+  const s = await loadState(io.storePath);
+  const config = effectiveConfig(s.config);
+  const settings = await observeHostSettings(io.runner, wantedHostSettings(config));
+  await printStatus(io, stateReport(s, config, { host: io.hostname ?? hostname(), now: now(io) }), settings);
 }
 
-export function register(program: Command): void {
-  const agent = noun(program, 'agent', { summary: 'the L3 agent: keep the kernel in line with the store', examples: ['l3ctl agent sync', 'l3ctl agent check'] });
+export interface AgentRunOptions {
+  /** Seconds; default: config periodic_interval. */
+  interval?: string;
+  logFormat?: LogFormat;
+}
 
-  define(agent, 'sync [router...]', {
-    summary: 'make the kernel match the store: converge handled routers, tear down the others',
-    examples: ['l3ctl agent sync', 'l3ctl agent sync r1 --dry-run'],
-  }).action(
-    handler(async (ctx, _o, refs: string[]) => {
-      const res = await underLock(ctx, () => syncOnce(ctx, refs));
-      if (res.failed.length) {
-        throw new L3ctlError(`${res.failed.length} router(s) failed to converge: ${res.failed.map((r) => r.name).join(', ')}`, EXIT.apply, 'fix the cause above, then run l3ctl agent sync again');
-      }
-      const skipped = res.skipped.length ? `, ${res.skipped.length} not handled here (${res.skipped.map((x) => `${x.router.name}: ${x.reason}`).join(', ')})` : '';
-      ctx.status(`synced ${res.converged.length} router(s), ${res.changed.length} changed${skipped}`);
-    }),
+export async function agentRun(o: AgentRunOptions, io: IO): Promise<void> {
+  let interval: number | null = null;
+  if (o.interval !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(o.interval) || Number(o.interval) <= 0) throw new UsageError(`invalid --interval '${o.interval}': expected a number of seconds above 0`);
+    interval = Number(o.interval);
+  }
+  const format = o.logFormat ?? 'text';
+  // text: pass lines on stdout, errors and warnings on stderr; json: every line on stdout.
+  const log = (level: string, line: string) => {
+    if (level === 'info' && io.quiet) return;
+    (format === 'text' && level !== 'info' ? io.stderr : io.stdout).write(line + '\n');
+  };
+  // Under --dry-run one pass shows what the loop would do; repeating it would change nothing.
+  await runLoop(
+    { pass: (n) => loopPass(io, n), clock: io.clock ?? systemClock, signals: io.signals ?? process, log },
+    { format, fixedInterval: interval, once: io.dryRun },
   );
-
-  define(agent, 'check [router...]', {
-    summary: 'report drift between the store and the kernel; exit 3 when there is any',
-    examples: ['l3ctl agent check', 'l3ctl agent check r1 -f json'],
-  }).action(
-    handler(async (ctx, _o, refs: string[]) => {
-      const s = await loadState(ctx.storePath);
-      const config = effectiveConfig(s.config);
-      const routers = selectRouters(s, refs);
-      checkPass(s, config, routers);
-      const findings: Finding[] = [];
-      const failed: string[] = [];
-      const notices = new Set<string>();
-      for (const res of await checkRouters(ctx, s, config, routers, { host: !refs.length })) {
-        for (const n of res.notices) notices.add(n);
-        const name = res.router?.name ?? '(host namespace)';
-        // A namespace that cannot be read is reported; the other routers are still checked.
-        if (res.error) {
-          failed.push(name);
-          reportRouterError(name, res.error);
-        }
-        for (const d of res.findings) findings.push({ router: name, router_id: res.router?.id ?? '', ...d });
-      }
-      if (findings.length || ctx.format !== 'table') await printList(ctx, FINDING_COLUMNS, findings as unknown as Record<string, unknown>[]);
-      // Not drift (no exit 3), and not in the findings list: one line on stderr in every format.
-      if (!ctx.quiet) for (const n of notices) process.stderr.write(`l3ctl: notice: ${n}\n`);
-      if (failed.length) throw new L3ctlError(`could not check ${failed.length} router(s): ${failed.join(', ')}`, EXIT.apply);
-      if (!findings.length) return ctx.status(`no drift: ${routers.length} router(s) match the store`);
-      const names = [...new Set(findings.map((f) => f.router))];
-      process.stderr.write(`l3ctl: drift in ${names.length} router(s) (${names.join(', ')}): ${findings.length} finding(s)\nhint: l3ctl agent sync${refs.length ? ' ' + names.join(' ') : ''}\n`);
-      process.exitCode = EXIT.drift;
-    }),
-  );
-
-  define(agent, 'cleanup', {
-    summary: 'remove qrouter- namespaces no store on this host owns (with router_id set: only that one); those still in use only with --force',
-    examples: ['l3ctl agent cleanup --dry-run', 'l3ctl agent cleanup --yes'],
-  })
-    .option('--force', 'also remove router namespaces of unknown owner that still have devices or processes (their processes are killed)')
-    .action(
-    handler(async (ctx, o) => {
-      const force = !!o.force;
-      const first = await planCleanup(ctx, { force, dryRun: ctx.dryRun });
-      reportCleanup(ctx, first, force);
-      if (!first.remove.length) return ctx.status('no stale router namespaces');
-      if (!ctx.quiet) process.stderr.write(`will remove ${first.remove.length} stale router namespace(s):\n${first.remove.map((x) => `  ${describeStale(x)}\n`).join('')}`);
-      await confirm(ctx, `Remove ${first.remove.length} stale router namespace(s)?`);
-      const failed: string[] = [];
-      await underLock(ctx, async () => {
-        // Decided again under the lock: a router added meanwhile owns its namespace now.
-        const listed = new Set(first.remove.map((x) => x.ns));
-        const now = ctx.dryRun ? first : await planCleanup(ctx, { force });
-        for (const x of now.remove.filter((y) => listed.has(y.ns))) {
-          try {
-            await removeStale(ctx, x, { dryRun: ctx.dryRun });
-            ctx.status(`removed ${x.ns}`);
-          } catch (err) {
-            failed.push(x.ns);
-            process.stderr.write(`l3ctl: error: ${x.ns}: ${(err as Error).message}\n`);
-          }
-        }
-      });
-      if (failed.length) throw new L3ctlError(`${failed.length} namespace(s) could not be removed: ${failed.join(', ')}`, EXIT.apply);
-    }),
-  );
-
-  define(agent, 'status', {
-    summary: "the agent's state report: configuration and counts of the routers handled here, and the host settings l3ctl would want",
-    examples: ['l3ctl agent status', 'l3ctl agent status -f json'],
-  }).action(
-    handler(async (ctx) => {
-      const s = await loadState(ctx.storePath);
-      const config = effectiveConfig(s.config);
-      const settings = await observeHostSettings(ctx.runner, wantedHostSettings(config));
-      await printStatus(ctx, stateReport(s, config, { host: hostname(), now: new Date() }), settings);
-    }),
-  );
-
-  define(agent, 'run', {
-    summary: 'loop: sync every router every periodic_interval seconds, one log line per pass; SIGHUP: a pass now; SIGTERM: stop after the pass',
-    examples: ['l3ctl agent run', 'l3ctl agent run --interval 10 --log-format json'],
-  })
-    .option('--interval <seconds>', 'seconds between passes (default: config periodic_interval)')
-    .addOption(new Option('--log-format <format>', 'text: one line per pass; json: one object per line (with the state report)').choices(LOG_FORMATS).default('text'))
-    .action(
-      handler(async (ctx, o) => {
-        let interval: number | null = null;
-        if (o.interval !== undefined) {
-          if (!/^\d+(\.\d+)?$/.test(o.interval) || Number(o.interval) <= 0) throw new UsageError(`invalid --interval '${o.interval}': expected a number of seconds above 0`);
-          interval = Number(o.interval);
-        }
-        const format = o.logFormat as LogFormat;
-        // text: pass lines on stdout, errors and warnings on stderr; json: every line on stdout.
-        const log = (level: string, line: string) => {
-          if (level === 'info' && ctx.quiet) return;
-          (format === 'text' && level !== 'info' ? process.stderr : process.stdout).write(line + '\n');
-        };
-        // Under --dry-run one pass shows what the loop would do; repeating it would change nothing.
-        await runLoop({ pass: (n) => loopPass(ctx, n), clock: systemClock, signals: process, log }, { format, fixedInterval: interval, once: ctx.dryRun });
-      }),
-    );
 }
 
 /** One pass of `agent run`: sync everything under the lock, then the state report. Router errors are collected for the loop's log. */
-async function loopPass(ctx: Context, n: number): Promise<PassResult> {
+async function loopPass(io: IO, n: number): Promise<PassResult> {
   const errors: PassResult['errors'] = [];
   const warnings: string[] = [];
-  const { res, state } = await underLock(ctx, async () => {
-    const res = await syncOnce(ctx, [], {
+  const { res, state } = await underLock(io, async () => {
+    const res = await syncOnce(io, [], {
       onError: (r, err) => void errors.push({ router: r?.name ?? null, message: err.message, ...((err as L3ctlError).hint ? { hint: (err as L3ctlError).hint } : {}) }),
       warn: (t) => void warnings.push(t),
     }, false);
-    return { res, state: await loadState(ctx.storePath) };
+    return { res, state: await loadState(io.storePath) };
   });
   const config = effectiveConfig(state.config);
   const name = (r: Router) => r.name;
@@ -248,6 +216,6 @@ async function loopPass(ctx: Context, n: number): Promise<PassResult> {
     interval: config.periodic_interval,
     errors,
     warnings,
-    report: stateReport(state, config, { host: hostname(), now: new Date(), startFlag: n === 1 }),
+    report: stateReport(state, config, { host: io.hostname ?? hostname(), now: now(io), startFlag: n === 1 }),
   };
 }

@@ -1,6 +1,7 @@
-// Hidden aliases for the old quantum/neutron client's verbs: they say what
-// the new form is (stderr) and run it, so old habits and scripts keep working.
-import type { Command } from 'commander';
+// Hidden aliases for the old quantum/neutron client's verbs. The command line
+// is rewritten before it is parsed (as gh expands its aliases), so an alias
+// is exactly its new form: same parsing, same errors, one program.
+import { GLOBAL_OPTIONS } from './commands.js';
 
 export const ALIASES: Record<string, string[]> = {
   'router-create': ['router', 'add'],
@@ -13,27 +14,23 @@ export const ALIASES: Record<string, string[]> = {
   'floatingip-disassociate': ['fip', 'disassociate'],
 };
 
-/** argv (after `l3ctl`) with the alias word replaced by the new noun and verb. */
-export function rewrite(words: string[], alias: string): string[] {
-  const i = words.indexOf(alias);
-  return i < 0 ? words : [...words.slice(0, i), ...ALIASES[alias]!, ...words.slice(i + 1)];
+/** Index of the first word that is neither a global option nor its value. */
+function commandWord(args: string[]): number {
+  const takesValue = new Set(GLOBAL_OPTIONS.filter((o) => o.value).flatMap((o) => o.flags));
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i]!;
+    if (w === '--') return -1;
+    if (!w.startsWith('-') || w === '-') return i;
+    if (takesValue.has(w)) i++;
+  }
+  return -1;
 }
 
-export function register(program: Command): void {
-  for (const [alias, target] of Object.entries(ALIASES)) {
-    program
-      .command(alias, { hidden: true })
-      .description(`old name of: l3ctl ${target.join(' ')}`)
-      .helpOption(false)
-      .allowUnknownOption(true)
-      .allowExcessArguments(true)
-      .argument('[args...]')
-      .action(async () => {
-        // Everything the operator typed, global options included, in its place.
-        const words = rewrite(process.argv.slice(2), alias);
-        process.stderr.write(`l3ctl: '${alias}' is now '${target.join(' ')}': l3ctl ${words.join(' ')}\n`);
-        const { buildProgram } = await import('./main.js');
-        await buildProgram().parseAsync(words, { from: 'user' });
-      });
-  }
+/** The words after `l3ctl` with an old verb replaced by its new noun and verb, and a note saying so; null when there is none. */
+export function expandAlias(args: string[]): { args: string[]; note: string } | null {
+  const i = commandWord(args);
+  const target = i >= 0 ? ALIASES[args[i]!] : undefined;
+  if (!target) return null;
+  const words = [...args.slice(0, i), ...target, ...args.slice(i + 1)];
+  return { args: words, note: `l3ctl: '${args[i]}' is now '${target.join(' ')}': l3ctl ${words.join(' ')}` };
 }

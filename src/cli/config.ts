@@ -1,14 +1,13 @@
-import type { Command } from 'commander';
+// `config list | get | set | unset`: the agent's options, kept in the store.
 import { CONFIG_KEYS, configKey } from '../model/config.js';
 import { UsageError } from '../model/errors.js';
 import type { State } from '../model/types.js';
 import { loadState } from '../store/store.js';
-import { define, handler, noun } from './define.js';
+import { CONFIG_COLUMNS } from './columns.js';
+import type { IO } from './io.js';
 import { mutate } from './mutate.js';
-import { findConfigKey } from './resolve.js';
 import { printList, printObject } from './output.js';
-
-export const CONFIG_COLUMNS = ['key', 'value', 'default', 'source'];
+import { findConfigKey } from './resolve.js';
 
 const row = (s: State, name: string) => {
   const k = configKey(name);
@@ -28,40 +27,28 @@ function changeConfig(s: State, key: string, value: string | undefined) {
     throw new UsageError(`cannot change ${key} while routers have ports`, 'remove the routers (or their ports) first, or change it on an empty store');
   }
   // Every option can change what a router looks like: every router gets a pass.
-  return { bridges: true, routers: s.routers.map((r) => r.id), hostLeftovers: key === 'use_namespaces' || key === 'router_id' };
+  return { bridges: true, routers: s.routers.map((r) => r.id), hostLeftovers: key === 'use_namespaces' || key === 'router_id', value: true };
 }
 
-export function register(program: Command): void {
-  const cfg = noun(program, 'config', { summary: "the agent's options, kept in the store", examples: ['l3ctl config list'] });
+export async function configList(_o: object, io: IO): Promise<void> {
+  const s = await loadState(io.storePath);
+  await printList(io, CONFIG_COLUMNS, CONFIG_KEYS.map((k) => row(s, k.name)));
+}
 
-  define(cfg, 'list', { summary: 'list every option with its value and default', examples: ['l3ctl config list -f value -c key -c value'] }).action(
-    handler(async (ctx) => {
-      const s = await loadState(ctx.storePath);
-      await printList(ctx, CONFIG_COLUMNS, CONFIG_KEYS.map((k) => row(s, k.name)));
-    }),
-  );
+export async function configGet(o: { key: string }, io: IO): Promise<void> {
+  findConfigKey(o.key);
+  const s = await loadState(io.storePath);
+  const r = row(s, o.key);
+  if (io.format === 'table' && !io.columns.length) return io.out(r.value ?? '');
+  await printObject(io, CONFIG_COLUMNS, r);
+}
 
-  define(cfg, 'get <key>', { summary: 'print the value of an option', examples: ['l3ctl config get send_arp_for_ha'] }).action(
-    handler(async (ctx, _o, key: string) => {
-      findConfigKey(key);
-      const s = await loadState(ctx.storePath);
-      const r = row(s, key);
-      if (ctx.format === 'table' && !ctx.columns.length) return ctx.out(r.value ?? '');
-      await printObject(ctx, CONFIG_COLUMNS, r);
-    }),
-  );
+export async function configSet(o: { key: string; value: string }, io: IO): Promise<void> {
+  const v = findConfigKey(o.key).check(o.value);
+  if (await mutate(io, (s) => changeConfig(s, o.key, v))) io.status(`${o.key} = ${v}`);
+}
 
-  define(cfg, 'set <key> <value>', { summary: 'set an option and apply it to every router', examples: ['l3ctl config set external_network_bridge ""', 'l3ctl config set host_namespace l3ctl-lab-host'] }).action(
-    handler(async (ctx, _o, key: string, value: string) => {
-      const v = findConfigKey(key).check(value);
-      await mutate(ctx, (s) => ({ ...changeConfig(s, key, v), print: () => ctx.status(`${key} = ${v}`) }));
-    }),
-  );
-
-  define(cfg, 'unset <key>', { summary: 'return an option to its default', examples: ['l3ctl config unset router_id'] }).action(
-    handler(async (ctx, _o, key: string) => {
-      findConfigKey(key);
-      await mutate(ctx, (s) => ({ ...changeConfig(s, key, undefined), print: () => ctx.status(`${key} reset to its default`) }));
-    }),
-  );
+export async function configUnset(o: { key: string }, io: IO): Promise<void> {
+  findConfigKey(o.key);
+  if (await mutate(io, (s) => changeConfig(s, o.key, undefined))) io.status(`${o.key} reset to its default`);
 }

@@ -1,21 +1,12 @@
-// export, diff, apply: thin verbs over src/agent/document.ts (the file) and
-// src/agent/declarative.ts (merge, diff, one transaction). Both, and the
-// yaml package, are imported by the actions only: other commands never load
-// them.
+// `export`, `diff`, `apply`: thin verbs over src/agent/document.ts (the file)
+// and src/agent/declarative.ts (merge, diff, one transaction). Both, and the
+// yaml package, are imported only when one of these verbs runs.
 import { readFile, writeFile } from 'node:fs/promises';
-import type { Command } from 'commander';
-import { L3ctlError, UsageError } from '../model/errors.js';
-import type { Context } from './context.js';
-import { define, handler } from './define.js';
+import type { DiffEntry } from '../agent/declarative.js';
+import type { ReadDocument } from '../agent/document.js';
+import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
+import type { IO } from './io.js';
 import { txDeps } from './mutate.js';
-
-/** -f yaml is export's document format; every other command prints table, json or value (main.ts's preAction hook). */
-export function refuseYamlFormat(program: Command, action: Command): void {
-  if (program.opts().format !== 'yaml' || action.name() === 'export') return;
-  const path: string[] = [];
-  for (let c: Command | null = action; c && c !== program; c = c.parent) path.unshift(c.name());
-  throw new UsageError(`-f yaml is the document format of export only: expected -f table, json or value for '${path.join(' ')}'`);
-}
 
 /** The document named on the command line: a file, or standard input for '-'. */
 async function readSource(file: string): Promise<{ text: string; source: string }> {
@@ -35,121 +26,100 @@ async function readSource(file: string): Promise<{ text: string; source: string 
 
 /**
  * Read and check a document; an invalid one prints every problem, one
- * `l3ctl: error:` line each, and exits 2 (nothing is changed).
+ * `l3ctl: error:` line each, and is exit 2 (nothing is changed).
  */
-async function withDocument(ctx: Context, file: string, fn: (read: import('../agent/document.js').ReadDocument) => Promise<void>): Promise<void> {
+async function withDocument(io: IO, file: string, fn: (read: ReadDocument) => Promise<number>): Promise<number> {
   const { readDocument, InvalidDocument } = await import('../agent/document.js');
   const { text, source } = await readSource(file);
+  let read: ReadDocument;
   try {
-    const read = readDocument(text, source);
-    for (const w of read.warnings) ctx.warn(`${source}: ${w}`);
-    await fn(read);
+    read = readDocument(text, source);
   } catch (err) {
     if (!(err instanceof InvalidDocument)) throw err;
-    for (const line of err.lines()) process.stderr.write(`l3ctl: error: ${line}\n`);
-    process.stderr.write(`hint: ${err.hint}\n`);
-    process.exitCode = err.exitCode;
+    for (const line of err.lines()) io.stderr.write(`l3ctl: error: ${line}\n`);
+    io.stderr.write(`hint: ${err.hint}\n`);
+    return err.exitCode;
   }
+  for (const w of read.warnings) io.warn(`${source}: ${w}`);
+  return fn(read);
 }
 
 /** Diff lines, coloured on a colour terminal (+ green, - red, ~ yellow). */
-async function printDiff(ctx: Context, entries: import('../agent/declarative.js').DiffEntry[]): Promise<void> {
+async function printDiff(io: IO, entries: DiffEntry[]): Promise<void> {
   const { diffLine } = await import('../agent/declarative.js');
-  if (ctx.format === 'json') return ctx.out(JSON.stringify(entries, null, 2));
+  if (io.format === 'json') return io.out(JSON.stringify(entries, null, 2));
   if (!entries.length) return;
-  const chalk = ctx.color ? new (await import('chalk')).Chalk({ level: 1 }) : null;
+  const chalk = io.color ? new (await import('chalk')).Chalk({ level: 1 }) : null;
   const paint = (op: string, s: string) => (!chalk ? s : op === '+' ? chalk.green(s) : op === '-' ? chalk.red(s) : chalk.yellow(s));
-  ctx.out(entries.map((e) => paint(e.op, diffLine(e))).join('\n'));
+  io.out(entries.map((e) => paint(e.op, diffLine(e))).join('\n'));
 }
 
 /** `routers 3/10` on one rewritten stderr line, on a terminal only. */
-function progressLine(ctx: Context): { update(done: number, total: number): void; end(): void } | null {
-  if (!process.stderr.isTTY || ctx.quiet || ctx.dryRun) return null;
+function progressLine(io: IO): { update(done: number, total: number): void; end(): void } | null {
+  if (!io.stderr.isTTY || io.quiet || io.dryRun) return null;
   let shown = false;
   return {
     update(done, total) {
       shown = true;
-      process.stderr.write(`\r\x1b[Kl3ctl: apply: routers ${done}/${total}`);
+      io.stderr.write(`\r\x1b[Kl3ctl: apply: routers ${done}/${total}`);
     },
     end() {
-      if (shown) process.stderr.write('\r\x1b[K');
+      if (shown) io.stderr.write('\r\x1b[K');
     },
   };
 }
 
-export function register(program: Command): void {
-  define(program, 'export', {
-    summary: 'print the whole desired state as a document apply accepts (YAML, or JSON with -f json)',
-    examples: ['l3ctl export -o site.yaml', 'l3ctl export -f json | ssh node2 l3ctl apply -'],
-  })
-    .option('-o, --output <file>', 'write to FILE instead of standard output (format from its extension: .json or .yaml)')
-    .action(
-      handler(async (ctx, o) => {
-        const { renderDocument, toDocument, formatOfPath } = await import('../agent/document.js');
-        const { loadState } = await import('../store/store.js');
-        // -f (global) given: yaml or json; not given: by -o's extension, else YAML (also when piped).
-        const given = program.getOptionValueSource('format') !== 'default';
-        if (given && ctx.format !== 'json' && ctx.format !== 'yaml') {
-          throw new UsageError(`export writes a document: expected -f yaml or -f json, got -f ${ctx.format}`);
-        }
-        const format = given ? (ctx.format === 'json' ? 'json' : 'yaml') : (o.output && formatOfPath(o.output)) || 'yaml';
-        const text = renderDocument(toDocument(await loadState(ctx.storePath)), format);
-        if (!o.output) return void process.stdout.write(text);
-        try {
-          // 0600: the config may hold a secret (ha_vrrp_auth_password).
-          await writeFile(o.output, text, { mode: 0o600 });
-        } catch (err) {
-          throw new L3ctlError(`cannot write ${o.output}: ${(err as Error).message}`, 1);
-        }
-        ctx.status(`wrote ${o.output}`);
-      }),
-    );
+export async function exportState(o: { output?: string }, io: IO): Promise<void> {
+  const { renderDocument, toDocument, formatOfPath } = await import('../agent/document.js');
+  const { loadState } = await import('../store/store.js');
+  // -f given: yaml or json; not given: by -o's extension, else YAML (also when piped).
+  if (io.formatGiven && io.format !== 'json' && io.format !== 'yaml') {
+    throw new UsageError(`export writes a document: expected -f yaml or -f json, got -f ${io.format}`);
+  }
+  const format = io.formatGiven ? (io.format === 'json' ? 'json' : 'yaml') : (o.output && formatOfPath(o.output)) || 'yaml';
+  const text = renderDocument(toDocument(await loadState(io.storePath)), format);
+  if (!o.output) return void io.stdout.write(text);
+  try {
+    // 0600: the config may hold a secret (ha_vrrp_auth_password).
+    await writeFile(o.output, text, { mode: 0o600 });
+  } catch (err) {
+    throw new L3ctlError(`cannot write ${o.output}: ${(err as Error).message}`, EXIT.apply);
+  }
+  io.status(`wrote ${o.output}`);
+}
 
-  define(program, 'diff <file>', {
-    summary: "what apply would change, object by object; exit 1 when anything, 0 when nothing, 2 for an invalid file",
-    examples: ['l3ctl diff site.yaml', 'l3ctl diff --prune site.yaml -f json'],
-  })
-    .option('--prune', 'also what apply --prune would remove')
-    .action(
-      handler(async (ctx, o, file: string) => {
-        await withDocument(ctx, file, async (read) => {
-          const { diffDocument } = await import('../agent/declarative.js');
-          const entries = await diffDocument(ctx.storePath, read, { prune: !!o.prune });
-          // As diff(1) and kubectl diff: -q prints nothing, the exit status still tells.
-          await printDiff(ctx, entries);
-          if (entries.length) process.exitCode = 1;
-        });
-      }),
-    );
+/** Exit 1 when the file would change anything (as diff(1) and kubectl diff), 0 when nothing. */
+export async function diffDocumentVerb(o: { file: string; prune?: boolean }, io: IO): Promise<number> {
+  return withDocument(io, o.file, async (read) => {
+    const { diffDocument } = await import('../agent/declarative.js');
+    const entries = await diffDocument(io.storePath, read, { prune: !!o.prune });
+    // -q prints nothing; the exit status still tells.
+    await printDiff(io, entries);
+    return entries.length ? EXIT.apply : EXIT.ok;
+  });
+}
 
-  define(program, 'apply <file>', {
-    summary: "make the store and kernel match a document (- reads standard input): checked whole first, then one transaction",
-    examples: ['l3ctl apply site.yaml', 'l3ctl apply --prune site.yaml', 'l3ctl --store /var/lib/l3ctl/state.json export | l3ctl --store other.json apply -'],
-  })
-    .option('--prune', 'remove networks, routers, floating IPs and config keys the file does not have')
-    .action(
-      handler(async (ctx, o, file: string) => {
-        await withDocument(ctx, file, async (read) => {
-          const { applyDocument } = await import('../agent/declarative.js');
-          const progress = progressLine(ctx);
-          const t0 = performance.now();
-          let result;
-          try {
-            result = await applyDocument(txDeps(ctx), read, { prune: !!o.prune, onProgress: progress?.update });
-          } finally {
-            progress?.end();
-          }
-          if (ctx.dryRun) return;
-          const { diffLine } = await import('../agent/declarative.js');
-          for (const e of result.changes) ctx.status(diffLine(e));
-          const count = (op: string) => result.changes.filter((e) => e.op === op).length;
-          const secs = ((performance.now() - t0) / 1000).toFixed(1);
-          ctx.status(
-            result.changes.length
-              ? `${read.source}: ${count('+')} added, ${count('~')} changed, ${count('-')} removed; ${result.routers} router${result.routers === 1 ? '' : 's'} converged in ${secs} s`
-              : `${read.source}: no change; ${result.routers} router${result.routers === 1 ? '' : 's'} checked in ${secs} s`,
-          );
-        });
-      }),
+export async function applyDocumentVerb(o: { file: string; prune?: boolean }, io: IO): Promise<number> {
+  return withDocument(io, o.file, async (read) => {
+    const { applyDocument, diffLine } = await import('../agent/declarative.js');
+    const progress = progressLine(io);
+    const t0 = performance.now();
+    let result;
+    try {
+      result = await applyDocument(txDeps(io), read, { prune: !!o.prune, onProgress: progress?.update });
+    } finally {
+      progress?.end();
+    }
+    if (io.dryRun) return EXIT.ok;
+    for (const e of result.changes) io.status(diffLine(e));
+    const count = (op: string) => result.changes.filter((e) => e.op === op).length;
+    const secs = ((performance.now() - t0) / 1000).toFixed(1);
+    const n = `${result.routers} router${result.routers === 1 ? '' : 's'}`;
+    io.status(
+      result.changes.length
+        ? `${read.source}: ${count('+')} added, ${count('~')} changed, ${count('-')} removed; ${n} converged in ${secs} s`
+        : `${read.source}: no change; ${n} checked in ${secs} s`,
     );
+    return EXIT.ok;
+  });
 }

@@ -1,39 +1,109 @@
-// One way to declare a command: its one-line summary and examples live with
-// it, so --help, the man page and the README list come from one place.
-import type { Command } from 'commander';
-import { makeContext, type Context, type GlobalOptions } from './context.js';
+// The building blocks of the command table (commands.ts). A command is data
+// (name, summary, examples, arguments and options with what their values
+// are, columns) plus, for its code, a loader of its noun's module and a pick
+// of the verb's function in it: nothing here or in the table imports a noun.
+import type { ArgSpec, CmdSpec, Kind, OptSpec } from './cmdtree-types.js';
+import type { IO } from './io.js';
 
-export interface CommandDoc {
+/**
+ * A verb: its typed options (arguments and options by camel-cased name, as
+ * parse.ts fills them) and the command's dependencies. A number returned is
+ * the exit status; errors are thrown (main maps them to exit statuses).
+ */
+export type Verb<O = any> = (opts: O, io: IO) => Promise<number | void>;
+
+export interface Command {
+  name: string;
   summary: string;
   examples: string[];
+  args: ArgSpec[];
+  options: OptSpec[];
+  columns?: string[];
+  commands: Command[];
+  /** On top-level commands: imports the module with the code of it and its verbs. */
+  load?: () => Promise<unknown>;
+  /** On leaves: the verb's function in that module. */
+  run?: (module: any) => Verb;
 }
 
-const docs = new WeakMap<Command, CommandDoc>();
-
-export function docOf(cmd: Command): CommandDoc | undefined {
-  return docs.get(cmd);
+export interface VerbDecl<M> {
+  name: string;
+  summary: string;
+  examples: string[];
+  args?: ArgSpec[];
+  options?: OptSpec[];
+  columns?: string[];
+  run: (module: M) => Verb;
 }
 
-export function define(parent: Command, spec: string, doc: CommandDoc): Command {
-  const cmd = parent.command(spec).description(doc.summary);
-  docs.set(cmd, doc);
-  if (doc.examples.length) {
-    cmd.addHelpText('after', '\n' + doc.examples.map((e) => `Example: ${e}`).join('\n'));
+const leafOf = <M>(d: VerbDecl<M>): Command => ({
+  name: d.name,
+  summary: d.summary,
+  examples: d.examples,
+  args: d.args ?? [],
+  options: d.options ?? [],
+  ...(d.columns ? { columns: d.columns } : {}),
+  commands: [],
+  run: d.run,
+});
+
+/** A noun and its verbs, whose code is `load`ed only when one of them runs. */
+export function noun<M>(name: string, doc: { summary: string; examples: string[] }, load: () => Promise<M>, verbs: VerbDecl<M>[]): Command {
+  return { name, summary: doc.summary, examples: doc.examples, args: [], options: [], commands: verbs.map(leafOf), load };
+}
+
+/** A top-level command without verbs (`completion SHELL`). */
+export function command<M>(decl: VerbDecl<M>, load: () => Promise<M>): Command {
+  return { ...leafOf(decl), load };
+}
+
+/** `<name>`, `[name]`, `<name...>`: an argument, and what its value is. */
+export function arg(spec: string, kind: Kind = 'none', more: { choices?: readonly string[]; description?: string } = {}): ArgSpec {
+  const m = /^([<[])([a-z][a-z-]*)(\.\.\.)?[>\]]$/.exec(spec);
+  if (!m) throw new Error(`bad argument spec ${spec}`);
+  const a: ArgSpec = { name: m[2]!, required: m[1] === '<', variadic: !!m[3], kind: more.choices ? 'choices' : kind };
+  if (more.choices) a.choices = [...more.choices];
+  if (more.description) a.description = more.description;
+  return a;
+}
+
+/** `-f, --format <format>`: an option; `kind` says what its value is (completion). */
+export function opt(
+  flags: string,
+  description: string,
+  more: { kind?: Kind; choices?: readonly string[]; repeat?: boolean; required?: boolean } = {},
+): OptSpec {
+  const m = /^((?:-[A-Za-z], )?--[a-z][a-z-]*)(?: <([a-z-]+)>)?$/.exec(flags);
+  if (!m) throw new Error(`bad option spec ${flags}`);
+  const o: OptSpec = { flags: m[1]!.split(', '), description };
+  if (m[2]) {
+    o.value = m[2];
+    o.kind = more.choices ? 'choices' : more.kind ?? 'none';
+    if (more.choices) o.choices = [...more.choices];
   }
-  return cmd;
+  if (more.repeat) o.repeat = true;
+  if (more.required) o.required = true;
+  return o;
 }
 
-/** A noun (`router`, `fip` …): a command with subcommands and a summary. */
-export function noun(parent: Command, name: string, doc: CommandDoc): Command {
-  return define(parent, name, doc);
-}
+const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
-/** Wraps a handler: builds the context from global + local options. */
-export function handler<A extends unknown[]>(fn: (ctx: Context, opts: Record<string, any>, ...args: A) => Promise<void> | void) {
-  return async (...all: unknown[]) => {
-    const cmd = all[all.length - 1] as Command;
-    const opts = cmd.optsWithGlobals() as GlobalOptions & Record<string, any>;
-    const args = all.slice(0, cmd.registeredArguments.length) as A;
-    await fn(makeContext(opts), opts, ...args);
-  };
+/** The key an option's value has in a verb's options: `--gateway-ip` → gatewayIp, `--no-input` → input. */
+export const optionKey = (o: OptSpec): string => camel(o.flags[o.flags.length - 1]!.replace(/^--(no-)?/, ''));
+/** `--no-input`: a flag that turns something off. */
+export const negated = (o: OptSpec): boolean => o.flags[o.flags.length - 1]!.startsWith('--no-');
+/** `fixed-ip` → fixedIp. */
+export const argKey = (a: ArgSpec): string => camel(a.name);
+/** As the option is written in help and errors: `-f, --format <format>`. */
+export const flagsText = (o: OptSpec): string => `${o.flags.join(', ')}${o.value ? ` <${o.value}>` : ''}`;
+
+export const argText = (a: ArgSpec): string => {
+  const n = `${a.name}${a.variadic ? '...' : ''}`;
+  return a.required ? `<${n}>` : `[${n}]`;
+};
+
+/** `[options] <router> [ip]`; `[options] [command]` for a command with verbs. */
+export function usageOf(c: Command | CmdSpec): string {
+  if (c.commands.length) return '[options] [command]';
+  return ['[options]', ...c.args.map(argText)].join(' ');
 }

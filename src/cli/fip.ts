@@ -1,19 +1,18 @@
-import type { Command } from 'commander';
+// `fip add | delete | associate | disassociate | list`: floating IPs.
+import { skipReason } from '../agent/filters.js';
 import { contains, firstFree, isIPv4 } from '../model/addr.js';
+import { effectiveConfig } from '../model/config.js';
 import { UsageError } from '../model/errors.js';
 import type { FloatingIp, Network, State } from '../model/types.js';
 import { checkIp } from '../model/validate.js';
-import { skipReason } from '../agent/filters.js';
-import { effectiveConfig } from '../model/config.js';
 import { loadState } from '../store/store.js';
-import { define, handler, noun } from './define.js';
+import { FIP_COLUMNS } from './columns.js';
 import { usedAddresses } from './gateway.js';
 import { newId } from './ids.js';
+import type { IO } from './io.js';
 import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
 import { findFip, findNetwork, findRouter } from './resolve.js';
-
-export const FIP_COLUMNS = ['id', 'floating_ip_address', 'fixed_ip_address', 'router_id', 'status', 'floating_network_id'];
 
 export function fipRow(s: State, f: FloatingIp) {
   const r = f.router_id ? s.routers.find((x) => x.id === f.router_id) : undefined;
@@ -51,80 +50,68 @@ function allocate(s: State, ip: string | undefined, nref?: string): FloatingIp {
   return f;
 }
 
-export function register(program: Command): void {
-  const fip = noun(program, 'fip', { summary: 'floating IPs: one-to-one NAT of an external address to a fixed IP', examples: ['l3ctl fip list'] });
+export async function fipAdd(o: { ip?: string; network?: string }, io: IO): Promise<void> {
+  const ip = o.ip ? checkIp('floating IP', o.ip) : undefined;
+  const row = await mutate(io, (s) => {
+    const have = ip ? s.floatingips.find((f) => f.floating_ip_address === ip) : undefined;
+    return { value: fipRow(s, have ?? allocate(s, ip, o.network)) };
+  });
+  if (row) await printObject(io, FIP_COLUMNS, row);
+}
 
-  define(fip, 'add [ip]', { summary: 'allocate a floating IP (the first free address when IP is omitted)', examples: ['l3ctl fip add 203.0.113.20', 'l3ctl fip add --network ext'] })
-    .option('--network <network>', 'external network (default: the only one)')
-    .action(
-      handler(async (ctx, o, ipArg?: string) => {
-        const ip = ipArg ? checkIp('floating IP', ipArg) : undefined;
-        await mutate(ctx, (s) => {
-          const have = ip ? s.floatingips.find((f) => f.floating_ip_address === ip) : undefined;
-          const f = have ?? allocate(s, ip, o.network);
-          return { print: () => printObject(ctx, FIP_COLUMNS, fipRow(s, f)) };
-        });
-      }),
-    );
+export async function fipDelete(o: { fip: string }, io: IO): Promise<void> {
+  const addr = await mutate(io, (s) => {
+    const f = findFip(s, o.fip);
+    s.floatingips = s.floatingips.filter((x) => x.id !== f.id);
+    return { routers: f.router_id ? [f.router_id] : [], value: f.floating_ip_address };
+  });
+  if (addr) io.status(`deleted floating IP ${addr}`);
+}
 
-  define(fip, 'delete <fip>', { summary: 'release a floating IP (disassociates it first)', examples: ['l3ctl fip delete 203.0.113.20'] }).action(
-    handler(async (ctx, _o, ref: string) => {
-      await mutate(ctx, (s) => {
-        const f = findFip(s, ref);
-        s.floatingips = s.floatingips.filter((x) => x.id !== f.id);
-        return { routers: f.router_id ? [f.router_id] : [], print: () => ctx.status(`deleted floating IP ${f.floating_ip_address}`) };
-      });
-    }),
-  );
+export interface FipAssociateOptions {
+  fip: string;
+  fixedIp: string;
+  /** Needed when FIXED_IP lies on subnets of several routers (tenants may reuse address space). */
+  router?: string;
+}
 
-  define(fip, 'associate <fip> <fixed-ip>', {
-    summary: 'map a floating IP to a fixed IP behind a router (allocates the FIP when needed)',
-    examples: ['l3ctl fip associate 203.0.113.20 198.51.100.5', 'l3ctl fip associate 203.0.113.20 198.51.100.5 --router r1'],
-  })
-    .option('--router <router>', 'the router (default: the one router with a subnet holding FIXED_IP)')
-    .action(
-      handler(async (ctx, o, ref: string, fixedArg: string) => {
-        const fixed = checkIp('fixed IP', fixedArg);
-        if (isIPv4(ref) || /^\d/.test(ref) && ref.includes('.')) checkIp('floating IP', ref);
-        await mutate(ctx, (s) => {
-          const f = s.floatingips.find((x) => x.floating_ip_address === ref) ?? (isIPv4(ref) ? allocate(s, ref) : findFip(s, ref));
-          const candidates = o.router
-            ? [findRouter(s, o.router)]
-            : s.routers.filter((r) => r.interfaces.some((p) => contains(s.networks.find((n) => n.id === p.network_id)!.cidr, fixed)));
-          if (!candidates.length) throw new UsageError(`fixed IP ${fixed} is on no router's internal subnet: expected an address on a network some router has an interface on`, 'l3ctl interface add ROUTER NETWORK');
-          // Tenants may reuse address space: the same fixed IP can sit behind several routers.
-          const same = candidates.find((r) => r.id === f.router_id && f.fixed_ip_address === fixed);
-          if (candidates.length > 1 && !same) {
-            throw new UsageError(`fixed IP ${fixed} is on subnets of several routers: ${candidates.map((r) => r.name).join(', ')}: expected --router to say which`, `l3ctl fip associate ${f.floating_ip_address} ${fixed} --router ${candidates[0]!.name}`);
-          }
-          const r = same ?? candidates[0]!;
-          const old = f.router_id;
-          f.router_id = r.id;
-          f.fixed_ip_address = fixed;
-          return { routers: [...(old && old !== r.id ? [old] : []), r.id], print: () => printObject(ctx, FIP_COLUMNS, fipRow(s, f)) };
-        });
-      }),
-    );
+export async function fipAssociate(o: FipAssociateOptions, io: IO): Promise<void> {
+  const fixed = checkIp('fixed IP', o.fixedIp);
+  if (isIPv4(o.fip) || (/^\d/.test(o.fip) && o.fip.includes('.'))) checkIp('floating IP', o.fip);
+  const row = await mutate(io, (s) => {
+    const f = s.floatingips.find((x) => x.floating_ip_address === o.fip) ?? (isIPv4(o.fip) ? allocate(s, o.fip) : findFip(s, o.fip));
+    const candidates = o.router
+      ? [findRouter(s, o.router)]
+      : s.routers.filter((r) => r.interfaces.some((p) => contains(s.networks.find((n) => n.id === p.network_id)!.cidr, fixed)));
+    if (!candidates.length) throw new UsageError(`fixed IP ${fixed} is on no router's internal subnet: expected an address on a network some router has an interface on`, 'l3ctl interface add ROUTER NETWORK');
+    // Tenants may reuse address space: the same fixed IP can sit behind several routers.
+    const same = candidates.find((r) => r.id === f.router_id && f.fixed_ip_address === fixed);
+    if (candidates.length > 1 && !same) {
+      throw new UsageError(`fixed IP ${fixed} is on subnets of several routers: ${candidates.map((r) => r.name).join(', ')}: expected --router to say which`, `l3ctl fip associate ${f.floating_ip_address} ${fixed} --router ${candidates[0]!.name}`);
+    }
+    const r = same ?? candidates[0]!;
+    const old = f.router_id;
+    f.router_id = r.id;
+    f.fixed_ip_address = fixed;
+    // A FIP that moves from another router leaves that one too.
+    return { routers: [...(old && old !== r.id ? [old] : []), r.id], value: fipRow(s, f) };
+  });
+  if (row) await printObject(io, FIP_COLUMNS, row);
+}
 
-  define(fip, 'disassociate <fip>', { summary: 'remove the mapping: address, NAT rules and conntrack entries', examples: ['l3ctl fip disassociate 203.0.113.20'] }).action(
-    handler(async (ctx, _o, ref: string) => {
-      await mutate(ctx, (s) => {
-        const f = findFip(s, ref);
-        const old = f.router_id;
-        f.router_id = null;
-        f.fixed_ip_address = null;
-        return { routers: old ? [old] : [], print: () => printObject(ctx, FIP_COLUMNS, fipRow(s, f)) };
-      });
-    }),
-  );
+export async function fipDisassociate(o: { fip: string }, io: IO): Promise<void> {
+  const row = await mutate(io, (s) => {
+    const f = findFip(s, o.fip);
+    const old = f.router_id;
+    f.router_id = null;
+    f.fixed_ip_address = null;
+    return { routers: old ? [old] : [], value: fipRow(s, f) };
+  });
+  if (row) await printObject(io, FIP_COLUMNS, row);
+}
 
-  define(fip, 'list', { summary: 'list floating IPs', examples: ['l3ctl fip list --router r1 -f value -c floating_ip_address -c fixed_ip_address'] })
-    .option('--router <router>', 'only those of this router')
-    .action(
-      handler(async (ctx, o) => {
-        const s = await loadState(ctx.storePath);
-        const rid = o.router ? findRouter(s, o.router).id : undefined;
-        await printList(ctx, FIP_COLUMNS, s.floatingips.filter((f) => !rid || f.router_id === rid).map((f) => fipRow(s, f)));
-      }),
-    );
+export async function fipList(o: { router?: string }, io: IO): Promise<void> {
+  const s = await loadState(io.storePath);
+  const rid = o.router ? findRouter(s, o.router).id : undefined;
+  await printList(io, FIP_COLUMNS, s.floatingips.filter((f) => !rid || f.router_id === rid).map((f) => fipRow(s, f)));
 }

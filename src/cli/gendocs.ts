@@ -1,22 +1,22 @@
-// Writes every file generated from the command definitions: the completion
-// tree (src/cli/cmdtree.ts), man/l3ctl.1 and the README's command list.
-//   node dist/src/cli/gendocs.js           write them (then rebuild: cmdtree.ts is source)
+// Writes every file generated from the command table (commands.ts): the
+// completion tree (src/cli/cmdtree.json), man/l3ctl.1 and the README's command list.
+//   node dist/src/cli/gendocs.js           write them (then rebuild: the build copies cmdtree.json to dist)
 //   node dist/src/cli/gendocs.js --check   exit 1 and name those that differ
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildProgram, version } from './main.js';
+import { version } from './main.js';
 import { manPage, readmeCommands, replaceReadmeSection } from './manpage.js';
-import { cmdtreeSource, specOf } from './spec.js';
+import { cmdtreeJson, specOf } from './spec.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** Path (from the repository root) → the content it should have. */
 export function generated(root = ROOT): Record<string, string> {
-  const tree = specOf(buildProgram());
+  const tree = specOf();
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   return {
-    'src/cli/cmdtree.ts': cmdtreeSource(tree),
+    'src/cli/cmdtree.json': cmdtreeJson(),
     'man/l3ctl.1': manPage(tree, version()),
     'README.md': replaceReadmeSection(readme, readmeCommands(tree)),
   };

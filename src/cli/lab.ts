@@ -3,11 +3,12 @@
 // a store of its own), adds test hosts on the bridges, proves the result with
 // traffic and removes all of it again.
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import { namespaceName } from '../model/names.js';
 import { formatCommand } from '../linux/runner.js';
-import { backupPath, loadState } from '../store/store.js';
+import { storeFiles } from '../store/remove.js';
+import { chooseLabStore, removeLabStore } from '../lab/store.js';
+import { loadState } from '../store/store.js';
 import { CHECK_COLUMNS, checkCommands, runChecks } from '../lab/check.js';
 import {
   assertLabStore,
@@ -20,19 +21,17 @@ import {
   ROUTER,
   testHosts,
 } from '../lab/topology.js';
-import { chooseLabStore, removeLabStore } from '../lab/store.js';
-import type { Context } from './context.js';
-import { define, handler, noun } from './define.js';
+import type { IO } from './io.js';
 import { printList } from './output.js';
 
 /**
  * The lab's own store: --store when given on the command line, else lab.json.
  * Never L3CTL_STORE: that is the operator's store, which `lab down` would delete.
  */
-function labStore(ctx: Context, o: { store?: string }): { path: string; explicit: boolean } {
-  const store = chooseLabStore(o.store);
+function labStore(io: IO): { path: string; explicit: boolean } {
+  const store = chooseLabStore(io.storeOption);
   // Said under --dry-run too: it explains every store path printed.
-  if (store.note && !ctx.quiet) process.stderr.write(`lab: ${store.note}\n`);
+  if (store.note && !io.quiet) io.stderr.write(`lab: ${store.note}\n`);
   return store;
 }
 
@@ -45,20 +44,14 @@ const seconds = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)}
 /**
  * Run one l3ctl command in this process, against the lab store: the same
  * parsing, validation, lock and apply as from a shell. Its own stdout (the
- * object it made) is not the lab's output, so it is dropped.
+ * object it made) is not the lab's output, so io.l3ctl drops it.
  */
-async function l3ctlInProcess(ctx: Context, store: string, args: string[]): Promise<void> {
-  const { buildProgram } = await import('./main.js');
-  const argv = ['node', 'l3ctl', '--store', store, '-q', '--yes', '--no-input', ...(ctx.verbose ? ['-v'] : []), ...args];
-  const write = process.stdout.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+async function l3ctlInProcess(io: IO, store: string, args: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await io.l3ctl(['--store', store, '-q', '--yes', '--no-input', ...(io.verbose ? ['-v'] : []), ...args]);
   } catch (err) {
     const e = err as L3ctlError;
     throw new L3ctlError(`lab: l3ctl ${shown(args)}: ${e.message}`, e instanceof L3ctlError ? e.exitCode : EXIT.apply, e.hint);
-  } finally {
-    process.stdout.write = write;
   }
 }
 
@@ -67,54 +60,58 @@ const inspectHint = (store: string) => `l3ctl --store ${shq(store)} router show 
 const labCmd = (store: { path: string; explicit: boolean }, verb: string) =>
   `l3ctl${store.explicit ? ` --store ${shq(store.path)}` : ''} lab ${verb}`;
 
-async function labUp(ctx: Context, o: { store?: string }): Promise<void> {
-  const t0 = performance.now();
+/** The lab's names, its store and what the store holds (refused when it is not the lab's). */
+async function openLab(io: IO) {
   const names = labNames();
-  const store = labStore(ctx, o);
-  const before = await loadState(store.path);
-  assertLabStore(before, names, store.path, existsSync(store.path));
-  ctx.status(`lab: store ${store.path}, host namespace ${names.hostNs}`);
+  const store = labStore(io);
+  // A corrupt store is reported (exit 5) and left alone, as everywhere.
+  const state = await loadState(store.path);
+  assertLabStore(state, names, store.path, existsSync(store.path));
+  return { names, store, state };
+}
+
+export async function labUp(_o: object, io: IO): Promise<void> {
+  const t0 = performance.now();
+  const { names, store, state: before } = await openLab(io);
+  io.status(`lab: store ${store.path}, host namespace ${names.hostNs}`);
 
   for (const step of buildSteps(names)) {
     // Under --dry-run the l3ctl commands are listed, not run: each one plans
     // against the store the previous ones would have written.
-    if (ctx.dryRun) ctx.out(formatCommand(['l3ctl', '--store', shq(store.path), ...step.map(shq)]));
+    if (io.dryRun) io.out(formatCommand(['l3ctl', '--store', shq(store.path), ...step.map(shq)]));
     else {
-      ctx.status(`lab: l3ctl ${shown(step)}`);
-      await l3ctlInProcess(ctx, store.path, step);
+      io.status(`lab: l3ctl ${shown(step)}`);
+      await l3ctlInProcess(io, store.path, step);
     }
   }
 
-  const state = ctx.dryRun ? before : await loadState(store.path);
+  const state = io.dryRun ? before : await loadState(store.path);
   for (const h of testHosts(names)) {
     const bridge = labBridge(state, names, h.network);
-    const did = await ensureTestHost(ctx.runner, h, names.hostNs, bridge);
-    ctx.status(`lab: test host ${h.ns}: ${h.cidr}${h.gateway ? ` via ${h.gateway}` : ''} on ${bridge} (${did})`);
+    const did = await ensureTestHost(io.runner, h, names.hostNs, bridge);
+    io.status(`lab: test host ${h.ns}: ${h.cidr}${h.gateway ? ` via ${h.gateway}` : ''} on ${bridge} (${did})`);
   }
 
-  ctx.status(`lab: up in ${seconds(t0)}`);
-  ctx.status(`  prove it:   ${labCmd(store, 'check')}`);
-  ctx.status(`  inspect it: ${inspectHint(store.path)}`);
-  ctx.status(`  remove it:  ${labCmd(store, 'down')}`);
+  io.status(`lab: up in ${seconds(t0)}`);
+  io.status(`  prove it:   ${labCmd(store, 'check')}`);
+  io.status(`  inspect it: ${inspectHint(store.path)}`);
+  io.status(`  remove it:  ${labCmd(store, 'down')}`);
 }
 
-async function labCheck(ctx: Context, o: { store?: string }): Promise<void> {
+export async function labCheck(_o: object, io: IO): Promise<void> {
   const t0 = performance.now();
-  const names = labNames();
-  const store = labStore(ctx, o);
-  const state = await loadState(store.path);
-  assertLabStore(state, names, store.path, existsSync(store.path));
+  const { names, store, state } = await openLab(io);
   const router = state.routers.find((r) => r.name === ROUTER);
   if (!router) throw new L3ctlError(`the lab is not up: no router '${ROUTER}' in ${store.path}`, EXIT.apply, labCmd(store, 'up'));
   const routerNs = namespaceName(router.id);
-  if (ctx.dryRun) {
-    for (const line of checkCommands(names, routerNs)) ctx.out(line);
+  if (io.dryRun) {
+    for (const line of checkCommands(names, routerNs)) io.out(line);
     return;
   }
-  ctx.status('lab: checking with real traffic…');
-  const echo = ctx.verbose ? (l: string) => void process.stderr.write(l + '\n') : undefined;
-  const rows = await runChecks(ctx.runner, names, routerNs, echo);
-  await printList(ctx, CHECK_COLUMNS, rows);
+  io.status('lab: checking with real traffic…');
+  const echo = io.verbose ? (l: string) => void io.stderr.write(l + '\n') : undefined;
+  const rows = await runChecks(io.runner, names, routerNs, echo);
+  await printList(io, CHECK_COLUMNS, rows);
   const failed = rows.filter((r) => r.result !== 'pass');
   if (failed.length) {
     throw new L3ctlError(
@@ -123,16 +120,12 @@ async function labCheck(ctx: Context, o: { store?: string }): Promise<void> {
       `see the drift with: ${inspectHint(store.path)}; ${labCmd(store, 'up')} repairs the lab`,
     );
   }
-  ctx.status(`lab: all ${rows.length} checks passed in ${seconds(t0)}`);
+  io.status(`lab: all ${rows.length} checks passed in ${seconds(t0)}`);
 }
 
-async function labDown(ctx: Context, o: { store?: string }): Promise<void> {
+export async function labDown(_o: object, io: IO): Promise<void> {
   const t0 = performance.now();
-  const names = labNames();
-  const store = labStore(ctx, o);
-  // A corrupt store is reported (exit 5) and left alone, as everywhere.
-  const state = await loadState(store.path);
-  assertLabStore(state, names, store.path, existsSync(store.path));
+  const { names, store, state } = await openLab(io);
 
   // The normal code path first: router teardown (its floating IPs are
   // disassociated with it, so no router is rebuilt on the way), then the
@@ -145,16 +138,16 @@ async function labDown(ctx: Context, o: { store?: string }): Promise<void> {
   ];
   let failures = 0;
   for (const step of steps) {
-    if (ctx.dryRun) {
-      ctx.out(formatCommand(['l3ctl', '--store', shq(store.path), '--yes', ...step.map(shq)]));
+    if (io.dryRun) {
+      io.out(formatCommand(['l3ctl', '--store', shq(store.path), '--yes', ...step.map(shq)]));
       continue;
     }
-    ctx.status(`lab: l3ctl ${shown(step)}`);
+    io.status(`lab: l3ctl ${shown(step)}`);
     try {
-      await l3ctlInProcess(ctx, store.path, step);
+      await l3ctlInProcess(io, store.path, step);
     } catch (err) {
       failures++;
-      ctx.warn(`${(err as Error).message}; removing its namespaces directly`);
+      io.warn(`${(err as Error).message}; removing its namespaces directly`);
     }
   }
 
@@ -163,55 +156,33 @@ async function labDown(ctx: Context, o: { store?: string }): Promise<void> {
   // namespace with its bridges.
   const routerNss = [...new Set([...state.routers.map((r) => r.id), labId(names.prefix, ROUTER)].map(namespaceName))];
   const leftovers = async () => {
-    const present = await ctx.runner.namespaces();
+    const present = await io.runner.namespaces();
     return [names.upstream, names.vm1, names.vm2, ...routerNss, names.hostNs].filter((n) => present.has(n));
   };
   // Under --dry-run the router deletes above have not run: their namespaces are theirs to remove.
-  const tornDown = new Set(ctx.dryRun ? state.routers.map((r) => namespaceName(r.id)) : []);
+  const tornDown = new Set(io.dryRun ? state.routers.map((r) => namespaceName(r.id)) : []);
   const found = (await leftovers()).filter((n) => !tornDown.has(n));
   for (const ns of found) {
-    ctx.status(`lab: ip netns del ${ns}`);
+    io.status(`lab: ip netns del ${ns}`);
     try {
-      await ctx.runner.run(['ip', 'netns', 'del', ns]);
+      await io.runner.run(['ip', 'netns', 'del', ns]);
     } catch (err) {
       failures++;
-      ctx.warn((err as Error).message);
+      io.warn((err as Error).message);
     }
   }
 
-  const files = [store.path, backupPath(store.path)];
-  if (ctx.dryRun) {
-    for (const f of files.filter((x) => existsSync(x))) process.stderr.write(`(dry run) would remove ${f}\n`);
+  const files = storeFiles(store.path);
+  if (io.dryRun) {
+    for (const f of files) io.stderr.write(`(dry run) would remove ${f}\n`);
     return;
   }
-  const hadStore = existsSync(store.path);
-  await removeLabStore(store.path, names, ctx.warn);
+  const hadStore = files.includes(store.path);
+  await removeLabStore(store.path, names, io.warn);
 
   const left = await leftovers();
   if (left.length) throw new L3ctlError(`lab down: namespaces left behind: ${left.join(', ')}`, EXIT.apply);
-  if (failures) ctx.warn(`${failures} step(s) failed on the way, but nothing of the lab is left`);
+  if (failures) io.warn(`${failures} step(s) failed on the way, but nothing of the lab is left`);
   const removed = steps.length + found.length + (hadStore ? 1 : 0);
-  ctx.status(removed ? `lab: down in ${seconds(t0)}${hadStore ? `; store ${store.path} removed` : ''}` : 'lab: nothing to remove');
-}
-
-export function register(program: Command): void {
-  const lab = noun(program, 'lab', {
-    summary: 'a self-contained demonstration: a router, an upstream host and two VMs in namespaces of its own',
-    examples: ['l3ctl lab up && l3ctl lab check', 'l3ctl lab down'],
-  });
-
-  define(lab, 'up', {
-    summary: `build the lab in a store of its own (${LAB_STORE_PATH}, or lab --store PATH; never L3CTL_STORE); running it again changes nothing`,
-    examples: ['l3ctl lab up', 'l3ctl lab up --dry-run', `l3ctl --store ${LAB_STORE_PATH} router show ${ROUTER}`],
-  }).action(handler((ctx, o) => labUp(ctx, o)));
-
-  define(lab, 'check', {
-    summary: 'prove the lab with real traffic (SNAT, floating IP both ways); exit 1 when a check fails',
-    examples: ['l3ctl lab check', 'l3ctl lab check -f json'],
-  }).action(handler((ctx, o) => labCheck(ctx, o)));
-
-  define(lab, 'down', {
-    summary: 'remove the lab: router, networks, test hosts, its namespaces and its store',
-    examples: ['l3ctl lab down'],
-  }).action(handler((ctx, o) => labDown(ctx, o)));
+  io.status(removed ? `lab: down in ${seconds(t0)}${hadStore ? `; store ${store.path} removed` : ''}` : 'lab: nothing to remove');
 }

@@ -1,127 +1,141 @@
-// Entry point: commander wiring and the mapping of every failure to its exit status.
-import { Command, CommanderError, Option } from 'commander';
+// The entry point: old verbs rewritten, the command line parsed against the
+// command table, a missing argument asked for on a terminal, the verb's noun
+// module loaded and the verb called with its options and dependencies. The
+// one place where failures become `l3ctl: error:` lines and exit statuses.
 import { readFileSync } from 'node:fs';
-import { EXIT, L3ctlError } from '../model/errors.js';
-import { ask, enableAsking, holdMissing, takeMissing } from './ask.js';
-import { register as registerNetwork } from './network.js';
-import { register as registerRouter } from './router.js';
-import { register as registerInterface } from './interface.js';
-import { register as registerGateway } from './gateway.js';
-import { register as registerFip } from './fip.js';
-import { register as registerRoute } from './route.js';
-import { register as registerConfig } from './config.js';
-import { register as registerAgent } from './agent.js';
-import { register as registerLab } from './lab.js';
-import { register as registerDiagnose } from './diagnose.js';
-import { register as registerCompletion } from './completion.js';
-import { register as registerAliases } from './aliases.js';
-import { register as registerDeclarative, refuseYamlFormat } from './declarative.js';
+import type { Clock, SignalSource } from '../agent/runloop.js';
+import type { Files } from '../linux/files.js';
+import type { Runner } from '../linux/runner.js';
+import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
+import { expandAlias } from './aliases.js';
+import type { Output, Prompter } from './io.js';
+import { MissingArgument, ParseError, parse, type Globals, type Parsed } from './parse.js';
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-export function buildProgram(): Command {
-  const program = new Command('l3ctl');
-  program
-    .description('Build Linux routers the way the Quantum/Neutron L3 agent does: namespaces, qr-/qg- ports, SNAT, floating IPs, extra routes.')
-    .version(version(), '--version', 'print the version')
-    .helpOption('-h, --help', 'show help')
-    .option('--store <path>', 'state file (env L3CTL_STORE; default /var/lib/l3ctl/state.json)')
-    .addOption(new Option('-f, --format <format>', 'output format (yaml: the document of export)').choices(['table', 'json', 'value', 'yaml']).default('table'))
-    .option('-c, --column <column>', 'only this column (repeatable, in this order)', collect)
-    .option('--dry-run', 'print every system command that would run; change nothing')
-    .option('-y, --yes', 'answer yes to every confirmation')
-    .option('--no-input', 'never prompt')
-    .option('--no-color', 'no colours (also NO_COLOR)')
-    .option('-v, --verbose', 'echo each system command and its duration to stderr')
-    .option('-q, --quiet', 'print nothing on success')
-    .showSuggestionAfterError(true);
-  program.hook('preAction', (_program, action) => refuseYamlFormat(program, action));
-  registerNetwork(program);
-  registerRouter(program);
-  registerInterface(program);
-  registerGateway(program);
-  registerFip(program);
-  registerRoute(program);
-  registerConfig(program);
-  registerAgent(program);
-  registerDiagnose(program);
-  registerLab(program);
-  registerDeclarative(program);
-  registerCompletion(program);
-  registerAliases(program);
-  // Every command, the program included, maps commander's own failures to
-  // `l3ctl: error: …` (+ `hint:`) and exit 2 the same way (reportError).
-  const walk = (c: Command) => {
-    wireErrors(c);
-    c.commands.forEach(walk);
-  };
-  walk(program);
-  return program;
+/** The process as a command sees it; tests give captured streams, a recording runner, a fake prompter. */
+export interface System {
+  stdout: Output;
+  stderr: Output;
+  stdinTTY: boolean;
+  env: NodeJS.ProcessEnv;
+  /** Default: the real runner (src/linux/runner.ts). */
+  runner?: Runner;
+  /** Default: the real files (src/linux/files.ts). */
+  files?: Files;
+  /** Default: prompts on the terminal (prompt.ts). */
+  prompter?: Prompter;
+  clock?: Clock;
+  signals?: SignalSource;
+  hostname?: string;
 }
 
-const commandPath = (c: Command): string => (c.parent ? `${commandPath(c.parent)} ${c.name()}` : c.name());
-
-/**
- * Commander's messages reshaped to cli.md's one error line: its
- * "(Did you mean …?)" line becomes a hint, and argument errors get the usage
- * line as hint. A command with subcommands run bare (`l3ctl router`, `l3ctl`)
- * is a usage error too: an error line, its help on stderr, exit 2 (stdout
- * stays empty for scripts; `--help` prints help on stdout and exits 0).
- */
-function wireErrors(c: Command): void {
-  c.exitOverride();
-  c.showSuggestionAfterError(true);
-  c.configureOutput({
-    writeErr: (s) => process.stderr.write(s),
-    outputError: (s, write) => {
-      const [first, ...rest] = s.trim().split('\n');
-      const msg = first!.replace(/^error: /, '');
-      if (holdMissing(c, msg)) return; // asked for on the terminal instead (main)
-      const suggestion = rest.join(' ').match(/^\(Did you mean (.*)\?\)$/);
-      let hint: string | undefined;
-      if (suggestion) hint = `did you mean ${suggestion[1]}?`;
-      else if (/^unknown command/.test(msg)) hint = `${commandPath(c)} --help lists the commands`;
-      else if (/^unknown option/.test(msg)) hint = `${commandPath(c)} --help lists the options`;
-      else if (/argument/.test(msg) && !/^option/.test(msg)) hint = `usage: ${commandPath(c)} ${c.usage()}`;
-      write(`l3ctl: error: ${msg}\n${hint ? `hint: ${hint}\n` : ''}`);
-    },
-  });
-  if (c.commands.length) {
-    c.on('beforeHelp', (h: { error: boolean; write: (s: string) => void }) => {
-      if (!h.error) return;
-      // `l3ctl help frob` lands here too, with the unknown name in args.
-      h.write(c.parent === null && c.args[0] === 'help' && c.args[1] !== undefined
-        ? `l3ctl: error: unknown command '${c.args[1]}'\n`
-        : `l3ctl: error: '${commandPath(c)}' needs a command\n`);
-    });
-  }
-}
-
-export function reportError(err: unknown, verbose: boolean): number {
-  if (err instanceof CommanderError) {
-    // --help and --version; the message was printed by commander (wireErrors).
-    if (['commander.helpDisplayed', 'commander.version'].includes(err.code)) return EXIT.ok;
-    // `l3ctl help router` (help on stdout, exitCode 0) is fine; help written
-    // because a bare noun was run (`l3ctl router`, exitCode 1) is a usage error.
-    if (err.code === 'commander.help' && err.exitCode === 0) return EXIT.ok;
-    return EXIT.usage;
-  }
+/** `l3ctl: error: …` and its `hint:` lines. */
+export function errorLines(err: unknown, opts: { subject?: string; verbose?: boolean } = {}): string {
+  const about = opts.subject ? `${opts.subject}: ` : '';
   if (err instanceof L3ctlError) {
     // One line: a message with a newline would read as two errors.
-    process.stderr.write(`l3ctl: error: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
-    for (const h of (err.hint ?? '').split('\n').filter(Boolean)) process.stderr.write(`hint: ${h}\n`);
-    return err.exitCode;
+    const hints = (err.hint ?? '').split('\n').filter(Boolean).map((h) => `hint: ${h}\n`);
+    return `l3ctl: error: ${about}${err.message.replace(/\s*\n\s*/g, ' ')}\n${hints.join('')}`;
   }
   const e = err as Error;
-  process.stderr.write(`l3ctl: error: internal error: ${e?.message ?? String(err)}\n`);
-  if (verbose && e?.stack) process.stderr.write(e.stack + '\n');
-  return EXIT.apply;
+  const stack = opts.verbose && e?.stack ? `${e.stack}\n` : '';
+  return `l3ctl: error: ${about}${opts.subject ? '' : 'internal error: '}${e?.message ?? String(err)}\n${stack}`;
 }
+
+/** Runs `l3ctl ARGS…` (the words after `l3ctl`) and returns its exit status; never throws. */
+export async function run(args: string[], sys: System): Promise<number> {
+  try {
+    return await dispatch(args, sys);
+  } catch (err) {
+    sys.stderr.write(errorLines(err, { verbose: args.includes('-v') || args.includes('--verbose') }));
+    if (err instanceof ParseError && err.helpFor) sys.stderr.write((await import('./help.js')).helpText(err.helpFor));
+    return err instanceof L3ctlError ? err.exitCode : EXIT.apply;
+  }
+}
+
+/** Runs `l3ctl ARGS…`; a failure is thrown, as the verb threw it. */
+export async function dispatch(args: string[], sys: System): Promise<number> {
+  const alias = expandAlias(args);
+  if (alias) sys.stderr.write(alias.note + '\n');
+  const p = await parseAsking(alias?.args ?? args, sys);
+  if (p.action === 'version') {
+    sys.stdout.write(version() + '\n');
+    return EXIT.ok;
+  }
+  if (p.action === 'help') {
+    sys.stdout.write((await import('./help.js')).helpText(p.path));
+    return EXIT.ok;
+  }
+  const [module, { makeIO, commandRunner, commandFiles, storeOf, colorEnabled }, { terminalPrompter }] = await Promise.all([
+    p.top.load!(),
+    import('./io.js'),
+    import('./prompt.js'),
+  ]);
+  const g = p.globals;
+  // -f yaml is export's document format; every other command prints table, json or value.
+  if (g.format === 'yaml' && p.path.join(' ') !== 'export') {
+    throw new UsageError(`-f yaml is the document format of export only: expected -f table, json or value for '${p.path.join(' ')}'`);
+  }
+  const stderrColor = colorEnabled(g.color, sys.stderr, sys.env);
+  const io = makeIO({
+    stdout: sys.stdout,
+    stderr: sys.stderr,
+    ...storeOf(g, sys.env),
+    runner: await commandRunner(g, sys, sys.env, sys.runner),
+    files: sys.files ?? (await commandFiles(g, sys)),
+    format: g.format,
+    formatGiven: !!g.formatGiven,
+    columns: g.column,
+    dryRun: g.dryRun,
+    yes: g.yes,
+    quiet: g.quiet,
+    verbose: g.verbose,
+    interactive: interactive(g, sys),
+    color: colorEnabled(g.color, sys.stdout, sys.env),
+    stderrColor,
+    prompter: sys.prompter ?? terminalPrompter(stderrColor),
+    clock: sys.clock,
+    signals: sys.signals,
+    hostname: sys.hostname,
+    l3ctl: async (words) => {
+      // The requested output of a command run on the lab's behalf is not the lab's output.
+      const code = await dispatch(words, { ...sys, stdout: { write: () => {}, isTTY: false } });
+      if (code !== EXIT.ok) throw new L3ctlError(`exit status ${code}`, code);
+    },
+    report: (err, subject) => sys.stderr.write(errorLines(err, { subject, verbose: g.verbose })),
+  });
+  return (await p.command.run!(module)(p.values, io)) ?? EXIT.ok;
+}
+
+const interactive = (g: Globals, sys: System) => g.input && sys.stdinTTY && sys.stderr.isTTY;
+
+/** parse(), with a missing required argument asked for on a terminal (at most a few times). */
+async function parseAsking(args: string[], sys: System): Promise<Parsed> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return parse(args);
+    } catch (err) {
+      if (!(err instanceof MissingArgument) || tries >= 5 || !interactive(err.globals, sys)) throw err;
+      const [{ askMissing }, { storeOf, colorEnabled }, { terminalPrompter }] = await Promise.all([import('./ask.js'), import('./io.js'), import('./prompt.js')]);
+      const prompter = sys.prompter ?? terminalPrompter(colorEnabled(err.globals.color, sys.stderr, sys.env));
+      const value = await askMissing(err.arg, err.path, storeOf(err.globals, sys.env).storePath, prompter);
+      if (value === null) throw err;
+      // Positional arguments may follow options: the value simply goes last.
+      args = value.startsWith('-') && !args.includes('--') ? [...args, '--', value] : [...args, value];
+    }
+  }
+}
+
+const processOutput = (s: NodeJS.WriteStream): Output => ({
+  write: (t) => void s.write(t),
+  get isTTY() {
+    return !!s.isTTY;
+  },
+});
 
 export async function main(argv: string[]): Promise<void> {
   // `l3ctl … | head`: a reader that went away is not an error worth a stack
@@ -130,26 +144,6 @@ export async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  const verbose = argv.includes('-v') || argv.includes('--verbose');
-  enableAsking(!!process.stdin.isTTY && !!process.stderr.isTTY && !argv.includes('--no-input'));
-  let args = argv;
-  for (let tries = 0; ; tries++) {
-    try {
-      await buildProgram().parseAsync(args);
-      return;
-    } catch (err) {
-      const missing = takeMissing();
-      if (missing) {
-        const value = tries < 5 ? await ask(missing, args) : null;
-        if (value !== null) {
-          // Positional arguments may follow options: the value simply goes last.
-          args = [...args, value];
-          continue;
-        }
-        process.stderr.write(`l3ctl: error: missing required argument '${missing.name}'\n`);
-      }
-      process.exitCode = reportError(err, verbose);
-      return;
-    }
-  }
+  const sys: System = { stdout: processOutput(process.stdout), stderr: processOutput(process.stderr), stdinTTY: !!process.stdin.isTTY, env: process.env };
+  process.exitCode = await run(argv.slice(2), sys);
 }

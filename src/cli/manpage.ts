@@ -1,5 +1,5 @@
-// man/l3ctl.1 and the README's command list, both from the command
-// definitions (spec.ts walks the commander program). Regenerate with
+// man/l3ctl.1 and the README's command list, both from the command table
+// (spec.ts gives it as data). Regenerate with
 // `node dist/src/cli/gendocs.js`; `node dist/src/cli/manpage.js` prints the page.
 import { pathToFileURL } from 'node:url';
 import type { CmdSpec, OptSpec } from './cmdtree-types.js';
@@ -101,10 +101,10 @@ export function manPage(tree: CmdSpec, version: string): string {
   for (const o of tree.options) L.push(...optionLines(o));
   L.push(...optionLines({ flags: ['-h', '--help'], description: 'show help; every command has its own, with an example' }));
   sh('COMMANDS');
-  for (const noun of tree.commands.filter((c) => !c.hidden)) {
+  for (const noun of tree.commands) {
     L.push(`.SS ${noun.name}`, roff(noun.summary) + '.');
     if (noun.commands.length) {
-      for (const verb of noun.commands.filter((c) => !c.hidden)) L.push(...commandLines([noun.name, verb.name], verb));
+      for (const verb of noun.commands) L.push(...commandLines([noun.name, verb.name], verb));
     } else {
       L.push(...commandLines([noun.name], noun));
     }
@@ -153,8 +153,8 @@ const md = (s: string) => s.replace(/\|/g, '\\|');
 /** The README's command list (between the commands markers). */
 export function readmeCommands(tree: CmdSpec): string {
   const rows: string[] = [];
-  for (const noun of tree.commands.filter((c) => !c.hidden)) {
-    const leaves = noun.commands.length ? noun.commands.filter((c) => !c.hidden).map((v) => [`${noun.name} ${v.name}`, v] as const) : [[noun.name, noun] as const];
+  for (const noun of tree.commands) {
+    const leaves = noun.commands.length ? noun.commands.map((v) => [`${noun.name} ${v.name}`, v] as const) : [[noun.name, noun] as const];
     for (const [path, c] of leaves) {
       const u = c.usage.replace(/^\[options\]\s*/, '').trim();
       const opts = c.options.filter((o) => !o.flags.includes('-h')).map((o) => o.flags[o.flags.length - 1]!);
@@ -183,7 +183,7 @@ export function replaceReadmeSection(readme: string, section: string): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { buildProgram, version } = await import('./main.js');
+  const { version } = await import('./main.js');
   const { specOf } = await import('./spec.js');
-  process.stdout.write(manPage(specOf(buildProgram()), version()));
+  process.stdout.write(manPage(specOf(), version()));
 }

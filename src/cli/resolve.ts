@@ -1,31 +1,13 @@
 // NAME, full id, or an unambiguous id prefix of at least 4 characters.
 import { CONFIG_KEY_NAMES, configKey, type ConfigKey } from '../model/config.js';
 import { UsageError } from '../model/errors.js';
-import { shown } from '../model/validate.js';
 import type { FloatingIp, Network, Port, Router, State } from '../model/types.js';
-import { otherStoreHint } from '../lab/store.js';
+import { closest } from './similar.js';
+import { otherStoreHint } from '../store/elsewhere.js';
 
-/** Levenshtein distance, for "did you mean" hints. */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-export function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const dd = distance(word.toLowerCase(), c.toLowerCase());
-    if (dd < bestD) [best, bestD] = [c, dd];
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
+// As model/validate's shown(): a value on one line, control characters escaped.
+// Not imported from there, so that reading commands do not load the address math.
+const shown = (s: string) => JSON.stringify(s).slice(1, -1).replace(/\\"/g, '"');
 
 function byRef<T extends { id: string; name: string }>(kind: string, list: T[], ref: string, elsewhere?: (ref: string) => string | null): T {
   const exact = list.find((x) => x.name === ref || x.id === ref.toLowerCase());

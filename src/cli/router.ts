@@ -1,22 +1,27 @@
-import type { Command } from 'commander';
-import { placement } from '../agent/desired.js';
-import { routerView, type ViewLine } from '../agent/show.js';
+// `router add | delete | list | show | enable | disable | exec`.
+//
+// `router list` must start as fast as a bare node: what only the other verbs
+// need (validation, the agent, ids) is imported inside them.
+import type { ViewLine } from '../agent/show.js';
 import { effectiveConfig } from '../model/config.js';
 import { L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
-import { checkName, checkUuid } from '../model/validate.js';
 import { loadState } from '../store/store.js';
-import type { Context } from './context.js';
-import { define, handler, noun } from './define.js';
-import { newId } from './ids.js';
+import { ROUTER_COLUMNS, ROUTER_SHOW_COLUMNS } from './columns.js';
+import type { IO } from './io.js';
 import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
 import { confirm } from './prompt.js';
 import { findRouter } from './resolve.js';
 
-export const ROUTER_COLUMNS = ['id', 'name', 'admin_state_up', 'external_gateway_info', 'interfaces', 'routes', 'floating_ips'];
+/** Floating IPs per router id: counted once for a whole list, not once per router. */
+function fipCounts(s: State): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const f of s.floatingips) if (f.router_id) n.set(f.router_id, (n.get(f.router_id) ?? 0) + 1);
+  return n;
+}
 
-export const routerRow = (s: State, r: Router) => ({
+export const routerRow = (s: State, r: Router, fips = fipCounts(s)) => ({
   id: r.id,
   name: r.name,
   admin_state_up: r.admin_state_up,
@@ -25,12 +30,63 @@ export const routerRow = (s: State, r: Router) => ({
     : null,
   interfaces: r.interfaces.length,
   routes: r.routes.length,
-  floating_ips: s.floatingips.filter((f) => f.router_id === r.id).length,
+  floating_ips: fips.get(r.id) ?? 0,
 });
 
-async function showRouter(ctx: Context, s: State, r: Router) {
-  const config = effectiveConfig(s.config);
-  const v = await routerView(ctx, s, config, r);
+export interface RouterAddOptions {
+  name: string;
+  id?: string;
+  disabled?: boolean;
+}
+
+export async function routerAdd(o: RouterAddOptions, io: IO): Promise<void> {
+  const [{ checkName, checkUuid }, { newId }] = await Promise.all([import('../model/validate.js'), import('./ids.js')]);
+  checkName('router', o.name);
+  const id = o.id ? checkUuid('router id', o.id) : newId();
+  const row = await mutate(io, (s) => {
+    let r = s.routers.find((x) => x.name === o.name);
+    if (r) {
+      if ((o.id && r.id !== id) || (o.disabled && r.admin_state_up)) {
+        throw new UsageError(`a router named '${o.name}' already exists with a different definition`, `l3ctl router show ${o.name}`);
+      }
+    } else {
+      if (s.routers.some((x) => x.id === id)) throw new UsageError(`router id ${id} is already used`);
+      r = { id, name: o.name, admin_state_up: !o.disabled, gateway: null, interfaces: [], routes: [] };
+      s.routers.push(r);
+    }
+    return { routers: [r.id], value: routerRow(s, r) };
+  });
+  if (row) await printObject(io, ROUTER_COLUMNS, row);
+}
+
+export async function routerDelete(o: { router: string[] }, io: IO): Promise<void> {
+  const pre = await loadState(io.storePath);
+  const busy = o.router.map((x) => findRouter(pre, x)).filter((r) => r.interfaces.length || r.gateway || pre.floatingips.some((f) => f.router_id === r.id));
+  if (busy.length) await confirm(io, `Delete ${busy.map((r) => `'${r.name}'`).join(', ')} with ports or floating IPs?`);
+  const names = await mutate(io, (s) => {
+    const rs = o.router.map((x) => findRouter(s, x));
+    const ids = new Set(rs.map((r) => r.id));
+    s.routers = s.routers.filter((r) => !ids.has(r.id));
+    for (const f of s.floatingips) {
+      if (f.router_id && ids.has(f.router_id)) [f.router_id, f.fixed_ip_address] = [null, null];
+    }
+    // Their namespaces are disjoint: torn down at once.
+    return { routers: [...ids], concurrent: true, value: rs.map((r) => r.name) };
+  });
+  if (names) io.status(`deleted router ${names.join(', ')}`);
+}
+
+export async function routerList(_o: object, io: IO): Promise<void> {
+  const s = await loadState(io.storePath);
+  const fips = fipCounts(s);
+  await printList(io, ROUTER_COLUMNS, s.routers.map((r) => routerRow(s, r, fips)));
+}
+
+export async function routerShow(o: { router: string }, io: IO): Promise<void> {
+  const s = await loadState(io.storePath);
+  const r = findRouter(s, o.router);
+  const { routerView } = await import('../agent/show.js');
+  const v = await routerView(io, s, effectiveConfig(s.config), r);
   // Shared: the host namespace (use_namespaces false); null is the one l3ctl runs in.
   const ns = v.ns ?? '(host)';
   const texts = (side: { text: string }[]) => side.map((l) => l.text);
@@ -42,9 +98,7 @@ async function showRouter(ctx: Context, s: State, r: Router) {
     drift: v.findings,
     notices: v.notices,
   };
-  if (ctx.format === 'json') return ctx.out(JSON.stringify(row, null, 2));
-  const cols = [...ROUTER_COLUMNS, 'namespace', 'desired', 'live', 'drift'];
-  if (ctx.format === 'value' || ctx.columns.length) return printObject(ctx, cols, row);
+  if (io.format !== 'table' || io.columns.length) return printObject(io, ROUTER_SHOW_COLUMNS, row);
   const lines = [
     ['router', `${r.name} (${r.id})`],
     ['admin_state_up', String(r.admin_state_up)],
@@ -54,7 +108,7 @@ async function showRouter(ctx: Context, s: State, r: Router) {
   // One row per object of either side, so an object missing on one side never
   // shifts the rest; rows a finding of the plan names are marked '!' (and red
   // on a colour terminal).
-  const red = ctx.color ? new (await import('chalk')).Chalk({ level: 1 }).red : (t: string) => t;
+  const red = io.color ? new (await import('chalk')).Chalk({ level: 1 }).red : (t: string) => t;
   const side = (title: string, a: ViewLine[], b: ViewLine[]) => {
     const w = Math.max(8, ...a.map((x) => x.text.length));
     const out = [`${title}:`, `  ${'desired'.padEnd(w)}  live`];
@@ -75,96 +129,28 @@ async function showRouter(ctx: Context, s: State, r: Router) {
     ...v.notices.map((n) => `notice: ${n}`),
     v.findings.length ? `drift (agent sync would change):\n${v.findings.map((f) => `  ${f.kind} ${f.object}`).join('\n')}` : 'drift: none',
   ];
-  ctx.out(text.join('\n'));
+  io.out(text.join('\n'));
 }
 
-export function register(program: Command): void {
-  const router = noun(program, 'router', { summary: 'routers: one namespace each', examples: ['l3ctl router list'] });
+async function setAdminState(ref: string, up: boolean, io: IO): Promise<void> {
+  const name = await mutate(io, (s) => {
+    const r = findRouter(s, ref);
+    r.admin_state_up = up;
+    return { routers: [r.id], value: r.name };
+  });
+  if (name) io.status(`router ${name} ${up ? 'enabled' : 'disabled'}`);
+}
 
-  define(router, 'add <name>', { summary: 'add a router and build its namespace', examples: ['l3ctl router add r1'] })
-    .option('--id <uuid>', 'use this id instead of a new one')
-    .option('--disabled', 'keep it in the store only (admin state down)')
-    .action(
-      handler(async (ctx, o, name: string) => {
-        checkName('router', name);
-        const id = o.id ? checkUuid('router id', o.id) : newId();
-        await mutate(ctx, (s) => {
-          let r = s.routers.find((x) => x.name === name);
-          if (r) {
-            if ((o.id && r.id !== id) || (o.disabled && r.admin_state_up)) {
-              throw new UsageError(`a router named '${name}' already exists with a different definition`, `l3ctl router show ${name}`);
-            }
-          } else {
-            if (s.routers.some((x) => x.id === id)) throw new UsageError(`router id ${id} is already used`);
-            r = { id, name, admin_state_up: !o.disabled, gateway: null, interfaces: [], routes: [] };
-            s.routers.push(r);
-          }
-          const rr = r;
-          return { routers: [rr.id], print: () => printObject(ctx, ROUTER_COLUMNS, routerRow(s, rr)) };
-        });
-      }),
-    );
+export const routerEnable = (o: { router: string }, io: IO) => setAdminState(o.router, true, io);
+export const routerDisable = (o: { router: string }, io: IO) => setAdminState(o.router, false, io);
 
-  define(router, 'delete <router...>', {
-    summary: 'delete routers: floating IPs are disassociated, ports and namespace removed',
-    examples: ['l3ctl router delete r1', 'l3ctl router delete r1 r2 --yes'],
-  }).action(
-    handler(async (ctx, _o, refs: string[]) => {
-      const pre = await loadState(ctx.storePath);
-      const busy = refs.map((x) => findRouter(pre, x)).filter((r) => r.interfaces.length || r.gateway || pre.floatingips.some((f) => f.router_id === r.id));
-      if (busy.length) await confirm(ctx, `Delete ${busy.map((r) => `'${r.name}'`).join(', ')} with ports or floating IPs?`);
-      await mutate(ctx, (s) => {
-        const rs = refs.map((x) => findRouter(s, x));
-        const ids = new Set(rs.map((r) => r.id));
-        s.routers = s.routers.filter((r) => !ids.has(r.id));
-        for (const f of s.floatingips) {
-          if (f.router_id && ids.has(f.router_id)) [f.router_id, f.fixed_ip_address] = [null, null];
-        }
-        return { routers: [...ids], concurrent: true, print: () => ctx.status(`deleted router ${rs.map((r) => r.name).join(', ')}`) };
-      });
-    }),
-  );
-
-  define(router, 'list', { summary: 'list routers', examples: ['l3ctl router list -f value -c id -c name'] }).action(
-    handler(async (ctx) => {
-      const s = await loadState(ctx.storePath);
-      await printList(ctx, ROUTER_COLUMNS, s.routers.map((r) => routerRow(s, r)));
-    }),
-  );
-
-  define(router, 'show <router>', { summary: 'desired and live kernel state side by side, drift marked', examples: ['l3ctl router show r1', 'l3ctl router show r1 -f json'] }).action(
-    handler(async (ctx, _o, ref: string) => {
-      const s = await loadState(ctx.storePath);
-      await showRouter(ctx, s, findRouter(s, ref));
-    }),
-  );
-
-  for (const [verb, up] of [['enable', true], ['disable', false]] as const) {
-    define(router, `${verb} <router>`, {
-      summary: up ? 'set admin state up and build the router in the kernel' : 'tear the router down in the kernel, keep it in the store',
-      examples: [`l3ctl router ${verb} r1`],
-    }).action(
-      handler(async (ctx, _o, ref: string) => {
-        await mutate(ctx, (s) => {
-          const r = findRouter(s, ref);
-          r.admin_state_up = up;
-          return { routers: [r.id], print: () => ctx.status(`router ${r.name} ${up ? 'enabled' : 'disabled'}`) };
-        });
-      }),
-    );
-  }
-
-  define(router, 'exec <router> <command...>', {
-    summary: "run a command inside the router's namespace; its exit status is passed through",
-    examples: ['l3ctl router exec r1 -- ping -c 1 203.0.113.1', 'l3ctl router exec r1 -- ip addr'],
-  }).action(
-    handler(async (ctx, _o, ref: string, argv: string[]) => {
-      const s = await loadState(ctx.storePath);
-      const r = findRouter(s, ref);
-      // With use_namespaces false the router_id router lives in the host namespace.
-      const ns = placement(effectiveConfig(s.config), r.id).ns;
-      if (ns !== null && !(await ctx.runner.namespaces()).has(ns)) throw new L3ctlError(`namespace ${ns} of router '${r.name}' does not exist`, 1, 'l3ctl agent sync ' + r.name);
-      process.exitCode = await ctx.runner.interactive(ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
-    }),
-  );
+/** The command's exit status (128+N for a signal death). */
+export async function routerExec(o: { router: string; command: string[] }, io: IO): Promise<number> {
+  const s = await loadState(io.storePath);
+  const r = findRouter(s, o.router);
+  // With use_namespaces false the router_id router lives in the host namespace.
+  const { placement } = await import('../agent/desired.js');
+  const ns = placement(effectiveConfig(s.config), r.id).ns;
+  if (ns !== null && !(await io.runner.namespaces()).has(ns)) throw new L3ctlError(`namespace ${ns} of router '${r.name}' does not exist`, 1, 'l3ctl agent sync ' + r.name);
+  return io.runner.interactive(ns ? ['ip', 'netns', 'exec', ns, ...o.command] : o.command);
 }

@@ -1,128 +1,37 @@
-// The command tree as plain data, read off the real commander program: the
-// source of cmdtree.ts (what tab completion walks), the man page and the
-// README's command list. Only this module knows commander's shape.
-import type { Argument, Command, Option } from 'commander';
-import { docOf } from './define.js';
-import { CONFIG_COLUMNS } from './config.js';
-import { FIP_COLUMNS } from './fip.js';
-import { PORT_COLUMNS } from './interface.js';
-import { NETWORK_COLUMNS } from './network.js';
-import { ROUTE_COLUMNS } from './route.js';
-import { ROUTER_COLUMNS } from './router.js';
+// The command table (commands.ts) as plain data: the tree tab completion
+// walks (cmdtree.json), the man page and the README's command list.
 import { CONFIG_KEYS } from '../model/config.js';
-import type { ArgSpec, CmdSpec, KeySpec, OptSpec } from './cmdtree-types.js';
+import type { CmdSpec, CmdTree, KeySpec } from './cmdtree-types.js';
+import { PROGRAM } from './commands.js';
+import { usageOf, type Command } from './define.js';
 
-/**
- * What a value is, for completion. Read from the argument's name; a few
- * commands narrow it (only external networks can be a gateway …).
- */
-const KIND_BY_NAME: Record<string, string> = {
-  router: 'router',
-  network: 'network',
-  fip: 'fip',
-  key: 'config-key',
-  'network-or-port': 'port',
-};
-
-const KIND_BY_PATH: Record<string, string> = {
-  'gateway set network': 'network:external',
-  'interface add network': 'network:internal',
-  'fip add --network': 'network:external',
-  'fip disassociate fip': 'fip:associated',
-  'config set value': 'config-value',
-  'route delete destination': 'route',
-  '--store': 'file',
-  'export --output': 'file',
-  'diff file': 'file',
-  'apply file': 'file',
-  '--column': 'column',
-};
-
-/** -c columns of the commands that print objects (the noun modules' documented order). */
-const COLUMNS: Record<string, string[]> = {
-  'network add': NETWORK_COLUMNS,
-  'network list': NETWORK_COLUMNS,
-  'network show': NETWORK_COLUMNS,
-  'router add': ROUTER_COLUMNS,
-  'router list': ROUTER_COLUMNS,
-  'router show': [...ROUTER_COLUMNS, 'namespace', 'desired', 'live'],
-  'interface add': PORT_COLUMNS,
-  'interface list': PORT_COLUMNS,
-  'gateway set': ROUTER_COLUMNS,
-  'fip add': FIP_COLUMNS,
-  'fip associate': FIP_COLUMNS,
-  'fip disassociate': FIP_COLUMNS,
-  'fip list': FIP_COLUMNS,
-  'route list': ROUTE_COLUMNS,
-  'config list': CONFIG_COLUMNS,
-  'config get': CONFIG_COLUMNS,
-};
-
-const hidden = (c: Command) => !!(c as unknown as { _hidden?: boolean })._hidden;
-
-function optSpec(o: Option, path: string): OptSpec {
-  const flags = [o.short, o.long].filter((x): x is string => !!x);
-  const spec: OptSpec = { flags, description: o.description };
-  if (o.required || o.optional) {
-    spec.value = /[<[]([^>\]]+)[>\]]/.exec(o.flags)?.[1] ?? 'value';
-    const name = o.long ?? o.short ?? '';
-    spec.kind = o.argChoices ? 'choices' : KIND_BY_PATH[`${path} ${name}`.trim()] ?? KIND_BY_PATH[name] ?? KIND_BY_NAME[name.replace(/^--?/, '')] ?? 'none';
-    if (o.argChoices) spec.choices = [...o.argChoices];
-  }
-  if (o.variadic || /repeatable/.test(o.description)) spec.repeat = true;
-  return spec;
-}
-
-function argSpec(a: Argument, path: string): ArgSpec {
-  const name = a.name();
-  const spec: ArgSpec = {
-    name,
-    required: a.required,
-    variadic: a.variadic,
-    kind: a.argChoices ? 'choices' : KIND_BY_PATH[`${path} ${name}`] ?? KIND_BY_NAME[name] ?? 'none',
-  };
-  if (a.argChoices) spec.choices = [...a.argChoices];
-  return spec;
-}
-
-/** The program (or one command) as data; `path` is the words after `l3ctl`. */
-export function specOf(cmd: Command, path: string[] = []): CmdSpec {
-  const p = path.join(' ');
+/** The program (or one command) as data, without its code. */
+export function specOf(c: Command = PROGRAM): CmdSpec {
   const spec: CmdSpec = {
-    name: cmd.name(),
-    summary: docOf(cmd)?.summary ?? cmd.description(),
-    usage: cmd.usage(),
-    examples: docOf(cmd)?.examples ?? [],
-    options: cmd.options.filter((o) => !o.hidden).map((o) => optSpec(o, p)),
-    args: cmd.registeredArguments.map((a) => argSpec(a, p)),
-    commands: cmd.commands.filter((c) => c.name() !== 'help').map((c) => specOf(c, [...path, c.name()])),
+    name: c.name,
+    summary: c.summary,
+    usage: usageOf(c),
+    examples: c.examples,
+    options: c.options,
+    args: c.args,
+    commands: c.commands.map((x) => specOf(x)),
   };
-  if (cmd.aliases().length) spec.aliases = cmd.aliases();
-  if (hidden(cmd)) spec.hidden = true;
-  if (COLUMNS[p]) spec.columns = COLUMNS[p];
+  if (c.columns) spec.columns = c.columns;
   return spec;
 }
 
-/** Every command with its path, depth first, in definition order. */
+/** Every command with its path, depth first, in table order. */
 export function walkSpec(root: CmdSpec, path: string[] = []): { path: string[]; spec: CmdSpec }[] {
   return root.commands.flatMap((c) => [{ path: [...path, c.name], spec: c }, ...walkSpec(c, [...path, c.name])]);
 }
 
-/** Config keys as completion needs them (so that it need not load config.ts). */
+/** Config keys as completion needs them (so that it need not load model/config.ts). */
 export function keySpecs(): KeySpec[] {
   return CONFIG_KEYS.map((k) => ({ name: k.name, help: k.help, default: k.default, ...(k.choices ? { choices: [...k.choices] } : {}) }));
 }
 
-/** The TypeScript source of cmdtree.ts for this tree. */
-export function cmdtreeSource(tree: CmdSpec, keys: KeySpec[] = keySpecs()): string {
-  return `// GENERATED by \`node dist/src/cli/gendocs.js\` from the commander program
-// (spec.ts); do not edit. Tab completion walks this instead of loading
-// commander; test/unit/cli-docs.test.ts fails when it drifts.
-
-import type { CmdSpec, KeySpec } from './cmdtree-types.js';
-
-export const TREE: CmdSpec = ${JSON.stringify(tree, null, 2)};
-
-export const CONFIG_KEYS: KeySpec[] = ${JSON.stringify(keys, null, 2)};
-`;
+/** The text of cmdtree.json. */
+export function cmdtreeJson(): string {
+  const data: CmdTree = { tree: specOf(), configKeys: keySpecs() };
+  return JSON.stringify(data, null, 1) + '\n';
 }

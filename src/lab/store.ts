@@ -16,12 +16,8 @@ export interface LabStore {
   note?: string;
 }
 
-/**
- * The lab's default store. L3CTL_LAB_DEFAULT_STORE (hidden, tests only, as
- * L3CTL_LAB_PREFIX) moves it, so a test can run the lab without --store and
- * without touching /var/lib/l3ctl.
- */
-export const labDefaultStore = (env: NodeJS.ProcessEnv = process.env) => env.L3CTL_LAB_DEFAULT_STORE || LAB_STORE_PATH;
+import { labDefaultStore } from '../model/lab.js';
+export { labDefaultStore };
 
 /** --store from the command line, else the lab's default; L3CTL_STORE is never used. */
 export function chooseLabStore(option: string | undefined, env: NodeJS.ProcessEnv = process.env): LabStore {
@@ -56,10 +52,3 @@ export async function removeLabStore(storePath: string, names: LabNames, warn: (
  * of that name, else (for the lab's router) the lab's default store. Reads
  * only, never throws; null when there is nothing to say.
  */
-export function otherStoreHint(ref: string): string | null {
-  const q = (s: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  const holders = (readRegistrySync() ?? []).map((e) => e.path).filter((p) => loadStateSync(p)?.routers.some((r) => r.name === ref || r.id === ref));
-  if (holders.length) return `router '${ref}' is in ${holders.length > 1 ? 'stores' : 'store'} ${holders.join(', ')}: l3ctl --store ${q(holders[0]!)} router show ${q(ref)}`;
-  if (ref === ROUTER) return `'${ROUTER}' is the lab's router, in the lab's own store: l3ctl --store ${q(labDefaultStore())} router show ${ROUTER}`;
-  return null;
-}

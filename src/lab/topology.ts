@@ -8,13 +8,13 @@ import type { State } from '../model/types.js';
 import { observeLinks } from '../linux/observe.js';
 import type { Runner } from '../linux/runner.js';
 
-export const LAB_STORE_PATH = '/var/lib/l3ctl/lab.json';
+export { LAB_STORE_PATH, ROUTER } from '../model/lab.js';
+import { LAB_STORE_PATH, ROUTER } from '../model/lab.js';
 export const DEFAULT_PREFIX = 'l3ctl-lab';
 
 // Documentation addresses only (RFC 5737).
 export const EXT = { name: 'lab-ext', cidr: '203.0.113.0/24', gateway: '203.0.113.1' } as const;
 export const PRIV = { name: 'lab-priv', cidr: '198.51.100.0/24', gateway: '198.51.100.1' } as const;
-export const ROUTER = 'lab-r1';
 export const GATEWAY_IP = '203.0.113.10';
 export const FIP = '203.0.113.20';
 export const VM1_IP = '198.51.100.5';

@@ -155,7 +155,7 @@ describe('the Debian package', { skip: !!e2eUnavailable() && !process.env.CI, ti
     assert.equal(field('Suggests'), 'openvswitch-switch');
     const files = shOk(['dpkg-deb', '-c', deb(VERSION)]).split('\n').filter(Boolean).map((l) => l.split(/\s+/)[5]!.replace(/^\./, ''));
     for (const f of ['/usr/bin/l3ctl', '/usr/lib/l3ctl/bin/l3ctl', '/usr/lib/l3ctl/package.json', '/usr/lib/l3ctl/dist/src/cli/main.js', '/usr/lib/l3ctl/dist/src/agent/runloop.js',
-      '/usr/lib/l3ctl/node_modules/commander/package.json', '/usr/share/man/man1/l3ctl.1.gz', UNIT]) {
+      '/usr/lib/l3ctl/dist/src/cli/cmdtree.json', '/usr/lib/l3ctl/node_modules/valibot/package.json', '/usr/share/man/man1/l3ctl.1.gz', UNIT]) {
       assert.ok(files.includes(f), `${f} in the package`);
     }
     assert.deepEqual(files.filter((f) => /^\/usr\/lib\/l3ctl\/(src|test|bench|dist\/test|dist\/bench)\//.test(f) || (/\.ts$/.test(f) && !f.includes('/node_modules/'))), [], 'no sources, no tests');

@@ -11,6 +11,7 @@
 //   r1: gateway on ext at 203.0.113.10, interface on priv at 198.51.100.1,
 //       route 192.0.2.128/25 via 198.51.100.254,
 //       floating IP 203.0.113.20 -> 198.51.100.5
+import type { State } from '../../src/model/types.js';
 import { baseCommands } from './e2e.js';
 
 export interface ErrorCase {
@@ -37,6 +38,36 @@ export const TOPOLOGY_COMMANDS = (hostNs: string): string[][] => [
   ['route', 'add', 'r1', '192.0.2.128/25', '198.51.100.254'],
   ['fip', 'associate', '203.0.113.20', '198.51.100.5'],
 ];
+
+const EXT = 'e0000001-0000-4000-8000-000000000001';
+const PRIV = PRIV_ID;
+const N3 = 'e0000003-0000-4000-8000-000000000003';
+const R1 = 'e0000004-0000-4000-8000-000000000004';
+
+// The same topology, hand-written (no kernel): the unit variant's store.
+export const HAND_WRITTEN: State = {
+  version: 1,
+  config: { host_namespace: 'l3ctl-t-unit-never-created', external_network_bridge: '', send_arp_for_ha: '0' },
+  networks: [
+    { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
+    { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
+    { id: N3, name: 'n3', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null },
+    { id: 'e0000008-0000-4000-8000-000000000008', name: 'over', cidr: '198.51.100.0/25', gateway_ip: '198.51.100.1', external: false, bridge: null },
+  ],
+  routers: [
+    {
+      id: R1,
+      name: 'r1',
+      admin_state_up: true,
+      gateway: { id: 'e0000005-0000-4000-8000-000000000005', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:05', admin_state_up: true },
+      interfaces: [{ id: 'e0000006-0000-4000-8000-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:06', admin_state_up: true }],
+      routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
+    },
+  ],
+  floatingips: [
+    { id: 'e0000007-0000-4000-8000-000000000007', floating_ip_address: '203.0.113.20', floating_network_id: EXT, fixed_ip_address: '198.51.100.5', router_id: R1 },
+  ],
+};
 
 const E = (s: string) => new RegExp(`^l3ctl: error: ${s}`);
 const NEW_ID = '0b8d2c5e-1111-4222-8333-944455566677';

@@ -1,14 +1,15 @@
-// Issue 4, "Corrupt or unreadable store (exit 5)", through the real CLI:
-// reads and writes both exit 5 with the path and what is wrong, the file (and
-// its .bak) are never rewritten, and the hint's restore command really works.
-// No kernel: PATH holds no `ip`, and no command here gets as far as applying.
+// Issue 4, "Corrupt or unreadable store (exit 5)", through the CLI in-process
+// (and the real binary where another user or the shell is involved): reads
+// and writes both exit 5 with the path and what is wrong, the file (and its
+// .bak) are never rewritten, and the hint's restore command really works.
+// No kernel: a recording runner, and no command here gets as far as applying.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, l3ctl, readStore, sh, tempStore } from '../helpers/cli.js';
+import { BIN, readStore, sh, tempStore } from '../helpers/cli.js';
+import { l3ctlIn } from '../helpers/inproc.js';
 
-const NO_TOOLS = { PATH: '/nonexistent-l3ctl-test-path' };
 const EXT = 'e0000000-0000-4000-8000-0000000000e1';
 const GOOD = JSON.stringify({
   version: 1,
@@ -38,7 +39,7 @@ async function storeWithBackup() {
   const t = tempStore();
   dirs.push(t);
   writeFileSync(t.path, GOOD);
-  const r = await l3ctl(['fip', 'add', '203.0.113.30'], { store: t.path, env: NO_TOOLS });
+  const r = await l3ctlIn(['fip', 'add', '203.0.113.30'], { store: t.path });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readStore(`${t.path}.bak`), GOOD, 'a successful write keeps the previous good store as .bak');
   return t;
@@ -54,7 +55,7 @@ describe('corrupt or unreadable store: exit 5, file untouched', () => {
       const mtime = statSync(t.path).mtimeMs;
       const files = readdirSync(t.dir).sort();
       for (const args of [...READS, ...WRITES]) {
-        const r = await l3ctl(args, { store: t.path, env: NO_TOOLS });
+        const r = await l3ctlIn(args, { store: t.path });
         const lines = r.stderr.split('\n');
         assert.equal(r.code, 5, `${args.join(' ')}: ${r.stderr}`);
         assert.match(lines[0]!, new RegExp(`^l3ctl: error: store ${esc(t.path)} is corrupt: `), args.join(' '));
@@ -73,11 +74,11 @@ describe('corrupt or unreadable store: exit 5, file untouched', () => {
   it("the hint's restore command brings the store back", async () => {
     const t = await storeWithBackup();
     writeFileSync(t.path, '{"version": 1,');
-    const r = await l3ctl(['network', 'list', '-f', 'value', '-c', 'name'], { store: t.path, env: NO_TOOLS });
+    const r = await l3ctlIn(['network', 'list', '-f', 'value', '-c', 'name'], { store: t.path });
     const cmd = /restore it with: (.*)$/m.exec(r.stderr)?.[1];
     assert.ok(cmd, r.stderr);
     assert.equal(sh(['sh', '-c', cmd!]).code, 0);
-    const again = await l3ctl(['network', 'list', '-f', 'value', '-c', 'name'], { store: t.path, env: NO_TOOLS });
+    const again = await l3ctlIn(['network', 'list', '-f', 'value', '-c', 'name'], { store: t.path });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout, 'ext\n');
   });
@@ -87,7 +88,7 @@ describe('corrupt or unreadable store: exit 5, file untouched', () => {
     dirs.push(t);
     writeFileSync(t.path, '{"version": 1,');
     for (const args of [['router', 'list'], ['router', 'add', 'r9']]) {
-      const r = await l3ctl(args, { store: t.path, env: NO_TOOLS });
+      const r = await l3ctlIn(args, { store: t.path });
       assert.equal(r.code, 5, r.stderr);
       assert.match(r.stderr, /^l3ctl: error: store .* is corrupt: invalid JSON/);
       assert.doesNotMatch(r.stderr, /\.bak/);
@@ -101,7 +102,7 @@ describe('corrupt or unreadable store: exit 5, file untouched', () => {
     dirs.push(t);
     mkdirSync(t.path);
     for (const args of [['router', 'list'], ['router', 'add', 'r9']]) {
-      const r = await l3ctl(args, { store: t.path, env: NO_TOOLS });
+      const r = await l3ctlIn(args, { store: t.path });
       assert.equal(r.code, 5, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr.split('\n')[0]!, new RegExp(`^l3ctl: error: cannot read store ${esc(t.path)}: it is a directory`));
       assert.deepEqual(readdirSync(t.path), [], 'nothing written into it');
@@ -114,7 +115,7 @@ describe('corrupt or unreadable store: exit 5, file untouched', () => {
     writeFileSync(join(t.dir, 'file'), 'x');
     const path = join(t.dir, 'file', 'state.json');
     for (const args of [['router', 'list'], ['router', 'add', 'r9']]) {
-      const r = await l3ctl(args, { store: path, env: NO_TOOLS });
+      const r = await l3ctlIn(args, { store: path });
       assert.equal(r.code, 5, `${args.join(' ')}: ${r.stderr}`);
       // Reads say "not a directory"; writes fail earlier, making the lock's
       // parent directory (lock.ts words it as mkdir's EEXIST).

@@ -7,10 +7,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ROOT, l3ctl, tempStore } from '../helpers/cli.js';
 import { requireProgram } from '../helpers/tools.js';
-import { SHELLS, SHIPPED } from '../../src/cli/completion.js';
-import { CONFIG_KEYS, TREE } from '../../src/cli/cmdtree.js';
+import { SHIPPED } from '../../src/cli/completion.js';
+import { SHELLS } from '../../src/cli/commands.js';
+import { cmdTree, complete } from '../../src/cli/complete.js';
 import { keySpecs, specOf } from '../../src/cli/spec.js';
-import { buildProgram } from '../../src/cli/main.js';
 import type { State } from '../../src/model/types.js';
 
 const R1 = '11111111-aaaa-4aaa-8aaa-000000000001';
@@ -81,6 +81,8 @@ const CASES: [string, string[], string[]][] = [
   ['floating IPs', ['fip', 'associate', ''], ['203.0.113.20', '203.0.113.21']],
   ['associated floating IPs for disassociate', ['fip', 'disassociate', ''], ['203.0.113.20']],
   ['--router value', ['fip', 'list', '--router', ''], ['r1', 'r2']],
+  ['fip associate FIP FIXED --router: only routers holding FIXED', ['fip', 'associate', '203.0.113.21', '198.51.100.5', '--router', ''], ['r1']],
+  ['fip associate --router before FIXED: every router', ['fip', 'associate', '--router', ''], ['r1', 'r2']],
   ['external networks for fip add --network', ['fip', 'add', '--network', ''], ['ext']],
   ["a router's routes for route delete", ['route', 'delete', 'r1', ''], ['192.0.2.128/25']],
   ['-f choices', ['router', 'list', '-f', ''], ['table', 'json', 'value', 'yaml']],
@@ -102,6 +104,28 @@ for (const [name, words, want] of CASES) {
     assert.deepEqual(bashComplete(words), want);
   });
 }
+
+test('fip associate --router with overlapping tenant subnets: every router holding the fixed IP, none other', () => {
+  const t = tempStore();
+  try {
+    const s = structuredClone(state);
+    // r2 behind its own 198.51.100.0/24, r3 behind 192.0.2.0/25 only.
+    s.networks.push({ id: 'aaaaaaaa-0000-4000-8000-00000000000a', name: 'priv3', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null });
+    s.routers[1]!.interfaces.push({ id: 'aaaaaaaa-0000-4000-8000-00000000000b', network_id: 'aaaaaaaa-0000-4000-8000-00000000000a', ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:0b', admin_state_up: true });
+    s.routers.push({ id: 'aaaaaaaa-0000-4000-8000-00000000000c', name: 'r3', admin_state_up: true, gateway: null, routes: [],
+      interfaces: [{ id: 'aaaaaaaa-0000-4000-8000-00000000000d', network_id: PRIV2, ip_address: '192.0.2.1', mac_address: 'fa:16:3e:00:00:0d', admin_state_up: true }] });
+    writeFileSync(t.path, JSON.stringify(s));
+    const env = { L3CTL_STORE: t.path };
+    const names = (words: string[]) => (complete(words, env) as [string, string][]).map(([v]) => v);
+    assert.deepEqual(names(['fip', 'associate', '203.0.113.21', '198.51.100.5', '--router', '']), ['r1', 'r2']);
+    assert.deepEqual(names(['fip', 'associate', '203.0.113.21', '192.0.2.9', '--router', '']), ['r3']);
+    assert.deepEqual(names(['fip', 'associate', '203.0.113.21', '192.0.2.200', '--router', '']), []);
+    assert.deepEqual(names(['fip', 'associate', '203.0.113.21', '198.51.100.5', '--router=']), ['--router=r1', '--router=r2']);
+    assert.deepEqual(names(['fip', 'list', '--router', '']), ['r1', 'r2', 'r3']);
+  } finally {
+    t.cleanup();
+  }
+});
 
 test('bash completion: --store names the store, and --store= completes file names', () => {
   const env = { L3CTL_STORE: '/nonexistent/state.json' };
@@ -126,9 +150,9 @@ test('bash completion: a corrupt or missing store completes nothing and prints n
   }
 });
 
-test('the completion tree is the commander program (regenerate: node dist/src/cli/gendocs.js)', () => {
-  assert.deepEqual(TREE, specOf(buildProgram()));
-  assert.deepEqual(CONFIG_KEYS, keySpecs());
+test('the completion tree is the command table (regenerate: node dist/src/cli/gendocs.js, then build)', () => {
+  assert.deepEqual(cmdTree().tree, specOf());
+  assert.deepEqual(cmdTree().configKeys, keySpecs());
 });
 
 test('the fast path loads no package: only node: built-ins and our own modules', () => {
@@ -148,7 +172,7 @@ test('the fast path loads no package: only node: built-ins and our own modules',
   visit(join(ROOT, 'dist', 'src', 'cli', 'complete.js'));
   assert.ok(seen.size >= 3, 'followed the imports');
   assert.deepEqual(packages, []);
-  assert.ok(![...seen].some((f) => /main\.js$|spec\.js$/.test(f)), 'no commander tree');
+  assert.ok(![...seen].some((f) => /main\.js$|spec\.js$|commands\.js$/.test(f)), 'not the command table: its JSON');
 });
 
 for (const shell of SHELLS) {

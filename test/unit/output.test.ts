@@ -1,12 +1,13 @@
 // -f table|json|value and -c on the list commands, against a store written
-// here (reads need no kernel); colours only on a TTY and never with
-// --no-color or NO_COLOR; -q prints nothing.
+// here (reads need no kernel), in-process; -q prints nothing; colours only on
+// a TTY and never with --no-color or NO_COLOR, through the real binary.
 import { CONFIG_KEYS } from '../../src/model/config.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { BIN, l3ctl, tempStore } from '../helpers/cli.js';
+import { l3ctlIn } from '../helpers/inproc.js';
 import { requireProgram } from '../helpers/tools.js';
 import type { State } from '../../src/model/types.js';
 
@@ -52,7 +53,7 @@ const LISTS: [string[], string[], number][] = [
 
 for (const [cmd, fields, n] of LISTS) {
   test(`${cmd.join(' ')} -f json: an array of objects with the documented fields`, async () => {
-    const r = await l3ctl([...cmd, '-f', 'json'], opts);
+    const r = await l3ctlIn([...cmd, '-f', 'json'], opts);
     assert.equal(r.code, 0, r.stderr);
     const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
     assert.ok(Array.isArray(rows));
@@ -63,19 +64,19 @@ for (const [cmd, fields, n] of LISTS) {
 
   test(`${cmd.join(' ')} -c selects and orders, in json, value and table`, async () => {
     const pick = [fields[1]!, fields[0]!];
-    const j = JSON.parse((await l3ctl([...cmd, '-f', 'json', '-c', pick[0]!, '-c', pick[1]!], opts)).stdout) as Record<string, unknown>[];
+    const j = JSON.parse((await l3ctlIn([...cmd, '-f', 'json', '-c', pick[0]!, '-c', pick[1]!], opts)).stdout) as Record<string, unknown>[];
     assert.deepEqual(Object.keys(j[0]!), pick);
-    const v = (await l3ctl([...cmd, '-f', 'value', '-c', pick[0]!, '-c', pick[1]!], opts)).stdout;
+    const v = (await l3ctlIn([...cmd, '-f', 'value', '-c', pick[0]!, '-c', pick[1]!], opts)).stdout;
     const lines = v.trimEnd().split('\n');
     assert.equal(lines.length, n);
     assert.deepEqual(lines[0]!.split('\t'), [j[0]![pick[0]!], j[0]![pick[1]!]].map((x) => (x === null ? '' : typeof x === 'object' ? JSON.stringify(x) : String(x))));
-    const t = (await l3ctl([...cmd, '-c', pick[0]!, '-c', pick[1]!], opts)).stdout;
+    const t = (await l3ctlIn([...cmd, '-c', pick[0]!, '-c', pick[1]!], opts)).stdout;
     assert.match(t.split('\n')[0]!, new RegExp(`^${pick[0]!.replace(/[:]/g, '.')}\\s+${pick[1]}$`));
   });
 }
 
 test('value: bare values, tab-separated, one object per line', async () => {
-  const r = await l3ctl(['network', 'list', '-f', 'value'], opts);
+  const r = await l3ctlIn(['network', 'list', '-f', 'value'], opts);
   assert.deepEqual(r.stdout.trimEnd().split('\n').map((l) => l.split('\t')), [
     [EXT, 'ext', '203.0.113.0/24', '203.0.113.1', 'true', 'brq33333333-cc'],
     [PRIV, 'priv', '198.51.100.0/24', '198.51.100.1', 'false', 'br-priv'],
@@ -83,7 +84,7 @@ test('value: bare values, tab-separated, one object per line', async () => {
 });
 
 test('table when piped: plain aligned text, no box drawing', async () => {
-  const r = await l3ctl(['network', 'list'], opts);
+  const r = await l3ctlIn(['network', 'list'], opts);
   const lines = r.stdout.trimEnd().split('\n');
   assert.equal(lines.length, 3);
   assert.doesNotMatch(r.stdout, /[┌│─+|]/);
@@ -94,14 +95,14 @@ test('table when piped: plain aligned text, no box drawing', async () => {
 });
 
 test('an unknown column: exit 2, the valid ones in the hint', async () => {
-  const r = await l3ctl(['router', 'list', '-c', 'nope'], opts);
+  const r = await l3ctlIn(['router', 'list', '-c', 'nope'], opts);
   assert.equal(r.code, 2);
   assert.equal(r.stderr.split('\n')[0], "l3ctl: error: unknown column 'nope'");
   assert.match(r.stderr, /hint: columns: id, name/);
 });
 
 test('-q prints nothing on success', async () => {
-  const r = await l3ctl(['router', 'list', '-q'], opts);
+  const r = await l3ctlIn(['router', 'list', '-q'], opts);
   assert.equal(r.code, 0);
   assert.equal(r.stdout + r.stderr, '');
 });
