@@ -11,14 +11,17 @@
 // removed with the address, a link down flushes every route through it, the
 // last address gone flushes them too); iptables tables per namespace
 // (fakeiptables.ts); the sysctls l3ctl reads and writes; conntrack entries;
-// background arping.
+// background arping; the per-router daemons (haproxy, radvd, keepalived) as
+// pretend processes in the namespace they were started in, with their files
+// and signals (fake-host.ts: `files`, the Files face of the System).
 //
 // Strict: a command or batch line nobody modelled ("no fake for: …"), a read
 // not marked as one (or the reverse: --dry-run would run it), and anything
 // the kernel refuses (a duplicate add, a delete of what is not there, a
 // nexthop not on a link, an iptables-restore refusal) are recorded and fail
 // the test in verify() (fakeFor registers it), even when the code under test
-// swallowed the error. The refusal is also answered as the real tools answer
+// swallowed the error; so does a namespace l3ctl deletes with a daemon still
+// running in it. The refusal is also answered as the real tools answer
 // it (stderr, exit status, `Command failed -:N`), so error paths can be
 // tested: expectRefusal() takes an expected one off the list.
 //
