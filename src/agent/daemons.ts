@@ -86,6 +86,12 @@ export async function observeDaemons(files: Files, storePath: string, routerId: 
 /** Anything of it there: a process of ours (in place or not), a pid file or a config. */
 export const isPresent = (o: DaemonObservation) => o.alive || o.stray || o.pidFile || o.config !== null;
 
+/** What observing it again would show once an earlier plan of the same pass has stopped it (process and files gone). */
+export function afterStop(o: ObservedDaemon): ObservedDaemon {
+  const kind = o.paths.kind;
+  return { paths: o.paths, seen: { pid: null, pidFile: false, alive: false, stray: false, config: null, loaded: null, argv: null, why: `${kind} is not running (no pid file)` } };
+}
+
 /** The first line where two texts differ, on each side (null: that side has no such line). */
 function firstDifference(want: string, have: string): [string | null, string | null] {
   const w = want.split('\n');

@@ -9,7 +9,7 @@ import { iptablesVersion, observeHost, observeNs, type ObservedHost, type Observ
 import type { Files } from '../linux/files.js';
 import type { ObservedOvs } from '../linux/ovs.js';
 import type { Runner } from '../linux/runner.js';
-import { observeDaemons, type ObservedDaemon } from './daemons.js';
+import { afterStop, observeDaemons, type ObservedDaemon } from './daemons.js';
 import { desiredRouter, placement } from './desired.js';
 import { driverFor } from './drivers/index.js';
 import { skipReason } from './filters.js';
@@ -86,12 +86,17 @@ export function planRouterFrom(state: State, config: Config, routerId: string, o
   const side = { host: o.host, ovs: o.ovs };
   const plans: Plan[] = [];
   let hs = side;
+  let daemons = o.daemons;
   if (o.leftover?.exists) {
-    plans.push(planTeardown(o.leftover.ns, o.leftover, side, driver));
+    // A daemon of ours outside the router's place runs in the leftover namespace (or in a
+    // deleted one): stopped before that namespace goes, then started where the router lives.
+    const strays = o.daemons.filter((d) => d.seen.stray);
+    plans.push(planTeardown(o.leftover.ns, o.leftover, side, driver, false, strays));
     hs = { ...side, host: withoutHostEnds(side.host, o.leftover) };
+    daemons = o.daemons.map((d) => (d.seen.stray ? afterStop(d) : d));
   }
-  if (!router) plans.push(planTeardown(place.ns, o.obs, hs, driver, place.shared, o.daemons));
-  else plans.push(planRouter(desiredRouter(state, config, router), o.obs, hs, { sendArp: config.send_arp_for_ha > 0, iptablesVersion: o.iptablesVersion }, o.daemons));
+  if (!router) plans.push(planTeardown(place.ns, o.obs, hs, driver, place.shared, daemons));
+  else plans.push(planRouter(desiredRouter(state, config, router), o.obs, hs, { sendArp: config.send_arp_for_ha > 0, iptablesVersion: o.iptablesVersion }, daemons));
   return plans;
 }
 

@@ -20,13 +20,42 @@ export class FakeHost implements Files {
   readonly procs = new Map<number, Proc>();
   readonly namespaces = new Map<string, FileIdentity>([['', { dev: 4, ino: 4026531840 }]]);
   nextPid = 1000;
+  /** Like the kernel's nsfs inodes: never reused while a process may still hold the old one. */
+  private nextIno = 4026532001;
   /** Make the next daemon start fail this way (exit code and stderr). */
   failStart: Partial<RunResult> | null = null;
 
   addNamespace(name: string): FileIdentity {
-    const id = { dev: 4, ino: 4026532000 + this.namespaces.size };
+    const id = { dev: 4, ino: this.nextIno++ };
     this.namespaces.set(name, id);
     return id;
+  }
+
+  /** An independent copy: files, processes and namespace identities. */
+  clone(): FakeHost {
+    const c = new FakeHost();
+    c.live = this.live;
+    for (const [k, v] of this.files) c.files.set(k, v);
+    for (const d of this.dirs) c.dirs.add(d);
+    for (const [pid, p] of this.procs) c.procs.set(pid, structuredClone(p));
+    c.namespaces.clear();
+    for (const [k, v] of this.namespaces) c.namespaces.set(k, { ...v });
+    c.nextPid = this.nextPid;
+    c.nextIno = this.nextIno;
+    return c;
+  }
+
+  /** Live (not exited) processes in namespace NS ('' the root one), by pid. */
+  processesIn(ns: string): { pid: number; argv: string[] }[] {
+    const id = this.namespaces.get(ns);
+    if (!id) return [];
+    return [...this.procs].filter(([, p]) => !p.zombie && p.netns.dev === id.dev && p.netns.ino === id.ino).map(([pid, p]) => ({ pid, argv: p.argv }));
+  }
+
+  /** Live processes whose namespace no longer has a name (deleted while they ran). */
+  processesInDeletedNamespaces(): { pid: number; argv: string[] }[] {
+    const named = [...this.namespaces.values()];
+    return [...this.procs].filter(([, p]) => !p.zombie && !named.some((n) => n.dev === p.netns.dev && n.ino === p.netns.ino)).map(([pid, p]) => ({ pid, argv: p.argv }));
   }
 
   /** A process as another program would run it. */

@@ -11,14 +11,17 @@
 // removed with the address, a link down flushes every route through it, the
 // last address gone flushes them too); iptables tables per namespace
 // (fakeiptables.ts); the sysctls l3ctl reads and writes; conntrack entries;
-// background arping.
+// background arping; the per-router daemons (haproxy, radvd, keepalived) as
+// pretend processes in the namespace they were started in, with their files
+// and signals (fake-host.ts: `files`, the Files face of the System).
 //
 // Strict: a command or batch line nobody modelled ("no fake for: …"), a read
 // not marked as one (or the reverse: --dry-run would run it), and anything
 // the kernel refuses (a duplicate add, a delete of what is not there, a
 // nexthop not on a link, an iptables-restore refusal) are recorded and fail
 // the test in verify() (fakeFor registers it), even when the code under test
-// swallowed the error. The refusal is also answered as the real tools answer
+// swallowed the error; so does a namespace l3ctl deletes with a daemon still
+// running in it. The refusal is also answered as the real tools answer
 // it (stderr, exit status, `Command failed -:N`), so error paths can be
 // tested: expectRefusal() takes an expected one off the list.
 //
@@ -154,8 +157,10 @@ export class FakeSystem implements Runner {
   /**
    * The daemons' side (pid and config files, /proc, namespace identities):
    * with `runner` and `storePath` the fake is the whole System a pass needs.
+   * Its processes live in the fake's namespaces: `ip netns add` gives each a
+   * new identity, `ip netns del` takes the name away from the processes in it.
    */
-  readonly files = new FakeHost();
+  files = new FakeHost();
   readonly storePath = '/fake/l3ctl/state.json';
   get runner(): Runner {
     return this;
@@ -166,6 +171,11 @@ export class FakeSystem implements Runner {
   readonly unmodelled: string[] = [];
   /** What the kernel refused (each also answered as the real tool answers). */
   readonly refusals: string[] = [];
+  /**
+   * Namespaces l3ctl deleted with a daemon still running in them: the kernel
+   * allows it, but the process lives on where nobody can reach or find it.
+   */
+  readonly orphans: string[] = [];
   /** Background gratuitous ARPs: namespace, device, address, count. */
   readonly arpings: { ns: string | null; dev: string; ip: string; count: number }[] = [];
   /** Exit status of interactive() (router exec). */
@@ -236,6 +246,7 @@ export class FakeSystem implements Runner {
     c.nss.clear();
     for (const [k, n] of this.nss) c.nss.set(k, structuredClone(n));
     c.macSeq = this.macSeq;
+    c.files = this.files.clone();
     return c;
   }
 
@@ -341,17 +352,25 @@ export class FakeSystem implements Runner {
 
   /** Fails when something unmodelled ran or the kernel refused something the test did not expect. */
   verify(): void {
-    const problems = [...this.unmodelled.map((u) => `no fake for: ${u}`), ...this.refusals.map((r) => `kernel refused: ${r}`)];
+    const problems = [...this.unmodelled.map((u) => `no fake for: ${u}`), ...this.refusals.map((r) => `kernel refused: ${r}`), ...this.orphans.map((o) => `left running: ${o}`)];
     if (problems.length) throw new Error(`fakesys: ${problems.length} problem(s):\n${problems.join('\n')}`);
   }
 
   /**
    * The whole state as text: namespaces by name, links by name (MAC shown
    * when set explicitly, or every MAC with macs 'all'), addresses and routes
-   * sorted, sysctls, tables in save order with rules in order.
+   * sorted, sysctls, tables in save order with rules in order, the daemons
+   * running in each (by command line: pids differ from run to run); then
+   * daemons left in deleted namespaces, and the daemons' files and
+   * directories (by path: pid files hold pids).
    */
   toString(opts: { counters?: boolean; macs?: 'set' | 'all' } = {}): string {
-    return [...this.nss.keys()].sort().map((k) => this.nsText(k === ROOT ? null : k, opts)).join('');
+    const out = [...this.nss.keys()].sort().map((k) => this.nsText(k === ROOT ? null : k, opts));
+    const lost = this.files.processesInDeletedNamespaces().map((p) => `  process ${p.argv.join(' ')}`).sort(cmp);
+    if (lost.length) out.push(['netns (deleted)', ...lost].join('\n') + '\n');
+    const paths = [...[...this.files.dirs].map((p) => ({ p, what: 'dir' })), ...[...this.files.files.keys()].map((p) => ({ p, what: 'file' }))].sort((x, y) => cmp(x.p, y.p));
+    if (paths.length) out.push(['files', ...paths.map((x) => `  ${x.what} ${x.p}`)].join('\n') + '\n');
+    return out.join('');
   }
 
   nsText(ns: string | null, opts: { counters?: boolean; macs?: 'set' | 'all' } = {}): string {
@@ -377,6 +396,7 @@ export class FakeSystem implements Runner {
       }
     }
     for (const f of n.flows) out.push(`  flow src=${f.src} dst=${f.dst} reply src=${f.replySrc} dst=${f.replyDst}`);
+    out.push(...this.files.processesIn(key(ns)).map((p) => `  process ${p.argv.join(' ')}`).sort(cmp));
     return out.join('\n') + '\n';
   }
 
@@ -444,7 +464,7 @@ export class FakeSystem implements Runner {
     if (ns === ROOT && (words.startsWith('netns add ') || words.startsWith('netns del ')) && rest.length === 3) {
       try {
         if (rest[1] === 'add') this.netnsAdd(rest[2]!);
-        else this.netnsDel(rest[2]!);
+        else this.netnsDel(rest[2]!, operator);
         return ok();
       } catch (err) {
         if (err instanceof Refusal) return { stdout: '', stderr: err.message + '\n', exitCode: 1 };
@@ -479,7 +499,7 @@ export class FakeSystem implements Runner {
       try {
         if (words[0] === 'netns' && ns === ROOT && words.length === 3 && (words[1] === 'add' || words[1] === 'del')) {
           if (words[1] === 'add') this.netnsAdd(words[2]!);
-          else this.netnsDel(words[2]!);
+          else this.netnsDel(words[2]!, operator);
         } else this.ipLine(n, words, operator);
       } catch (err) {
         if (err instanceof Refusal) return { stdout: '', stderr: err.fatal ? `${err.message}\n` : `${err.message}\nCommand failed -:${i + 1}\n`, exitCode: err.fatal ? 255 : 1 };
@@ -590,9 +610,11 @@ export class FakeSystem implements Runner {
     this.files.addNamespace(name);
   }
 
-  private netnsDel(name: string): void {
+  private netnsDel(name: string, operator: boolean): void {
     const n = this.nss.get(name);
     if (!n) throw new Refusal(`Cannot remove namespace file "/run/netns/${name}": No such file or directory`);
+    // An operator may do it (a stray for the next pass to find); l3ctl stops its daemons first.
+    if (!operator) for (const p of this.files.processesIn(name)) this.orphans.push(`ip netns del ${name} with pid ${p.pid} still running in it: ${p.argv.join(' ')}`);
     // Its virtual devices die with it, and a veth takes its other end along.
     for (const l of [...n.links.values()]) if (l.peer && l.peer.ns !== name) this.removeLink(this.nss.get(l.peer.ns)!, l.peer.name, false);
     this.nss.delete(name);

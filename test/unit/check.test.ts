@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkRouters } from '../../src/agent/check.js';
+import { routerFilesDir } from '../../src/agent/daemons.js';
 import { planRouterPass } from '../../src/agent/pass.js';
 import { routerView } from '../../src/agent/show.js';
 import { findingsOf, isEmptyPlan, type Finding } from '../../src/agent/steps.js';
@@ -31,6 +32,15 @@ interface Damage {
 }
 
 const SNAT_A = '-t nat -A l3ctl-float-snat -s 198.51.100.5/32 -j SNAT --to-source 203.0.113.20 --random-fully';
+/** The metadata proxy's pid (one runs in the converged router) and config file. */
+const proxyPid = (f: FakeSystem) => f.files.processesIn(NS)[0]!.pid;
+const proxyConf = (f: FakeSystem) => `${routerFilesDir(f.storePath, R)}/haproxy.conf`;
+/** After a sync: one proxy in the router's namespace while it is wanted, none anywhere else. */
+function oneProxyAtMost(f: FakeSystem, s: State, what: string) {
+  const wanted = s.routers.some((r) => r.admin_state_up) && s.config.enable_metadata_proxy !== 'false';
+  assert.equal(f.hasNs(NS) ? f.files.processesIn(NS).length : 0, wanted ? 1 : 0, `${what}: proxies in ${NS}`);
+  assert.deepEqual(f.files.processesInDeletedNamespaces(), [], `${what}: proxies left in deleted namespaces`);
+}
 
 const DAMAGES: Damage[] = [
   { name: 'qr- device deleted', damage: (f) => ip(f, 'link', 'del', QR), findings: [`missing-device ${QR}`, 'missing-route 192.0.2.128/26'] },
@@ -85,13 +95,29 @@ const DAMAGES: Damage[] = [
     findings: ['extra-device qg-deadbeef-00'],
   },
   { name: 'router namespace deleted', damage: (f) => f.sh(['ip', 'netns', 'del', NS]), findings: [`missing-namespace ${NS}`] },
+  { name: 'the metadata proxy killed', damage: (f) => f.sh(['kill', '-KILL', String(proxyPid(f))]), findings: ['daemon-dead haproxy'] },
+  {
+    name: 'the metadata proxy\'s config edited by hand',
+    damage: async (f) => f.files.write(proxyConf(f), (await f.files.read(proxyConf(f)))!.replace('maxconn 1024', 'maxconn 10')),
+    findings: ['daemon-config haproxy'],
+  },
   {
     name: 'host namespace deleted (every host end with it, and so every port)',
     damage: (f) => f.sh(['ip', 'netns', 'del', HOST]),
     findings: [`missing-host-namespace ${HOST}`, `missing-bridge ${BRP}`, `missing-bridge ${BRX}`, `missing-device ${QR}`, `missing-device ${QG}`, 'missing-route 0.0.0.0/0', 'missing-route 192.0.2.128/26'],
   },
-  { name: 'the router disabled: its namespace is unwanted', store: (s) => (s.routers[0]!.admin_state_up = false), findings: [`unwanted-namespace ${NS}`] },
-  { name: 'the router deleted: its namespace is unwanted', store: (s) => (s.routers = []), findings: [`unwanted-namespace ${NS}`] },
+  { name: 'the router disabled: its namespace is unwanted', store: (s) => (s.routers[0]!.admin_state_up = false), findings: [`unwanted-namespace ${NS}`, 'extra-daemon haproxy'] },
+  { name: 'the router deleted: its namespace is unwanted', store: (s) => (s.routers = []), findings: [`unwanted-namespace ${NS}`, 'extra-daemon haproxy'] },
+  {
+    name: 'the metadata proxy turned off in the store',
+    store: (s) => (s.config.enable_metadata_proxy = 'false'),
+    findings: [
+      'extra-nat-rule -t filter -A l3ctl-INPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 9697 -j ACCEPT',
+      'extra-nat-rule -t filter -A l3ctl-INPUT -p tcp -m tcp --dport 9697 -m conntrack ! --ctstate DNAT --ctdir ORIGINAL -j DROP',
+      'extra-nat-rule -t nat -A l3ctl-PREROUTING -d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697',
+      'extra-daemon haproxy',
+    ],
+  },
   { name: 'a floating IP disassociated in the store', store: (s) => (s.floatingips[0]!.fixed_ip_address = null, s.floatingips[0]!.router_id = null), findings: [
     `extra-address 203.0.113.20/32 on ${QG}`,
     '-t nat -A l3ctl-OUTPUT -d 203.0.113.20/32 -j DNAT --to-destination 198.51.100.5',
@@ -152,6 +178,7 @@ describe('agent check finds what sync would change, by name', () => {
         assert.deepEqual(view.findings.map(key), plan.findings, 'router show marks what the plan changes');
       }
       await converge(f, s);
+      oneProxyAtMost(f, s, d.name);
       assert.deepEqual(await check(f, s), [], 'no finding after sync');
       assert.deepEqual(await replan(f, s), [], 'an empty plan after sync');
     });
@@ -178,6 +205,7 @@ describe('agent check finds what sync would change, by name', () => {
         assert.deepEqual(plan.findings, found, `${a.name} + ${b.name}`);
         assert.equal(plan.empty, found.length === 0, `${a.name} + ${b.name}`);
         await converge(f, s);
+        oneProxyAtMost(f, s, `${a.name} + ${b.name}`);
         assert.deepEqual(await check(f, s), [], `${a.name} + ${b.name}: no finding after sync`);
         assert.deepEqual(await replan(f, s), [], `${a.name} + ${b.name}: empty plan after sync`);
         f.verify();

@@ -103,6 +103,48 @@ describe('fake system: strictness', () => {
     assert.deepEqual(c.calls, []);
   });
 
+  it('clone(): the daemons too (processes, files, namespace identities), independent of the original', async () => {
+    const f = new FakeSystem();
+    await plumbed(f);
+    await f.run(['ip', 'netns', 'exec', NS, 'haproxy', '-f', '/d/haproxy.conf', '-p', '/d/haproxy.pid', '-D']);
+    const pid = Number(f.files.files.get('/d/haproxy.pid'));
+    const c = f.clone();
+    assert.deepEqual(c.files.processesIn(NS), [{ pid, argv: ['haproxy', '-f', '/d/haproxy.conf', '-p', '/d/haproxy.pid', '-D'] }]);
+    assert.deepEqual(await c.files.identity(`/proc/${pid}/ns/net`), await c.files.identity(`/run/netns/${NS}`));
+    await c.run(['kill', '-TERM', String(pid)]);
+    assert.deepEqual(c.files.processesIn(NS), []);
+    assert.equal(f.files.processesIn(NS).length, 1);
+    assert.equal(c.toString(), c.clone().toString());
+    f.verify();
+    c.verify();
+  });
+
+  it('daemons: shown by namespace in toString (no pids); one left in a namespace l3ctl deletes fails verify()', async () => {
+    const f = new FakeSystem();
+    await plumbed(f);
+    const start = ['haproxy', '-f', '/d/haproxy.conf', '-p', '/d/haproxy.pid', '-D'];
+    await f.run(['ip', 'netns', 'exec', NS, ...start]);
+    assert.match(f.nsText(NS), /\n {2}process haproxy -f \/d\/haproxy\.conf -p \/d\/haproxy\.pid -D\n$/);
+    assert.match(f.toString(), /\nfiles\n {2}file \/d\/haproxy\.pid\n$/);
+    // The kernel lets the namespace go: the process lives on where no name leads.
+    await f.run(['ip', 'netns', 'del', NS]);
+    assert.match(f.toString(), /\nnetns \(deleted\)\n {2}process haproxy -f \/d\/haproxy\.conf/);
+    assert.throws(() => f.verify(), /left running: ip netns del l3ctl-t-fake-a with pid \d+ still running in it: haproxy -f/);
+    // The same name again is another namespace: the old process is not in it.
+    await f.run(['ip', 'netns', 'add', NS]);
+    assert.deepEqual(f.files.processesIn(NS), []);
+    assert.notDeepEqual(await f.files.identity(`/proc/${Number(f.files.files.get('/d/haproxy.pid'))}/ns/net`), await f.files.identity(`/run/netns/${NS}`));
+  });
+
+  it('an operator deleting the namespace (sh) is damage for the next pass, not an error of the test', async () => {
+    const f = new FakeSystem();
+    await plumbed(f);
+    await f.run(['ip', 'netns', 'exec', NS, 'haproxy', '-f', '/d/haproxy.conf', '-p', '/d/haproxy.pid', '-D']);
+    await f.sh(['ip', 'netns', 'del', NS]);
+    assert.equal(f.files.processesInDeletedNamespaces().length, 1);
+    f.verify();
+  });
+
   it('fakeFor fails the test at its end', async (t) => {
     const f = fakeFor(t);
     await f.run(['ip', '-j', 'addr', 'show'], { read: true });

@@ -56,6 +56,7 @@ describe('desiredSection: the exact rules', () => {
       '-t filter -N l3ctl-FORWARD',
       '-t filter -N l3ctl-INPUT',
       '-t filter -A l3ctl-INPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 9697 -j ACCEPT',
+      '-t filter -A l3ctl-INPUT -p tcp -m tcp --dport 9697 -m conntrack ! --ctstate DNAT --ctdir ORIGINAL -j DROP',
       '-t filter -N l3ctl-OUTPUT',
       '-t filter -N l3ctl-filter-top',
       '-t filter -A l3ctl-filter-top -j l3ctl-local',
@@ -138,7 +139,7 @@ describe('desiredSection: the exact rules', () => {
     assert.throws(() => desiredSection({ ...NAT_FULL, floatingIps: [{ fip: '203.0.113.300', fixed: '192.0.2.7' }] }), /floating IP is not an IPv4 address/);
     assert.throws(() => desiredSection({ ...NAT_FULL, gatewayDevice: 'qg-x -j ACCEPT' }), /bad gateway device/);
     assert.throws(() => desiredSection({ ...NAT_FULL, gatewayIp: null }), /no IPv4 address/);
-    assert.throws(() => desiredSection({ ...NAT_FULL, metadataPort: 70000 }), /bad metadata port/);
+    assert.throws(() => desiredSection({ ...NAT_FULL, metadataPort: 70000 }), /metadata rules: bad port 70000/);
   });
 });
 
@@ -251,7 +252,7 @@ describe('planNat and the restore payload, executed by the fake kernel', () => {
     await kernelWith(f, CURRENT_SAVE.replace(
       '[0:0] -A l3ctl-snat -j l3ctl-float-snat\n[0:0] -A l3ctl-snat -s 192.0.2.0/26',
       '[0:0] -A l3ctl-snat -s 192.0.2.0/26',
-    ).replace(`--random-fully\nCOMMIT\n# Completed on Sun Nov 29 05:59:57 2026\n`, `--random-fully\n[0:0] -A l3ctl-snat -j l3ctl-float-snat\nCOMMIT\n# Completed on Sun Nov 29 05:59:57 2026\n`));
+    ).replace('--random-fully\nCOMMIT\n', '--random-fully\n[0:0] -A l3ctl-snat -j l3ctl-float-snat\nCOMMIT\n'));
     const { steps } = await sync(f, NAT_FULL);
     assert.deepEqual(steps.map((s) => s.findings.map((x) => `${x.kind} ${x.object}`)), [['nat-order -t nat -N l3ctl-snat']]);
   });

@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplyError } from '../../src/model/errors.js';
+import { routerFilesDir } from '../../src/agent/daemons.js';
 import { findingsOf, type Plan } from '../../src/agent/steps.js';
 import { FakeSystem, fakeFor } from '../helpers/fakesys.js';
 import { BRP, BRP2, BRX, GWP, HOST, NS, QG, QR, QR2, QRP, R, TAPG, TAPR, TAPR2, converge, replan, world, type WorldOptions } from '../helpers/world.js';
@@ -16,6 +17,14 @@ const cmds = (f: FakeSystem) => f.calls.filter((c) => !c.read).map((c) => c.argv
 const restores = (f: FakeSystem) => f.calls.filter((c) => c.argv.includes('iptables-restore')).map((c) => c.input!);
 const addrsOf = (f: FakeSystem, ns: string, dev: string) => f.link(ns, dev)!.addrs.map((a) => `${a.local}/${a.prefixlen}${a.brd ? ` brd ${a.brd}` : ''}`).sort();
 const kinds = (plans: Plan[]) => plans.flatMap(findingsOf).map((x) => `${x.kind} ${x.object}`);
+/** The metadata proxy of r1 as `ps` shows it, and its files. */
+const DIR = routerFilesDir(new FakeSystem().storePath, R);
+const PROXY = `haproxy -f ${DIR}/haproxy.conf -p ${DIR}/haproxy.pid -D`;
+const PROXY_FILES = [`${DIR}/haproxy.conf`, `${DIR}/haproxy.loaded`, `${DIR}/haproxy.pid`];
+/** Command lines of the processes running in a namespace. */
+const procs = (f: FakeSystem, ns: string) => f.files.processesIn(ns).map((p) => p.argv.join(' '));
+const pidIn = (f: FakeSystem, ns: string) => f.files.processesIn(ns)[0]!.pid;
+const daemonFiles = (f: FakeSystem) => [...f.files.files.keys()].sort();
 
 /** Converge to `opts`, then clear the call log: what the next converge runs is the change alone. */
 async function at(f: FakeSystem, opts: WorldOptions) {
@@ -65,9 +74,15 @@ describe('plan + apply: building a router', () => {
     assert.deepEqual(addrsOf(f, NS, QR), ['198.51.100.1/24 brd 198.51.100.255']);
     assert.deepEqual(f.routes(NS), [`198.51.100.0/24 dev ${QR} proto kernel scope link src 198.51.100.1`]);
     assert.deepEqual([f.link(HOST, TAPR)!.master, f.link(HOST, TAPR)!.up], [BRP, true]);
-    // The first internal port brings the metadata rules.
+    // The first internal port brings the metadata rules, and then the proxy they lead to.
     assert.deepEqual(f.rules(NS, 'nat', 'l3ctl-PREROUTING'), ['-A l3ctl-PREROUTING -d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697']);
-    assert.deepEqual(f.rules(NS, 'filter', 'l3ctl-INPUT'), ['-A l3ctl-INPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 9697 -j ACCEPT']);
+    assert.deepEqual(f.rules(NS, 'filter', 'l3ctl-INPUT'), [
+      '-A l3ctl-INPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 9697 -j ACCEPT',
+      '-A l3ctl-INPUT -p tcp -m tcp --dport 9697 -m conntrack ! --ctstate DNAT --ctdir ORIGINAL -j DROP',
+    ]);
+    const order = cmds(f);
+    assert.ok(order.indexOf(`ip netns exec ${NS} haproxy ${PROXY.slice('haproxy '.length)}`) > order.indexOf(`ip netns exec ${NS} iptables-restore -w --noflush --counters`), order.join('\n'));
+    assert.deepEqual(procs(f, NS), [PROXY]);
   });
 
   it('a gateway: qg- on the external bridge, the default route, SNAT of each subnet and of what leaves by qg-, all --random-fully', async (t) => {
@@ -330,11 +345,15 @@ describe('plan + apply: removing', () => {
     await at(f, { ...BASE, fips: [FIP_A] });
     const s = world({ ...BASE, fips: [FIP_A] });
     s.routers[0]!.admin_state_up = false;
+    const pid = pidIn(f, NS);
     const plans = await change(f, s);
-    assert.deepEqual(kinds(plans), [`unwanted-namespace ${NS}`]);
+    assert.deepEqual(kinds(plans), [`unwanted-namespace ${NS}`, 'extra-daemon haproxy']);
     assert.deepEqual(batches(f, NS), [[`addr del 203.0.113.20/32 dev ${QG}`, `link del ${QR}`, `link del ${QG}`]]);
-    assert.equal(cmds(f).at(-1), `ip netns del ${NS}`);
+    // The metadata proxy is stopped while its namespace still exists, and its files go.
+    assert.deepEqual(cmds(f).slice(-2), [`kill -TERM ${pid}`, `ip netns del ${NS}`]);
     assert.equal(f.hasNs(NS), false);
+    assert.deepEqual(f.files.processesInDeletedNamespaces(), []);
+    assert.deepEqual(daemonFiles(f), []);
     assert.deepEqual([...f.ns(HOST).links.keys()].sort(), [BRX, BRP, BRP2, 'lo'].sort());
     f.clearCalls();
     const gone = world();
@@ -360,6 +379,77 @@ describe('plan + apply: removing', () => {
     const order = cmds(f);
     assert.ok(order.indexOf(`ip netns exec ${NS} iptables-restore -w --noflush --counters`) < order.lastIndexOf(`ip -n ${NS} -batch -`));
     assert.deepEqual(order.filter((c) => c.includes('conntrack')), [`ip netns exec ${NS} conntrack -D -d 203.0.113.20`, `ip netns exec ${NS} conntrack -D -q 203.0.113.20`]);
+  });
+});
+
+describe('plan + apply: the metadata proxy (a per-router daemon)', () => {
+  const daemonKinds = (plans: Plan[]) => kinds(plans).filter((k) => k.includes('daemon'));
+
+  it('started with the first internal port (missing-daemon), stopped with the last (extra-daemon): process and files', async (t) => {
+    const f = fakeFor(t);
+    await at(f, { gateway: true });
+    assert.deepEqual(procs(f, NS), []);
+    assert.deepEqual(daemonKinds(await change(f, world(BASE))), ['missing-daemon haproxy']);
+    assert.deepEqual(procs(f, NS), [PROXY]);
+    assert.deepEqual(daemonFiles(f), PROXY_FILES);
+    assert.match(f.files.files.get(`${DIR}/haproxy.conf`)!, /bind 0\.0\.0\.0:9697/);
+    // A second port changes nothing of it.
+    f.clearCalls();
+    assert.deepEqual(daemonKinds(await change(f, world({ ...BASE, port2: true }))), []);
+    assert.ok(!cmds(f).some((c) => /haproxy|kill/.test(c)), cmds(f).join('\n'));
+    const pid = pidIn(f, NS);
+    assert.deepEqual(daemonKinds(await change(f, world({ gateway: true }))), ['extra-daemon haproxy']);
+    assert.ok(cmds(f).includes(`kill -TERM ${pid}`));
+    assert.deepEqual(procs(f, NS), []);
+    assert.deepEqual(daemonFiles(f), []);
+    assert.deepEqual(f.rules(NS, 'filter', 'l3ctl-INPUT'), []);
+  });
+
+  it('enable_metadata_proxy false: no rules and no proxy; true again: both back', async (t) => {
+    const f = fakeFor(t);
+    await at(f, BASE);
+    const off = world({ ...BASE, config: { enable_metadata_proxy: 'false' } });
+    const plans = await change(f, off);
+    assert.deepEqual(daemonKinds(plans), ['extra-daemon haproxy']);
+    assert.ok(!f.rules(NS, 'nat').concat(f.rules(NS, 'filter')).some((l) => /9697|169\.254\.169\.254/.test(l)));
+    assert.deepEqual(procs(f, NS), []);
+    assert.deepEqual(daemonFiles(f), []);
+    assert.deepEqual(daemonKinds(await change(f, world(BASE))), ['missing-daemon haproxy']);
+    assert.deepEqual(procs(f, NS), [PROXY]);
+    assert.equal(f.rules(NS, 'filter', 'l3ctl-INPUT').length, 2);
+  });
+
+  it('a killed proxy is daemon-dead: started again', async (t) => {
+    const f = fakeFor(t);
+    await at(f, BASE);
+    await f.sh(['kill', '-KILL', String(pidIn(f, NS))]);
+    assert.deepEqual(procs(f, NS), []);
+    const plans = await change(f, world(BASE));
+    assert.deepEqual(plans.flatMap(findingsOf).map((x) => `${x.kind} ${x.object}: ${x.live}`), [`daemon-dead haproxy: haproxy is not running (pid ${pidIn(f, NS) - 1} has exited)`]);
+    assert.deepEqual(procs(f, NS), [PROXY]);
+  });
+
+  it('a new upstream is daemon-config: a reload (a new process takes the listener over with -sf), not a stop', async (t) => {
+    const f = fakeFor(t);
+    await at(f, BASE);
+    const old = pidIn(f, NS);
+    const plans = await change(f, world({ ...BASE, config: { metadata_upstream: 'http://192.0.2.80:8775' } }));
+    assert.deepEqual(daemonKinds(plans), ['daemon-config haproxy']);
+    assert.deepEqual(cmds(f).filter((c) => /haproxy|kill/.test(c)), [`ip netns exec ${NS} ${PROXY} -sf ${old}`]);
+    assert.deepEqual(procs(f, NS), [`${PROXY} -sf ${old}`]);
+    assert.match(f.files.files.get(`${DIR}/haproxy.conf`)!, /server metadata 192\.0\.2\.80:8775/);
+  });
+
+  it('the namespace deleted by hand with the proxy in it: a new namespace, the stray killed, a proxy started there', async (t) => {
+    const f = fakeFor(t);
+    await at(f, BASE);
+    const stray = pidIn(f, NS);
+    await f.sh(['ip', 'netns', 'del', NS]);
+    assert.equal(f.files.processesInDeletedNamespaces()[0]?.pid, stray);
+    assert.deepEqual(kinds(await change(f, world(BASE))), [`missing-namespace ${NS}`]);
+    assert.ok(cmds(f).includes(`kill -TERM ${stray}`));
+    assert.deepEqual(f.files.processesInDeletedNamespaces(), []);
+    assert.deepEqual(procs(f, NS), [PROXY]);
   });
 });
 
@@ -398,12 +488,18 @@ describe('plan + apply: use_namespaces false (the router shares host_namespace)'
     await foreignHost(f);
     const opts: WorldOptions = { ...BASE, fips: [FIP_A] };
     await at(f, opts);
-    await change(f, world({ ...opts, config: SHARED }));
+    const plans = await change(f, world({ ...opts, config: SHARED }));
     assert.equal(f.hasNs(NS), false);
     assert.deepEqual(f.link(HOST, QR)!.peer, { ns: HOST, name: TAPR });
     assert.deepEqual(addrsOf(f, HOST, QG), ['203.0.113.10/24 brd 203.0.113.255', '203.0.113.20/32 brd 203.0.113.20']);
     // The host ends went with the old namespace's devices: they are added, not deleted again.
     assert.deepEqual(batches(f, HOST)[0]!.filter((l) => l.startsWith('link del')), []);
+    // The proxy moves too: stopped before its old namespace goes (verify() fails on one left in it), started in the host namespace.
+    assert.deepEqual(f.files.processesInDeletedNamespaces(), []);
+    assert.deepEqual(procs(f, HOST), [PROXY]);
+    assert.deepEqual(kinds(plans).filter((k) => k.includes('daemon')), ['extra-daemon haproxy', 'missing-daemon haproxy']);
+    const order = cmds(f);
+    assert.ok(order.findIndex((c) => c.startsWith('kill -TERM ')) < order.indexOf(`ip netns del ${NS}`), order.join('\n'));
   });
 
   it('back to use_namespaces true: our devices and chains leave the host namespace, the host\'s own stay', async (t) => {
@@ -417,6 +513,8 @@ describe('plan + apply: use_namespaces false (the router shares host_namespace)'
     // The bridges and sysctls of the shared router remain: the rest is as before.
     const strip = (text: string) => text.split('\n').filter((l) => !/ link (brq|tap)| sysctl /.test(l)).join('\n');
     assert.equal(strip(f.nsText(HOST)), strip(foreign));
+    // The proxy came along: the one in the host namespace stopped, one in the router's.
+    assert.deepEqual(procs(f, NS), [PROXY]);
   });
 });
 

@@ -4,17 +4,20 @@
 // (observe → plan → apply, the real functions) against the fake system.
 // After each state the whole fake kernel must equal what an expectation
 // derived from the state alone says (written here from the design, without
-// the planner or the NAT generator), and planning again must give nothing.
+// the planner, the NAT generator or the daemon code: agent-behaviour.md for
+// the kernel, the README for the metadata proxy's process and files), and
+// planning again must give nothing.
 // The same states are then replayed in shuffled orders: every state must be
 // reachable from every other.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkState } from '../../src/model/validate.js';
 import { emptyState, type Network, type Port, type Router, type State } from '../../src/model/types.js';
+import path from 'node:path';
 import { FakeSystem } from '../helpers/fakesys.js';
 import { converge, replan } from '../helpers/world.js';
 
-const SEED = 20261124;
+const SEED = 20261134;
 const STATES = 40;
 const HOST = 'l3ctl-t-unit-replay';
 
@@ -185,11 +188,10 @@ class Generator {
         r.routes = r.routes.filter((y) => y !== x);
         return true;
       }],
-      [1, 1, 'config', () => {
-        const [k, a, b] = this.pick([['send_arp_for_ha', '0', '3'], ['use_random_fully', 'false', 'true'], ['enable_metadata_proxy', 'false', 'true']] as const)!;
-        s.config[k] = s.config[k] === a ? b : a;
-        return true;
-      }],
+      // One change per config key, so that each shows up while churning (the metadata proxy starts and stops under every kind of router).
+      ...([['send_arp_for_ha', '0', '3'], ['use_random_fully', 'false', 'true'], ['enable_metadata_proxy', 'false', 'true']] as const).map(
+        ([k, a, b]): [number, number, string, () => boolean] => [0.4, 0.6, `config ${k}`, () => ((s.config[k] = s.config[k] === a ? b : a), true)],
+      ),
     ];
     // While churning, a change not made yet is often tried first: every kind shows up.
     const unused = ops.filter((o) => !this.used.has(o[2]));
@@ -272,7 +274,17 @@ const routeKey = (dst: string) => {
   return ipInt(ip!) * 64 + Number(len);
 };
 
-function expectedKernel(s: State): string {
+/**
+ * The metadata proxy of a handled router, by the README: with
+ * enable_metadata_proxy on (the default) and at least one internal port (one
+ * that is up: a port set down is unplugged), one haproxy in the router's
+ * namespace, its files in `<store>.d/routers/<router id>/`.
+ */
+const proxied = (s: State, r: Router) => s.config.enable_metadata_proxy !== 'false' && r.interfaces.some((p) => p.admin_state_up);
+const proxyDir = (storePath: string, r: Router) => `${path.resolve(storePath)}.d/routers/${r.id}`;
+const proxyArgv = (dir: string) => `haproxy -f ${dir}/haproxy.conf -p ${dir}/haproxy.pid -D`;
+
+function expectedKernel(s: State, storePath: string): string {
   const cfg = { randomFully: s.config.use_random_fully !== 'false', metadata: s.config.enable_metadata_proxy !== 'false' };
   const net = (id: string) => s.networks.find((n) => n.id === id)!;
   const up = s.routers.filter((r) => r.admin_state_up);
@@ -309,8 +321,16 @@ function expectedKernel(s: State): string {
       ...routes.sort((a, b) => routeKey(a.dst) - routeKey(b.dst)).map((x) => `  route ${x.text}`),
       ...sysctlLines({ ...SYSCTL_DEFAULTS, 'net.ipv4.conf.all.promote_secondaries': '1', 'net.ipv4.ip_forward': '1' }),
       ...iptables(r, fips.map((f) => ({ fip: f.floating_ip_address, fixed: f.fixed_ip_address! })), qg, cfg, s),
+      ...(proxied(s, r) ? [`  process ${proxyArgv(proxyDir(storePath, r))}`] : []),
     );
   }
+  // Only the proxies of routers handled now have files: a stopped one's are removed with its directory.
+  const files = up
+    .filter((r) => proxied(s, r))
+    .map((r) => proxyDir(storePath, r))
+    .sort(byText)
+    .flatMap((d) => [`  dir ${d}`, ...['haproxy.conf', 'haproxy.loaded', 'haproxy.pid'].map((f) => `  file ${d}/${f}`)]);
+  if (files.length) out.push('files', ...files);
   return out.join('\n') + '\n';
 }
 
@@ -327,7 +347,8 @@ function iptables(r: Router, fips: { fip: string; fixed: string }[], qg: string 
     ...chain('FORWARD', ['-j l3ctl-filter-top', '-j l3ctl-FORWARD'], 'ACCEPT'),
     ...chain('OUTPUT', ['-j l3ctl-filter-top', '-j l3ctl-OUTPUT'], 'ACCEPT'),
     ...chain('l3ctl-FORWARD', []),
-    ...chain('l3ctl-INPUT', metadata ? ['-d 127.0.0.1/32 -p tcp -m tcp --dport 9697 -j ACCEPT'] : []),
+    // 127.0.0.1 may reach the proxy; any other connection to its port that was not redirected is dropped.
+    ...chain('l3ctl-INPUT', metadata ? ['-d 127.0.0.1/32 -p tcp -m tcp --dport 9697 -j ACCEPT', '-p tcp -m tcp --dport 9697 -m conntrack ! --ctstate DNAT --ctdir ORIGINAL -j DROP'] : []),
     ...chain('l3ctl-OUTPUT', []),
     ...chain('l3ctl-filter-top', ['-j l3ctl-local']),
     ...chain('l3ctl-local', []),
@@ -367,7 +388,7 @@ async function replay(f: FakeSystem, seq: State[], label: string): Promise<void>
   for (const [i, s] of seq.entries()) {
     const where = `${label}, state ${i + 1}/${seq.length}: ${describeState(s)}`;
     await converge(f, s);
-    assert.equal(f.toString({ counters: false }), expectedKernel(s), where);
+    assert.equal(f.toString({ counters: false }), expectedKernel(s, f.storePath), where);
     const again = await replan(f, s);
     assert.deepEqual(again, [], `${where}: planning again is not empty`);
     f.verify();
@@ -388,8 +409,15 @@ describe('replay of pseudorandom desired states', () => {
     assert.ok(seen((s) => s.routers.some((r) => r.gateway)) > 0, 'gateways');
     assert.ok(seen((s) => s.routers.some((r) => !r.admin_state_up)) > 0, 'a disabled router');
     assert.ok(new Set(seq.map((s) => JSON.stringify(s.config))).size > 1, 'config changes');
+    for (const [k, values] of [['send_arp_for_ha', ['0', '3']], ['use_random_fully', ['false', 'true']], ['enable_metadata_proxy', ['false', 'true']]] as const) {
+      const defaults: Record<string, string> = { send_arp_for_ha: '3', use_random_fully: 'true', enable_metadata_proxy: 'true' };
+      for (const v of values) assert.ok(seen((s) => (s.config[k] ?? defaults[k]) === v) > 0, `${k}=${v} in the sequence`);
+    }
+    const withPorts = (s: State) => s.routers.some((r) => r.admin_state_up && r.interfaces.some((p) => p.admin_state_up));
+    assert.ok(seen((s) => s.routers.some((r) => r.admin_state_up && proxied(s, r))) > 0, 'a metadata proxy running');
+    assert.ok(seen((s) => withPorts(s) && s.config.enable_metadata_proxy === 'false') > 0, 'internal ports with the proxy off');
     const kinds = new Set(seq.map((s) => madeBy.get(s)));
-    for (const k of ['router-add', 'router-delete', 'router-toggle', 'port-add', 'port-remove', 'port-toggle', 'port-replumb', 'gateway-set', 'gateway-clear', 'gateway-replumb', 'fip-add', 'fip-delete', 'fip-remap', 'route-add', 'route-remove', 'config']) {
+    for (const k of ['router-add', 'router-delete', 'router-toggle', 'port-add', 'port-remove', 'port-toggle', 'port-replumb', 'gateway-set', 'gateway-clear', 'gateway-replumb', 'fip-add', 'fip-delete', 'fip-remap', 'route-add', 'route-remove', 'config send_arp_for_ha', 'config use_random_fully', 'config enable_metadata_proxy']) {
       assert.ok(kinds.has(k), `no ${k} in the sequence`);
     }
   });
@@ -407,7 +435,7 @@ describe('replay of pseudorandom desired states', () => {
   it('the expectation can fail: a kernel one step behind is not the next state', async () => {
     const f = new FakeSystem();
     await converge(f, seq[0]!);
-    const differs = seq.slice(1).find((s) => expectedKernel(s) !== expectedKernel(seq[0]!))!;
-    assert.notEqual(f.toString({ counters: false }), expectedKernel(differs));
+    const differs = seq.slice(1).find((s) => expectedKernel(s, f.storePath) !== expectedKernel(seq[0]!, f.storePath))!;
+    assert.notEqual(f.toString({ counters: false }), expectedKernel(differs, f.storePath));
   });
 });

@@ -72,6 +72,16 @@ const CASES: Case[] = [
     counters: false,
   },
   {
+    // The proxy is stopped (files removed) before the namespace goes: the rollback starts it again.
+    name: 'router deleted, the namespace deletion fails after its metadata proxy was stopped',
+    change: (s) => {
+      s.routers = [];
+      s.floatingips = [];
+      return { routers: [R] };
+    },
+    failOn: /^ip netns del /,
+  },
+  {
     name: 'extra route replaced, the NAT of a config change fails after the routes',
     change: (s) => {
       s.routers[0]!.routes = [{ destination: '192.0.2.128/26', nexthop: '198.51.100.253' }];
@@ -91,13 +101,15 @@ describe('rollback restores the fake kernel exactly', () => {
       const start = world(START);
       writeFileSync(store.path, JSON.stringify(start, null, 2) + '\n');
       const text = readFileSync(store.path, 'utf8');
-      await converge(f, start);
+      // The store's path is where the routers' metadata proxies keep their files: the same for every pass.
+      const sys = { runner: f, files: f.files, storePath: store.path };
+      await converge(sys, start);
       // Traffic: counters that a rewrite must carry and a rollback must keep.
       for (const chain of ['l3ctl-PREROUTING', 'l3ctl-OUTPUT', 'l3ctl-float-snat', 'l3ctl-snat']) f.bumpCounters(NS, 'nat', chain, { packets: 3, bytes: 252 });
       const before = f.toString({ counters: c.counters });
       f.failOn(c.failOn, { exitCode: c.exitCode });
       await assert.rejects(
-        transact({ runner: f, files: f.files, storePath: store.path, dryRun: false, warn() {}, interrupts: noInterrupts }, c.change),
+        transact({ ...sys, dryRun: false, warn() {}, interrupts: noInterrupts }, c.change),
         (e: Error & { exitCode?: number; hint?: string }) => {
           assert.equal(e.exitCode, 1, e.stack);
           assert.match(e.hint ?? '', /the kernel was put back as it was before this command; the store is unchanged$/);
@@ -106,7 +118,7 @@ describe('rollback restores the fake kernel exactly', () => {
       );
       assert.equal(f.toString({ counters: c.counters }), before);
       assert.equal(readFileSync(store.path, 'utf8'), text);
-      assert.deepEqual(await replan(f, start), []);
+      assert.deepEqual(await replan(sys, start), []);
     });
   }
 });
