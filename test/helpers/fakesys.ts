@@ -474,6 +474,17 @@ export class FakeSystem implements Runner {
     if (words === '-batch -') return this.batch(ns, input ?? '', operator, fault?.line ? fault : null);
     if (words === '-j addr show') return ok(JSON.stringify(this.linksJson(this.nss.get(ns)!)) + '\n');
     if (words === '-j route show table main') return ok(JSON.stringify(this.routesJson(this.nss.get(ns)!)) + '\n');
+    // Reads in one batch, one JSON array a line, as ip -j -batch prints them.
+    if (words === '-j -batch -') {
+      const n = this.nss.get(ns)!;
+      const out: string[] = [];
+      for (const l of (input ?? '').split('\n').filter(Boolean)) {
+        if (l === 'addr show') out.push(JSON.stringify(this.linksJson(n)));
+        else if (l === 'route show table main') out.push(JSON.stringify(this.routesJson(n)));
+        else throw new Unmodelled(`read batch line ${l}`);
+      }
+      return ok(out.join('\n') + '\n');
+    }
     if (operator && ['link', 'addr', 'route'].includes(rest[0] ?? '')) {
       try {
         this.ipLine(this.nss.get(ns)!, rest, true);
@@ -898,7 +909,7 @@ export class FakeSystem implements Runner {
 /** What l3ctl reads (and must mark as reads, so --dry-run runs them). */
 function isRead(argv: string[]): boolean {
   const a = argv.join(' ');
-  return / -j (addr|route) show( table main)?$/.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -n /.test(a) || a === 'iptables --version';
+  return / -j (addr|route) show( table main)?$/.test(a) || / -j -batch -$/.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -n /.test(a) || a === 'iptables --version';
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
