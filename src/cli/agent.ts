@@ -151,7 +151,7 @@ const HOST_SETTING_COLUMNS = ['namespace', 'setting', 'wanted', 'live', 'ok', 's
 async function printStatus(io: IO, r: StateReport, settings: ObservedHostSetting[]): Promise<void> {
   const json = settings.map((x) => Object.fromEntries(HOST_SETTING_COLUMNS.map((c) => [c, x[c as keyof ObservedHostSetting]])));
   // json keeps the agent's nesting (configurations{…}) and null for the host's own namespace; table and value are flat.
-  if (io.format === 'json') return printObject(io, [...Object.keys(r), 'host_settings'], { ...r, host_settings: json });
+  if (io.format === 'json' || io.format === 'yaml') return printObject(io, [...Object.keys(r), 'host_settings'], { ...r, host_settings: json });
   const rows = json.map((x) => ({ ...x, namespace: x.namespace ?? '(host)' }));
   if (io.columns.length) return printObject(io, [...REPORT_COLUMNS, 'host_settings'], { ...flatReport(r), host_settings: rows });
   await printObject(io, REPORT_COLUMNS, flatReport(r));

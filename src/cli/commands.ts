@@ -24,8 +24,8 @@ import type { OptSpec } from './cmdtree-types.js';
 export const SUMMARY =
   'Build Linux routers the way the Quantum/Neutron L3 agent does: namespaces, qr-/qg- ports, SNAT, floating IPs, extra routes.';
 
-/** yaml: export's document format only (main refuses it for every other command). */
-export const FORMATS = ['table', 'json', 'value', 'yaml'] as const;
+/** table is for people; json, yaml, value and csv print the API fields for programs. */
+export const FORMATS = ['table', 'json', 'value', 'yaml', 'csv'] as const;
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
 
@@ -33,8 +33,8 @@ export const LOG_FORMATS = ['text', 'json'] as const;
 export const GLOBAL_OPTIONS: OptSpec[] = [
   opt('--version', 'print the version'),
   opt('--store <path>', 'state file (env L3CTL_STORE; default /var/lib/l3ctl/state.json)', { kind: 'file' }),
-  opt('-f, --format <format>', 'output format (yaml: the document of export)', { choices: FORMATS }),
-  opt('-c, --column <column>', 'only this column (repeatable, in this order)', { kind: 'column', repeat: true }),
+  opt('-f, --format <format>', 'output format: table for people; json, yaml, value, csv: every API field, for programs', { choices: FORMATS }),
+  opt('-c, --column <column>', 'only this column: an API field name or a table heading (repeatable, in this order)', { kind: 'column', repeat: true }),
   opt('--dry-run', 'print every system command that would run; change nothing'),
   opt('-y, --yes', 'answer yes to every confirmation'),
   opt('--no-input', 'never prompt'),
@@ -44,6 +44,9 @@ export const GLOBAL_OPTIONS: OptSpec[] = [
 ];
 
 export const HELP_OPTION: OptSpec = opt('-h, --help', 'show help');
+
+/** A list's --long: the table's other columns (formats for programs print every field anyway). */
+const LONG_OPTION: OptSpec = opt('--long', 'more columns: ids and every other field');
 
 export const COMMANDS: Command[] = [
   noun('network', { summary: 'networks and their subnet (one IPv4 subnet each)', examples: ['l3ctl network list'] }, () => import('./network.js'), [
@@ -70,7 +73,14 @@ export const COMMANDS: Command[] = [
       options: [opt('--force', 'delete the bridge even with devices l3ctl did not plug in on it (they stay, unplugged)')],
       run: (m) => m.networkDelete,
     },
-    { name: 'list', summary: 'list networks', examples: ['l3ctl network list -f value -c name -c cidr'], columns: NETWORK_COLUMNS, run: (m) => m.networkList },
+    {
+      name: 'list',
+      summary: 'list networks',
+      examples: ['l3ctl network list', 'l3ctl network list -f value -c name -c cidr'],
+      options: [LONG_OPTION],
+      columns: NETWORK_COLUMNS,
+      run: (m) => m.networkList,
+    },
     {
       name: 'show',
       summary: 'show one network',
@@ -98,12 +108,20 @@ export const COMMANDS: Command[] = [
       args: [arg('<router...>', 'router')],
       run: (m) => m.routerDelete,
     },
-    { name: 'list', summary: 'list routers', examples: ['l3ctl router list -f value -c id -c name'], columns: ROUTER_COLUMNS, run: (m) => m.routerList },
+    {
+      name: 'list',
+      summary: 'list routers (--long: with a live status from the kernel)',
+      examples: ['l3ctl router list', 'l3ctl router list --long', 'l3ctl router list -f value -c id -c name'],
+      options: [opt('--long', 'more columns: ids, and a live status (ACTIVE, DOWN, DRIFT) read from the kernel')],
+      columns: ROUTER_COLUMNS,
+      run: (m) => m.routerList,
+    },
     {
       name: 'show',
-      summary: 'desired and live kernel state side by side, drift marked',
-      examples: ['l3ctl router show r1', 'l3ctl router show r1 -f json'],
+      summary: 'what differs between the store and the kernel, and a one-line summary of what matches (--all: everything side by side)',
+      examples: ['l3ctl router show r1', 'l3ctl router show r1 --all', 'l3ctl router show r1 -f json'],
       args: [arg('<router>', 'router')],
+      options: [opt('--all', 'every device, route, NAT rule and daemon, desired and live side by side')],
       columns: ROUTER_SHOW_COLUMNS,
       run: (m) => m.routerShow,
     },
@@ -154,8 +172,9 @@ export const COMMANDS: Command[] = [
     {
       name: 'list',
       summary: "list routers' internal ports",
-      examples: ['l3ctl interface list r1 -f json'],
+      examples: ['l3ctl interface list r1', 'l3ctl interface list r1 -f json'],
       args: [arg('[router]', 'router')],
+      options: [LONG_OPTION],
       columns: PORT_COLUMNS,
       run: (m) => m.interfaceList,
     },
@@ -217,8 +236,8 @@ export const COMMANDS: Command[] = [
     {
       name: 'list',
       summary: 'list floating IPs',
-      examples: ['l3ctl fip list --router r1 -f value -c floating_ip_address -c fixed_ip_address'],
-      options: [opt('--router <router>', 'only those of this router', { kind: 'router' })],
+      examples: ['l3ctl fip list', 'l3ctl fip list --long', 'l3ctl fip list --router r1 -f value -c floating_ip_address -c fixed_ip_address'],
+      options: [opt('--router <router>', 'only those of this router', { kind: 'router' }), opt('--long', 'more columns: ids, and a live status (ACTIVE, DOWN, DRIFT) read from the kernel')],
       columns: FIP_COLUMNS,
       run: (m) => m.fipList,
     },
@@ -242,8 +261,9 @@ export const COMMANDS: Command[] = [
     {
       name: 'list',
       summary: 'list extra routes',
-      examples: ['l3ctl route list r1 -f value'],
+      examples: ['l3ctl route list r1', 'l3ctl route list r1 -f value'],
       args: [arg('[router]', 'router')],
+      options: [LONG_OPTION],
       columns: ROUTE_COLUMNS,
       run: (m) => m.routeList,
     },

@@ -3,6 +3,7 @@ import { skipReason } from '../agent/filters.js';
 import { contains, firstFree, isIPv4 } from '../model/addr.js';
 import { effectiveConfig } from '../model/config.js';
 import { UsageError } from '../model/errors.js';
+import { gatewayDevice } from '../model/names.js';
 import type { FloatingIp, Network, State } from '../model/types.js';
 import { checkIp } from '../model/validate.js';
 import { loadState } from '../store/store.js';
@@ -13,6 +14,7 @@ import type { IO } from './io.js';
 import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
 import { findFip, findNetwork, findRouter } from './resolve.js';
+import { fipView } from './views.js';
 
 export function fipRow(s: State, f: FloatingIp) {
   const r = f.router_id ? s.routers.find((x) => x.id === f.router_id) : undefined;
@@ -110,8 +112,18 @@ export async function fipDisassociate(o: { fip: string }, io: IO): Promise<void>
   if (row) await printObject(io, FIP_COLUMNS, row);
 }
 
-export async function fipList(o: { router?: string }, io: IO): Promise<void> {
+export async function fipList(o: { router?: string; long?: boolean }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
   const rid = o.router ? findRouter(s, o.router).id : undefined;
-  await printList(io, FIP_COLUMNS, s.floatingips.filter((f) => !rid || f.router_id === rid).map((f) => fipRow(s, f)));
+  const fips = s.floatingips.filter((f) => !rid || f.router_id === rid);
+  if (!o.long) return printList(io, FIP_COLUMNS, fips.map((f) => fipRow(s, f)), { view: fipView(s) });
+  // --long: status is what the kernel has, not what the store implies.
+  const { routerStatuses, fipStatus } = await import('../agent/status.js');
+  const ids = new Set(fips.map((f) => f.router_id));
+  const live = await routerStatuses(io, s, effectiveConfig(s.config), s.routers.filter((r) => ids.has(r.id)));
+  const qg = (id: string) => {
+    const g = s.routers.find((r) => r.id === id)?.gateway;
+    return g ? gatewayDevice(g.id) : null;
+  };
+  await printList(io, FIP_COLUMNS, fips.map((f) => ({ ...fipRow(s, f), status: fipStatus(f, live, qg) })), { view: fipView(s), long: true });
 }

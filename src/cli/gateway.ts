@@ -10,6 +10,8 @@ import { mutate } from './mutate.js';
 import { printObject } from './output.js';
 import { findNetwork, findRouter } from './resolve.js';
 import { routerRow } from './router.js';
+import { routerView } from './views.js';
+import { loadState } from '../store/store.js';
 
 /** Addresses of a network already taken by gateways, floating IPs and its gateway IP. */
 export function usedAddresses(s: State, networkId: string): string[] {
@@ -50,7 +52,7 @@ export async function gatewaySet(o: GatewaySetOptions, io: IO): Promise<void> {
     }
     return { routers: [r.id], value: routerRow(s, r) };
   });
-  if (row) await printObject(io, ROUTER_COLUMNS, row);
+  if (row) await printObject(io, ROUTER_COLUMNS, row, { view: routerView(await loadState(io.storePath)) });
 }
 
 export async function gatewayClear(o: { router: string }, io: IO): Promise<void> {

@@ -11,6 +11,7 @@ import type { IO } from './io.js';
 import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
 import { findNetwork, findPort, findRouter } from './resolve.js';
+import { portView } from './views.js';
 
 export const portRow = (r: Router, p: Port) => ({
   id: p.id,
@@ -78,7 +79,7 @@ export async function interfaceRemove(o: { router: string; networkOrPort: string
   if (done) io.status(done);
 }
 
-export async function interfaceList(o: { router?: string }, io: IO): Promise<void> {
+export async function interfaceList(o: { router?: string; long?: boolean }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
-  await printList(io, PORT_COLUMNS, allPorts(s, o.router ? findRouter(s, o.router) : undefined));
+  await printList(io, PORT_COLUMNS, allPorts(s, o.router ? findRouter(s, o.router) : undefined), { view: portView(s), long: o.long });
 }

@@ -12,6 +12,8 @@ import type { Format, Globals } from './parse.js';
 export interface Output {
   write(text: string): void;
   readonly isTTY: boolean;
+  /** A terminal's width in characters, when known. */
+  readonly columns?: number;
 }
 
 export interface Choice {
@@ -42,6 +44,8 @@ export interface IO {
   /** Daemon config and pid files, with the runner's face (dry-run prints the writes). */
   files: Files;
   format: Format;
+  /** The width tables fit in (COLUMNS, else the terminal's); null or absent: no limit (piped). */
+  width?: number | null;
   /** -f was given on the command line. */
   formatGiven?: boolean;
   columns: string[];

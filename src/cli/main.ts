@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Clock, SignalSource } from '../agent/runloop.js';
 import type { Files } from '../linux/files.js';
 import type { Runner } from '../linux/runner.js';
-import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
+import { EXIT, L3ctlError } from '../model/errors.js';
 import { expandAlias } from './aliases.js';
 import type { Output, Prompter } from './io.js';
 import { MissingArgument, ParseError, parse, type Globals, type Parsed } from './parse.js';
@@ -70,16 +70,13 @@ export async function dispatch(args: string[], sys: System): Promise<number> {
     sys.stdout.write((await import('./help.js')).helpText(p.path));
     return EXIT.ok;
   }
-  const [module, { makeIO, commandRunner, commandFiles, storeOf, colorEnabled }, { terminalPrompter }] = await Promise.all([
+  const [module, { makeIO, commandRunner, commandFiles, storeOf, colorEnabled }, { terminalPrompter }, { outputWidth }] = await Promise.all([
     p.top.load!(),
     import('./io.js'),
     import('./prompt.js'),
+    import('./fit.js'),
   ]);
   const g = p.globals;
-  // -f yaml is export's document format; every other command prints table, json or value.
-  if (g.format === 'yaml' && p.path.join(' ') !== 'export') {
-    throw new UsageError(`-f yaml is the document format of export only: expected -f table, json or value for '${p.path.join(' ')}'`);
-  }
   const stderrColor = colorEnabled(g.color, sys.stderr, sys.env);
   const io = makeIO({
     stdout: sys.stdout,
@@ -88,6 +85,7 @@ export async function dispatch(args: string[], sys: System): Promise<number> {
     runner: await commandRunner(g, sys, sys.env, sys.runner),
     files: sys.files ?? (await commandFiles(g, sys)),
     format: g.format,
+    width: outputWidth(sys.env, sys.stdout),
     formatGiven: !!g.formatGiven,
     columns: g.column,
     dryRun: g.dryRun,
@@ -134,6 +132,9 @@ const processOutput = (s: NodeJS.WriteStream): Output => ({
   write: (t) => void s.write(t),
   get isTTY() {
     return !!s.isTTY;
+  },
+  get columns() {
+    return s.columns;
   },
 });
 

@@ -12,6 +12,7 @@ import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
 import { confirm } from './prompt.js';
 import { findNetwork } from './resolve.js';
+import { networkView } from './views.js';
 
 export const networkRow = (n: Network) => ({
   id: n.id,
@@ -89,9 +90,9 @@ export async function networkDelete(o: { network: string; force?: boolean }, io:
   if (gone) io.status(`deleted network ${gone.name}`);
 }
 
-export async function networkList(_o: object, io: IO): Promise<void> {
+export async function networkList(o: { long?: boolean }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
-  await printList(io, NETWORK_COLUMNS, s.networks.map(networkRow));
+  await printList(io, NETWORK_COLUMNS, s.networks.map(networkRow), { view: networkView(s), long: o.long });
 }
 
 export async function networkShow(o: { network: string }, io: IO): Promise<void> {

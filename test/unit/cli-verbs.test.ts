@@ -89,7 +89,8 @@ describe('network', () => {
   it('list and show: table (plain when not a terminal), json, value, -c', async () => {
     const table = setup();
     await networkList({}, table.io);
-    assert.match(table.stdout(), /^id +name +cidr +gateway_ip +router:external +bridge\n/);
+    assert.match(table.stdout(), /^Name +CIDR +Gateway IP +External +Routers\n/);
+    assert.match(table.stdout(), /^priv +198\.51\.100\.0\/24 +198\.51\.100\.1 +no +r1$/m);
     assert.equal(table.stdout().trimEnd().split('\n').length, 5);
     const json = setup({ format: 'json', columns: ['name', 'cidr'] });
     await networkList({}, json.io);

@@ -85,7 +85,7 @@ const CASES: [string, string[], string[]][] = [
   ['fip associate --router before FIXED: every router', ['fip', 'associate', '--router', ''], ['r1', 'r2']],
   ['external networks for fip add --network', ['fip', 'add', '--network', ''], ['ext']],
   ["a router's routes for route delete", ['route', 'delete', 'r1', ''], ['192.0.2.128/25']],
-  ['-f choices', ['router', 'list', '-f', ''], ['table', 'json', 'value', 'yaml']],
+  ['-f choices', ['router', 'list', '-f', ''], ['table', 'json', 'value', 'yaml', 'csv']],
   ['-c columns of the command', ['route', 'list', '-c', ''], ['router_id', 'destination', 'nexthop']],
   ['-c columns of router show', ['router', 'show', 'r1', '-c', 'l'], ['live']],
   ['a column with a colon, split by bash', ['network', 'list', '-c', 'router', ':'], [':external']],
