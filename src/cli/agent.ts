@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { checkRouters, type Finding as Drift } from '../agent/check.js';
+import { describeChanges } from '../agent/describe.js';
 import { describeStale, planCleanup, removeStale, type CleanupPlan } from '../agent/cleanup.js';
 import { observeHostSettings, wantedHostSettings, type ObservedHostSetting } from '../agent/host-settings.js';
 import { stateReport, type StateReport } from '../agent/report.js';
@@ -42,10 +43,10 @@ async function syncOnce(io: IO, refs: string[], hooks?: Pick<SyncHooks, 'onError
         (hooks?.onError ?? ((x, e) => io.report(e, routerName(x))))(r, err);
       },
       onProgress: progress ? (i, n, r) => void io.stderr.write(`\r\x1b[Ksyncing ${i + 1}/${n}: ${r.name}`) : undefined,
-      // What changed, router by router (issue 15 shapes this line further).
+      // What changed, router by router, in words: `r1: +fip 203.0.113.20, route 192.0.2.0/24 replaced`.
       onChanged: announce ? (r, f) => {
         clear();
-        io.status(`${r?.name ?? 'host'}: ${f.map((x) => `${x.kind} ${x.object}`).join(', ')}`);
+        io.status(`${r?.name ?? 'host'}: ${describeChanges(f)}`);
       } : undefined,
       warn: hooks?.warn ?? io.warn,
     }, routers, { all: refs.length === 0 });

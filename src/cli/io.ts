@@ -63,8 +63,12 @@ export interface IO {
   clock?: Clock;
   signals?: SignalSource;
   hostname?: string;
-  /** Runs another l3ctl command in this process (lab builds its router with them); throws what it fails with. */
-  l3ctl(args: string[]): Promise<void>;
+  /**
+   * Runs another l3ctl command in this process (lab builds its router with
+   * them); throws what it fails with. `changed`: it ran a command or wrote a
+   * file that changes the system (reads do not count; the store is the caller's to compare).
+   */
+  l3ctl(args: string[]): Promise<{ changed: boolean }>;
   /** An error line (+ hint) for one item of a command that carries on (a router of agent sync). */
   report(err: unknown, subject: string): void;
   /** The requested output (stdout), silenced by -q. */
@@ -185,4 +189,35 @@ export async function commandFiles(g: Globals, out: { stdout: Output }): Promise
 export function storeOf(g: Globals, env: NodeJS.ProcessEnv): { storePath: string; storeNamed: boolean; storeOption?: string } {
   const named = g.store || env.L3CTL_STORE || undefined;
   return { storePath: named ?? DEFAULT_STORE_PATH, storeNamed: !!named, ...(g.store ? { storeOption: g.store } : {}) };
+}
+
+/** The runner, with every command that changes something (not a read) reported to `onChange`. */
+export function noticingRunner(inner: Runner, onChange: () => void): Runner {
+  return {
+    run: (argv, opts) => {
+      if (!opts?.read) onChange();
+      return inner.run(argv, opts);
+    },
+    background: (argv) => {
+      onChange();
+      inner.background(argv);
+    },
+    namespaces: () => inner.namespaces(),
+    interactive: (argv) => {
+      onChange();
+      return inner.interactive(argv);
+    },
+  };
+}
+
+/** The files, with every write and removal reported to `onChange`. */
+export function noticingFiles(inner: Files, onChange: () => void): Files {
+  return {
+    live: inner.live,
+    read: (f) => inner.read(f),
+    identity: (f) => inner.identity(f),
+    write: (f, c, m) => (onChange(), inner.write(f, c, m)),
+    remove: (f) => (onChange(), inner.remove(f)),
+    removeDir: (d) => (onChange(), inner.removeDir(d)),
+  };
 }

@@ -31,6 +31,8 @@ export interface System {
   clock?: Clock;
   signals?: SignalSource;
   hostname?: string;
+  /** Told of every command and file write that changes the system (io.l3ctl reports whether a command changed anything). */
+  onChange?: () => void;
 }
 
 /** `l3ctl: error: …` and its `hint:` lines. */
@@ -70,7 +72,7 @@ export async function dispatch(args: string[], sys: System): Promise<number> {
     sys.stdout.write((await import('./help.js')).helpText(p.path));
     return EXIT.ok;
   }
-  const [module, { makeIO, commandRunner, commandFiles, storeOf, colorEnabled }, { terminalPrompter }, { outputWidth }] = await Promise.all([
+  const [module, { makeIO, commandRunner, commandFiles, storeOf, colorEnabled, noticingRunner, noticingFiles }, { terminalPrompter }, { outputWidth }] = await Promise.all([
     p.top.load!(),
     import('./io.js'),
     import('./prompt.js'),
@@ -78,12 +80,15 @@ export async function dispatch(args: string[], sys: System): Promise<number> {
   ]);
   const g = p.globals;
   const stderrColor = colorEnabled(g.color, sys.stderr, sys.env);
+  let runner = await commandRunner(g, sys, sys.env, sys.runner);
+  let files = sys.files ?? (await commandFiles(g, sys));
+  if (sys.onChange) [runner, files] = [noticingRunner(runner, sys.onChange), noticingFiles(files, sys.onChange)];
   const io = makeIO({
     stdout: sys.stdout,
     stderr: sys.stderr,
     ...storeOf(g, sys.env),
-    runner: await commandRunner(g, sys, sys.env, sys.runner),
-    files: sys.files ?? (await commandFiles(g, sys)),
+    runner,
+    files,
     format: g.format,
     width: outputWidth(sys.env, sys.stdout),
     formatGiven: !!g.formatGiven,
@@ -100,9 +105,16 @@ export async function dispatch(args: string[], sys: System): Promise<number> {
     signals: sys.signals,
     hostname: sys.hostname,
     l3ctl: async (words) => {
+      let changed = false;
+      const outer = sys.onChange;
+      const onChange = () => {
+        changed = true;
+        outer?.();
+      };
       // The requested output of a command run on the lab's behalf is not the lab's output.
-      const code = await dispatch(words, { ...sys, stdout: { write: () => {}, isTTY: false } });
+      const code = await dispatch(words, { ...sys, stdout: { write: () => {}, isTTY: false }, onChange });
       if (code !== EXIT.ok) throw new L3ctlError(`exit status ${code}`, code);
+      return { changed };
     },
     report: (err, subject) => sys.stderr.write(errorLines(err, { subject, verbose: g.verbose })),
   });
