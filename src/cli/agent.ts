@@ -6,7 +6,7 @@ import { describeChanges } from '../agent/describe.js';
 import { describeStale, planCleanup, removeStale, type CleanupPlan } from '../agent/cleanup.js';
 import { observeHostSettings, wantedHostSettings, type ObservedHostSetting } from '../agent/host-settings.js';
 import { stateReport, type StateReport } from '../agent/report.js';
-import { runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
+import { formatEntry, runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
 import { checkPass, syncPass, type SyncHooks, type SyncResult } from '../agent/sync.js';
 import { ensureRegistered } from '../agent/transaction.js';
 import { effectiveConfig } from '../model/config.js';
@@ -177,7 +177,7 @@ export interface AgentRunOptions {
   logFormat?: LogFormat;
 }
 
-export async function agentRun(o: AgentRunOptions, io: IO): Promise<void> {
+export async function agentRun(o: AgentRunOptions, io: IO): Promise<number> {
   let interval: number | null = null;
   if (o.interval !== undefined) {
     if (!/^\d+(\.\d+)?$/.test(o.interval) || Number(o.interval) <= 0) throw new UsageError(`invalid --interval '${o.interval}': expected a number of seconds above 0`);
@@ -189,11 +189,43 @@ export async function agentRun(o: AgentRunOptions, io: IO): Promise<void> {
     if (level === 'info' && io.quiet) return;
     (format === 'text' && level !== 'info' ? io.stderr : io.stdout).write(line + '\n');
   };
-  // Under --dry-run one pass shows what the loop would do; repeating it would change nothing.
-  await runLoop(
-    { pass: (n) => loopPass(io, n), clock: io.clock ?? systemClock, signals: io.signals ?? process, log },
-    { format, fixedInterval: interval, once: io.dryRun },
-  );
+  // Ctrl-C stops the loop as SIGTERM does (after the pass under way), but is
+  // said at once and is exit 130, as everywhere. SIGTERM (systemd) is exit 0.
+  const signals = io.signals ?? process;
+  let interrupted = false;
+  let inPass = false;
+  const onInt = () => {
+    if (!interrupted && inPass) io.stderr.write('\nl3ctl: interrupted: stopping after this pass…\n');
+    interrupted = true;
+  };
+  signals.on('SIGINT', onInt);
+  let passes: number;
+  try {
+    // Under --dry-run one pass shows what the loop would do; repeating it would change nothing.
+    passes = await runLoop(
+      {
+        pass: async (n) => {
+          inPass = true;
+          try {
+            return await loopPass(io, n);
+          } finally {
+            inPass = false;
+          }
+        },
+        clock: io.clock ?? systemClock,
+        signals,
+        log,
+      },
+      { format, fixedInterval: interval, once: io.dryRun },
+    );
+  } finally {
+    signals.off('SIGINT', onInt);
+  }
+  if (!interrupted) return EXIT.ok;
+  const said = `agent run stopped (Ctrl-C) after ${passes} pass${passes === 1 ? '' : 'es'}`;
+  if (format === 'json') io.stdout.write(formatEntry('json', { level: 'info', msg: said, fields: { signal: 'SIGINT', passes } }, (io.clock ?? systemClock).now()) + '\n');
+  else io.stderr.write(`l3ctl: ${said}\n`);
+  return EXIT.interrupted;
 }
 
 /** One pass of `agent run`: sync everything under the lock, then the state report. Router errors are collected for the loop's log. */

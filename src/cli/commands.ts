@@ -12,6 +12,7 @@ import {
   DIAGNOSE_COLUMNS,
   FINDING_COLUMNS,
   FIP_COLUMNS,
+  LAB_CHECK_COLUMNS,
   NETWORK_COLUMNS,
   PORT_COLUMNS,
   REPORT_COLUMNS,
@@ -33,7 +34,7 @@ export const LOG_FORMATS = ['text', 'json'] as const;
 export const GLOBAL_OPTIONS: OptSpec[] = [
   opt('--version', 'print the version'),
   opt('--store <path>', 'state file (env L3CTL_STORE; default /var/lib/l3ctl/state.json)', { kind: 'file' }),
-  opt('-f, --format <format>', 'output format: table for people; json, yaml, value, csv: every API field, for programs', { choices: FORMATS }),
+  opt('-f, --format <format>', 'output format; table is for people, the others print every API field for programs', { choices: FORMATS }),
   opt('-c, --column <column>', 'only this column: an API field name or a table heading (repeatable, in this order)', { kind: 'column', repeat: true }),
   opt('--dry-run', 'print every system command that would run; change nothing'),
   opt('-y, --yes', 'answer yes to every confirmation'),
@@ -52,6 +53,7 @@ export const COMMANDS: Command[] = [
   noun('network', { summary: 'networks and their subnet (one IPv4 subnet each)', examples: ['l3ctl network list'] }, () => import('./network.js'), [
     {
       name: 'add',
+      mutates: true,
       summary: 'add a network with one subnet; creates its bridge',
       examples: ['l3ctl network add ext --cidr 203.0.113.0/24 --gateway-ip 203.0.113.1 --external', 'l3ctl network add priv --cidr 198.51.100.0/24'],
       args: [arg('<name>')],
@@ -67,6 +69,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'delete',
+      mutates: true,
+      confirms: true,
       summary: 'delete a network and its bridge (refused while a router or floating IP uses it, or while devices l3ctl did not plug in are on the bridge)',
       examples: ['l3ctl network delete priv', 'l3ctl network delete priv --force'],
       args: [arg('<network>', 'network')],
@@ -94,6 +98,7 @@ export const COMMANDS: Command[] = [
   noun('router', { summary: 'routers: one namespace each', examples: ['l3ctl router list'] }, () => import('./router.js'), [
     {
       name: 'add',
+      mutates: true,
       summary: 'add a router and build its namespace',
       examples: ['l3ctl router add r1'],
       args: [arg('<name>')],
@@ -103,6 +108,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'delete',
+      mutates: true,
+      confirms: true,
       summary: 'delete routers: floating IPs are disassociated, ports and namespace removed',
       examples: ['l3ctl router delete r1', 'l3ctl router delete r1 r2 --yes'],
       args: [arg('<router...>', 'router')],
@@ -127,6 +134,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'enable',
+      mutates: true,
       summary: 'set admin state up and build the router in the kernel',
       examples: ['l3ctl router enable r1'],
       args: [arg('<router>', 'router')],
@@ -134,6 +142,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'disable',
+      mutates: true,
+      confirms: true,
       summary: 'tear the router down in the kernel, keep it in the store',
       examples: ['l3ctl router disable r1'],
       args: [arg('<router>', 'router')],
@@ -142,8 +152,8 @@ export const COMMANDS: Command[] = [
     {
       name: 'exec',
       summary: "run a command inside the router's namespace; its exit status is passed through",
-      examples: ['l3ctl router exec r1 -- ping -c 1 203.0.113.1', 'l3ctl router exec r1 -- ip addr'],
-      args: [arg('<router>', 'router'), arg('<command...>')],
+      examples: ['l3ctl router exec r1 ping -c 1 203.0.113.1', 'l3ctl router exec r1 ip addr'],
+      args: [arg('<router>', 'router'), arg('<command...>', 'command', { rest: true, description: 'the command and its arguments: every word after ROUTER, options included' })],
       run: (m) => m.routerExec,
     },
   ]),
@@ -151,6 +161,7 @@ export const COMMANDS: Command[] = [
   noun('interface', { summary: "a router's internal ports (qr- devices)", examples: ['l3ctl interface list r1'] }, () => import('./interface.js'), [
     {
       name: 'add',
+      mutates: true,
       summary: "plug a router into an internal network (default IP: the subnet's gateway IP)",
       examples: ['l3ctl interface add r1 priv', 'l3ctl interface add r1 priv --ip 198.51.100.254'],
       args: [arg('<router>', 'router'), arg('<network>', 'network:internal')],
@@ -164,6 +175,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'remove',
+      mutates: true,
+      confirms: true,
       summary: 'unplug a router from an internal network',
       examples: ['l3ctl interface remove r1 priv'],
       args: [arg('<router>', 'router'), arg('<network-or-port>', 'port')],
@@ -183,6 +196,7 @@ export const COMMANDS: Command[] = [
   noun('gateway', { summary: "a router's gateway port (qg- device) on an external network", examples: ['l3ctl gateway set r1 ext'] }, () => import('./gateway.js'), [
     {
       name: 'set',
+      mutates: true,
       summary: 'connect a router to an external network: gateway port, default route, SNAT',
       examples: ['l3ctl gateway set r1 ext --ip 203.0.113.10', 'l3ctl gateway set r1 ext'],
       args: [arg('<router>', 'router'), arg('<network>', 'network:external')],
@@ -192,6 +206,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'clear',
+      mutates: true,
       summary: "remove a router's gateway (refused while it has floating IPs)",
       examples: ['l3ctl gateway clear r1'],
       args: [arg('<router>', 'router')],
@@ -202,6 +217,7 @@ export const COMMANDS: Command[] = [
   noun('fip', { summary: 'floating IPs: one-to-one NAT of an external address to a fixed IP', examples: ['l3ctl fip list'] }, () => import('./fip.js'), [
     {
       name: 'add',
+      mutates: true,
       summary: 'allocate a floating IP (the first free address when IP is omitted)',
       examples: ['l3ctl fip add 203.0.113.20', 'l3ctl fip add --network ext'],
       args: [arg('[ip]')],
@@ -211,6 +227,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'delete',
+      mutates: true,
+      confirms: true,
       summary: 'release a floating IP (disassociates it first)',
       examples: ['l3ctl fip delete 203.0.113.20'],
       args: [arg('<fip>', 'fip')],
@@ -218,6 +236,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'associate',
+      mutates: true,
+      confirms: true,
       summary: 'map a floating IP to a fixed IP behind a router (allocates the FIP when needed)',
       examples: ['l3ctl fip associate 203.0.113.20 198.51.100.5', 'l3ctl fip associate 203.0.113.20 198.51.100.5 --router r1'],
       args: [arg('<fip>', 'fip'), arg('<fixed-ip>')],
@@ -227,6 +247,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'disassociate',
+      mutates: true,
       summary: 'remove the mapping: address, NAT rules and conntrack entries',
       examples: ['l3ctl fip disassociate 203.0.113.20'],
       args: [arg('<fip>', 'fip:associated')],
@@ -246,6 +267,7 @@ export const COMMANDS: Command[] = [
   noun('route', { summary: "a router's extra routes", examples: ['l3ctl route list r1'] }, () => import('./route.js'), [
     {
       name: 'add',
+      mutates: true,
       summary: "add or replace an extra route (NEXTHOP must lie on one of the router's subnets)",
       examples: ['l3ctl route add r1 192.0.2.0/24 198.51.100.254'],
       args: [arg('<router>', 'router'), arg('<destination>'), arg('<nexthop>')],
@@ -253,6 +275,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'delete',
+      mutates: true,
       summary: 'delete an extra route',
       examples: ['l3ctl route delete r1 192.0.2.0/24'],
       args: [arg('<router>', 'router'), arg('<destination>', 'route')],
@@ -287,6 +310,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'set',
+      mutates: true,
       summary: 'set an option and apply it to every router',
       examples: ['l3ctl config set external_network_bridge ""', 'l3ctl config set host_namespace l3ctl-lab-host'],
       args: [arg('<key>', 'config-key'), arg('<value>', 'config-value')],
@@ -294,6 +318,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'unset',
+      mutates: true,
       summary: 'return an option to its default',
       examples: ['l3ctl config unset router_id'],
       args: [arg('<key>', 'config-key')],
@@ -304,6 +329,7 @@ export const COMMANDS: Command[] = [
   noun('agent', { summary: 'the L3 agent: keep the kernel in line with the store', examples: ['l3ctl agent sync', 'l3ctl agent check'] }, () => import('./agent.js'), [
     {
       name: 'sync',
+      mutates: true,
       summary: 'make the kernel match the store: converge handled routers, tear down the others',
       examples: ['l3ctl agent sync', 'l3ctl agent sync r1 --dry-run'],
       args: [arg('[router...]', 'router')],
@@ -319,6 +345,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'cleanup',
+      mutates: true,
+      confirms: true,
       summary: 'remove qrouter- namespaces no store on this host owns (with router_id set: only that one); those still in use only with --force',
       examples: ['l3ctl agent cleanup --dry-run', 'l3ctl agent cleanup --yes'],
       options: [opt('--force', 'also remove router namespaces of unknown owner that still have devices or processes (their processes are killed)')],
@@ -333,6 +361,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'run',
+      mutates: true,
       summary: 'loop: sync every router every periodic_interval seconds, one log line per pass; SIGHUP: a pass now; SIGTERM: stop after the pass',
       examples: ['l3ctl agent run', 'l3ctl agent run --interval 10 --log-format json'],
       options: [
@@ -386,6 +415,7 @@ export const COMMANDS: Command[] = [
     [
       {
         name: 'up',
+        mutates: true,
         // The lab's store and router name (src/lab/topology.ts), written out so the table loads no lab code.
         summary: 'build the lab in a store of its own (/var/lib/l3ctl/lab.json, or lab --store PATH; never L3CTL_STORE); running it again changes nothing',
         examples: ['l3ctl lab up', 'l3ctl lab up --dry-run', 'l3ctl --store /var/lib/l3ctl/lab.json router show lab-r1'],
@@ -393,12 +423,15 @@ export const COMMANDS: Command[] = [
       },
       {
         name: 'check',
+        mutates: true,
         summary: 'prove the lab with real traffic (SNAT, floating IP both ways); exit 1 when a check fails',
         examples: ['l3ctl lab check', 'l3ctl lab check -f json'],
+        columns: LAB_CHECK_COLUMNS,
         run: (m) => m.labCheck,
       },
       {
         name: 'down',
+        mutates: true,
         summary: 'remove the lab: router, networks, test hosts, its namespaces and its store',
         examples: ['l3ctl lab down'],
         run: (m) => m.labDown,
@@ -409,6 +442,7 @@ export const COMMANDS: Command[] = [
   command(
     {
       name: 'export',
+      formats: true,
       summary: 'print the whole desired state as a document apply accepts (YAML, or JSON with -f json)',
       examples: ['l3ctl export -o site.yaml', 'l3ctl export -f json | ssh node2 l3ctl apply -'],
       options: [opt('-o, --output <file>', 'write to FILE instead of standard output (format from its extension: .json or .yaml)', { kind: 'file' })],
@@ -420,6 +454,7 @@ export const COMMANDS: Command[] = [
   command(
     {
       name: 'diff',
+      formats: true,
       summary: 'what apply would change, object by object; exit 1 when anything, 0 when nothing, 2 for an invalid file',
       examples: ['l3ctl diff site.yaml', 'l3ctl diff --prune site.yaml -f json'],
       args: [arg('<file>', 'file')],
@@ -432,6 +467,7 @@ export const COMMANDS: Command[] = [
   command(
     {
       name: 'apply',
+      mutates: true,
       summary: 'make the store and kernel match a document (- reads standard input): checked whole first, then one transaction',
       examples: ['l3ctl apply site.yaml', 'l3ctl apply --prune site.yaml', 'l3ctl --store /var/lib/l3ctl/state.json export | l3ctl --store other.json apply -'],
       args: [arg('<file>', 'file')],

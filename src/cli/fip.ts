@@ -13,6 +13,7 @@ import { newId } from './ids.js';
 import type { IO } from './io.js';
 import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
+import { confirm, confirmOnTerminal } from './prompt.js';
 import { findFip, findNetwork, findRouter } from './resolve.js';
 import { fipView } from './views.js';
 
@@ -61,7 +62,13 @@ export async function fipAdd(o: { ip?: string; network?: string }, io: IO): Prom
   if (row) await printObject(io, FIP_COLUMNS, row);
 }
 
+/** `198.51.100.5 on router r1` */
+const mappedTo = (s: State, f: FloatingIp) => `${f.fixed_ip_address} on router ${s.routers.find((r) => r.id === f.router_id)?.name ?? f.router_id}`;
+
 export async function fipDelete(o: { fip: string }, io: IO): Promise<void> {
+  const s0 = await loadState(io.storePath);
+  const pre = findFip(s0, o.fip);
+  if (pre.router_id) await confirm(io, `Delete floating IP ${pre.floating_ip_address}, mapped to ${mappedTo(s0, pre)}?`);
   const addr = await mutate(io, (s) => {
     const f = findFip(s, o.fip);
     s.floatingips = s.floatingips.filter((x) => x.id !== f.id);
@@ -80,6 +87,17 @@ export interface FipAssociateOptions {
 export async function fipAssociate(o: FipAssociateOptions, io: IO): Promise<void> {
   const fixed = checkIp('fixed IP', o.fixedIp);
   if (isIPv4(o.fip) || (/^\d/.test(o.fip) && o.fip.includes('.'))) checkIp('floating IP', o.fip);
+  // Already mapped elsewhere: said, and asked on a terminal (the old mapping's connections end).
+  const pre = await loadState(io.storePath);
+  const was = pre.floatingips.find((x) => x.floating_ip_address === o.fip || x.id === o.fip.toLowerCase());
+  let moved: string | undefined;
+  if (was?.router_id && was.fixed_ip_address) {
+    const to = o.router ? findRouter(pre, o.router) : undefined;
+    if (was.fixed_ip_address !== fixed || (to && to.id !== was.router_id)) {
+      moved = `floating IP ${was.floating_ip_address} from ${mappedTo(pre, was)} to ${fixed}${to ? ` on router ${to.name}` : ''}`;
+      await confirmOnTerminal(io, `Move ${moved}?`);
+    }
+  }
   const row = await mutate(io, (s) => {
     const f = s.floatingips.find((x) => x.floating_ip_address === o.fip) ?? (isIPv4(o.fip) ? allocate(s, o.fip) : findFip(s, o.fip));
     const candidates = o.router
@@ -98,6 +116,7 @@ export async function fipAssociate(o: FipAssociateOptions, io: IO): Promise<void
     // A FIP that moves from another router leaves that one too.
     return { routers: [...(old && old !== r.id ? [old] : []), r.id], value: fipRow(s, f) };
   });
+  if (row && moved) io.status(`moved ${moved}`);
   if (row) await printObject(io, FIP_COLUMNS, row);
 }
 

@@ -10,6 +10,7 @@ import { newId, newMac } from './ids.js';
 import type { IO } from './io.js';
 import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
+import { confirm } from './prompt.js';
 import { findNetwork, findPort, findRouter } from './resolve.js';
 import { portView } from './views.js';
 
@@ -60,21 +61,45 @@ export async function interfaceAdd(o: InterfaceAddOptions, io: IO): Promise<void
   if (row) await printObject(io, PORT_COLUMNS, row);
 }
 
+/** What needs the interface: floating IPs mapped to its subnet and routes via it. */
+function dependents(s: State, r: Router, p: Port) {
+  const net = s.networks.find((n) => n.id === p.network_id)!;
+  const fips = s.floatingips.filter((f) => f.router_id === r.id && f.fixed_ip_address && contains(net.cidr, f.fixed_ip_address));
+  const routes = r.routes.filter((rt) => contains(net.cidr, rt.nexthop));
+  return { net, fips, routes };
+}
+
+/** `floating IP 203.0.113.20 disassociated, route 192.0.2.0/24 deleted` */
+function consequences(d: ReturnType<typeof dependents>): string {
+  const fips = d.fips.map((f) => f.floating_ip_address);
+  const routes = d.routes.map((rt) => rt.destination);
+  return [
+    ...(fips.length ? [`floating IP${fips.length > 1 ? 's' : ''} ${fips.join(', ')} disassociated`] : []),
+    ...(routes.length ? [`route${routes.length > 1 ? 's' : ''} ${routes.join(', ')} deleted`] : []),
+  ].join(', ');
+}
+
+/**
+ * Unplug a router from a network. Floating IPs behind it and routes through
+ * it cannot stay: the operator confirms (--yes), and they go with it.
+ */
 export async function interfaceRemove(o: { router: string; networkOrPort: string }, io: IO): Promise<void> {
+  const pre = await loadState(io.storePath);
+  const r0 = findRouter(pre, o.router);
+  const d0 = dependents(pre, r0, findPort(pre, r0, o.networkOrPort));
+  if (d0.fips.length || d0.routes.length) await confirm(io, `Remove the interface of router '${r0.name}' on '${d0.net.name}' (${consequences(d0)} with it)?`);
   const done = await mutate(io, (s) => {
     const r = findRouter(s, o.router);
     const p = findPort(s, r, o.networkOrPort);
-    const net = s.networks.find((n) => n.id === p.network_id)!;
-    const fips = s.floatingips.filter((f) => f.router_id === r.id && f.fixed_ip_address && contains(net.cidr, f.fixed_ip_address));
-    if (fips.length) {
-      throw new UsageError(`the interface on '${net.name}' is required by floating IP ${fips.map((f) => f.floating_ip_address).join(', ')}`, `l3ctl fip disassociate ${fips[0]!.floating_ip_address}`);
-    }
-    const routes = r.routes.filter((rt) => contains(net.cidr, rt.nexthop));
-    if (routes.length) {
-      throw new UsageError(`route ${routes[0]!.destination} via ${routes[0]!.nexthop} needs the interface on '${net.name}'`, `l3ctl route delete ${r.name} ${routes[0]!.destination}`);
-    }
+    const d = dependents(s, r, p);
+    // Confirmed for what was there when asked; anything added since is refused as before.
+    const more = d.fips.some((f) => !d0.fips.some((x) => x.id === f.id)) || d.routes.some((x) => !d0.routes.some((y) => y.destination === x.destination));
+    if (more) throw new UsageError(`the interface on '${d.net.name}' gained floating IPs or routes while asking`, `l3ctl interface remove ${r.name} ${d.net.name}`);
+    for (const f of d.fips) [f.router_id, f.fixed_ip_address] = [null, null];
+    r.routes = r.routes.filter((rt) => !d.routes.includes(rt));
     r.interfaces = r.interfaces.filter((x) => x.id !== p.id);
-    return { routers: [r.id], value: `removed interface ${internalDevice(p.id)} (${p.ip_address}) from router ${r.name}` };
+    const also = consequences(d);
+    return { routers: [r.id], value: `removed interface ${internalDevice(p.id)} (${p.ip_address}) from router ${r.name}${also ? `; ${also}` : ''}` };
   });
   if (done) io.status(done);
 }

@@ -22,13 +22,17 @@ export interface Choice {
   description?: string;
 }
 
-/** The questions a command may ask on the terminal (prompt.ts has the real one). */
+/**
+ * The questions a command may ask on the terminal (prompt.ts has the real
+ * one). Ctrl-C at any of them throws (exit 130: prompt.ts PromptInterrupted).
+ */
 export interface Prompter {
-  /** false when declined, interrupted (Ctrl-C) or the input closed. */
+  /** false when declined or the input closed. */
   confirm(message: string): Promise<boolean>;
-  /** null when cancelled. */
+  /** null when the input closed. */
   select(message: string, choices: Choice[]): Promise<string | null>;
-  input(message: string): Promise<string | null>;
+  /** null when nothing was typed (and there is no default) or the input closed. */
+  input(message: string, opts?: { default?: string }): Promise<string | null>;
 }
 
 export interface IO {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Clock, SignalSource } from '../agent/runloop.js';
 import type { Files } from '../linux/files.js';
 import type { Runner } from '../linux/runner.js';
-import { EXIT, L3ctlError } from '../model/errors.js';
+import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import { expandAlias } from './aliases.js';
 import type { Output, Prompter } from './io.js';
 import { MissingArgument, ParseError, parse, type Globals, type Parsed } from './parse.js';
@@ -52,7 +52,8 @@ export function errorLines(err: unknown, opts: { subject?: string; verbose?: boo
 export async function run(args: string[], sys: System): Promise<number> {
   try {
     return await dispatch(args, sys);
-  } catch (err) {
+  } catch (caught) {
+    const err = caught instanceof ParseError && !(caught instanceof MissingArgument) ? await withHabitHint(caught, args) : caught;
     sys.stderr.write(errorLines(err, { verbose: args.includes('-v') || args.includes('--verbose') }));
     if (err instanceof ParseError && err.helpFor) sys.stderr.write((await import('./help.js')).helpText(err.helpFor));
     return err instanceof L3ctlError ? err.exitCode : EXIT.apply;
@@ -118,7 +119,29 @@ export async function dispatch(args: string[], sys: System): Promise<number> {
     },
     report: (err, subject) => sys.stderr.write(errorLines(err, { subject, verbose: g.verbose })),
   });
-  return (await p.command.run!(module)(p.values, io)) ?? EXIT.ok;
+  try {
+    return (await p.command.run!(module)(p.values, io)) ?? EXIT.ok;
+  } catch (err) {
+    throw await withSwapHint(err, p.path, p.values, alias?.args ?? args, io.storePath);
+  }
+}
+
+/** A usage error of a verb given two arguments the wrong way round gets the right command line as its first hint. */
+async function withSwapHint(err: unknown, path: string[], values: Record<string, unknown>, args: string[], storePath: string): Promise<unknown> {
+  if (!(err instanceof UsageError)) return err;
+  const { swapHint } = await import('./swapped.js');
+  const hint = swapHint(path, values, args, storePath);
+  if (!hint) return err;
+  // Its own "did you mean" guessed at a name; the swap says what was meant.
+  const rest = err.hint && !err.hint.startsWith('did you mean') ? err.hint : undefined;
+  return new UsageError(err.message, [hint, rest].filter(Boolean).join('\n'));
+}
+
+/** A command line written the openstackclient way gets the l3ctl command that does it as its hint. */
+async function withHabitHint(err: ParseError, args: string[]): Promise<ParseError> {
+  const { habitHint } = await import('./habits.js');
+  const hint = habitHint(args);
+  return hint ? new ParseError(err.message, hint) : err;
 }
 
 const interactive = (g: Globals, sys: System) => g.input && sys.stdinTTY && sys.stderr.isTTY;
@@ -132,7 +155,7 @@ async function parseAsking(args: string[], sys: System): Promise<Parsed> {
       if (!(err instanceof MissingArgument) || tries >= 5 || !interactive(err.globals, sys)) throw err;
       const [{ askMissing }, { storeOf, colorEnabled }, { terminalPrompter }] = await Promise.all([import('./ask.js'), import('./io.js'), import('./prompt.js')]);
       const prompter = sys.prompter ?? terminalPrompter(colorEnabled(err.globals.color, sys.stderr, sys.env));
-      const value = await askMissing(err.arg, err.path, storeOf(err.globals, sys.env).storePath, prompter);
+      const value = await askMissing(err.arg, err.path, storeOf(err.globals, sys.env).storePath, prompter, err.given);
       if (value === null) throw err;
       // Positional arguments may follow options: the value simply goes last.
       args = value.startsWith('-') && !args.includes('--') ? [...args, '--', value] : [...args, value];

@@ -132,7 +132,20 @@ async function setAdminState(ref: string, up: boolean, io: IO): Promise<void> {
 }
 
 export const routerEnable = (o: { router: string }, io: IO) => setAdminState(o.router, true, io);
-export const routerDisable = (o: { router: string }, io: IO) => setAdminState(o.router, false, io);
+
+/** A live router (up, its namespace there) is asked about: disabling tears it down. */
+export async function routerDisable(o: { router: string }, io: IO): Promise<void> {
+  const s = await loadState(io.storePath);
+  const r = findRouter(s, o.router);
+  if (r.admin_state_up && !io.yes && !io.dryRun) {
+    const { placement } = await import('../agent/desired.js');
+    const ns = placement(effectiveConfig(s.config), r.id).ns;
+    if (ns === null || (await io.runner.namespaces()).has(ns)) {
+      await confirm(io, `Disable router '${r.name}' (torn down in the kernel, kept in the store)?`);
+    }
+  }
+  await setAdminState(o.router, false, io);
+}
 
 /** The command's exit status (128+N for a signal death). */
 export async function routerExec(o: { router: string; command: string[] }, io: IO): Promise<number> {

@@ -145,7 +145,6 @@ export const ERROR_CASES: ErrorCase[] = [
   // Deleting what is in use.
   { what: 'delete a network a router uses', args: ['network', 'delete', 'priv'], first: E(`network 'priv' is in use by router r1`) },
   { what: 'delete a network a router uses (--yes)', args: ['network', 'delete', 'ext', '--yes'], first: E(`network 'ext' is in use by router r1, floating IP 203\\.0\\.113\\.20`) },
-  { what: 'remove an interface a FIP needs', args: ['interface', 'remove', 'r1', 'priv'], first: E(`the interface on 'priv' is required by floating IP 203\\.0\\.113\\.20`) },
   { what: 'clear a gateway a FIP needs', args: ['gateway', 'clear', 'r1'], first: E(`router 'r1' gateway is in use by floating IP 203\\.0\\.113\\.20`) },
   // Commander's own errors.
   { what: 'unknown subcommand', args: ['router', 'frob'], first: E(`unknown command 'frob'`), hint: /^hint: / },

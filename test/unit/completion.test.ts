@@ -9,7 +9,7 @@ import { BIN, ROOT, l3ctl, tempStore } from '../helpers/cli.js';
 import { requireProgram } from '../helpers/tools.js';
 import { SHIPPED } from '../../src/cli/completion.js';
 import { SHELLS } from '../../src/cli/commands.js';
-import { cmdTree, complete } from '../../src/cli/complete.js';
+import { FILES, cmdTree, complete } from '../../src/cli/complete.js';
 import { keySpecs, specOf } from '../../src/cli/spec.js';
 import type { State } from '../../src/model/types.js';
 
@@ -95,7 +95,6 @@ const CASES: [string, string[], string[]][] = [
   ['boolean config values', ['config', 'set', 'use_namespaces', ''], ['true', 'false']],
   ['completion shells', ['completion', ''], ['bash', 'zsh', 'fish']],
   ['options of the command, then global ones', ['router', 'add', '--d'], ['--disabled', '--dry-run']],
-  ['nothing after router exec ROUTER --', ['router', 'exec', 'r1', '--', ''], []],
   ['hidden aliases are not offered', ['router-'], []],
 ];
 
@@ -104,6 +103,17 @@ for (const [name, words, want] of CASES) {
     assert.deepEqual(bashComplete(words), want);
   });
 }
+
+test('router exec ROUTER: programs on PATH for the command (with or without --), then file names; never l3ctl options', () => {
+  const env = { L3CTL_STORE: store.path, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  for (const words of [['router', 'exec', 'r1', 'pin'], ['router', 'exec', 'r1', '--', 'pin']]) {
+    const got = complete(words, env) as [string, string][];
+    assert.ok(got.some(([v, d]) => v === 'ping' && /ICMP/.test(d)), JSON.stringify(got));
+    assert.ok(got.every(([v]) => v.startsWith('pin')));
+  }
+  assert.equal(complete(['router', 'exec', 'r1', 'ping', '-'], env), FILES, 'ping -c is not l3ctl -c');
+  assert.equal(complete(['router', 'exec', 'r1', 'ping', '-c', ''], env), FILES);
+});
 
 test('fip associate --router with overlapping tenant subnets: every router holding the fixed IP, none other', () => {
   const t = tempStore();
