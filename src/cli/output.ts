@@ -111,7 +111,7 @@ export async function renderTable(io: IO, headings: string[], rows: string[][]):
   // turns colour off whenever CI is set, for one) must not overrule it.
   const head = io.color ? new (await import('chalk')).Chalk({ level: 1 }).bold : (s: string) => s;
   // Widths given, so that a wrapped cell never makes cli-table3 measure again.
-  const t = new Table({ head: cells[0]!.map((c) => c.split('\n').map(head).join('\n')), colWidths: widths.map((w) => w + 2), style: { head: [], border: [] } });
+  const t = new Table({ head: cells[0]!.map((c) => c.split('\n').map((l) => head(l)).join('\n')), colWidths: widths.map((w) => w + 2), style: { head: [], border: [] } });
   for (const r of cells.slice(1)) t.push(r);
   return t.toString();
 }
