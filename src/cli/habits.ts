@@ -93,8 +93,11 @@ function fipHabit(verb: string, rest: string[], opts: Line['opts']): string[] | 
       return [cmd('fip', 'delete', fip)];
     case 'set':
       return [cmd('fip', 'associate', fip, typeof fixed === 'string' ? fixed : 'FIXED_IP')];
-    case 'unset':
-      return [cmd('fip', 'disassociate', fip)];
+    case 'unset': {
+      // `floating ip unset --port FIP`: there --port is a flag, so the word after it is the FIP.
+      const port = opts.get('--port');
+      return [cmd('fip', 'disassociate', rest[0] ?? (typeof port === 'string' && port ? port : 'FIP'))];
+    }
   }
   return null;
 }
