@@ -263,3 +263,12 @@ test('on a pseudo-terminal: agent run stops on Ctrl-C, says so, exit 130', async
   assert.equal(r.code, 130, r.out);
   assert.match(r.out, /l3ctl: agent run stopped \(Ctrl-C\) after 1 pass/);
 });
+
+test('on a pseudo-terminal: Ctrl-C during router exec is the command\'s to answer; its status is passed on', async (t) => {
+  if (!requireProgram(t, 'script', 'util-linux')) return;
+  // use_namespaces false: the router_id router lives where l3ctl runs, so no namespace is needed.
+  writeFileSync(store.path, JSON.stringify({ ...FIXTURE, config: { ...FIXTURE.config, use_namespaces: 'false', router_id: R1 } }));
+  const r = await onTty(['router', 'exec', 'r1', 'sh', '-c', 'trap "echo caught; exit 7" INT; echo ready; sleep 10 & wait'], /ready/, '\x03');
+  assert.equal(r.code, 7, r.out);
+  assert.match(r.out, /caught/);
+});
