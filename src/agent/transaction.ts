@@ -218,7 +218,8 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
         // kernel may have been changed under its feet).
         lease.assertHeld();
         if (JSON.stringify(old) !== JSON.stringify(next)) {
-          await saveState(deps.storePath, next);
+          // Checked whole above (validateNext): reads may trust it as saved.
+          await saveState(deps.storePath, next, { checked: true });
           saved = true;
         }
       } catch (err) {

@@ -62,7 +62,27 @@ function describeReadError(err: unknown): string {
  * the whole-state check (skipped where the file was just checked under the
  * same lock, to keep a save cheap).
  */
-async function parseStore(text: string, whole = true): Promise<State> {
+/**
+ * `<store>.checked`: the digest of the text l3ctl last saved after checking
+ * it whole. A store that still has that text needs no second check (reads of
+ * a 500-router store then skip the value and whole-state checks, and the
+ * address library); a hand edit, a crash between the two writes or a copied
+ * store changes the text or loses the sidecar, and is checked in full.
+ */
+export const checkedPath = (storePath: string) => `${storePath}.checked`;
+
+async function digestOf(text: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  return createHash('sha256').update(text).digest('hex');
+}
+
+async function knownGood(storePath: string | null, text: string): Promise<boolean> {
+  if (storePath === null) return false;
+  const want = await fsp.readFile(checkedPath(storePath), 'utf8').catch(() => null);
+  return want !== null && want.trim() === (await digestOf(text));
+}
+
+async function parseStore(text: string, whole = true, storePath: string | null = null): Promise<State> {
   if (text.trim() === '') throw new Error('the file is empty');
   let data: unknown;
   try {
@@ -74,6 +94,7 @@ async function parseStore(text: string, whole = true): Promise<State> {
   // corrupt case (store.test.ts): valibot, which says what is wrong, is loaded
   // only when something is.
   const state = isState(data) ? (data as State) : (await import('./schema.js')).validateState(data);
+  if (isState(data) && (await knownGood(storePath, text))) return state;
   const { CONFIG_KEYS } = await import('../model/config.js');
   const problem = storeValueProblem(state, CONFIG_KEYS);
   if (problem) throw new Error(problem);
@@ -120,7 +141,7 @@ export async function loadState(storePath: string): Promise<State> {
     );
   }
   try {
-    return await parseStore(text);
+    return await parseStore(text, true, storePath);
   } catch (err) {
     throw new StoreError(
       `store ${storePath} is corrupt: ${(err as Error).message}`,
@@ -232,7 +253,11 @@ async function keepBackup(storePath: string, previous: string, isRegularFile: bo
  * Order: mkdir -p; .bak := current good file; temp file + fsync + rename
  * (write-file-atomic); fsync the directory so both renames survive a crash.
  */
-export async function saveState(storePath: string, state: State): Promise<void> {
+/**
+ * `checked`: the caller checked this state whole (the transaction's
+ * checkState): its digest is kept beside it, so reads need not check again.
+ */
+export async function saveState(storePath: string, state: State, opts: { checked?: boolean } = {}): Promise<void> {
   const { validateState } = await import('./schema.js');
   const { CONFIG_KEYS } = await import('../model/config.js');
   try {
@@ -276,8 +301,11 @@ export async function saveState(storePath: string, state: State): Promise<void> 
   }
 
   const { default: writeFileAtomic } = await import('write-file-atomic');
+  // The sidecar goes first: a crash between the writes leaves a digest of no text.
+  await fsp.rm(checkedPath(storePath), { force: true });
   // mode only for a new file; an existing one keeps its mode and owner.
   await writeFileAtomic(storePath, text, previous === null ? { fsync: true, mode: 0o600 } : { fsync: true });
+  if (opts.checked) await writeFileAtomic(checkedPath(storePath), (await digestOf(text)) + '\n', { fsync: false, mode: 0o600 });
   // write-file-atomic renames into the symlink's target directory, if any.
   const real = await fsp.realpath(storePath).catch(() => path.resolve(storePath));
   await fsyncDir(path.dirname(real));
