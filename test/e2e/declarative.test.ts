@@ -4,6 +4,7 @@
 // mutating command; an invalid document is exit 2 with every problem named
 // and nothing changed; a failure half-way through an apply is rolled back
 // whole; --prune removes exactly what the file lacks.
+import { isReadLine, mutatingCommands } from '../helpers/dryrun.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -48,8 +49,7 @@ const problemLines = (r: CliResult, name: string) =>
   r.stderr.split('\n').filter((l) => l.startsWith('l3ctl: error: ')).map((l) => l.slice('l3ctl: error: '.length).replace(new RegExp(`^${name.replace(/\./g, '\\.')}:\\d+: `), ''));
 
 /** Commands `-v` shows (argv only) that are not reads: what changed the kernel. */
-const READ = /^\+ (ip (-n \S+ )?-j \S+ show\b|ip netns exec \S+ (iptables-save|sysctl -n)\b|iptables --version|iptables-save)/;
-const mutatingOf = (lines: string[]) => lines.filter((l) => l.startsWith('+ ')).map((l) => l.replace(/\s+\(.*\)$/, '')).filter((l) => !READ.test(l));
+const mutatingOf = (lines: string[]) => lines.filter((l) => l.startsWith('+ ')).map((l) => l.replace(/\s+\(.*\)$/, '')).filter((l) => !isReadLine(l));
 
 /** The exported document as an object, to be changed by a test and written back as YAML. */
 async function exported(): Promise<Record<string, any>> {
@@ -142,7 +142,7 @@ describe('export, diff, apply on a real kernel', { skip: !!e2eUnavailable() && !
     const dry = await l3ctlOk(['--dry-run', 'apply', file('site.json')], opts);
     const printed = dry.stdout.split('\n').filter(Boolean);
     assert.ok(printed.length > 0);
-    assert.deepEqual(printed.filter((l) => !READ.test(l)), [], dry.stdout);
+    assert.deepEqual(mutatingCommands(dry.stdout), [], dry.stdout);
     // From standard input too.
     const piped = await l3ctlOk(['apply', '-'], { ...opts, input: (await l3ctlOk(['export'], opts)).stdout });
     assert.match(piped.stderr, /<stdin>: no change/);
