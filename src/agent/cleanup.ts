@@ -141,8 +141,11 @@ export async function observeStale(sys: System, c: Classified['candidates'][numb
   const devices = [...links.keys()].filter((d) => d !== 'lo').sort();
   const present = daemons.filter((d) => isPresent(d.seen));
   const known = new Set(present.map((d) => String(d.seen.pid)));
+  // Its daemons' files are beside this store: a router of this store once, gone from it since.
+  const owner: StaleNamespace['owner'] = c.owner.kind === 'unknown' && present.length ? { kind: 'not-handled', router: c.routerId, reason: 'it left the store, its daemon files did not' } : c.owner;
   return {
     ...c,
+    owner,
     devices,
     pids: pids.stdout.split('\n').map((x) => x.trim()).filter((p) => p && !known.has(p)),
     ports: ovs ? ovsPortsOfDevices(ovs, devices.filter(isRouterDevice)) : [],
