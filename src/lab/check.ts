@@ -22,7 +22,8 @@ const SERVER_START_MS = 10_000;
 /** Servers exit by themselves after this, should the lab die before killing them. */
 const SERVER_LIFETIME_MS = 30_000;
 
-export const PEER_SCRIPT = fileURLToPath(new URL('./peer.js', import.meta.url));
+// Beside this module in dist/src/lab; from the bundle (dist/src/bundle) too.
+export const PEER_SCRIPT = fileURLToPath(new URL('../lab/peer.js', import.meta.url));
 
 const peerArgv = (ns: string, args: string[]) => ['ip', 'netns', 'exec', ns, process.execPath, PEER_SCRIPT, ...args];
 /** One reply within 2 s, probing every 0.2 s: quick when it works, bounded when it does not. */
