@@ -2,7 +2,7 @@
 // layout Neutron's L3 HA uses), the files beside it, the argv that starts
 // it, and how its VRRP state is read back. Pure: nothing here runs a program
 // or touches a file, so the planner, `agent check` and unit tests share it.
-import { fromInt, networkOf, overlaps, parseCidr, toInt } from '../model/addr.js';
+import { contains, fromInt, networkOf, overlaps, parseCidr, toInt } from '../model/addr.js';
 
 export const HA_DEV_PREFIX = 'ha-';
 /** The HA port's device in the router namespace, named like `qr-`/`qg-`. */
@@ -239,8 +239,14 @@ export interface RouterAddresses {
   routes: VirtualRoute[];
 }
 
+/**
+ * An extra route gets the device of the port whose subnet holds its
+ * nexthop: keepalived tracks a virtual route only with a device (without
+ * one it warns, and `keepalived -t` fails).
+ */
 export function keepalivedOwned(r: RouterAddresses): { addresses: VirtualAddress[]; routes: VirtualRoute[] } {
   const addresses = r.ports.map((p) => ({ cidr: `${p.ip}/${p.prefixlen}`, dev: p.device }));
   if (r.gateway) for (const f of r.fips) addresses.push({ cidr: `${f.fip}/32`, dev: r.gateway.device });
-  return { addresses, routes: r.routes.map((x) => ({ ...x })) };
+  const deviceFor = (via: string) => r.ports.find((p) => contains(networkOf(`${p.ip}/${p.prefixlen}`), via))?.device ?? null;
+  return { addresses, routes: r.routes.map((x) => ({ ...x, dev: x.dev ?? deviceFor(x.via) })) };
 }

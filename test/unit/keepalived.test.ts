@@ -78,7 +78,7 @@ vrrp_instance VR_7 {
     }
     virtual_routes {
         0.0.0.0/0 via 203.0.113.1 dev qg-9f8e7d6c-5b
-        192.0.2.0/24 via 198.51.100.254
+        192.0.2.0/24 via 198.51.100.254 dev qr-1a2b3c4d-5e
     }
     notify_master "${DIR}/notify.sh master"
     notify_backup "${DIR}/notify.sh backup"
@@ -120,6 +120,14 @@ test('the FIP is a /32 on the gateway device; without a gateway no FIP is owned'
   const owned = keepalivedOwned(ROUTER);
   assert.deepEqual(owned.addresses.at(-1), { cidr: '203.0.113.20/32', dev: 'qg-9f8e7d6c-5b' });
   assert.equal(keepalivedOwned({ ...ROUTER, gateway: null }).addresses.length, 2);
+});
+
+test('an extra route gets the device of the port whose subnet holds its nexthop', () => {
+  const routes = (r: { dst: string; via: string; dev: string | null }[]) => keepalivedOwned({ ...ROUTER, routes: r }).routes;
+  assert.deepEqual(routes([{ dst: '192.0.2.0/24', via: '198.51.100.254', dev: null }]), [{ dst: '192.0.2.0/24', via: '198.51.100.254', dev: 'qr-1a2b3c4d-5e' }]);
+  assert.deepEqual(routes([{ dst: '192.0.2.0/24', via: '203.0.113.99', dev: null }])[0]!.dev, 'qg-9f8e7d6c-5b');
+  assert.equal(routes([{ dst: '192.0.2.0/24', via: '10.0.0.1', dev: null }])[0]!.dev, null, 'no port on the nexthop subnet: left to keepalived');
+  assert.equal(routes([{ dst: 'default', via: '203.0.113.1', dev: 'qg-x' }])[0]!.dev, 'qg-x');
 });
 
 test('the primary VIP is <first free /24>.<vr_id>, the same on every node', () => {
