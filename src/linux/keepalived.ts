@@ -57,6 +57,8 @@ export interface KeepalivedFiles {
   vrrpPid: string;
   state: string;
   notify: string;
+  /** Writing 1 here puts the instance in FAULT: a master hands over at once (priority-0 advert) and keepalived keeps running. */
+  standby: string;
 }
 
 export function keepalivedFiles(dir: string): KeepalivedFiles {
@@ -68,6 +70,7 @@ export function keepalivedFiles(dir: string): KeepalivedFiles {
     vrrpPid: at('keepalived-vrrp.pid'),
     state: at('state'),
     notify: at('notify.sh'),
+    standby: at('standby'),
   };
 }
 
@@ -154,6 +157,12 @@ export function renderKeepalivedConf(i: HaInstance): string {
     '    script_user root',
     '    enable_script_security',
     '}',
+    // `router standby`: 1 in this file faults the instance (a master hands
+    // over), 0 lets it back as BACKUP. Reset to 0 whenever keepalived starts.
+    'track_file standby {',
+    `    file "${files.standby}"`,
+    '    init_file 0 overwrite',
+    '}',
     `vrrp_instance VR_${i.vrId} {`,
     '    state BACKUP',
     `    interface ${ha}`,
@@ -173,6 +182,7 @@ export function renderKeepalivedConf(i: HaInstance): string {
     lines.push(...block('virtual_ipaddress_excluded', sorted.map((a) => `${word('address', a.cidr)} dev ${word('device', a.dev)}`)));
   }
   if (i.routes.length) lines.push(...block('virtual_routes', i.routes.map(routeLine)));
+  lines.push(...block('track_file', ['standby weight 0']));
   for (const s of ['master', 'backup', 'fault'] as const) lines.push(`    notify_${s} "${files.notify} ${s}"`);
   lines.push('}');
   return lines.join('\n') + '\n';

@@ -57,7 +57,7 @@ const haMac: Record<string, string> = { a: 'fa:16:3e:00:0a:01', b: 'fa:16:3e:00:
 let env: Nodes | null = null;
 // Tests that ran to their end; keepalived's logs are printed when one did not.
 let finished = 0;
-const TESTS = 8;
+const TESTS = 9;
 const kfiles: Record<string, KeepalivedFiles> = {};
 const servers: Server[] = [];
 
@@ -371,6 +371,28 @@ describe('HA prototype: keepalived VRRP across two simulated nodes', { skip: !!e
     assert.equal(stateOf(b), 'backup');
     assert.deepEqual(held(a), ALL);
     assert.deepEqual(held(b), NONE);
+  });
+
+  step('(b2) graceful hand-over without a restart: the standby track file faults the master, then clears to backup', async (t) => {
+    const pids = keepalivedPids(a);
+    const stream = pingStream(up(), FIP);
+    await sleep(1000);
+    writeFileSync(kfiles.a!.standby, '1\n');
+    const takeover = await waitFor('b master', () => stateOf(b) === 'master');
+    assert.equal(stateOf(a), 'fault');
+    assert.deepEqual(held(a), NONE, 'a faulted master drops its addresses at once');
+    writeFileSync(kfiles.a!.standby, '0\n');
+    await waitFor('a backup', () => stateOf(a) === 'backup');
+    await sleep(1000);
+    const r = await stream.stop();
+    t.diagnostic(`standby file: b notified master ${takeover} ms after the write; ping gap ${r.maxGapMs} ms, ${r.lost}/${r.sent} lost (goal ≤ 1500 ms)`);
+    assert.ok(r.maxGapMs <= 1500, `gap ${r.maxGapMs} ms`);
+    await sleep(ADVERT_INT * 1000 * 4);
+    assert.deepEqual(keepalivedPids(a), pids, 'the same keepalived kept running');
+    assert.equal(stateOf(a), 'backup');
+    assert.equal(stateOf(b), 'master');
+    assert.deepEqual(held(a), NONE);
+    assert.deepEqual(held(b), ALL);
   });
 
   step('stop() leaves nothing: no node namespace, no keepalived, no holder', async () => {

@@ -55,6 +55,10 @@ test('renders the whole keepalived.conf of an HA router', () => {
     script_user root
     enable_script_security
 }
+track_file standby {
+    file "${DIR}/standby"
+    init_file 0 overwrite
+}
 vrrp_instance VR_7 {
     state BACKUP
     interface ha-0a1b2c3d-4e
@@ -79,6 +83,9 @@ vrrp_instance VR_7 {
     virtual_routes {
         0.0.0.0/0 via 203.0.113.1 dev qg-9f8e7d6c-5b
         192.0.2.0/24 via 198.51.100.254 dev qr-1a2b3c4d-5e
+    }
+    track_file {
+        standby weight 0
     }
     notify_master "${DIR}/notify.sh master"
     notify_backup "${DIR}/notify.sh backup"
@@ -162,6 +169,7 @@ test('files live in the router directory; argv starts VRRP only with its own pid
   const f = keepalivedFiles(DIR + '/');
   assert.equal(f.conf, `${DIR}/keepalived.conf`);
   assert.equal(f.state, `${DIR}/state`);
+  assert.equal(f.standby, `${DIR}/standby`);
   assert.deepEqual(keepalivedArgv(f), ['keepalived', '-P', '-f', f.conf, '-p', `${DIR}/keepalived.pid`, '-r', `${DIR}/keepalived-vrrp.pid`]);
   assert.deepEqual(keepalivedArgv(f, { foreground: true }).slice(-3), ['-n', '-l', '-D']);
   assert.deepEqual(keepalivedCheckArgv(f), ['keepalived', '-t', '-f', f.conf]);
