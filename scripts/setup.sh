@@ -17,8 +17,9 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # System parts: iproute2 (ip), iptables, ping, arping, conntrack, sysctl
-# (procps), script (util-linux, prompt tests), groff (man page lint).
-packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod)
+# (procps), script (util-linux, prompt tests), groff (man page lint),
+# keepalived (VRRP for HA routers).
+packages=(iproute2 iptables iputils-ping iputils-arping conntrack procps util-linux groff-base kmod keepalived)
 # The tests also load the zsh and fish completion scripts in those shells.
 if [ "${1:-}" = "--for-tests" ]; then packages+=(zsh fish); fi
 missing=()

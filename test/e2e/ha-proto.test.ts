@@ -206,22 +206,28 @@ function logs(node: Node): string {
   return out.join('\n');
 }
 
+const noKeepalived = () => (spawnSync('keepalived', ['--version']).error ? 'keepalived is not installed' : null);
+const unavailable = () => e2eUnavailable() ?? noKeepalived();
+
 /** A test that counts as finished only when it ran to its end. */
 const step = (name: string, fn: (t: TestContext) => Promise<void>) =>
   it(name, async (t) => {
     if (!requireE2E(t)) return;
+    const why = noKeepalived();
+    if (why && process.env.CI) throw new Error(`e2e test cannot run in CI: ${why}`);
+    if (why) return void t.skip(why);
     await fn(t);
     finished++;
   });
 
-describe('HA prototype: keepalived VRRP across two simulated nodes', { skip: !!e2eUnavailable() && !process.env.CI, timeout: 120_000 }, () => {
+describe('HA prototype: keepalived VRRP across two simulated nodes', { skip: !!unavailable() && !process.env.CI, timeout: 120_000 }, () => {
   let a: Node;
   let b: Node;
   const up = () => ['ip', 'netns', 'exec', env!.fabric.upstream];
   const vm = () => ['ip', 'netns', 'exec', env!.fabric.vm];
 
   before(async () => {
-    if (e2eUnavailable()) return;
+    if (unavailable()) return;
     env = await startNodes(['a', 'b']);
     a = env.node('a');
     b = env.node('b');
