@@ -1465,5 +1465,34 @@ export const CONFIG_KEYS: KeySpec[] = [
     "name": "metadata_upstream",
     "help": "unix socket path or http URL the metadata proxy forwards to",
     "default": null
+  },
+  {
+    "name": "ha_network",
+    "help": "the internal network the nodes share for VRRP between HA routers (name or id; Neutron: 169.254.192.0/18)",
+    "default": null
+  },
+  {
+    "name": "ha_node_address",
+    "help": "this node's address on the HA network (unset: derived from /etc/machine-id); each node needs its own",
+    "default": null
+  },
+  {
+    "name": "ha_vrrp_advert_int",
+    "help": "seconds between VRRP advertisements of HA routers; a failover takes about 3 of them",
+    "default": "2"
+  },
+  {
+    "name": "ha_vrrp_auth_type",
+    "help": "VRRP authentication of HA routers, used when ha_vrrp_auth_password is set: PASS or AH",
+    "default": "PASS",
+    "choices": [
+      "PASS",
+      "AH"
+    ]
+  },
+  {
+    "name": "ha_vrrp_auth_password",
+    "help": "VRRP password of HA routers (1-8 characters, the same on every node); unset: no authentication",
+    "default": null
   }
 ];

@@ -96,7 +96,7 @@ export function register(program: Command): void {
             }
           } else {
             if (s.routers.some((x) => x.id === id)) throw new UsageError(`router id ${id} is already used`);
-            r = { id, name, admin_state_up: !o.disabled, gateway: null, interfaces: [], routes: [] };
+            r = { id, name, admin_state_up: !o.disabled, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null };
             s.routers.push(r);
           }
           const rr = r;

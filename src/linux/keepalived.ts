@@ -4,13 +4,12 @@
 // or touches a file, so the planner, `agent check` and unit tests share it.
 import { contains, fromInt, networkOf, overlaps, parseCidr, toInt } from '../model/addr.js';
 
-export const HA_DEV_PREFIX = 'ha-';
-/** The HA port's device in the router namespace, named like `qr-`/`qg-`. */
-export const haDevice = (portId: string) => HA_DEV_PREFIX + portId.slice(0, 11);
+/** The HA port's device in the router namespace, named like `qr-`/`qg-` (src/model/names.ts). */
+export { HA_DEV_PREFIX, haDevice } from '../model/names.js';
 
 /** Neutron hands out VRRP ids 1..254 per HA network (keepalived accepts 255 too). */
-export const VR_ID_MIN = 1;
-export const VR_ID_MAX = 254;
+import { VR_ID_MAX, VR_ID_MIN } from '../model/ha.js';
+export { VR_ID_MAX, VR_ID_MIN };
 /** Neutron's priority for every node: equal priorities plus nopreempt, so a master keeps the router until it fails. */
 export const HA_PRIORITY = 50;
 /** Second burst of gratuitous ARPs this many seconds after becoming master (Neutron's value). */

@@ -113,8 +113,15 @@ export function checkState(s: State): void {
     macs.set(mac, owner);
   };
   const portName = (id: string, owner: string) => kernelName(id.slice(0, 11), owner, 'port id prefix');
+  // One VRRP id per HA router: they share the HA network.
+  const vrIds = new Map<number, string>();
   for (const r of s.routers) {
     unique(r.id, `router '${r.name}'`);
+    if (r.ha && r.ha_vr_id !== null) {
+      const prev = vrIds.get(r.ha_vr_id);
+      if (prev) throw new UsageError(`VRRP id ${r.ha_vr_id} of HA router '${r.name}' is already used by HA router '${prev}': expected one VRRP id per HA router`);
+      vrIds.set(r.ha_vr_id, r.name);
+    }
     /** This router's subnets, with the network each belongs to. */
     const subnets: { cidr: string; name: string }[] = [];
     const ownSubnet = (cidr: string, name: string) => {

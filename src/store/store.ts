@@ -24,6 +24,7 @@ import {
 } from '../model/types.js';
 import { L3ctlError, StoreError } from '../model/errors.js';
 import { storeValueProblem } from './values.js';
+import { migrate } from './migrate.js';
 
 export const DEFAULT_STORE_PATH = '/var/lib/l3ctl/state.json';
 
@@ -71,7 +72,8 @@ async function parseStore(text: string, whole = true): Promise<State> {
     throw new Error(`invalid JSON (${(err as Error).message})`);
   }
   const { validateState } = await import('./schema.js');
-  const state = validateState(data);
+  // An older store is read in the current version (migrate.ts); it is written so by the next save.
+  const state = validateState(migrate(data));
   const { CONFIG_KEYS } = await import('../model/config.js');
   const problem = storeValueProblem(state, CONFIG_KEYS);
   if (problem) throw new Error(problem);
@@ -158,6 +160,8 @@ const isState = exact<State>({
       gateway: orNull(isPort),
       interfaces: arrayOf(isPort),
       routes: arrayOf(exact<Route>({ destination: isStr, nexthop: isStr })),
+      ha: isBool,
+      ha_vr_id: (x) => x === null || (typeof x === 'number' && Number.isInteger(x)),
     }),
   ),
   floatingips: arrayOf(
@@ -178,7 +182,7 @@ const isState = exact<State>({
  */
 export function loadStateSync(storePath: string): State | null {
   try {
-    const data: unknown = JSON.parse(readFileSync(storePath, 'utf8'));
+    const data: unknown = migrate(JSON.parse(readFileSync(storePath, 'utf8')));
     return isState(data) && storeValueProblem(data as State) === null ? (data as State) : null;
   } catch {
     return null;

@@ -32,6 +32,8 @@ export const HAND_WRITTEN: State = {
       gateway: { id: 'e0000005-0000-4000-8000-000000000005', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:05', admin_state_up: true },
       interfaces: [{ id: 'e0000006-0000-4000-8000-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:06', admin_state_up: true }],
       routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
+      ha: false,
+      ha_vr_id: null,
     },
   ],
   floatingips: [

@@ -36,8 +36,10 @@ const state: State = {
       gateway: { id: '77777777-0000-4000-8000-000000000007', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true },
       interfaces: [{ id: PORT, network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true }],
       routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
+      ha: false,
+      ha_vr_id: null,
     },
-    { id: R2, name: 'r2', admin_state_up: true, gateway: null, interfaces: [], routes: [] },
+    { id: R2, name: 'r2', admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null },
   ],
   floatingips: [
     { id: '88888888-0000-4000-8000-000000000008', floating_ip_address: '203.0.113.20', floating_network_id: EXT, fixed_ip_address: '198.51.100.5', router_id: R1 },

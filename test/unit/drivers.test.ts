@@ -41,7 +41,7 @@ function state(config: Record<string, string>): State {
       { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
     ],
     routers: [{
-      id: R, name: 'r1', admin_state_up: true, routes: [],
+      id: R, name: 'r1', admin_state_up: true, routes: [], ha: false, ha_vr_id: null,
       gateway: { id: QG_ID, network_id: EXT, ip_address: '203.0.113.10', mac_address: QG_MAC, admin_state_up: true },
       interfaces: [{ id: QR_ID, network_id: PRIV, ip_address: '198.51.100.1', mac_address: QR_MAC, admin_state_up: true }],
     }],

@@ -102,7 +102,7 @@ class Generator {
     const ops: [number, number, string, () => boolean][] = [
       [1, 0.7, 'router-add', () => {
         if (s.routers.length >= 3) return false;
-        s.routers.push({ id: this.id(), name: `r${this.n}`, admin_state_up: true, gateway: null, interfaces: [], routes: [] });
+        s.routers.push({ id: this.id(), name: `r${this.n}`, admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null });
         return true;
       }],
       [0.5, 0.7, 'router-delete', () => {
@@ -237,7 +237,7 @@ function states(seed: number, count: number): State[] {
   let s = emptyState();
   s.config = { host_namespace: HOST, external_network_bridge: '', send_arp_for_ha: '3' };
   s.networks = [EXT, ...INTERNAL];
-  s.routers.push({ id: g.id(), name: 'r0', admin_state_up: true, gateway: null, interfaces: [], routes: [] });
+  s.routers.push({ id: g.id(), name: 'r0', admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null });
   const out: State[] = [];
   let tries = 0;
   while (out.length < count) {
