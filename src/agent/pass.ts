@@ -9,11 +9,13 @@ import { iptablesVersion, observeHost, observeNs, type ObservedHost, type Observ
 import type { Files } from '../linux/files.js';
 import type { ObservedOvs } from '../linux/ovs.js';
 import type { Runner } from '../linux/runner.js';
-import { observeDaemons, type ObservedDaemon } from './daemons.js';
-import { desiredRouter, placement } from './desired.js';
+import { observeDaemons, routerFilesDir, type ObservedDaemon } from './daemons.js';
+import { desiredRouter, placement, type NodeIdentity } from './desired.js';
+import { keepalivedFiles, parseHaState } from '../linux/keepalived.js';
 import { driverFor } from './drivers/index.js';
 import { skipReason } from './filters.js';
 import { planRouter, planTeardown } from './plan.js';
+import { planDaemons } from './daemons.js';
 import { actionsOf, isEmptyPlan, type Plan } from './steps.js';
 
 /**
@@ -44,21 +46,43 @@ export interface RouterObservation {
   iptablesVersion: string | null;
   /** Every kind of per-router daemon, observed where the router's devices live. */
   daemons: ObservedDaemon[];
+  /** The VRRP state keepalived last notified (its state file), whatever the router is now. */
+  haStateText: string | null;
+  /** This node, for an HA router's HA port. */
+  node: NodeIdentity;
+}
+
+/** Where an unset ha_node_address is derived from. */
+export const MACHINE_ID_PATH = '/etc/machine-id';
+
+const machineIds = new WeakMap<Files, Promise<string | null>>();
+
+/** This host's machine id, read once per Files face. */
+export function machineId(files: Files): Promise<string | null> {
+  let m = machineIds.get(files);
+  if (!m) {
+    m = files.read(MACHINE_ID_PATH);
+    machineIds.set(files, m);
+  }
+  return m;
 }
 
 export async function observeRouter(sys: System, state: State, config: Config, routerId: string): Promise<RouterObservation> {
   const { runner } = sys;
   const place = placement(config, routerId);
-  const [obs, host, leftover, ovs, daemons] = await Promise.all([
-    observeNs(runner, place.ns, { shared: place.shared }),
+  const ha = !!state.routers.find((r) => r.id === routerId)?.ha;
+  const [obs, host, leftover, ovs, daemons, haStateText, id] = await Promise.all([
+    observeNs(runner, place.ns, { shared: place.shared, ha }),
     observeHost(runner, config.host_namespace),
     place.shared ? observeNs(runner, namespaceName(routerId)) : null,
     driverFor(config.interface_driver).observe(runner),
     observeDaemons(sys.files, sys.storePath, routerId, place.ns),
+    ha ? sys.files.read(keepalivedFiles(routerFilesDir(sys.storePath, routerId)).state) : null,
+    ha && !config.ha_node_address ? machineId(sys.files) : null,
   ]);
   // A namespace yet to be built has no save to tell the version by.
   const version = obs.iptables.version === null && handled(state, config, routerId) ? await iptablesVersion(runner) : null;
-  return { obs, host, leftover, ovs, iptablesVersion: version, daemons };
+  return { obs, host, leftover, ovs, iptablesVersion: version, daemons, haStateText, node: { machineId: id } };
 }
 
 /**
@@ -78,8 +102,17 @@ export function planRouterFrom(state: State, config: Config, routerId: string, o
     plans.push(planTeardown(o.leftover.ns, o.leftover, side, driver));
     hs = { ...side, host: withoutHostEnds(side.host, o.leftover) };
   }
-  if (!router) plans.push(planTeardown(place.ns, o.obs, hs, driver, place.shared, o.daemons));
-  else plans.push(planRouter(desiredRouter(state, config, router), o.obs, hs, { sendArp: config.send_arp_for_ha > 0, iptablesVersion: o.iptablesVersion }, o.daemons));
+  if (!router) {
+    // keepalived goes first, while its HA port is still there: a master hands
+    // over at once (a priority-0 advert) instead of after the peer's timeout.
+    const keepalived = o.daemons.filter((x) => x.paths.kind === 'keepalived');
+    const stop = planDaemons([], keepalived);
+    if (stop.length) plans.push({ ns: place.ns, hostNs: o.host.ns, steps: stop });
+    plans.push(planTeardown(place.ns, o.obs, hs, driver, place.shared, o.daemons.filter((x) => x.paths.kind !== 'keepalived')));
+  } else {
+    const opts = { sendArp: config.send_arp_for_ha > 0, iptablesVersion: o.iptablesVersion, haState: parseHaState(o.haStateText) };
+    plans.push(planRouter(desiredRouter(state, config, router, o.node), o.obs, hs, opts, o.daemons));
+  }
   return plans;
 }
 

@@ -5,7 +5,8 @@ import { Option, type Command } from 'commander';
 import { checkRouters, type Finding as Drift } from '../agent/check.js';
 import { describeStale, planCleanup, removeStale, type CleanupPlan } from '../agent/cleanup.js';
 import { observeHostSettings, wantedHostSettings, type ObservedHostSetting } from '../agent/host-settings.js';
-import { stateReport, type StateReport } from '../agent/report.js';
+import { isHandled, stateReport, type StateReport } from '../agent/report.js';
+import { haReports } from '../agent/ha.js';
 import { LOG_FORMATS, runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
 import { checkPass, syncPass, type SyncHooks, type SyncResult } from '../agent/sync.js';
 import { ensureRegistered } from '../agent/transaction.js';
@@ -83,16 +84,22 @@ const HOST_SETTING_COLUMNS = ['namespace', 'setting', 'wanted', 'live', 'ok', 's
  * The report, then the host settings: in json a `host_settings` list; in a
  * table a second table under it. -c picks report fields (host_settings too).
  */
-async function printStatus(ctx: Context, r: StateReport, settings: ObservedHostSetting[]): Promise<void> {
+const HA_COLUMNS = ['router', 'id', 'ha_vr_id', 'ha_state'];
+
+async function printStatus(ctx: Context, r: StateReport, settings: ObservedHostSetting[], ha: Record<string, unknown>[] = []): Promise<void> {
   const json = settings.map((x) => Object.fromEntries(HOST_SETTING_COLUMNS.map((c) => [c, x[c as keyof ObservedHostSetting]])));
   // json keeps the agent's nesting (configurations{…}) and null for the host's own namespace; table and value are flat.
-  if (ctx.format === 'json') return printObject(ctx, [...Object.keys(r), 'host_settings'], { ...r, host_settings: json });
+  if (ctx.format === 'json') return printObject(ctx, [...Object.keys(r), 'host_settings', 'ha_routers'], { ...r, host_settings: json, ha_routers: ha });
   const rows = json.map((x) => ({ ...x, namespace: x.namespace ?? '(host)' }));
-  if (ctx.columns.length) return printObject(ctx, [...REPORT_COLUMNS, 'host_settings'], { ...flatReport(r), host_settings: rows });
+  if (ctx.columns.length) return printObject(ctx, [...REPORT_COLUMNS, 'host_settings', 'ha_routers'], { ...flatReport(r), host_settings: rows, ha_routers: ha });
   await printObject(ctx, REPORT_COLUMNS, flatReport(r));
   if (ctx.format === 'table' && rows.length) {
     ctx.out('\nhost settings l3ctl would want:');
     await printList(ctx, HOST_SETTING_COLUMNS, rows);
+  }
+  if (ctx.format === 'table' && ha.length) {
+    ctx.out('\nHA routers on this node (keepalived says):');
+    await printList(ctx, HA_COLUMNS, ha);
   }
 }
 
@@ -198,7 +205,10 @@ export function register(program: Command): void {
       const s = await loadState(ctx.storePath);
       const config = effectiveConfig(s.config);
       const settings = await observeHostSettings(ctx.runner, wantedHostSettings(config));
-      await printStatus(ctx, stateReport(s, config, { host: hostname(), now: new Date() }), settings);
+      const haRouters = s.routers.filter((r) => r.ha && isHandled(s, config, r));
+      const ha = await haReports(ctx, config, haRouters);
+      const haRows = haRouters.map((r) => ({ router: r.name, id: r.id, ...ha.get(r.id) }));
+      await printStatus(ctx, stateReport(s, config, { host: hostname(), now: new Date() }), settings, haRows);
     }),
   );
 

@@ -269,6 +269,12 @@ export const TREE: CmdSpec = {
                 "--disabled"
               ],
               "description": "keep it in the store only (admin state down)"
+            },
+            {
+              "flags": [
+                "--ha"
+              ],
+              "description": "an HA router: keepalived (VRRP) on every node that has it elects the one holding its addresses (needs config ha_network)"
             }
           ],
           "args": [
@@ -287,7 +293,8 @@ export const TREE: CmdSpec = {
             "external_gateway_info",
             "interfaces",
             "routes",
-            "floating_ips"
+            "floating_ips",
+            "ha"
           ]
         },
         {
@@ -311,10 +318,11 @@ export const TREE: CmdSpec = {
         },
         {
           "name": "list",
-          "summary": "list routers",
+          "summary": "list routers (ha_state: what keepalived says of an HA router on this node)",
           "usage": "[options]",
           "examples": [
-            "l3ctl router list -f value -c id -c name"
+            "l3ctl router list -f value -c id -c name",
+            "l3ctl router list -c name -c ha_state"
           ],
           "options": [],
           "args": [],
@@ -326,8 +334,69 @@ export const TREE: CmdSpec = {
             "external_gateway_info",
             "interfaces",
             "routes",
-            "floating_ips"
+            "floating_ips",
+            "ha",
+            "ha_state"
           ]
+        },
+        {
+          "name": "set",
+          "summary": "change a router: --ha / --no-ha while it has no ports",
+          "usage": "[options] <router>",
+          "examples": [
+            "l3ctl router set r1 --ha"
+          ],
+          "options": [
+            {
+              "flags": [
+                "--ha"
+              ],
+              "description": "make it an HA router (a VRRP id is allocated)"
+            },
+            {
+              "flags": [
+                "--no-ha"
+              ],
+              "description": "make it a legacy router"
+            }
+          ],
+          "args": [
+            {
+              "name": "router",
+              "required": true,
+              "variadic": false,
+              "kind": "router"
+            }
+          ],
+          "commands": [],
+          "columns": [
+            "id",
+            "name",
+            "admin_state_up",
+            "external_gateway_info",
+            "interfaces",
+            "routes",
+            "floating_ips",
+            "ha"
+          ]
+        },
+        {
+          "name": "standby",
+          "summary": "hand an HA router over to a peer node: this node (the master) steps back to backup; keepalived keeps running",
+          "usage": "[options] <router>",
+          "examples": [
+            "l3ctl router standby r1"
+          ],
+          "options": [],
+          "args": [
+            {
+              "name": "router",
+              "required": true,
+              "variadic": false,
+              "kind": "router"
+            }
+          ],
+          "commands": []
         },
         {
           "name": "show",
@@ -355,6 +424,9 @@ export const TREE: CmdSpec = {
             "interfaces",
             "routes",
             "floating_ips",
+            "ha",
+            "ha_state",
+            "ha_vr_id",
             "namespace",
             "desired",
             "live"
@@ -601,7 +673,8 @@ export const TREE: CmdSpec = {
             "external_gateway_info",
             "interfaces",
             "routes",
-            "floating_ips"
+            "floating_ips",
+            "ha"
           ]
         },
         {

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { placement } from '../agent/desired.js';
 import { routerView, type ViewLine } from '../agent/show.js';
+import { haReports, standbyRouter } from '../agent/ha.js';
+import { setRouterHa } from '../model/ha.js';
 import { effectiveConfig } from '../model/config.js';
 import { L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
@@ -14,7 +16,9 @@ import { printList, printObject } from './output.js';
 import { confirm } from './prompt.js';
 import { findRouter } from './resolve.js';
 
-export const ROUTER_COLUMNS = ['id', 'name', 'admin_state_up', 'external_gateway_info', 'interfaces', 'routes', 'floating_ips'];
+export const ROUTER_COLUMNS = ['id', 'name', 'admin_state_up', 'external_gateway_info', 'interfaces', 'routes', 'floating_ips', 'ha'];
+/** `router list` and `show` also say what keepalived says on this node (read, not stored). */
+export const ROUTER_LIST_COLUMNS = [...ROUTER_COLUMNS, 'ha_state'];
 
 export const routerRow = (s: State, r: Router) => ({
   id: r.id,
@@ -26,6 +30,7 @@ export const routerRow = (s: State, r: Router) => ({
   interfaces: r.interfaces.length,
   routes: r.routes.length,
   floating_ips: s.floatingips.filter((f) => f.router_id === r.id).length,
+  ha: r.ha,
 });
 
 async function showRouter(ctx: Context, s: State, r: Router) {
@@ -36,6 +41,8 @@ async function showRouter(ctx: Context, s: State, r: Router) {
   const texts = (side: { text: string }[]) => side.map((l) => l.text);
   const row = {
     ...routerRow(s, r),
+    ha_state: v.ha?.state ?? null,
+    ha_vr_id: r.ha_vr_id,
     namespace: ns,
     desired: { handled: v.handled, devices: texts(v.desired.devices), routes: texts(v.desired.routes), nat: texts(v.desired.nat), daemons: texts(v.desired.daemons) },
     live: { namespace: v.exists ? ns : null, devices: texts(v.live.devices), routes: texts(v.live.routes), nat: texts(v.live.nat), daemons: texts(v.live.daemons) },
@@ -43,12 +50,13 @@ async function showRouter(ctx: Context, s: State, r: Router) {
     notices: v.notices,
   };
   if (ctx.format === 'json') return ctx.out(JSON.stringify(row, null, 2));
-  const cols = [...ROUTER_COLUMNS, 'namespace', 'desired', 'live', 'drift'];
+  const cols = [...ROUTER_LIST_COLUMNS, 'ha_vr_id', 'namespace', 'desired', 'live', 'drift'];
   if (ctx.format === 'value' || ctx.columns.length) return printObject(ctx, cols, row);
   const lines = [
     ['router', `${r.name} (${r.id})`],
     ['admin_state_up', String(r.admin_state_up)],
     ['handled', String(v.handled)],
+    ...(v.ha ? [['ha', `${v.ha.state} (VRRP id ${v.ha.vrId}${v.ha.device ? `, ${v.ha.device} ${v.ha.address}` : ''})`]] : []),
     ['namespace', `${ns}${v.exists ? '' : ' (missing)'}`],
   ];
   // One row per object of either side, so an object missing on one side never
@@ -84,6 +92,7 @@ export function register(program: Command): void {
   define(router, 'add <name>', { summary: 'add a router and build its namespace', examples: ['l3ctl router add r1'] })
     .option('--id <uuid>', 'use this id instead of a new one')
     .option('--disabled', 'keep it in the store only (admin state down)')
+    .option('--ha', 'an HA router: keepalived (VRRP) on every node that has it elects the one holding its addresses (needs config ha_network)')
     .action(
       handler(async (ctx, o, name: string) => {
         checkName('router', name);
@@ -91,13 +100,14 @@ export function register(program: Command): void {
         await mutate(ctx, (s) => {
           let r = s.routers.find((x) => x.name === name);
           if (r) {
-            if ((o.id && r.id !== id) || (o.disabled && r.admin_state_up)) {
+            if ((o.id && r.id !== id) || (o.disabled && r.admin_state_up) || (o.ha && !r.ha)) {
               throw new UsageError(`a router named '${name}' already exists with a different definition`, `l3ctl router show ${name}`);
             }
           } else {
             if (s.routers.some((x) => x.id === id)) throw new UsageError(`router id ${id} is already used`);
             r = { id, name, admin_state_up: !o.disabled, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null };
             s.routers.push(r);
+            if (o.ha) setRouterHa(s, r, true);
           }
           const rr = r;
           return { routers: [rr.id], print: () => printObject(ctx, ROUTER_COLUMNS, routerRow(s, rr)) };
@@ -125,10 +135,11 @@ export function register(program: Command): void {
     }),
   );
 
-  define(router, 'list', { summary: 'list routers', examples: ['l3ctl router list -f value -c id -c name'] }).action(
+  define(router, 'list', { summary: 'list routers (ha_state: what keepalived says of an HA router on this node)', examples: ['l3ctl router list -f value -c id -c name', 'l3ctl router list -c name -c ha_state'] }).action(
     handler(async (ctx) => {
       const s = await loadState(ctx.storePath);
-      await printList(ctx, ROUTER_COLUMNS, s.routers.map((r) => routerRow(s, r)));
+      const ha = await haReports(ctx, effectiveConfig(s.config), s.routers);
+      await printList(ctx, ROUTER_LIST_COLUMNS, s.routers.map((r) => ({ ...routerRow(s, r), ha_state: ha.get(r.id)?.ha_state ?? null })));
     }),
   );
 
@@ -165,6 +176,33 @@ export function register(program: Command): void {
       const ns = placement(effectiveConfig(s.config), r.id).ns;
       if (ns !== null && !(await ctx.runner.namespaces()).has(ns)) throw new L3ctlError(`namespace ${ns} of router '${r.name}' does not exist`, 1, 'l3ctl agent sync ' + r.name);
       process.exitCode = await ctx.runner.interactive(ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
+    }),
+  );
+
+  define(router, 'set <router>', { summary: 'change a router: --ha / --no-ha while it has no ports', examples: ['l3ctl router set r1 --ha'] })
+    .option('--ha', 'make it an HA router (a VRRP id is allocated)')
+    .option('--no-ha', 'make it a legacy router')
+    .action(
+      handler(async (ctx, o, ref: string) => {
+        if (o.ha === undefined) throw new UsageError('nothing to set', 'l3ctl router set ROUTER --ha | --no-ha');
+        await mutate(ctx, (s) => {
+          const r = findRouter(s, ref);
+          setRouterHa(s, r, o.ha as boolean);
+          return { routers: [r.id], print: () => printObject(ctx, ROUTER_COLUMNS, routerRow(s, r)) };
+        });
+      }),
+    );
+
+  define(router, 'standby <router>', {
+    summary: 'hand an HA router over to a peer node: this node (the master) steps back to backup; keepalived keeps running',
+    examples: ['l3ctl router standby r1'],
+  }).action(
+    handler(async (ctx, _o, ref: string) => {
+      const s = await loadState(ctx.storePath);
+      const r = findRouter(s, ref);
+      const res = await standbyRouter(ctx, s, effectiveConfig(s.config), r);
+      if (res.before !== 'master') return ctx.status(`router ${r.name} is ${res.before} on this node: nothing to hand over`);
+      ctx.status(`router ${r.name}: handed over (addresses released in ${res.releasedMs} ms); this node is ${res.after}`);
     }),
   );
 }

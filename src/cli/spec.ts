@@ -8,7 +8,7 @@ import { FIP_COLUMNS } from './fip.js';
 import { PORT_COLUMNS } from './interface.js';
 import { NETWORK_COLUMNS } from './network.js';
 import { ROUTE_COLUMNS } from './route.js';
-import { ROUTER_COLUMNS } from './router.js';
+import { ROUTER_COLUMNS, ROUTER_LIST_COLUMNS } from './router.js';
 import { CONFIG_KEYS } from '../model/config.js';
 import type { ArgSpec, CmdSpec, KeySpec, OptSpec } from './cmdtree-types.js';
 
@@ -41,8 +41,9 @@ const COLUMNS: Record<string, string[]> = {
   'network list': NETWORK_COLUMNS,
   'network show': NETWORK_COLUMNS,
   'router add': ROUTER_COLUMNS,
-  'router list': ROUTER_COLUMNS,
-  'router show': [...ROUTER_COLUMNS, 'namespace', 'desired', 'live'],
+  'router list': ROUTER_LIST_COLUMNS,
+  'router set': ROUTER_COLUMNS,
+  'router show': [...ROUTER_LIST_COLUMNS, 'ha_vr_id', 'namespace', 'desired', 'live'],
   'interface add': PORT_COLUMNS,
   'interface list': PORT_COLUMNS,
   'gateway set': ROUTER_COLUMNS,

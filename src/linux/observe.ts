@@ -51,6 +51,11 @@ export interface ObservedSysctls {
    */
   arpIgnore: string | null;
   bridgeNfCall: boolean | null;
+  /**
+   * Read only for an HA router's namespace: IPv6 is off there (all and
+   * default disable_ipv6 are 1); null: not read, or no IPv6 on this kernel.
+   */
+  ipv6Off: boolean | null;
 }
 
 export interface ObservedNs {
@@ -126,7 +131,7 @@ export async function observeHost(runner: Runner, hostNs: string | null): Promis
 }
 
 export function absentNs(ns: string | null): ObservedNs {
-  return { ns, exists: false, links: new Map(), routes: [], iptables: emptySave(), sysctl: { ipForward: false, promoteSecondaries: false, arpIgnore: null, bridgeNfCall: null } };
+  return { ns, exists: false, links: new Map(), routes: [], iptables: emptySave(), sysctl: { ipForward: false, promoteSecondaries: false, arpIgnore: null, bridgeNfCall: null, ipv6Off: false } };
 }
 
 /**
@@ -134,9 +139,9 @@ export function absentNs(ns: string | null): ObservedNs {
  * namespace of l3ctl's own together with the bridges, whose ARP and bridge
  * netfilter settings then matter.
  */
-export async function observeNs(runner: Runner, ns: string | null, opts: { shared?: boolean } = {}): Promise<ObservedNs> {
+export async function observeNs(runner: Runner, ns: string | null, opts: { shared?: boolean; ha?: boolean } = {}): Promise<ObservedNs> {
   if (ns !== null && !(await runner.namespaces()).has(ns)) return absentNs(ns);
-  const [links, routes, save, fwd, brnf] = await Promise.all([
+  const [links, routes, save, fwd, brnf, ipv6] = await Promise.all([
     observeLinks(runner, ns),
     runner.run(ipIn(ns, ['-j', 'route', 'show', 'table', 'main']), { read: true }),
     runner.run(inNs(ns, ['iptables-save', '-c']), { read: true }),
@@ -144,16 +149,19 @@ export async function observeNs(runner: Runner, ns: string | null, opts: { share
     // The bridge key is absent unless br_netfilter is loaded: sysctl then
     // prints arp_ignore alone and fails, which means "no bridge netfilter".
     opts.shared ? runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables']), { read: true, okCodes: [1, 255] }) : null,
+    // Without IPv6 in the kernel the keys are absent: sysctl fails, and there is nothing to turn off.
+    opts.ha ? runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']), { read: true, okCodes: [1, 255] }) : null,
   ]);
   const [ipForward, promoteSecondaries] = fwd.stdout.trim().split('\n').map((v) => v.trim() === '1');
   const shared = brnf ? brnf.stdout.trim().split('\n').map((v) => v.trim()) : [];
+  const v6 = ipv6 && ipv6.exitCode === 0 ? ipv6.stdout.trim().split('\n').map((v) => v.trim()) : null;
   return {
     ns,
     exists: true,
     links,
     routes: parseRoutes(routes.stdout),
     iptables: parseSave(save.stdout),
-    sysctl: { ipForward: !!ipForward, promoteSecondaries: !!promoteSecondaries, arpIgnore: shared[0] ?? null, bridgeNfCall: shared[1] !== undefined ? shared[1] === '1' : null },
+    sysctl: { ipForward: !!ipForward, promoteSecondaries: !!promoteSecondaries, arpIgnore: shared[0] ?? null, bridgeNfCall: shared[1] !== undefined ? shared[1] === '1' : null, ipv6Off: v6 && v6.length === 2 ? v6.every((v) => v === '1') : null },
   };
 }
 

@@ -115,6 +115,8 @@ interface Fault {
 const ROOT = '';
 const key = (ns: string | null) => ns ?? ROOT;
 const IPV4_SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries', 'net.ipv4.conf.all.arp_ignore'];
+/** IPv6 on in every namespace, as a kernel with IPv6 has it (an HA router's namespace turns it off). */
+const IPV6_SYSCTLS = ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6'];
 const BRIDGE_SYSCTL = 'net.bridge.bridge-nf-call-iptables';
 const IFNAME_RE = /^[^\s/:]{1,15}$/;
 
@@ -170,6 +172,10 @@ export class FakeSystem implements Runner {
   readonly arpings: { ns: string | null; dev: string; ip: string; count: number }[] = [];
   /** Exit status of interactive() (router exec). */
   interactiveExit = 0;
+  /** Who answers `arping -D` for an address (another node's HA port): address → MACs. */
+  readonly dadReplies = new Map<string, string[]>();
+  /** Every `arping -D` probe: namespace, device, address. */
+  readonly dadProbes: { ns: string | null; dev: string; ip: string }[] = [];
   readonly iptablesVersion: string;
   private readonly brNetfilter: boolean;
   private conntrackInstalled: boolean;
@@ -530,6 +536,16 @@ export class FakeSystem implements Runner {
       }
     }
     if (prog === 'sysctl') return this.sysctlCmd(n, args, operator);
+    if (prog === 'arping' && args[0] === '-D') {
+      const m = /^-D -I (\S+) -c 1 -w 1 (\S+)$/.exec(a);
+      if (!m) throw new Unmodelled('arping -D arguments');
+      const link = n.links.get(m[1]!);
+      if (!link || !link.up) return { stdout: '', stderr: `arping: ${m[1]}: No such device or not up\n`, exitCode: 2 };
+      this.dadProbes.push({ ns: ns === ROOT ? null : ns, dev: m[1]!, ip: m[2]! });
+      const macs = this.dadReplies.get(m[2]!) ?? [];
+      const lines = [`ARPING ${m[2]} from 0.0.0.0 ${m[1]}`, ...macs.map((x) => `Unicast reply from ${m[2]} [${x.toUpperCase()}]  0.512ms`), 'Sent 1 probes (1 broadcast(s))', `Received ${macs.length} response(s)`];
+      return { stdout: lines.join('\n') + '\n', stderr: '', exitCode: macs.length ? 1 : 0 };
+    }
     if (prog === 'conntrack') {
       const m = /^-D -([dq]) (\S+)$/.exec(a);
       if (!m || !isIPv4(m[2]!)) throw new Unmodelled('conntrack arguments');
@@ -547,7 +563,7 @@ export class FakeSystem implements Runner {
   }
 
   private sysctlCmd(n: FakeNs, args: string[], operator: boolean): RunResult {
-    const known = (k: string) => IPV4_SYSCTLS.includes(k) || k === BRIDGE_SYSCTL;
+    const known = (k: string) => IPV4_SYSCTLS.includes(k) || IPV6_SYSCTLS.includes(k) || k === BRIDGE_SYSCTL;
     const missing = (k: string) => `sysctl: cannot stat /proc/sys/${k.replace(/\./g, '/')}: No such file or directory\n`;
     if (args[0] === '-n' && args.length > 1) {
       let stdout = '';
@@ -577,6 +593,7 @@ export class FakeSystem implements Runner {
   private makeNs(name: string | null): FakeNs {
     const n: FakeNs = { name, links: new Map(), routes: [], tables: new Map(), sysctl: new Map(), flows: [], nextIfindex: 1 };
     for (const k of IPV4_SYSCTLS) n.sysctl.set(k, this.newNsSysctls[k]!);
+    for (const k of IPV6_SYSCTLS) n.sysctl.set(k, '0');
     if (this.brNetfilter) n.sysctl.set(BRIDGE_SYSCTL, '1');
     this.nss.set(key(name), n);
     this.newLink(n, 'lo', 'loopback', '00:00:00:00:00:00');

@@ -71,7 +71,7 @@ function bashComplete(words: string[], env: Record<string, string> = { L3CTL_STO
 const CASES: [string, string[], string[]][] = [
   ['nouns', [''], ['network', 'router', 'interface', 'gateway', 'fip', 'route', 'config', 'agent', 'diagnose', 'lab', 'completion']],
   ['noun prefix', ['ro'], ['router', 'route']],
-  ['verbs', ['router', ''], ['add', 'delete', 'list', 'show', 'enable', 'disable', 'exec']],
+  ['verbs', ['router', ''], ['add', 'delete', 'list', 'show', 'enable', 'disable', 'exec', 'set', 'standby']],
   ['router names', ['router', 'show', ''], ['r1', 'r2']],
   ['router id prefix', ['router', 'show', '2222'], [R2]],
   ['router names, global option before', ['--dry-run', 'router', 'delete', 'r1', ''], ['r1', 'r2']],

@@ -61,7 +61,7 @@ const link = (name: string, mac: string, addrs: string[] = [], o: Partial<Observ
 });
 const ns = (links: ObservedLink[], routes: ObservedNs['routes'] = []): ObservedNs => ({
   ns: NS, exists: true, links: new Map([['lo', link('lo', '00:00:00:00:00:00')], ...links.map((l): [string, ObservedLink] => [l.name, l])]),
-  routes, iptables: emptySave(), sysctl: { ipForward: true, promoteSecondaries: true, arpIgnore: null, bridgeNfCall: null },
+  routes, iptables: emptySave(), sysctl: { ipForward: true, promoteSecondaries: true, arpIgnore: null, bridgeNfCall: null, ipv6Off: null },
 });
 const host = (links: ObservedLink[] = []): ObservedHost => ({ ns: HOST, exists: true, links: new Map(links.map((l) => [l.name, l])) });
 
