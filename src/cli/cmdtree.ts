@@ -340,65 +340,6 @@ export const TREE: CmdSpec = {
           ]
         },
         {
-          "name": "set",
-          "summary": "change a router: --ha / --no-ha while it has no ports",
-          "usage": "[options] <router>",
-          "examples": [
-            "l3ctl router set r1 --ha"
-          ],
-          "options": [
-            {
-              "flags": [
-                "--ha"
-              ],
-              "description": "make it an HA router (a VRRP id is allocated)"
-            },
-            {
-              "flags": [
-                "--no-ha"
-              ],
-              "description": "make it a legacy router"
-            }
-          ],
-          "args": [
-            {
-              "name": "router",
-              "required": true,
-              "variadic": false,
-              "kind": "router"
-            }
-          ],
-          "commands": [],
-          "columns": [
-            "id",
-            "name",
-            "admin_state_up",
-            "external_gateway_info",
-            "interfaces",
-            "routes",
-            "floating_ips",
-            "ha"
-          ]
-        },
-        {
-          "name": "standby",
-          "summary": "hand an HA router over to a peer node: this node (the master) steps back to backup; keepalived keeps running",
-          "usage": "[options] <router>",
-          "examples": [
-            "l3ctl router standby r1"
-          ],
-          "options": [],
-          "args": [
-            {
-              "name": "router",
-              "required": true,
-              "variadic": false,
-              "kind": "router"
-            }
-          ],
-          "commands": []
-        },
-        {
           "name": "show",
           "summary": "desired and live kernel state side by side, drift marked",
           "usage": "[options] <router>",
@@ -489,6 +430,65 @@ export const TREE: CmdSpec = {
               "required": true,
               "variadic": true,
               "kind": "none"
+            }
+          ],
+          "commands": []
+        },
+        {
+          "name": "set",
+          "summary": "change a router: --ha / --no-ha while it has no ports",
+          "usage": "[options] <router>",
+          "examples": [
+            "l3ctl router set r1 --ha"
+          ],
+          "options": [
+            {
+              "flags": [
+                "--ha"
+              ],
+              "description": "make it an HA router (a VRRP id is allocated)"
+            },
+            {
+              "flags": [
+                "--no-ha"
+              ],
+              "description": "make it a legacy router"
+            }
+          ],
+          "args": [
+            {
+              "name": "router",
+              "required": true,
+              "variadic": false,
+              "kind": "router"
+            }
+          ],
+          "commands": [],
+          "columns": [
+            "id",
+            "name",
+            "admin_state_up",
+            "external_gateway_info",
+            "interfaces",
+            "routes",
+            "floating_ips",
+            "ha"
+          ]
+        },
+        {
+          "name": "standby",
+          "summary": "hand an HA router over to a peer node: this node (the master) steps back to backup; keepalived keeps running",
+          "usage": "[options] <router>",
+          "examples": [
+            "l3ctl router standby r1"
+          ],
+          "options": [],
+          "args": [
+            {
+              "name": "router",
+              "required": true,
+              "variadic": false,
+              "kind": "router"
             }
           ],
           "commands": []
