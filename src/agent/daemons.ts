@@ -143,7 +143,8 @@ export function planDaemons(want: DesiredDaemon[], observed: ObservedDaemon[]): 
 
 /** The config text for the daemon's own directory. */
 export const configText = (w: DesiredDaemon, dir: string) => (typeof w.config === 'string' ? w.config : w.config(dir));
-const specOf = (w: DesiredDaemon, p: DaemonPaths) => daemonSpec(w.kind, p.ns, p.dir, configText(w, p.dir));
+/** The daemon as wanted, where its files are. */
+export const specOf = (w: DesiredDaemon, p: DaemonPaths) => daemonSpec(w.kind, p.ns, p.dir, configText(w, p.dir));
 const step = (f: Finding, a: Action): Step => ({ findings: [f], actions: [a] });
 
 /** What check and show print about the daemons, one line each. */

@@ -12,7 +12,7 @@ import { desiredSection, emptySection } from './nat.js';
 import { planNat } from './plan-nat.js';
 import type { Action } from '../linux/actions.js';
 import { setDiff, type Finding, type Plan, type Step } from './steps.js';
-import { daemonNotices, planDaemons, type ObservedDaemon } from './daemons.js';
+import { daemonNotices, planDaemons, specOf, type ObservedDaemon } from './daemons.js';
 import type { HaState } from '../linux/keepalived.js';
 
 export { planBridges, type WantedBridge } from './drivers/linuxbridge.js';
@@ -243,6 +243,27 @@ function planSysctls(d: DesiredRouter, obs: ObservedNs, out: Step[]): void {
   }
 }
 
+/**
+ * The HA port is plugged by this plan (it was missing, or is replaced): a
+ * keepalived that runs lost its interface with the old device and does not
+ * take the new one up by itself; it is restarted once the port is there.
+ * (It held nothing without its interface: the restart costs no failover.)
+ */
+function restartOnNewHaPort(d: DesiredRouter, daemons: ObservedDaemon[], steps: Step[]): void {
+  const o = daemons.find((x) => x.paths.kind === 'keepalived');
+  const w = d.daemons.find((x) => x.kind === 'keepalived');
+  if (!o?.seen.alive || !w) return;
+  const action = steps.flatMap((s) => s.actions).find((a) => a.phase === 'daemon' && a.spec.kind === 'keepalived');
+  if (action?.phase === 'daemon') {
+    if (action.op === 'reload') action.op = 'restart';
+    return;
+  }
+  steps.push(step(
+    [{ kind: 'daemon-config', object: 'keepalived', expected: `running on ${d.ha!.port.device} as plugged now`, live: `pid ${o.seen.pid}, started on an HA port that is gone` }],
+    [{ phase: 'daemon', op: 'restart', spec: specOf(w, o.paths) }],
+  ));
+}
+
 export interface PlanOptions {
   sendArp: boolean;
   /** iptables' version when the namespace's save does not tell it (a new namespace). */
@@ -295,7 +316,9 @@ export function planRouter(d: DesiredRouter, observed: ObservedNs, hs: HostSide,
   if (gone.length && nat.length) nat[0]!.actions.push(...gone.flatMap((m) => conntrackFlush(m.fip)));
   planSysctls(d, obs, steps);
   // After the NAT rules that lead to them (apply runs the daemon phase after the restore).
-  steps.push(...planDaemons(d.daemons, daemons));
+  const daemonSteps = planDaemons(d.daemons, daemons);
+  if (d.ha && !obs.links.has(d.ha.port.device)) restartOnNewHaPort(d, daemons, daemonSteps);
+  steps.push(...daemonSteps);
   const notices = daemonNotices(d.daemons);
 
   const hostNs = hs.host.ns;

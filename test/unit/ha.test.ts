@@ -232,6 +232,34 @@ describe('HA: plan + apply against the fake kernel', () => {
     assert.deepEqual(addrs(f, QG), []);
   });
 
+  it('the HA port deleted by hand: plugged again, and keepalived (which lost its interface) restarted', async (t) => {
+    const f = fakeFor(t);
+    const s = haWorld();
+    await converged(f, s);
+    const pid = pidOf(f, KF.pid);
+    await f.sh(['ip', '-n', NS, 'link', 'del', HA]);
+    assert.deepEqual(kinds(await replan(f, s)), [`missing-device ${HA}`, 'daemon-config keepalived']);
+    f.clearCalls();
+    await converged(f, s);
+    assert.ok(cmds(f).includes(`kill -TERM ${pid}`));
+    assert.notEqual(pidOf(f, KF.pid), pid);
+    assert.deepEqual(addrs(f, HA), [`${NODE_A}/18`]);
+  });
+
+  it('a new node address: a new HA port, keepalived restarted on it', async (t) => {
+    const f = fakeFor(t);
+    const s = haWorld();
+    await converged(f, s);
+    const pid = pidOf(f, KF.pid);
+    const s2 = haWorld(FULL, { ha_node_address: '169.254.192.9' });
+    f.clearCalls();
+    const plans = await converged(f, s2);
+    const ha2 = `ha-${haPortIdentity(R, '169.254.192.9').id.slice(0, 11)}`;
+    assert.deepEqual(kinds(plans).filter((k) => !k.startsWith('missing-bridge')), [`missing-device ${ha2}`, `extra-device ${HA}`, 'daemon-config keepalived']);
+    assert.ok(cmds(f).includes(`kill -TERM ${pid}`), 'restarted, not reloaded');
+    assert.match(f.files.files.get(KF.conf)!, new RegExp(`interface ${ha2}`));
+  });
+
   it('a VRRP child left alone (its parent gone) is ended before the new start', async (t) => {
     const f = fakeFor(t);
     const s = haWorld();
