@@ -52,9 +52,12 @@ export function placement(config: Config, routerId: string): Placement {
   return { ns: namespaceName(routerId), shared: false };
 }
 
-/** What this node is, for its HA ports: its machine id, from which an unset ha_node_address is derived. */
+/** What this node is, for its HA ports. */
 export interface NodeIdentity {
+  /** Its machine id, from which an unset ha_node_address is derived. */
   machineId: string | null;
+  /** What tells it from other nodes (machine id and store path): in its HA ports' MACs. */
+  key: string;
 }
 
 /**
@@ -123,7 +126,7 @@ function desiredPort(state: State, config: Config, port: Port, kind: DesiredPort
 export function desiredHaPort(state: State, config: Config, routerId: string, node: NodeIdentity): DesiredPort {
   const net = haNetworkOf(state, config);
   const address = haNodeAddress(config, net, node.machineId);
-  const { id, mac } = haPortIdentity(routerId, address);
+  const { id, mac } = haPortIdentity(routerId, address, node.key);
   return desiredPort(state, config, { id, network_id: net.id, ip_address: address, mac_address: mac, admin_state_up: true }, 'ha');
 }
 
@@ -146,7 +149,7 @@ function desiredHa(state: State, config: Config, router: Router, node: NodeIdent
   };
   const siblingMacs = state.routers
     .filter((r) => r.ha && r.id !== router.id)
-    .map((r) => haPortIdentity(r.id, port.ip).mac);
+    .map((r) => haPortIdentity(r.id, port.ip, node.key).mac);
   return {
     vrId,
     port,
@@ -157,7 +160,7 @@ function desiredHa(state: State, config: Config, router: Router, node: NodeIdent
   };
 }
 
-export function desiredRouter(state: State, config: Config, router: Router, node: NodeIdentity = { machineId: null }): DesiredRouter {
+export function desiredRouter(state: State, config: Config, router: Router, node: NodeIdentity = { machineId: null, key: '' }): DesiredRouter {
   const internal = router.interfaces
     .filter((p) => p.admin_state_up)
     .map((p) => desiredPort(state, config, p, 'internal'));

@@ -1,6 +1,7 @@
 // One pass of process_router for the objects a command or a full sync
 // touches: observe the kernel now, plan. The plans are what apply runs, what
 // --dry-run prints, what `agent check` and `router show` report.
+import path from 'node:path';
 import type { Config } from '../model/config.js';
 import { BRIDGE_PREFIX, INTERNAL_DEV_PREFIX, TAP_PREFIX, isRouterDevice, namespaceName, networkBridge } from '../model/names.js';
 import type { Network, State } from '../model/types.js';
@@ -78,11 +79,17 @@ export async function observeRouter(sys: System, state: State, config: Config, r
     driverFor(config.interface_driver).observe(runner),
     observeDaemons(sys.files, sys.storePath, routerId, place.ns),
     ha ? sys.files.read(keepalivedFiles(routerFilesDir(sys.storePath, routerId)).state) : null,
-    ha && !config.ha_node_address ? machineId(sys.files) : null,
+    ha ? machineId(sys.files) : null,
   ]);
   // A namespace yet to be built has no save to tell the version by.
   const version = obs.iptables.version === null && handled(state, config, routerId) ? await iptablesVersion(runner) : null;
-  return { obs, host, leftover, ovs, iptablesVersion: version, daemons, haStateText, node: { machineId: id } };
+  return { obs, host, leftover, ovs, iptablesVersion: version, daemons, haStateText, node: nodeIdentity(id, sys.storePath) };
+}
+
+/** This node: its machine id and what tells it from another node (the machine id and the store's path). */
+export function nodeIdentity(machineIdText: string | null, storePath: string): NodeIdentity {
+  const machine = machineIdText?.trim() || null;
+  return { machineId: machine, key: `${machine ?? ''}:${path.resolve(storePath)}` };
 }
 
 /**
@@ -108,7 +115,9 @@ export function planRouterFrom(state: State, config: Config, routerId: string, o
     const keepalived = o.daemons.filter((x) => x.paths.kind === 'keepalived');
     const stop = planDaemons([], keepalived);
     if (stop.length) plans.push({ ns: place.ns, hostNs: o.host.ns, steps: stop });
-    plans.push(planTeardown(place.ns, o.obs, hs, driver, place.shared, o.daemons.filter((x) => x.paths.kind !== 'keepalived')));
+    // Its floating IPs are keepalived's, gone with it: the teardown leaves them to it (and to the devices' deletion).
+    const obs = stop.length ? withoutSingleAddresses(o.obs) : o.obs;
+    plans.push(planTeardown(place.ns, obs, hs, driver, place.shared, o.daemons.filter((x) => x.paths.kind !== 'keepalived')));
   } else {
     const opts = { sendArp: config.send_arp_for_ha > 0, iptablesVersion: o.iptablesVersion, haState: parseHaState(o.haStateText) };
     plans.push(planRouter(desiredRouter(state, config, router, o.node), o.obs, hs, opts, o.daemons));
@@ -118,6 +127,12 @@ export function planRouterFrom(state: State, config: Config, routerId: string, o
 
 export async function planRouterPass(sys: System, state: State, config: Config, routerId: string): Promise<Plan[]> {
   return planRouterFrom(state, config, routerId, await observeRouter(sys, state, config, routerId));
+}
+
+/** The namespace without the /32 addresses of its devices (an HA router's floating IPs, keepalived's). */
+function withoutSingleAddresses(obs: ObservedNs): ObservedNs {
+  const links = new Map([...obs.links].map(([name, l]) => [name, { ...l, addrs: l.addrs.filter((a) => a.prefixlen !== 32) }]));
+  return { ...obs, links };
 }
 
 /**

@@ -69,18 +69,21 @@ const hex = (n: number) => n.toString(16).padStart(2, '0');
 export const HA_MAC_PREFIX = 'fa:17';
 
 /**
- * A router's HA port on the node with this address: a UUID (version 5
- * layout) for its device names, and a MAC that carries the node address's
- * low 16 bits (so a node knows the MACs of its own HA ports) and 16 bits of
- * the router id.
+ * A router's HA port on this node: a UUID (version 5 layout) for its device
+ * names, and a MAC. Both come from the router id, the node address and
+ * NODE (what tells this node from another: its machine id and store path),
+ * so that two nodes never share an HA MAC even when they share an address:
+ * `arping -D` ignores answers from its own MAC, and would miss that
+ * collision. The MAC carries the node address's low 16 bits, for people
+ * reading an error.
  */
-export function haPortIdentity(routerId: string, nodeAddress: string): { id: string; mac: string } {
-  const h = createHash('sha1').update(`l3ctl-ha-port:${routerId}:${nodeAddress}`).digest();
+export function haPortIdentity(routerId: string, nodeAddress: string, node = ''): { id: string; mac: string } {
+  const h = createHash('sha1').update(`l3ctl-ha-port:${routerId}:${nodeAddress}:${node}`).digest();
+  const r = [h[16]!, h[17]!];
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');
   const id = `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
-  const r = createHash('sha1').update(`l3ctl-ha-mac:${routerId}`).digest();
   const a = toInt(nodeAddress);
   const mac = `${HA_MAC_PREFIX}:${hex(Math.floor(a / 256) % 256)}:${hex(a % 256)}:${hex(r[0]!)}:${hex(r[1]!)}`;
   return { id, mac };

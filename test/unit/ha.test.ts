@@ -14,7 +14,7 @@ import type { State } from '../../src/model/types.js';
 import { desiredRouter } from '../../src/agent/desired.js';
 import { routerFilesDir } from '../../src/agent/daemons.js';
 import { haReport, standbyRouter } from '../../src/agent/ha.js';
-import { applyPlans, planRouterPass } from '../../src/agent/pass.js';
+import { applyPlans, nodeIdentity, planRouterPass } from '../../src/agent/pass.js';
 import { findingsOf, type Plan } from '../../src/agent/steps.js';
 import { dadRepliers } from '../../src/linux/apply.js';
 import { keepalivedFiles, NOTIFY_SCRIPT } from '../../src/linux/keepalived.js';
@@ -36,7 +36,8 @@ function haWorld(opts: WorldOptions = FULL, config: Record<string, string> = {})
   return s;
 }
 
-const HA_PORT = haPortIdentity(R, NODE_A);
+const NODE_KEY = nodeIdentity(null, '/fake/l3ctl/state.json').key;
+const HA_PORT = haPortIdentity(R, NODE_A, NODE_KEY);
 const HA = `ha-${HA_PORT.id.slice(0, 11)}`;
 const DIR = routerFilesDir('/fake/l3ctl/state.json', R);
 const KF = keepalivedFiles(DIR);
@@ -92,14 +93,19 @@ describe('HA: store, config and identity (pure)', () => {
     assert.throws(() => haNodeAddress({ ha_node_address: null }, net, null), /no machine id to derive it from/);
   });
 
-  it('the HA port: a stable id per router and node address; its MAC carries the node address', () => {
-    const p = haPortIdentity(R, NODE_A);
-    assert.deepEqual(haPortIdentity(R, NODE_A), p);
+  it('the HA port: a stable id per router, node address and node; its MAC carries the node address', () => {
+    const node = nodeIdentity('3d1219c7aaaabbbbccccddddeeeeffff\n', '/var/lib/l3ctl/state.json');
+    assert.deepEqual(node, { machineId: '3d1219c7aaaabbbbccccddddeeeeffff', key: '3d1219c7aaaabbbbccccddddeeeeffff:/var/lib/l3ctl/state.json' });
+    const p = haPortIdentity(R, NODE_A, node.key);
+    assert.deepEqual(haPortIdentity(R, NODE_A, node.key), p);
     assert.match(p.id, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.match(p.mac, /^fa:17:c0:01:[0-9a-f]{2}:[0-9a-f]{2}$/, '169.254.192.1: c0:01');
-    assert.notEqual(haPortIdentity(R, '169.254.192.2').id, p.id, 'another node, another port');
-    assert.match(haPortIdentity(R, '169.254.192.2').mac, /^fa:17:c0:02:/);
-    assert.equal(haPortIdentity(R, '169.254.192.2').mac.slice(12), p.mac.slice(12), 'the router part is the same on every node');
+    assert.notEqual(haPortIdentity(R, '169.254.192.2', node.key).id, p.id, 'another address, another port');
+    assert.match(haPortIdentity(R, '169.254.192.2', node.key).mac, /^fa:17:c0:02:/);
+    // Two nodes that drew the same address still differ: arping -D ignores answers from its own MAC.
+    const other = haPortIdentity(R, NODE_A, nodeIdentity('0123456789abcdef0123456789abcdef', '/var/lib/l3ctl/state.json').key);
+    assert.notEqual(other.mac, p.mac);
+    assert.notEqual(other.id, p.id);
   });
 
   it('VRRP ids: the lowest free; HA only while the router has no ports', () => {
@@ -118,7 +124,7 @@ describe('HA: store, config and identity (pure)', () => {
 
   it("desired: the HA port on the HA network; keepalived owns the router's addresses, FIP and routes", () => {
     const s = haWorld();
-    const d = desiredRouter(s, effectiveConfig(s.config), s.routers[0]!);
+    const d = desiredRouter(s, effectiveConfig(s.config), s.routers[0]!, nodeIdentity(null, '/fake/l3ctl/state.json'));
     assert.deepEqual(d.ports.map((p) => `${p.kind} ${p.device} ${p.ip}/${p.prefixlen} ${p.bridge}`), [
       `internal ${QR} 198.51.100.1/24 brq22222222-bb`,
       `gateway ${QG} 203.0.113.10/24 brq11111111-aa`,
@@ -254,7 +260,7 @@ describe('HA: plan + apply against the fake kernel', () => {
     const s2 = haWorld(FULL, { ha_node_address: '169.254.192.9' });
     f.clearCalls();
     const plans = await converged(f, s2);
-    const ha2 = `ha-${haPortIdentity(R, '169.254.192.9').id.slice(0, 11)}`;
+    const ha2 = `ha-${haPortIdentity(R, '169.254.192.9', NODE_KEY).id.slice(0, 11)}`;
     assert.deepEqual(kinds(plans).filter((k) => !k.startsWith('missing-bridge')), [`missing-device ${ha2}`, `extra-device ${HA}`, 'daemon-config keepalived']);
     assert.ok(cmds(f).includes(`kill -TERM ${pid}`), 'restarted, not reloaded');
     assert.match(f.files.files.get(KF.conf)!, new RegExp(`interface ${ha2}`));
@@ -303,7 +309,7 @@ describe('HA: plan + apply against the fake kernel', () => {
     const s = haWorld();
     await converged(f, s);
     const [pid, child] = [pidOf(f, KF.pid), pidOf(f, KF.vrrpPid)];
-    f.files.files.set(KF.state, 'backup\n');
+    await becomeMaster(f);
     f.files.files.set(KF.standby, '0\n');
     f.clearCalls();
     const gone = structuredClone(s);
@@ -313,6 +319,8 @@ describe('HA: plan + apply against the fake kernel', () => {
     await applyPlans({ runner: f, files: f.files, storePath: f.storePath, config: effectiveConfig(gone.config) }, plans);
     const c = cmds(f);
     assert.ok(c.indexOf(`kill -TERM ${pid}`) < c.indexOf(`ip -n ${NS} -batch -`), 'before the HA port is deleted');
+    const batch = f.calls.find((x) => x.argv.join(' ') === `ip -n ${NS} -batch -`)!.input!;
+    assert.doesNotMatch(batch, /addr del/, "a master's floating IPs go with keepalived (stopping, it takes them off): not deleted again");
     assert.ok(f.files.procs.get(pid)!.zombie && f.files.procs.get(child)!.zombie);
     assert.equal(f.hasNs(NS), false);
     assert.deepEqual([...f.files.files.keys()].filter((k) => k.startsWith(DIR)), [], 'conf, pid files, state, standby, notify script: all gone');
@@ -321,7 +329,7 @@ describe('HA: plan + apply against the fake kernel', () => {
   it('a collision: another node answers for our HA address; the apply fails saying so (our own other HA ports do not count)', async (t) => {
     const f = fakeFor(t);
     const s = haWorld({});
-    const sibling = haPortIdentity('99999999-0000-4000-8000-000000000099', NODE_A).mac;
+    const sibling = haPortIdentity('99999999-0000-4000-8000-000000000099', NODE_A, NODE_KEY).mac;
     s.routers.push({ id: '99999999-0000-4000-8000-000000000099', name: 'r9', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: true, ha_vr_id: 2 });
     f.dadReplies.set(NODE_A, [sibling]);
     await converged(f, s);
