@@ -11,67 +11,17 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { e2eUnavailable, requireE2E } from '../helpers/e2e.js';
-import { alive, startNodes, waitGone, BRIDGES, UPSTREAM, VM, type Node, type Nodes } from '../helpers/nodes.js';
+import { startNodes, waitGone, UPSTREAM, VM, type Node, type Nodes } from '../helpers/nodes.js';
 import { connectFrom, startServer, type Server } from '../helpers/peer.js';
 import { pingStream } from '../helpers/stream.js';
-import type { CliResult } from '../helpers/cli.js';
+import { FIP, GW_IP, HELD_ON_MASTER as ALL, buildHaRouter, copyRouter, crash, haView, ok, stored, waitFor } from '../helpers/ha-router.js';
 
-const HA_NET = '169.254.192.0/18';
 const NODE_A = '169.254.192.1';
-const GW_IP = '203.0.113.10';
-const FIP = '203.0.113.20';
 const VM2 = '198.51.100.6'; // a second address on the VM host, without a FIP: leaves by SNAT
 const PORT = 7021;
 const ADVERT_INT = 1;
 
-interface StoredPort { id: string; network_id: string; ip_address: string; mac_address: string }
-interface Stored {
-  config: Record<string, string>;
-  networks: { id: string; name: string; cidr: string; gateway_ip: string | null; external: boolean; bridge: string | null }[];
-  routers: { id: string; name: string; gateway: StoredPort | null; interfaces: StoredPort[]; routes: { destination: string; nexthop: string }[]; ha: boolean; ha_vr_id: number | null }[];
-  floatingips: { floating_ip_address: string; fixed_ip_address: string | null; router_id: string | null }[];
-}
-const stored = (n: Node) => JSON.parse(readFileSync(n.store, 'utf8')) as Stored;
-
-async function ok(n: Node, args: string[]): Promise<CliResult> {
-  const r = await n.l3ctl(args);
-  if (r.code !== 0) throw new Error(`l3ctl ${args.join(' ')} in node ${n.name} exited ${r.code}: ${r.stderr}`);
-  return r;
-}
-
-/**
- * Node TO gets router NAME of node FROM, with the same ids, addresses and
- * MACs, and the same VRRP id, by single commands.
- * TODO(issue 17): `l3ctl export | l3ctl apply -` once apply exists; this is
- * the one place to change.
- */
-async function copyRouter(from: Node, to: Node, name: string): Promise<void> {
-  const s = stored(from);
-  const r = s.routers.find((x) => x.name === name)!;
-  // The HA settings are the cluster's; ha_node_address is each node's own.
-  for (const k of ['ha_network', 'ha_vrrp_advert_int', 'ha_vrrp_auth_type', 'ha_vrrp_auth_password']) if (k in s.config) await ok(to, ['config', 'set', k, s.config[k]!]);
-  const have = new Set(stored(to).networks.map((n) => n.id));
-  for (const n of s.networks.filter((x) => !have.has(x.id))) {
-    await ok(to, ['network', 'add', n.name, '--id', n.id, '--cidr', n.cidr, '--gateway-ip', n.gateway_ip ?? 'none', ...(n.external ? ['--external'] : []), ...(n.bridge ? ['--bridge', n.bridge] : [])]);
-  }
-  const net = (id: string) => s.networks.find((n) => n.id === id)!.name;
-  await ok(to, ['router', 'add', r.name, '--id', r.id, ...(r.ha ? ['--ha'] : [])]);
-  if (r.gateway) await ok(to, ['gateway', 'set', r.name, net(r.gateway.network_id), '--ip', r.gateway.ip_address, '--mac', r.gateway.mac_address]);
-  for (const p of r.interfaces) await ok(to, ['interface', 'add', r.name, net(p.network_id), '--id', p.id, '--ip', p.ip_address, '--mac', p.mac_address]);
-  for (const rt of r.routes) await ok(to, ['route', 'add', r.name, rt.destination, rt.nexthop]);
-  for (const f of s.floatingips.filter((x) => x.router_id === r.id)) await ok(to, ['fip', 'associate', f.floating_ip_address, f.fixed_ip_address!, '--router', r.name]);
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<number> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-  return Date.now() - t0;
-}
 
 const noKeepalived = () => (spawnSync('keepalived', ['--version']).error ? 'keepalived is not installed' : null);
 const unavailable = () => e2eUnavailable() ?? noKeepalived();
@@ -90,21 +40,12 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
   let env: Nodes | null = null;
   let a: Node;
   let b: Node;
-  let routerId = '';
-  let ns = '';
+  let v: ReturnType<typeof haView>;
   const servers: Server[] = [];
   const up = () => ['ip', 'netns', 'exec', env!.fabric.upstream];
-
-  const dir = (n: Node) => `${n.store}.d/routers/${routerId}`;
-  const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : null);
-  const stateOf = (n: Node) => (read(`${dir(n)}/state`) ?? '').trim() || null;
-  const pids = (n: Node) => ['keepalived.pid', 'keepalived-vrrp.pid'].map((f) => Number((read(`${dir(n)}/${f}`) ?? '0').trim())).filter((p) => p > 0 && alive(p));
-  /** Global addresses on the router's qr-/qg- devices in NODE: keepalived's, on the master only. */
-  const held = (n: Node) => {
-    const links = JSON.parse(n.exec(['ip', '-n', ns, '-j', 'addr', 'show'])) as { ifname: string; addr_info: { family: string; local: string; prefixlen: number; scope: string }[] }[];
-    return links.filter((l) => /^q[rg]-/.test(l.ifname)).flatMap((l) => l.addr_info.filter((x) => x.family === 'inet' && x.scope === 'global').map((x) => `${x.local}/${x.prefixlen}`)).sort();
-  };
-  const ALL = [`${VM.gateway}/24`, `${FIP}/32`, `${GW_IP}/24`].sort();
+  const stateOf = (n: Node) => v.stateOf(n);
+  const pids = (n: Node) => v.pids(n);
+  const held = (n: Node) => v.held(n);
   const haStateCli = async (n: Node) => (await ok(n, ['router', 'list', '-c', 'ha_state', '-f', 'value'])).stdout.trim();
 
   before(async () => {
@@ -113,17 +54,7 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     a = env.node('a');
     b = env.node('b');
     env.hostRun(env.fabric.vm, ['ip', 'addr', 'add', `${VM2}/24`, 'dev', 'eth0']);
-    for (const [k, v] of [['ha_network', 'ha'], ['ha_node_address', NODE_A], ['ha_vrrp_advert_int', String(ADVERT_INT)], ['ha_vrrp_auth_password', 'l3ctl-ha']]) await ok(a, ['config', 'set', k!, v!]);
-    // external_network_bridge keeps its default, br-ex: the node's own bridge.
-    await ok(a, ['network', 'add', 'ext', '--cidr', '203.0.113.0/24', '--gateway-ip', UPSTREAM.ip, '--external', '--bridge', BRIDGES.external]);
-    await ok(a, ['network', 'add', 'priv', '--cidr', '198.51.100.0/24', '--bridge', BRIDGES.internal]);
-    await ok(a, ['network', 'add', 'ha', '--cidr', HA_NET, '--gateway-ip', 'none', '--bridge', BRIDGES.ha]);
-    await ok(a, ['router', 'add', 'r1', '--ha']);
-    await ok(a, ['gateway', 'set', 'r1', 'ext', '--ip', GW_IP]);
-    await ok(a, ['interface', 'add', 'r1', 'priv']);
-    await ok(a, ['fip', 'associate', FIP, VM.ip]);
-    routerId = stored(a).routers[0]!.id;
-    ns = `qrouter-${routerId}`;
+    v = haView(await buildHaRouter(a, { nodeAddress: NODE_A, advertInt: ADVERT_INT, password: 'l3ctl-ha' }));
     // Node b derives its HA address from the machine id (the harness's nodes share the host's).
     await copyRouter(a, b, 'r1');
     servers.push(await startServer(env.fabric.upstream, PORT), await startServer(env.fabric.vm, PORT));
@@ -149,8 +80,8 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     const [sa, sb] = [stored(a).routers[0]!, stored(b).routers[0]!];
     assert.equal(sb.id, sa.id);
     assert.deepEqual([sa.ha, sa.ha_vr_id, sb.ha, sb.ha_vr_id], [true, 1, true, 1]);
-    assert.deepEqual(a.namespaces(), [ns]);
-    assert.deepEqual(b.namespaces(), [ns]);
+    assert.deepEqual(a.namespaces(), [v.ns]);
+    assert.deepEqual(b.namespaces(), [v.ns]);
     const ms = await waitFor('a master, b backup', () => stateOf(a) === 'master' && stateOf(b) === 'backup');
     t.diagnostic(`a master, b backup ${ms} ms after the setup`);
     await sleep(ADVERT_INT * 4000); // longer than b's master-down timer: b stays backup
@@ -158,16 +89,16 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     assert.deepEqual(held(a), ALL);
     assert.deepEqual(held(b), [], 'a standby holds none of them');
     // Each node its own HA port and address, on the HA network's bridge.
-    const haAddr = (n: Node) => (JSON.parse(n.exec(['ip', '-n', ns, '-j', 'addr', 'show'])) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[])
+    const haAddr = (n: Node) => (JSON.parse(n.exec(['ip', '-n', v.ns, '-j', 'addr', 'show'])) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[])
       .filter((l) => l.ifname.startsWith('ha-')).flatMap((l) => l.addr_info.filter((x) => x.prefixlen === 18).map((x) => x.local));
     assert.deepEqual(haAddr(a), [NODE_A]);
     assert.equal(haAddr(b).length, 1);
     assert.notEqual(haAddr(b)[0], NODE_A);
     t.diagnostic(`b's HA address, derived from the machine id: ${haAddr(b)[0]}`);
     // IPv6 off: the standby's ports, with the master's MACs, stay silent.
-    assert.equal(b.nsRun(ns, ['sysctl', '-n', 'net.ipv6.conf.all.disable_ipv6']).stdout.trim(), '1');
+    assert.equal(b.nsRun(v.ns, ['sysctl', '-n', 'net.ipv6.conf.all.disable_ipv6']).stdout.trim(), '1');
     // NAT on both nodes.
-    for (const n of [a, b]) assert.match(n.nsRun(ns, ['iptables-save', '-t', 'nat']).stdout, new RegExp(`-A l3ctl-PREROUTING -d ${FIP}/32 -j DNAT --to-destination ${VM.ip}`));
+    for (const n of [a, b]) assert.match(n.nsRun(v.ns, ['iptables-save', '-t', 'nat']).stdout, new RegExp(`-A l3ctl-PREROUTING -d ${FIP}/32 -j DNAT --to-destination ${VM.ip}`));
     for (const n of [a, b]) {
       const c = await n.l3ctl(['agent', 'check']);
       assert.equal(c.code, 0, `agent check on ${n.name}: ${c.stdout}${c.stderr}`);
@@ -189,11 +120,7 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     await sleep(1000);
     const dead = pids(a);
     assert.equal(dead.length, 2, 'keepalived and its VRRP child');
-    // Frozen first, so neither runs its SIGTERM handler (a SIGKILL of the
-    // parent alone lets the VRRP child hand over gracefully).
-    for (const pid of dead) process.kill(pid, 'SIGSTOP');
-    for (const pid of dead) process.kill(pid, 'SIGKILL');
-    env!.setUplinks('a', false);
+    crash(env!, a, dead);
     const takeover = await waitFor('b master', () => stateOf(b) === 'master');
     await sleep(1000);
     const r = await stream.stop();
@@ -268,7 +195,7 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     await ok(a, ['router', 'delete', 'r1', '--yes']);
     assert.ok(await waitGone(apids), 'no keepalived left on a');
     assert.deepEqual(a.namespaces(), []);
-    assert.ok(!existsSync(dir(a)), 'its directory is gone');
+    assert.ok(!existsSync(v.dir(a)), 'its directory is gone');
     const ms = await waitFor('b master', () => stateOf(b) === 'master');
     await sleep(1000);
     const s = await stream.stop();
@@ -278,6 +205,6 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     await ok(b, ['router', 'delete', 'r1', '--yes']);
     assert.ok(await waitGone(bpids));
     assert.deepEqual(b.namespaces(), []);
-    assert.ok(!existsSync(dir(b)));
+    assert.ok(!existsSync(v.dir(b)));
   });
 });
