@@ -1254,9 +1254,17 @@ export const TREE: CmdSpec = {
           "examples": [
             "l3ctl lab up",
             "l3ctl lab up --dry-run",
-            "l3ctl --store /var/lib/l3ctl/lab.json router show lab-r1"
+            "l3ctl --store /var/lib/l3ctl/lab.json router show lab-r1",
+            "l3ctl lab up --ha && l3ctl lab check"
           ],
-          "options": [],
+          "options": [
+            {
+              "flags": [
+                "--ha"
+              ],
+              "description": "the router as an HA router on two simulated network nodes (keepalived VRRP); lab check then proves a failover"
+            }
+          ],
           "args": [],
           "commands": []
         },

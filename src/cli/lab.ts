@@ -21,6 +21,7 @@ import {
   testHosts,
 } from '../lab/topology.js';
 import { chooseLabStore, removeLabStore } from '../lab/store.js';
+import { haLabCheck, haLabDown, haLabPresent, haLabUp, type LabIo } from '../lab/ha.js';
 import type { Context } from './context.js';
 import { define, handler, noun } from './define.js';
 import { printList } from './output.js';
@@ -67,10 +68,19 @@ const inspectHint = (store: string) => `l3ctl --store ${shq(store)} router show 
 const labCmd = (store: { path: string; explicit: boolean }, verb: string) =>
   `l3ctl${store.explicit ? ` --store ${shq(store.path)}` : ''} lab ${verb}`;
 
-async function labUp(ctx: Context, o: { store?: string }): Promise<void> {
+const labIo = (ctx: Context): LabIo => ({ runner: ctx.runner, files: ctx.files, dryRun: ctx.dryRun, status: ctx.status, warn: ctx.warn, out: ctx.out });
+
+async function labUp(ctx: Context, o: { store?: string; ha?: boolean }): Promise<void> {
   const t0 = performance.now();
   const names = labNames();
   const store = labStore(ctx, o);
+  if (o.ha) {
+    await haLabUp(labIo(ctx), names, store.path);
+    ctx.status(`lab: HA lab up in ${seconds(t0)}`);
+    ctx.status(`  prove it (a failover):  ${labCmd(store, 'check')}`);
+    ctx.status(`  remove it:              ${labCmd(store, 'down')}`);
+    return;
+  }
   const before = await loadState(store.path);
   assertLabStore(before, names, store.path, existsSync(store.path));
   ctx.status(`lab: store ${store.path}, host namespace ${names.hostNs}`);
@@ -102,6 +112,7 @@ async function labCheck(ctx: Context, o: { store?: string }): Promise<void> {
   const t0 = performance.now();
   const names = labNames();
   const store = labStore(ctx, o);
+  if (!existsSync(store.path) && (await haLabPresent(labIo(ctx), names, store.path))) return labCheckHa(ctx, store, t0);
   const state = await loadState(store.path);
   assertLabStore(state, names, store.path, existsSync(store.path));
   const router = state.routers.find((r) => r.name === ROUTER);
@@ -126,10 +137,27 @@ async function labCheck(ctx: Context, o: { store?: string }): Promise<void> {
   ctx.status(`lab: all ${rows.length} checks passed in ${seconds(t0)}`);
 }
 
+/** `lab check` of the HA lab (src/lab/ha.ts). */
+async function labCheckHa(ctx: Context, store: { path: string; explicit: boolean }, t0: number): Promise<void> {
+  if (!ctx.dryRun) ctx.status('lab: checking the HA lab with real traffic and a failover…');
+  const echo = ctx.verbose ? (l: string) => void process.stderr.write(l + '\n') : undefined;
+  const rows = await haLabCheck(labIo(ctx), labNames(), store.path, echo);
+  if (ctx.dryRun) return;
+  await printList(ctx, CHECK_COLUMNS, rows);
+  const failed = rows.filter((r) => r.result !== 'pass');
+  if (failed.length) throw new L3ctlError(`lab check: ${failed.length} of ${rows.length} checks failed`, EXIT.apply, `${labCmd(store, 'up')} --ha repairs the lab`);
+  ctx.status(`lab: all ${rows.length} checks passed in ${seconds(t0)}`);
+}
+
 async function labDown(ctx: Context, o: { store?: string }): Promise<void> {
   const t0 = performance.now();
   const names = labNames();
   const store = labStore(ctx, o);
+  if (await haLabPresent(labIo(ctx), names, store.path)) {
+    const failed = await haLabDown(labIo(ctx), names, store.path);
+    if (failed) ctx.warn(`HA lab: ${failed} step(s) failed on the way`);
+    if (!existsSync(store.path)) return ctx.status(`lab: HA lab down in ${seconds(t0)}`);
+  }
   // A corrupt store is reported (exit 5) and left alone, as everywhere.
   const state = await loadState(store.path);
   assertLabStore(state, names, store.path, existsSync(store.path));
@@ -202,8 +230,10 @@ export function register(program: Command): void {
 
   define(lab, 'up', {
     summary: `build the lab in a store of its own (${LAB_STORE_PATH}, or lab --store PATH; never L3CTL_STORE); running it again changes nothing`,
-    examples: ['l3ctl lab up', 'l3ctl lab up --dry-run', `l3ctl --store ${LAB_STORE_PATH} router show ${ROUTER}`],
-  }).action(handler((ctx, o) => labUp(ctx, o)));
+    examples: ['l3ctl lab up', 'l3ctl lab up --dry-run', `l3ctl --store ${LAB_STORE_PATH} router show ${ROUTER}`, 'l3ctl lab up --ha && l3ctl lab check'],
+  })
+    .option('--ha', 'the router as an HA router on two simulated network nodes (keepalived VRRP); lab check then proves a failover')
+    .action(handler((ctx, o) => labUp(ctx, o)));
 
   define(lab, 'check', {
     summary: 'prove the lab with real traffic (SNAT, floating IP both ways); exit 1 when a check fails',
