@@ -4,6 +4,7 @@
 // same observations and plan as `agent check`; only --probe sends traffic,
 // and only to addresses the router owns or serves.
 import { contains, DEFAULT_DST } from '../model/addr.js';
+import { haStatus, type HaStatus } from '../linux/keepalived.js';
 import type { Config } from '../model/config.js';
 import { isRouterDevice, namespaceName, routerIdOfNamespace } from '../model/names.js';
 import type { FloatingIp, Router, State } from '../model/types.js';
@@ -83,7 +84,7 @@ interface RouterContext {
 }
 
 /** The checks every router-level diagnosis starts with; null obs: stop there. */
-async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ obs: ObservedNs; d: DesiredRouter; daemons: ObservedDaemon[] } | null> {
+async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ obs: ObservedNs; d: DesiredRouter; daemons: ObservedDaemon[]; ha: HaStatus | null } | null> {
   const { state, config, router: r } = c;
   const skip = skipReason(state, config, r);
   if (skip !== null) {
@@ -99,7 +100,7 @@ async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ obs: O
     return null;
   }
   out.push(ok('router namespace', `${nsLabel(place.ns)} exists`, 'ip netns list'));
-  const d = desiredRouter(state, config, r);
+  const d = desiredRouter(state, config, r, o.node);
   // The classic silent failure: our rules in the backend the kernel does not use here.
   const { backend } = await iptablesBackend(c.runner);
   if (backend) {
@@ -116,8 +117,18 @@ async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ obs: O
   }
   const fwd = o.obs.sysctl.ipForward;
   out.push(fwd ? ok('ip_forward', 'net.ipv4.ip_forward = 1', cmd(commands.sysctl(place.ns, ['net.ipv4.ip_forward']))) : fail('ip_forward', 'net.ipv4.ip_forward is 0: the router forwards nothing', cmd(commands.sysctl(place.ns, ['net.ipv4.ip_forward'])), c.sync));
-  return { obs: o.obs, d, daemons: o.daemons };
+  // An HA router: its addresses are keepalived's, on the master only.
+  const ha = r.ha ? haStatus(o.haStateText, !!o.daemons.find((x) => x.paths.kind === 'keepalived')?.seen.alive) : null;
+  if (ha !== null) {
+    const command = `l3ctl router show ${r.name}`;
+    if (ha === 'master' || ha === 'backup') out.push(ok('HA state (keepalived)', `${ha} on this node, VRRP id ${r.ha_vr_id}`, command));
+    else out.push(fail('HA state (keepalived)', ha === 'stopped' ? 'keepalived is not running: this node takes no part in the election' : `${ha} on this node`, command, c.sync));
+  }
+  return { obs: o.obs, d, daemons: o.daemons, ha };
 }
+
+/** An HA router on a node that is not its master holds none of its addresses: nothing to check of them here. */
+const notHolding = (d: DesiredRouter, ha: HaStatus | null, kind: string) => d.ha !== null && kind !== 'ha' && ha !== 'master';
 
 function driftCheck(c: RouterContext, plans: ReturnType<typeof planRouterFrom>): Check {
   const findings = plans.flatMap(findingsOf);
@@ -170,7 +181,7 @@ export async function diagnoseFip(sys: System, state: State, config: Config, f: 
   const c: RouterContext = { sys, runner, state, config, router: r, sync: `l3ctl agent sync ${r.name}` };
   const base = await namespaceChecks(c, out);
   if (!base) return verdictOf(out, subject);
-  const { obs, d } = base;
+  const { obs, d, ha } = base;
   const ns = obs.ns;
   const fip = f.floating_ip_address;
   const fixed = f.fixed_ip_address;
@@ -182,6 +193,7 @@ export async function diagnoseFip(sys: System, state: State, config: Config, f: 
   const qgCmd = gw ? cmd(ipIn(ns, ['addr', 'show', 'dev', gw.device])) : cmd(ipIn(ns, ['addr', 'show']));
   if (!gw || !qg) out.push(fail('gateway device', gw ? `${gw.device} is missing` : `router '${r.name}' has no gateway`, qgCmd, gw ? c.sync : `l3ctl gateway set ${r.name} NETWORK`));
   else if (!qg.up) out.push(fail('gateway device', `${gw.device} is down`, qgCmd, c.sync));
+  else if (notHolding(d, ha, gw.kind)) out.push(ok('gateway device', `${gw.device} up; ${fip}/32 is keepalived's, on the master (this node is ${ha})`, qgCmd));
   else if (!qg.addrs.some((a) => a.local === fip && a.prefixlen === 32)) out.push(fail('gateway device', `${gw.device} is up but lacks ${fip}/32: nothing answers ARP for the floating IP`, qgCmd, c.sync));
   else out.push(ok('gateway device', `${gw.device} up with ${fip}/32`, qgCmd));
 
@@ -242,7 +254,7 @@ export async function diagnoseRouter(sys: System, state: State, config: Config, 
   const c: RouterContext = { sys, runner, state, config, router: r, sync: `l3ctl agent sync ${r.name}` };
   const base = await namespaceChecks(c, out);
   if (!base) return verdictOf(out, subject);
-  const { obs, d } = base;
+  const { obs, d, ha } = base;
   const ns = obs.ns;
   const host = await observeHost(runner, config.host_namespace);
   for (const p of d.ports) {
@@ -251,6 +263,7 @@ export async function diagnoseRouter(sys: System, state: State, config: Config, 
     const what = `${p.kind} port ${p.device}`;
     if (!dev) out.push(fail(what, `${p.device} is missing`, command, c.sync));
     else if (!dev.up) out.push(fail(what, `${p.device} is down`, command, c.sync));
+    else if (notHolding(d, ha, p.kind)) out.push(ok(what, `${p.device} up; ${p.ip}/${p.prefixlen} is keepalived's, on the master (this node is ${ha})`, command));
     else if (!dev.addrs.some((a) => a.local === p.ip && a.prefixlen === p.prefixlen)) out.push(fail(what, `${p.device} lacks ${p.ip}/${p.prefixlen}`, command, c.sync));
     else out.push(ok(what, `${p.device} up with ${p.ip}/${p.prefixlen}`, command));
     const tap = host.links.get(p.tap);

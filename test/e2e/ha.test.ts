@@ -105,6 +105,10 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     }
     const show = JSON.parse((await ok(b, ['router', 'show', 'r1', '-f', 'json'])).stdout) as { ha: boolean; ha_state: string; ha_vr_id: number; drift: unknown[] };
     assert.deepEqual([show.ha, show.ha_state, show.ha_vr_id, show.drift], [true, 'backup', 1, []]);
+    // diagnose knows a backup holds none of the router's addresses.
+    const diag = await b.l3ctl(['diagnose', 'router', 'r1']);
+    assert.equal(diag.code, 0, diag.stdout + diag.stderr);
+    assert.match(diag.stdout, /backup on this node, VRRP id 1/);
     const status = JSON.parse((await ok(a, ['agent', 'status', '-f', 'json'])).stdout) as { ha_routers: { router: string; ha_state: string; ha_vr_id: number }[] };
     assert.deepEqual(status.ha_routers.map((x) => [x.router, x.ha_state, x.ha_vr_id]), [['r1', 'master', 1]]);
   });

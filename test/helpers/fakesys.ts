@@ -457,7 +457,23 @@ export class FakeSystem implements Runner {
         throw err;
       }
     }
+    if (ns === ROOT && rest[0] === 'netns' && rest[1] === 'pids' && rest.length === 3) {
+      // The live processes of the pretend process table (FakeHost) in that namespace.
+      const id = this.files.namespaces.get(rest[2]!);
+      if (!id) return { stdout: '', stderr: `Cannot open network namespace "${rest[2]}": No such file or directory\n`, exitCode: 1 };
+      const pids = [...this.files.procs].filter(([, p]) => !p.zombie && p.netns === id).map(([pid]) => `${pid}\n`);
+      return ok(pids.join(''));
+    }
     if (words === '-batch -') return this.batch(ns, input ?? '', operator, fault?.line ? fault : null);
+    if (words === '-force -batch -') {
+      // -force: every line is tried; the exit status says whether one failed (agent cleanup's deletes).
+      let stderr = '';
+      for (const line of (input ?? '').replace(/\n$/, '').split('\n')) {
+        const r = this.batch(ns, `${line}\n`, operator, null);
+        stderr += r.stderr;
+      }
+      return { stdout: '', stderr, exitCode: stderr ? 1 : 0 };
+    }
     if (words === '-j addr show') return ok(JSON.stringify(this.linksJson(this.nss.get(ns)!)) + '\n');
     if (words === '-j route show table main') return ok(JSON.stringify(this.routesJson(this.nss.get(ns)!)) + '\n');
     if (operator && ['link', 'addr', 'route'].includes(rest[0] ?? '')) {
@@ -893,7 +909,7 @@ export class FakeSystem implements Runner {
 /** What l3ctl reads (and must mark as reads, so --dry-run runs them). */
 function isRead(argv: string[]): boolean {
   const a = argv.join(' ');
-  return / -j (addr|route) show( table main)?$/.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -n /.test(a) || a === 'iptables --version';
+  return / -j (addr|route) show( table main)?$/.test(a) || /^ip netns pids /.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -n /.test(a) || a === 'iptables --version';
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -14,6 +14,7 @@ import type { State } from '../../src/model/types.js';
 import { desiredRouter } from '../../src/agent/desired.js';
 import { routerFilesDir } from '../../src/agent/daemons.js';
 import { haReport, standbyRouter } from '../../src/agent/ha.js';
+import { observeStale, removeStale } from '../../src/agent/cleanup.js';
 import { applyPlans, nodeIdentity, planRouterPass } from '../../src/agent/pass.js';
 import { findingsOf, type Plan } from '../../src/agent/steps.js';
 import { dadRepliers } from '../../src/linux/apply.js';
@@ -324,6 +325,25 @@ describe('HA: plan + apply against the fake kernel', () => {
     assert.ok(f.files.procs.get(pid)!.zombie && f.files.procs.get(child)!.zombie);
     assert.equal(f.hasNs(NS), false);
     assert.deepEqual([...f.files.files.keys()].filter((k) => k.startsWith(DIR)), [], 'conf, pid files, state, standby, notify script: all gone');
+  });
+
+  it('agent cleanup of an HA router gone from the store: keepalived (and its child) ended first, then qr-, qg- and ha- deleted, files gone', async (t) => {
+    const f = fakeFor(t);
+    const s = haWorld();
+    await converged(f, s);
+    const [pid, child] = [pidOf(f, KF.pid), pidOf(f, KF.vrrpPid)];
+    f.clearCalls();
+    const stale = await observeStale(f, { ns: NS, routerId: R, owner: { kind: 'unknown' } });
+    assert.deepEqual(stale.daemons.map((d) => d.paths.kind).sort(), ['haproxy', 'keepalived']);
+    assert.deepEqual(stale.devices, [HA, QG, QR].sort());
+    await removeStale(f, stale);
+    const c = cmds(f);
+    const del = c.indexOf(`ip -n ${NS} -force -batch -`);
+    assert.ok(c.indexOf(`kill -TERM ${pid}`) >= 0 && c.indexOf(`kill -TERM ${pid}`) < del, c.join('\n'));
+    assert.deepEqual(f.calls.find((x) => x.argv.join(' ') === `ip -n ${NS} -force -batch -`)!.input!.trim().split('\n'), [`link del ${QR}`, `link del ${QG}`, `link del ${HA}`]);
+    assert.ok(f.files.procs.get(pid)!.zombie && f.files.procs.get(child)!.zombie);
+    assert.equal(f.hasNs(NS), false);
+    assert.deepEqual([...f.files.files.keys()].filter((k) => k.startsWith(DIR)), []);
   });
 
   it('a collision: another node answers for our HA address; the apply fails saying so (our own other HA ports do not count)', async (t) => {
