@@ -53,6 +53,25 @@ export interface RouterObservation {
   node: NodeIdentity;
 }
 
+/** How long a state file that disagrees with the addresses is given to catch up. */
+export const HA_STATE_SETTLE_MS = 300;
+
+/**
+ * keepalived adds a new master's addresses first and runs the notify script
+ * after: for a moment the addresses are there and the state file still says
+ * backup. A live keepalived whose router ports hold addresses while its file
+ * says otherwise is asked again a little later, so that a pass in that
+ * moment does not take a new master's addresses away.
+ */
+async function settledHaState(sys: System, routerId: string, obs: ObservedNs, daemons: ObservedDaemon[], text: string | null): Promise<string | null> {
+  if (parseHaState(text) === 'master') return text;
+  if (!daemons.find((d) => d.paths.kind === 'keepalived')?.seen.alive) return text;
+  const holding = [...obs.links.values()].some((l) => /^q[rg]-/.test(l.name) && l.addrs.some((a) => a.scope === 'global'));
+  if (!holding) return text;
+  await new Promise((r) => setTimeout(r, HA_STATE_SETTLE_MS));
+  return sys.files.read(keepalivedFiles(routerFilesDir(sys.storePath, routerId)).state);
+}
+
 /** Where an unset ha_node_address is derived from. */
 export const MACHINE_ID_PATH = '/etc/machine-id';
 
@@ -83,7 +102,8 @@ export async function observeRouter(sys: System, state: State, config: Config, r
   ]);
   // A namespace yet to be built has no save to tell the version by.
   const version = obs.iptables.version === null && handled(state, config, routerId) ? await iptablesVersion(runner) : null;
-  return { obs, host, leftover, ovs, iptablesVersion: version, daemons, haStateText, node: nodeIdentity(id, sys.storePath) };
+  const settled = ha ? await settledHaState(sys, routerId, obs, daemons, haStateText) : haStateText;
+  return { obs, host, leftover, ovs, iptablesVersion: version, daemons, haStateText: settled, node: nodeIdentity(id, sys.storePath) };
 }
 
 /** This node: its machine id and what tells it from another node (the machine id and the store's path). */

@@ -205,6 +205,16 @@ describe('HA: plan + apply against the fake kernel', () => {
     assert.equal(f.calls.filter((c) => c.argv.includes('keepalived')).length, 0, 'keepalived itself is left alone');
   });
 
+  it("a new master's addresses before its notification (keepalived adds them first): asked again, not taken away", async (t) => {
+    const f = fakeFor(t);
+    const s = haWorld();
+    await converged(f, s);
+    await becomeMaster(f);
+    f.files.files.set(KF.state, 'backup\n');
+    setTimeout(() => f.files.files.set(KF.state, 'master\n'), 60);
+    assert.deepEqual(kinds(await replan(f, s)), []);
+  });
+
   it('an address neither l3ctl nor keepalived owns is extra on the master too', async (t) => {
     const f = fakeFor(t);
     const s = haWorld();
