@@ -1270,7 +1270,7 @@ export const TREE: CmdSpec = {
         },
         {
           "name": "check",
-          "summary": "prove the lab with real traffic (SNAT, floating IP both ways); exit 1 when a check fails",
+          "summary": "prove the lab with real traffic (SNAT, floating IP both ways; the HA lab: a failover too); exit 1 when a check fails",
           "usage": "[options]",
           "examples": [
             "l3ctl lab check",
@@ -1282,7 +1282,7 @@ export const TREE: CmdSpec = {
         },
         {
           "name": "down",
-          "summary": "remove the lab: router, networks, test hosts, its namespaces and its store",
+          "summary": "remove the lab: router, networks, test hosts, its namespaces and its store (the HA lab: its nodes and their stores too)",
           "usage": "[options]",
           "examples": [
             "l3ctl lab down"

@@ -236,12 +236,12 @@ export function register(program: Command): void {
     .action(handler((ctx, o) => labUp(ctx, o)));
 
   define(lab, 'check', {
-    summary: 'prove the lab with real traffic (SNAT, floating IP both ways); exit 1 when a check fails',
+    summary: 'prove the lab with real traffic (SNAT, floating IP both ways; the HA lab: a failover too); exit 1 when a check fails',
     examples: ['l3ctl lab check', 'l3ctl lab check -f json'],
   }).action(handler((ctx, o) => labCheck(ctx, o)));
 
   define(lab, 'down', {
-    summary: 'remove the lab: router, networks, test hosts, its namespaces and its store',
+    summary: 'remove the lab: router, networks, test hosts, its namespaces and its store (the HA lab: its nodes and their stores too)',
     examples: ['l3ctl lab down'],
   }).action(handler((ctx, o) => labDown(ctx, o)));
 }
