@@ -1,7 +1,7 @@
 // What one router should look like in the kernel, derived from the store.
 import { DEFAULT_DST, broadcastOf, networkOf, prefixOf } from '../model/addr.js';
 import type { Config } from '../model/config.js';
-import { haNetworkOf, haNodeAddress, haPortIdentity } from '../model/ha.js';
+import { checkHa, haNetworkOf, haNodeAddress, haPortIdentity } from '../model/ha.js';
 import { gatewayDevice, haDevice, internalDevice, namespaceName, tapDevice } from '../model/names.js';
 import type { Network, Port, Router, State } from '../model/types.js';
 import { keepalivedOwned, primaryVip, renderKeepalivedConf, type HaInstance, type VirtualAddress } from '../linux/keepalived.js';
@@ -174,6 +174,7 @@ export function desiredRouter(state: State, config: Config, router: Router, node
   const gwIp = gateway && router.gateway ? networkById(state, router.gateway.network_id).gateway_ip : null;
   const gwRoute: DesiredRoute | null = gateway && gwIp ? { dst: DEFAULT_DST, via: gwIp, dev: gateway.device } : null;
   // An HA router's addresses and routes are keepalived's (on the master only); l3ctl plugs its ports, HA port included.
+  if (router.ha && placement(config, router.id).shared) checkHa(state, config); // says why an HA router cannot live in the host's namespace
   const ha = router.ha ? desiredHa(state, config, router, node, routerPorts, gateway, fips, gwRoute) : null;
   const ports = ha ? [...routerPorts, ha.port] : routerPorts;
   // The kernel adds a port's connected route with its address; one deleted by hand is drift.

@@ -279,7 +279,7 @@ export interface PlanOptions {
  * its ports are plugged.
  */
 function planHaSysctls(d: DesiredRouter, obs: ObservedNs, out: Step[]): void {
-  if (!d.ha || obs.sysctl.ipv6Off !== false) return;
+  if (!d.ha || d.shared || obs.sysctl.ipv6Off !== false) return;
   out.push(step(
     [{ kind: 'ipv6-on', object: 'net.ipv6.conf.all.disable_ipv6', expected: "1 (an HA router's standby must stay silent: its ports have the master's MACs)", live: '0' }],
     [{ phase: 'sysctl', setting: 'net.ipv6.conf.all.disable_ipv6=1' }, { phase: 'sysctl', setting: 'net.ipv6.conf.default.disable_ipv6=1' }],

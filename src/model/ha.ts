@@ -100,8 +100,11 @@ export function allocateVrId(routers: Router[]): number {
  * What must hold before an HA router is applied: the HA network is usable
  * and, when set, ha_node_address lies on it. Throws UsageError (exit 2).
  */
-export function checkHa(state: State, config: Pick<Config, 'ha_network' | 'ha_node_address'>): void {
-  if (!state.routers.some((r) => r.ha)) return;
+export function checkHa(state: State, config: Pick<Config, 'ha_network' | 'ha_node_address' | 'use_namespaces'>): void {
+  const ha = state.routers.find((r) => r.ha);
+  if (!ha) return;
+  // keepalived and the IPv6 switch-off belong in the router's own namespace, never the host's.
+  if (!config.use_namespaces) throw new UsageError(`HA router '${ha.name}' needs use_namespaces true: an HA router lives in a namespace of its own`, 'l3ctl config set use_namespaces true, or: l3ctl router set ROUTER --no-ha');
   const net = haNetworkOf(state, config);
   if (config.ha_node_address) haNodeAddress(config, net, null);
 }

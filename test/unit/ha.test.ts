@@ -75,6 +75,7 @@ describe('HA: store, config and identity (pure)', () => {
     err({ ha_network: 'nope' }, /^ha_network 'nope' is not a network of this store/);
     err({ ha_network: 'ext' }, /^ha_network 'ext' is an external network/);
     err({ ha_network: 'priv' }, /^ha_network 'priv' is not dedicated to HA: router 'r1' has an interface on it$/);
+    err({ use_namespaces: 'false', router_id: R }, /^HA router 'r1' needs use_namespaces true: an HA router lives in a namespace of its own$/);
     err({ ha_node_address: '192.0.2.9' }, /^ha_node_address 192.0.2.9 is not a host address of ha_network 'ha' \(169.254.192.0\/18\): expected one from 169.254.192.1 to 169.254.255.254$/);
     // A store without HA routers does not care.
     const legacy = world();
