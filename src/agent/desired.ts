@@ -190,7 +190,7 @@ export function desiredRouter(state: State, config: Config, router: Router, node
     const instance = ha.instance;
     daemons.push({
       kind: 'keepalived',
-      role: `keepalived: VRRP id ${ha.vrId} on ${ha.port.device} (${ha.port.ip}), advert ${instance.advertInt} s`,
+      role: `VRRP id ${ha.vrId} on ${ha.port.device} (${ha.port.ip}), advert every ${instance.advertInt} s`,
       config: (dir) => renderKeepalivedConf({ ...instance, dir }),
     });
   }

@@ -55,7 +55,10 @@ function desiredSide(d: DesiredRouter | null): RouterSide {
   const haRoutes = (d.ha?.instance.routes ?? []).map((r) => kaText(routeLine(r.dst === 'default' ? DEFAULT_DST : r.dst, r.via, r.dev)));
   return {
     devices: d.ports.map((p) => {
-      if (d.ha && p.kind === 'ha') return devLine(p.device, [`${p.ip}/${p.prefixlen}`]);
+      if (d.ha && p.kind === 'ha') {
+        const line = devLine(p.device, [`${p.ip}/${p.prefixlen}`]);
+        return { key: line.key, text: `${line.text} + ${d.ha.owned[0]!.cidr}${KA}` };
+      }
       const line = devLine(p.device, [`${p.ip}/${p.prefixlen}`, ...(p.kind === 'gateway' ? d.fips.map((f) => `${f.fip}/32`) : [])]);
       return d.ha ? kaText(line) : line;
     }),
