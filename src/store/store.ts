@@ -24,6 +24,7 @@ import {
 } from '../model/types.js';
 import { L3ctlError, StoreError } from '../model/errors.js';
 import { storeValueProblem } from './values.js';
+import { migrate } from './migrate.js';
 
 export const DEFAULT_STORE_PATH = '/var/lib/l3ctl/state.json';
 
@@ -90,11 +91,13 @@ async function parseStore(text: string, whole = true, storePath: string | null =
   } catch (err) {
     throw new Error(`invalid JSON (${(err as Error).message})`);
   }
+  // An older store is read in the current version (migrate.ts); it is written so by the next save.
+  const current = migrate(data);
   // The structural check tab completion uses agrees with the schema on every
   // corrupt case (store.test.ts): valibot, which says what is wrong, is loaded
   // only when something is.
-  const state = isState(data) ? (data as State) : (await import('./schema.js')).validateState(data);
-  if (isState(data) && (await knownGood(storePath, text))) return state;
+  const state = isState(current) ? (current as State) : (await import('./schema.js')).validateState(current);
+  if (current === data && isState(current) && (await knownGood(storePath, text))) return state;
   const { CONFIG_KEYS } = await import('../model/config.js');
   const problem = storeValueProblem(state, CONFIG_KEYS);
   if (problem) throw new Error(problem);
@@ -181,6 +184,8 @@ const isState = exact<State>({
       gateway: orNull(isPort),
       interfaces: arrayOf(isPort),
       routes: arrayOf(exact<Route>({ destination: isStr, nexthop: isStr })),
+      ha: isBool,
+      ha_vr_id: (x) => x === null || (typeof x === 'number' && Number.isInteger(x)),
     }),
   ),
   floatingips: arrayOf(
@@ -201,7 +206,7 @@ const isState = exact<State>({
  */
 export function loadStateSync(storePath: string): State | null {
   try {
-    const data: unknown = JSON.parse(readFileSync(storePath, 'utf8'));
+    const data: unknown = migrate(JSON.parse(readFileSync(storePath, 'utf8')));
     return isState(data) && storeValueProblem(data as State) === null ? (data as State) : null;
   } catch {
     return null;

@@ -14,6 +14,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { BIN, l3ctl, l3ctlOk, readStore, tempStore, uniqueName, type CliResult } from '../helpers/cli.js';
 import { addTestHost, baseCommands, deleteNamespaces, e2eUnavailable, kernelSnapshot, namespaces, removeTestKernel, requireE2E } from '../helpers/e2e.js';
 import { connectFrom, startServer, type Server } from '../helpers/peer.js';
+import { STATE_VERSION } from '../../src/model/types.js';
 
 const store = tempStore();
 const opts = { store: store.path };
@@ -231,8 +232,8 @@ describe('export, diff, apply on a real kernel', { skip: !!e2eUnavailable() && !
     await expectRefused('shape.yaml', shape, ['networks[0].name: missing field', 'routers[0].gateway.ip_adress: unknown field']);
     await expectRefused('syntax.yaml', 'apiVersion: l3ctl/v1\nkind: Site\nnetworks: [\n', [/^top level: /]);
     const newer = await exported();
-    newer.storeVersion = 2;
-    await expectRefused('newer.yaml', newer, [/^storeVersion: 2 is newer than this l3ctl knows \(store version 1\)/]);
+    newer.storeVersion = STATE_VERSION + 1;
+    await expectRefused('newer.yaml', newer, [new RegExp(`^storeVersion: ${STATE_VERSION + 1} is newer than this l3ctl knows \\(store version ${STATE_VERSION}\\)`)]);
     const refs = await exported();
     refs.routers[0].interfaces[0].network = 'prv';
     await expectRefused('refs.yaml', refs, ["routers[0].interfaces[0].network: unknown network 'prv': expected the name or id of a network in the file or the store"]);
