@@ -50,6 +50,9 @@ export interface DocRouter {
   id?: string;
   name: string;
   admin_state_up?: boolean;
+  /** An HA router, with the VRRP id every node must give it (allocated when left out). */
+  ha?: boolean;
+  ha_vr_id?: number | null;
   gateway?: DocPort | null;
   interfaces?: DocPort[] | null;
   routes?: DocRoute[] | null;
@@ -166,6 +169,8 @@ export function toDocument(state: State): SiteDocument {
       name: r.name,
       id: r.id,
       admin_state_up: r.admin_state_up,
+      // The VRRP id goes with the router: every node must give it the same one.
+      ...(r.ha ? { ha: true, ha_vr_id: r.ha_vr_id } : {}),
       gateway: r.gateway ? port(r.gateway) : null,
       interfaces: r.interfaces.map(port),
       routes: r.routes.map((x) => ({ destination: x.destination, nexthop: x.nexthop })),
@@ -210,7 +215,10 @@ export function formatOfPath(file: string): DocFormat | null {
  * from the old version goes here (and the old version stays readable).
  */
 export type Migration = (doc: Record<string, unknown>) => Record<string, unknown>;
-export const DOCUMENT_MIGRATIONS: Record<number, Migration> = {};
+export const DOCUMENT_MIGRATIONS: Record<number, Migration> = {
+  // Store version 2 added HA routers; a version-1 document has none (its routers read as legacy).
+  1: (doc) => doc,
+};
 export const OLDEST_STORE_VERSION = 1;
 
 export interface MigrationTable {
@@ -279,6 +287,8 @@ const DocumentSchema = v.strictObject({
       id: v.optional(str),
       name: str,
       admin_state_up: v.optional(bool),
+      ha: v.optional(bool),
+      ha_vr_id: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(254)))),
       gateway: v.optional(v.nullable(PortDocSchema)),
       interfaces: listOf(PortDocSchema),
       routes: listOf(v.strictObject({ destination: str, nexthop: str })),

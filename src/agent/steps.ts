@@ -32,6 +32,12 @@ export type FindingKind =
   | 'extra-nat-chain'
   | 'ip_forward-off'
   | 'shared-sysctl'
+  /** An HA router's namespace with IPv6 on: its standby's ports would talk with the master's MACs. */
+  | 'ipv6-on'
+  /** An address keepalived adds on the master only, held on this node while keepalived here is not master. */
+  | 'stale-ha-address'
+  /** The same for one of keepalived's routes. */
+  | 'stale-ha-route'
   /** A per-router daemon (metadata proxy, …) wanted and never started: no pid file. */
   | 'missing-daemon'
   /** Wanted, its pid file names no live process of ours in the router's namespace. */

@@ -18,6 +18,7 @@ import {
   REPORT_COLUMNS,
   ROUTE_COLUMNS,
   ROUTER_COLUMNS,
+  ROUTER_LIST_COLUMNS,
   ROUTER_SHOW_COLUMNS,
 } from './columns.js';
 import type { OptSpec } from './cmdtree-types.js';
@@ -102,7 +103,11 @@ export const COMMANDS: Command[] = [
       summary: 'add a router and build its namespace',
       examples: ['l3ctl router add r1'],
       args: [arg('<name>')],
-      options: [opt('--id <uuid>', 'use this id instead of a new one'), opt('--disabled', 'keep it in the store only (admin state down)')],
+      options: [
+        opt('--id <uuid>', 'use this id instead of a new one'),
+        opt('--disabled', 'keep it in the store only (admin state down)'),
+        opt('--ha', 'an HA router: keepalived (VRRP) on every node that has it elects the one holding its addresses (needs config ha_network)'),
+      ],
       columns: ROUTER_COLUMNS,
       run: (m) => m.routerAdd,
     },
@@ -117,10 +122,10 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'list',
-      summary: 'list routers (--long: with a live status from the kernel)',
-      examples: ['l3ctl router list', 'l3ctl router list --long', 'l3ctl router list -f value -c id -c name'],
-      options: [opt('--long', 'more columns: ids, and a live status (ACTIVE, DOWN, DRIFT) read from the kernel')],
-      columns: ROUTER_COLUMNS,
+      summary: 'list routers (--long: with a live status from the kernel; HA: what keepalived says on this node)',
+      examples: ['l3ctl router list', 'l3ctl router list --long', 'l3ctl router list -f value -c id -c name', 'l3ctl router list -c name -c ha_state'],
+      options: [opt('--long', 'more columns: ids, HA, and a live status (ACTIVE, DOWN, DRIFT) read from the kernel')],
+      columns: ROUTER_LIST_COLUMNS,
       run: (m) => m.routerList,
     },
     {
@@ -155,6 +160,24 @@ export const COMMANDS: Command[] = [
       examples: ['l3ctl router exec r1 ping -c 1 203.0.113.1', 'l3ctl router exec r1 ip addr'],
       args: [arg('<router>', 'router'), arg('<command...>', 'command', { rest: true, description: 'the command and its arguments: every word after ROUTER, options included' })],
       run: (m) => m.routerExec,
+    },
+    {
+      name: 'set',
+      mutates: true,
+      summary: 'change a router: --ha / --no-ha while it has no ports',
+      examples: ['l3ctl router set r1 --ha'],
+      args: [arg('<router>', 'router')],
+      options: [opt('--ha', 'make it an HA router (a VRRP id is allocated)'), opt('--no-ha', 'make it a legacy router')],
+      columns: ROUTER_COLUMNS,
+      run: (m) => m.routerSet,
+    },
+    {
+      name: 'standby',
+      mutates: true,
+      summary: 'hand an HA router over to a peer node: this node (the master) steps back to backup; keepalived keeps running',
+      examples: ['l3ctl router standby r1'],
+      args: [arg('<router>', 'router')],
+      run: (m) => m.routerStandby,
     },
   ]),
 
@@ -418,13 +441,14 @@ export const COMMANDS: Command[] = [
         mutates: true,
         // The lab's store and router name (src/lab/topology.ts), written out so the table loads no lab code.
         summary: 'build the lab in a store of its own (/var/lib/l3ctl/lab.json, or lab --store PATH; never L3CTL_STORE); running it again changes nothing',
-        examples: ['l3ctl lab up', 'l3ctl lab up --dry-run', 'l3ctl --store /var/lib/l3ctl/lab.json router show lab-r1'],
+        examples: ['l3ctl lab up', 'l3ctl lab up --dry-run', 'l3ctl --store /var/lib/l3ctl/lab.json router show lab-r1', 'l3ctl lab up --ha && l3ctl lab check'],
+        options: [opt('--ha', 'the router as an HA router on two simulated network nodes (keepalived VRRP); lab check then proves a failover')],
         run: (m) => m.labUp,
       },
       {
         name: 'check',
         mutates: true,
-        summary: 'prove the lab with real traffic (SNAT, floating IP both ways); exit 1 when a check fails',
+        summary: 'prove the lab with real traffic (SNAT, floating IP both ways; the HA lab: a failover too); exit 1 when a check fails',
         examples: ['l3ctl lab check', 'l3ctl lab check -f json'],
         columns: LAB_CHECK_COLUMNS,
         run: (m) => m.labCheck,
@@ -432,7 +456,7 @@ export const COMMANDS: Command[] = [
       {
         name: 'down',
         mutates: true,
-        summary: 'remove the lab: router, networks, test hosts, its namespaces and its store',
+        summary: 'remove the lab: router, networks, test hosts, its namespaces and its store (the HA lab: its nodes and their stores too)',
         examples: ['l3ctl lab down'],
         run: (m) => m.labDown,
       },

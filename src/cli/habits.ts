@@ -59,7 +59,7 @@ function routerHabit(verb: string, rest: string[], opts: Line['opts']): string[]
       if (opts.has('--disable')) out.push(cmd('router', 'disable', r));
       if (opts.has('--enable')) out.push(cmd('router', 'enable', r));
       if (rt) out.push(cmd('route', 'add', r, rt.dst, rt.via));
-      return out.length ? out : [cmd('router', 'enable|disable', r), cmd('gateway', 'set', r, 'NETWORK'), cmd('route', 'add', r, 'DESTINATION', 'NEXTHOP')];
+      return out.length ? out : [cmd('router', 'enable|disable', r), cmd('gateway', 'set', r, 'NETWORK'), cmd('route', 'add', r, 'DESTINATION', 'NEXTHOP'), cmd('router', 'set', r, '--ha|--no-ha')];
     }
     case 'unset': {
       const out: string[] = [];

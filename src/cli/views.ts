@@ -41,6 +41,9 @@ export function routerView(s: State): View {
       }),
       field('Routes', 'routes'),
       field('FIPs', 'floating_ips'),
+      // keepalived's word on this node ('master', 'backup'; 'HA' when not read, as in add's echo):
+      // shown by default once any router is HA, else only with --long.
+      col('HA', ['ha', 'ha_state'], (r) => (r.ha ? str(r.ha_state) || 'HA' : 'no'), !s.routers.some((x) => x.ha)),
       field('ID', 'id', true),
       field('Status', 'status', true),
     ],

@@ -51,6 +51,11 @@ export interface ObservedSysctls {
    */
   arpIgnore: string | null;
   bridgeNfCall: boolean | null;
+  /**
+   * Read only for an HA router's namespace: IPv6 is off there (all and
+   * default disable_ipv6 are 1); null: not read, or no IPv6 on this kernel.
+   */
+  ipv6Off: boolean | null;
 }
 
 export interface ObservedNs {
@@ -126,7 +131,7 @@ export async function observeHost(runner: Runner, hostNs: string | null): Promis
 }
 
 export function absentNs(ns: string | null): ObservedNs {
-  return { ns, exists: false, links: new Map(), routes: [], iptables: emptySave(), sysctl: { ipForward: false, promoteSecondaries: false, arpIgnore: null, bridgeNfCall: null } };
+  return { ns, exists: false, links: new Map(), routes: [], iptables: emptySave(), sysctl: { ipForward: false, promoteSecondaries: false, arpIgnore: null, bridgeNfCall: null, ipv6Off: false } };
 }
 
 /**
@@ -134,18 +139,21 @@ export function absentNs(ns: string | null): ObservedNs {
  * namespace of l3ctl's own together with the bridges, whose ARP and bridge
  * netfilter settings then matter.
  */
-export async function observeNs(runner: Runner, ns: string | null, opts: { shared?: boolean } = {}): Promise<ObservedNs> {
+export async function observeNs(runner: Runner, ns: string | null, opts: { shared?: boolean; ha?: boolean } = {}): Promise<ObservedNs> {
   if (ns !== null && !(await runner.namespaces()).has(ns)) return absentNs(ns);
   // Three processes a namespace: links and routes in one `ip -batch` (one
   // JSON array a line), our rules, and the sysctls. In a namespace shared
   // with the bridges, the bridge key is absent unless br_netfilter is loaded:
   // sysctl then prints the others and fails, which means "no bridge netfilter".
   const keys = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries', ...(opts.shared ? ['net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables'] : [])];
-  const [ip, save, sysctl] = await Promise.all([
+  const [ip, save, sysctl, ipv6] = await Promise.all([
     runner.run(ipIn(ns, ['-j', '-batch', '-']), { read: true, input: 'addr show\nroute show table main\n' }),
     runner.run(inNs(ns, ['iptables-save', '-c']), { read: true }),
     runner.run(inNs(ns, ['sysctl', '-n', ...keys]), { read: true, okCodes: opts.shared ? [1, 255] : [] }),
+    // An HA router: IPv6 must be off. Without IPv6 in the kernel the keys are absent: sysctl fails, and there is nothing to turn off.
+    opts.ha ? runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']), { read: true, okCodes: [1, 255] }) : null,
   ]);
+  const v6 = ipv6 ? ipv6.stdout.trim().split('\n').map((x) => x.trim()).filter(Boolean) : null;
   const [links = '', routes = ''] = ip.stdout.split('\n');
   const v = sysctl.stdout.trim().split('\n').map((x) => x.trim());
   return {
@@ -159,6 +167,7 @@ export async function observeNs(runner: Runner, ns: string | null, opts: { share
       promoteSecondaries: v[1] === '1',
       arpIgnore: opts.shared ? v[2] ?? null : null,
       bridgeNfCall: opts.shared && v[3] !== undefined ? v[3] === '1' : null,
+      ipv6Off: v6 && v6.length === 2 ? v6.every((x) => x === '1') : null,
     },
   };
 }

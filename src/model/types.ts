@@ -30,6 +30,10 @@ export interface Router {
   gateway: Port | null;
   interfaces: Port[];
   routes: Route[];
+  /** An HA router: keepalived (VRRP) on every node that has it elects the one holding its addresses. */
+  ha: boolean;
+  /** Its VRRP id on the HA network (1-254): allocated once and stored, so every node renders the same; null unless ha. */
+  ha_vr_id: number | null;
 }
 
 export interface FloatingIp {
@@ -50,7 +54,8 @@ export interface State {
   floatingips: FloatingIp[];
 }
 
-export const STATE_VERSION = 1;
+/** The store's version; older stores are brought up to it on load (src/store/migrate.ts). */
+export const STATE_VERSION = 2;
 
 export function emptyState(): State {
   return { version: STATE_VERSION, config: {}, networks: [], routers: [], floatingips: [] };

@@ -56,6 +56,8 @@ export function world(opts: WorldOptions = {}): State {
       ...(opts.port2 ? [{ id: QRP2, network_id: PRIV2, ip_address: '192.0.2.1', mac_address: 'fa:16:3e:00:00:03', admin_state_up: true }] : []),
     ],
     routes: (opts.routes ?? []).map(([destination, nexthop]) => ({ destination, nexthop })),
+    ha: false,
+    ha_vr_id: null,
   });
   for (const [fip, fixed] of opts.fips ?? []) {
     s.floatingips.push({ id: `66666666-ffff-4fff-8fff-${fip.split('.').map((x) => x.padStart(3, '0')).join('')}`, floating_ip_address: fip, floating_network_id: EXT, fixed_ip_address: fixed, router_id: R });

@@ -154,7 +154,7 @@ describe('router', () => {
     assert.deepEqual(JSON.parse(t.stdout()), [{
       id: R1, name: 'r1', admin_state_up: true,
       external_gateway_info: { network_id: EXT, external_fixed_ips: [{ ip_address: '203.0.113.10' }] },
-      interfaces: 1, routes: 1, floating_ips: 1,
+      interfaces: 1, routes: 1, floating_ips: 1, ha: false, ha_state: null,
     }]);
   });
 
@@ -252,7 +252,7 @@ describe('fip', () => {
     // A second router behind its own copy of 198.51.100.0/24 (tenants reuse address space).
     const s = structuredClone(FIXTURE);
     s.networks.push({ id: 'e0000000-0000-4000-8000-0000000000d1', name: 'priv2', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null });
-    s.routers.push({ id: 'e0000000-0000-4000-8000-0000000000d2', name: 'r2', admin_state_up: true, gateway: null, routes: [],
+    s.routers.push({ id: 'e0000000-0000-4000-8000-0000000000d2', name: 'r2', admin_state_up: true, gateway: null, routes: [], ha: false, ha_vr_id: null,
       interfaces: [{ id: 'e0000000-0000-4000-8000-0000000000d3', network_id: 'e0000000-0000-4000-8000-0000000000d1', ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:d3', admin_state_up: true }] });
     writeFileSync(store.path, JSON.stringify(s));
     const before = readStore(store.path);

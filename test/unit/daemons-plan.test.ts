@@ -37,6 +37,8 @@ function state(o: { port?: boolean; config?: Record<string, string>; up?: boolea
       gateway: null,
       interfaces: o.port === false ? [] : [{ id: PORT, network_id: NET, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }],
       routes: [],
+      ha: false,
+      ha_vr_id: null,
     }],
     floatingips: [],
   };

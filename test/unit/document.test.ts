@@ -14,7 +14,7 @@ import {
   type DocProblem,
 } from '../../src/agent/document.js';
 import { planDocument } from '../../src/agent/declarative.js';
-import type { State } from '../../src/model/types.js';
+import { STATE_VERSION, type State } from '../../src/model/types.js';
 import { siteState, NODE_CONFIG } from '../helpers/site.js';
 
 /** The problems of reading `text`, as `line: path: message` strings. */
@@ -52,7 +52,7 @@ describe('round trip', () => {
     const d = toDocument(siteState());
     assert.equal(d.apiVersion, 'l3ctl/v1');
     assert.equal(d.kind, 'Site');
-    assert.equal(d.storeVersion, 1);
+    assert.equal(d.storeVersion, STATE_VERSION);
     assert.ok(!('host_namespace' in d.config!) && !('router_id' in d.config!), JSON.stringify(d.config));
     assert.equal(d.config!.send_arp_for_ha, '0');
   });
@@ -111,14 +111,23 @@ describe('syntax and header', () => {
 
   it('a store version from a newer l3ctl is refused with what to do; one older than any is refused too', () => {
     const o = docObject();
-    o.storeVersion = 2;
+    o.storeVersion = STATE_VERSION + 1;
     assert.deepEqual(problemsOf(yamlOf(o)), [
-      'site.yaml:3: storeVersion: 2 is newer than this l3ctl knows (store version 1): the document was written by a newer l3ctl; upgrade l3ctl on this node, or export from a node with the same version',
+      `site.yaml:3: storeVersion: ${STATE_VERSION + 1} is newer than this l3ctl knows (store version ${STATE_VERSION}): the document was written by a newer l3ctl; upgrade l3ctl on this node, or export from a node with the same version`,
     ]);
     o.storeVersion = 0;
-    assert.deepEqual(problemsOf(yamlOf(o)), ['site.yaml:3: storeVersion: 0 is older than any store version this l3ctl reads (1 to 1)']);
+    assert.deepEqual(problemsOf(yamlOf(o)), [`site.yaml:3: storeVersion: 0 is older than any store version this l3ctl reads (1 to ${STATE_VERSION})`]);
     delete o.storeVersion;
-    assert.match(problemsOf(yamlOf(o))[0]!, /storeVersion: missing field: expected the store version the document follows \(1\)/);
+    assert.match(problemsOf(yamlOf(o))[0]!, new RegExp(`storeVersion: missing field: expected the store version the document follows \\(${STATE_VERSION}\\)`));
+  });
+
+  it('a version-1 document (before HA routers) still reads: its routers come out legacy', () => {
+    const o = docObject();
+    o.storeVersion = 1;
+    for (const r of o.routers) { delete r.ha; delete r.ha_vr_id; }
+    const read = readDocument(yamlOf(o), 'site.yaml');
+    assert.ok(read.doc.routers!.length > 0);
+    assert.ok(read.doc.routers!.every((r: any) => !r.ha), JSON.stringify(read.doc.routers));
   });
 
   it('migration: an older store version goes through each step to the current one', () => {

@@ -41,7 +41,7 @@ function state(config: Record<string, string>): State {
       { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
     ],
     routers: [{
-      id: R, name: 'r1', admin_state_up: true, routes: [],
+      id: R, name: 'r1', admin_state_up: true, routes: [], ha: false, ha_vr_id: null,
       gateway: { id: QG_ID, network_id: EXT, ip_address: '203.0.113.10', mac_address: QG_MAC, admin_state_up: true },
       interfaces: [{ id: QR_ID, network_id: PRIV, ip_address: '198.51.100.1', mac_address: QR_MAC, admin_state_up: true }],
     }],
@@ -61,7 +61,7 @@ const link = (name: string, mac: string, addrs: string[] = [], o: Partial<Observ
 });
 const ns = (links: ObservedLink[], routes: ObservedNs['routes'] = []): ObservedNs => ({
   ns: NS, exists: true, links: new Map([['lo', link('lo', '00:00:00:00:00:00')], ...links.map((l): [string, ObservedLink] => [l.name, l])]),
-  routes, iptables: emptySave(), sysctl: { ipForward: true, promoteSecondaries: true, arpIgnore: null, bridgeNfCall: null },
+  routes, iptables: emptySave(), sysctl: { ipForward: true, promoteSecondaries: true, arpIgnore: null, bridgeNfCall: null, ipv6Off: null },
 });
 const host = (links: ObservedLink[] = []): ObservedHost => ({ ns: HOST, exists: true, links: new Map(links.map((l) => [l.name, l])) });
 

@@ -29,6 +29,8 @@ const state: State = {
       gateway: { id: '77777777-0000-4000-8000-000000000007', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true },
       interfaces: [{ id: '66666666-ffff-4fff-8fff-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true }],
       routes: [{ destination: '192.0.2.0/24', nexthop: '198.51.100.254' }],
+      ha: false,
+      ha_vr_id: null,
     },
   ],
   floatingips: [

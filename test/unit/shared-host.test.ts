@@ -36,8 +36,8 @@ function state(config: Record<string, string> = {}): State {
   );
   const port = (id: string, net: string, ip: string) => ({ id, network_id: net, ip_address: ip, mac_address: 'fa:16:3e:00:00:01', admin_state_up: true });
   s.routers.push(
-    { id: R1, name: 'r1', admin_state_up: true, gateway: port(GW, EXT, '203.0.113.10'), interfaces: [port(PORT, PRIV, '198.51.100.1')], routes: [] },
-    { id: R2, name: 'r2', admin_state_up: false, gateway: null, interfaces: [], routes: [] },
+    { id: R1, name: 'r1', admin_state_up: true, gateway: port(GW, EXT, '203.0.113.10'), interfaces: [port(PORT, PRIV, '198.51.100.1')], routes: [], ha: false, ha_vr_id: null },
+    { id: R2, name: 'r2', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null },
   );
   return s;
 }

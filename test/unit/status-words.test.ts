@@ -113,7 +113,7 @@ describe('what sync changed, in words', () => {
     t.after(() => store.cleanup());
     writeFileSync(store.path, JSON.stringify(s));
     const run = (args: string[]) => l3ctlIn(args, { store: store.path, runner: fake, files: fake.files });
-    assert.match((await run(['router', 'list', '--long'])).stdout, /^r1 +UP +ext 203\.0\.113\.10 +priv +1 +2 +\S+ +DRIFT$/m);
+    assert.match((await run(['router', 'list', '--long'])).stdout, /^r1 +UP +ext 203\.0\.113\.10 +priv +1 +2 +no +\S+ +DRIFT$/m);
     const fips = (await run(['fip', 'list', '--long', '-c', 'floating_ip_address', '-c', 'Status', '-f', 'value'])).stdout;
     assert.equal(fips, '203.0.113.20\tDRIFT\n203.0.113.21\tACTIVE\n');
     // Without --long nothing is observed, and json keeps the store's status.

@@ -48,6 +48,8 @@ function sampleState(): State {
         },
         interfaces: [],
         routes: [{ destination: '192.0.2.0/24', nexthop: '203.0.113.5' }],
+        ha: false,
+        ha_vr_id: null,
       },
     ],
     floatingips: [
@@ -294,4 +296,37 @@ test('validateState names the field and what was expected', () => {
   assert.throws(() => validateState({ ...emptyState(), config: { a: 1 } }), { message: 'config.a: expected string, got 1' });
   assert.throws(() => validateState({ ...emptyState(), version: 1.5 }), { message: 'version: expected an integer, got 1.5' });
   assert.throws(() => validateState({ ...emptyState(), routers: 1, networks: 2 }), { message: 'networks: expected Array, got 2 (and 1 more problem)' });
+});
+
+test('a version 1 store (before HA routers) loads as the current version; the next save writes it so', async () => {
+  assert.equal(STATE_VERSION, 2);
+  const dir = tmpDir();
+  const p = path.join(dir, 'state.json');
+  const v1 = sampleState() as unknown as { version: number; routers: Record<string, unknown>[] };
+  v1.version = 1;
+  for (const r of v1.routers) {
+    delete r.ha;
+    delete r.ha_vr_id;
+  }
+  const text = JSON.stringify(v1, null, 2) + '\n';
+  fs.writeFileSync(p, text);
+  const loaded = await loadState(p);
+  assert.deepEqual(loaded, sampleState(), 'routers are legacy (ha false, no VRRP id), version 2');
+  assert.deepEqual(loadStateSync(p), sampleState(), 'completion reads it the same way');
+  assert.equal(fs.readFileSync(p, 'utf8'), text, 'loading does not write');
+  loaded.routers[0]!.name = 'r2';
+  await saveState(p, loaded);
+  const saved = JSON.parse(fs.readFileSync(p, 'utf8')) as { version: number; routers: { ha: boolean; ha_vr_id: null }[] };
+  assert.equal(saved.version, 2);
+  assert.deepEqual([saved.routers[0]!.ha, saved.routers[0]!.ha_vr_id], [false, null]);
+  assert.equal(fs.readFileSync(`${p}.bak`, 'utf8'), text, 'the .bak keeps the version 1 file');
+});
+
+test('migration touches only what it knows: a v1 router already carrying the fields keeps them for the checks', async () => {
+  const { migrate, MIGRATIONS } = await import('../../src/store/migrate.js');
+  assert.deepEqual(MIGRATIONS.map((m) => [m.from, m.to]), [[1, 2]], 'one step per version');
+  const v1 = { version: 1, config: {}, networks: [], routers: [{ id: 'x', ha: 'yes' }], floatingips: [] };
+  assert.deepEqual(migrate(v1), { version: 2, config: {}, networks: [], routers: [{ id: 'x', ha: 'yes', ha_vr_id: null }], floatingips: [] });
+  assert.equal(v1.version, 1, 'the input is not changed');
+  for (const other of [null, 5, [], { version: 2 }, { version: 99 }, { version: 0 }, { version: '1' }]) assert.equal(migrate(other), other);
 });

@@ -92,7 +92,7 @@ describe('openstackclient habits and the old client', () => {
 
   it('router set with nothing l3ctl knows: the verbs that set what a router has', async () => {
     const r = await run(['router', 'set', 'r1', '--name', 'x']);
-    assert.equal(r.stderr.split('\n')[1], 'hint: did you mean `l3ctl router enable|disable r1`, `l3ctl gateway set r1 NETWORK` or `l3ctl route add r1 DESTINATION NEXTHOP`?');
+    assert.equal(r.stderr.split('\n')[1], 'hint: did you mean `l3ctl router enable|disable r1`, `l3ctl gateway set r1 NETWORK`, `l3ctl route add r1 DESTINATION NEXTHOP` or `l3ctl router set r1 --ha|--no-ha`?');
   });
 
   it("the old client's read verbs are hidden aliases: the new form said, then run", async () => {

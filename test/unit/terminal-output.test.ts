@@ -36,8 +36,10 @@ function wideState(): State {
     gateway: { id: id(100), network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:01:00', admin_state_up: true },
     interfaces: [0, 1, 2, 3, 4, 5].map((i) => ({ id: id(200 + i), network_id: id(i), ip_address: `10.${i}.0.1`, mac_address: `fa:16:3e:00:02:0${i}`, admin_state_up: true })),
     routes: [{ destination: '192.0.2.0/24', nexthop: '10.0.0.254' }],
+    ha: false,
+    ha_vr_id: null,
   });
-  s.routers.push({ id: R2, name: 'r2', admin_state_up: false, gateway: null, interfaces: [], routes: [] });
+  s.routers.push({ id: R2, name: 'r2', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null });
   for (let i = 0; i < 4; i++) {
     s.floatingips.push({ id: id(300 + i), floating_ip_address: `203.0.113.${20 + i}`, floating_network_id: EXT, fixed_ip_address: i < 3 ? `10.${i}.0.5` : null, router_id: i < 3 ? R1 : null });
   }
@@ -107,15 +109,15 @@ describe('lists for people', () => {
 
   test('json, yaml, value and csv print every API field, as they did, whatever the table shows', async () => {
     const json = JSON.parse((await run(['router', 'list', '-f', 'json'])).stdout) as Record<string, unknown>[];
-    assert.deepEqual(Object.keys(json[0]!), ['id', 'name', 'admin_state_up', 'external_gateway_info', 'interfaces', 'routes', 'floating_ips']);
+    assert.deepEqual(Object.keys(json[0]!), ['id', 'name', 'admin_state_up', 'external_gateway_info', 'interfaces', 'routes', 'floating_ips', 'ha', 'ha_state']);
     assert.deepEqual(json[0]!.external_gateway_info, { network_id: EXT, external_fixed_ips: [{ ip_address: '203.0.113.10' }] });
     assert.deepEqual(parseYaml((await run(['router', 'list', '-f', 'yaml'])).stdout), json);
     const value = (await run(['router', 'list', '-f', 'value'])).stdout.split('\n')[0]!.split('\t');
     assert.deepEqual(value.slice(0, 3), [R1, LONG_ROUTER, 'true']);
     assert.equal(value[3], JSON.stringify(json[0]!.external_gateway_info));
     const csv = (await run(['router', 'list', '-f', 'csv'])).stdout.split('\n');
-    assert.equal(csv[0], 'id,name,admin_state_up,external_gateway_info,interfaces,routes,floating_ips');
-    assert.equal(csv[1], `${R1},${LONG_ROUTER},true,"{""network_id"":""${EXT}"",""external_fixed_ips"":[{""ip_address"":""203.0.113.10""}]}",6,1,3`);
+    assert.equal(csv[0], 'id,name,admin_state_up,external_gateway_info,interfaces,routes,floating_ips,ha,ha_state');
+    assert.equal(csv[1], `${R1},${LONG_ROUTER},true,"{""network_id"":""${EXT}"",""external_fixed_ips"":[{""ip_address"":""203.0.113.10""}]}",6,1,3,false,`);
     // A show, too.
     const show = await run(['network', 'show', 'ext', '-f', 'yaml']);
     assert.deepEqual(parseYaml(show.stdout), JSON.parse((await run(['network', 'show', 'ext', '-f', 'json'])).stdout));
@@ -129,7 +131,34 @@ describe('lists for people', () => {
     assert.equal((await run(['fip', 'list', '-c', 'fixed_ip', '-c', 'router_id', '-f', 'value'])).stdout.split('\n')[0], `10.0.0.5\t${R1}`);
     const bad = await run(['router', 'list', '-c', 'nope']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /^hint: columns: id, name, admin_state_up, .*Name, State, Gateway, Interfaces, Routes, FIPs, ID, Status$/m);
+    assert.match(bad.stderr, /^hint: columns: id, name, admin_state_up, .*Name, State, Gateway, Interfaces, Routes, FIPs, HA, ID, Status$/m);
+  });
+
+  test('HA routers: an HA column by default once a router is HA (keepalived\'s word on this node), ha and ha_state as fields', async () => {
+    const s = emptyState();
+    s.config = { host_namespace: 'l3ctl-t-unit-never-created', enable_metadata_proxy: 'false', ha_network: 'ha', ha_node_address: '169.254.192.1' };
+    s.networks.push({ id: id(900), name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: null });
+    s.routers.push({ id: R1, name: 'r1', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: true, ha_vr_id: 1 });
+    s.routers.push({ id: R2, name: 'r2', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null });
+    const ha = tempStore();
+    writeFileSync(ha.path, JSON.stringify(s));
+    try {
+      const table = await run(['router', 'list'], { path: ha.path });
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /^Name +State +Gateway +Interfaces +Routes +FIPs +HA$/m);
+      // No keepalived runs for r1 here: it says so, rather than an HA state from the store.
+      assert.match(table.stdout, /^r1 +DOWN +0 +0 +stopped$/m);
+      assert.match(table.stdout, /^r2 +DOWN +0 +0 +no$/m);
+      const json = JSON.parse((await run(['router', 'list', '-f', 'json'], { path: ha.path })).stdout) as Record<string, unknown>[];
+      assert.deepEqual(json.map((r) => [r.name, r.ha, r.ha_state]), [['r1', true, 'stopped'], ['r2', false, null]]);
+      assert.deepEqual(parseYaml((await run(['router', 'list', '-f', 'yaml'], { path: ha.path })).stdout), json);
+      assert.equal((await run(['router', 'list', '-f', 'csv', '-c', 'name', '-c', 'HA'], { path: ha.path })).stdout, 'name,HA\nr1,stopped\nr2,no\n');
+      // Without an HA router the column waits for --long.
+      assert.doesNotMatch((await run(['router', 'list'])).stdout.split('\n')[0]!, /HA/);
+      assert.match((await run(['router', 'list', '-c', 'Name', '-c', 'HA'])).stdout, new RegExp(`^${LONG_ROUTER} +no$`, 'm'));
+    } finally {
+      ha.cleanup();
+    }
   });
 
   test('an empty list prints its header (table, csv) or [] (json, yaml); value prints nothing', async () => {

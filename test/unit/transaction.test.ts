@@ -79,7 +79,7 @@ describe('transaction', () => {
           { id: 'c000000b-0000-4000-8000-00000000000b', name: 'e2', cidr: '203.0.113.128/25', gateway_ip: '203.0.113.129', external: true, bridge: null },
         );
         const id = 'c000000c-0000-4000-8000-00000000000c';
-        s.routers.push({ id, name: 'r', admin_state_up: true, gateway: { id: 'c000000d-0000-4000-8000-00000000000d', network_id: 'c000000a-0000-4000-8000-00000000000a', ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }, interfaces: [], routes: [] });
+        s.routers.push({ id, name: 'r', admin_state_up: true, gateway: { id: 'c000000d-0000-4000-8000-00000000000d', network_id: 'c000000a-0000-4000-8000-00000000000a', ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }, interfaces: [], routes: [], ha: false, ha_vr_id: null });
         return { routers: [id] };
       }),
       (e: L3ctlError) => e.exitCode === 2 && /gateway_external_network_id/.test(e.message),

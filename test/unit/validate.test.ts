@@ -91,8 +91,10 @@ function good(): State {
         gateway: { id: 'a0000010-0000-4000-8000-000000000010', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:10', admin_state_up: true },
         interfaces: [{ id: 'a0000011-0000-4000-8000-000000000011', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:11', admin_state_up: true }],
         routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
+        ha: false,
+        ha_vr_id: null,
       },
-      { id: R2, name: 'r2', admin_state_up: true, gateway: null, interfaces: [], routes: [] },
+      { id: R2, name: 'r2', admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null },
     ],
     floatingips: [{ id: 'a0000020-0000-4000-8000-000000000020', floating_ip_address: '203.0.113.20', floating_network_id: EXT, fixed_ip_address: '198.51.100.5', router_id: R1 }],
   };
