@@ -27,7 +27,7 @@ export async function benchHa(rounds: number): Promise<Section> {
     progress('ha: one HA router on two simulated nodes');
     const v = haView(await buildHaRouter(a, { nodeAddress: '169.254.192.1', advertInt: ADVERT_INT }));
     await ok(b, ['config', 'set', 'ha_node_address', '169.254.192.2']);
-    await copyRouter(a, b, 'r1');
+    await copyRouter(a, b);
     const up = ['ip', 'netns', 'exec', env.fabric.upstream];
     const other = (n: Node) => (n === a ? b : a);
     await waitFor('one master', () => [a, b].some((n) => v.stateOf(n) === 'master') && [a, b].some((n) => v.stateOf(n) === 'backup'), 20_000);

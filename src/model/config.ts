@@ -105,7 +105,7 @@ export const CONFIG_KEYS: ConfigKey[] = [
     },
   },
   { name: 'ha_network', default: null, help: 'the internal network the nodes share for VRRP between HA routers (name or id; Neutron: 169.254.192.0/18)', check: networkRef('ha_network') },
-  { name: 'ha_node_address', default: null, help: "this node's address on the HA network (unset: derived from /etc/machine-id); each node needs its own", check: ipv4('ha_node_address') },
+  { name: 'ha_node_address', default: null, help: "this node's address on the HA network (unset: derived from /etc/machine-id); each node needs its own", perNode: true, check: ipv4('ha_node_address') },
   { name: 'ha_vrrp_advert_int', default: '2', help: 'seconds between VRRP advertisements of HA routers; a failover takes about 3 of them', check: int('ha_vrrp_advert_int', 1, 255) },
   {
     name: 'ha_vrrp_auth_type',

@@ -56,7 +56,7 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     env.hostRun(env.fabric.vm, ['ip', 'addr', 'add', `${VM2}/24`, 'dev', 'eth0']);
     v = haView(await buildHaRouter(a, { nodeAddress: NODE_A, advertInt: ADVERT_INT, password: 'l3ctl-ha' }));
     // Node b derives its HA address from the machine id (the harness's nodes share the host's).
-    await copyRouter(a, b, 'r1');
+    await copyRouter(a, b);
     servers.push(await startServer(env.fabric.upstream, PORT), await startServer(env.fabric.vm, PORT));
   });
 

@@ -3,7 +3,7 @@
 // copy to another, and what each node's keepalived says and holds.
 import { existsSync, readFileSync } from 'node:fs';
 import { alive, BRIDGES, UPSTREAM, VM, type Node, type Nodes } from './nodes.js';
-import type { CliResult } from './cli.js';
+import type { CliOptions, CliResult } from './cli.js';
 
 export const HA_NET = '169.254.192.0/18';
 export const GW_IP = '203.0.113.10';
@@ -21,8 +21,8 @@ export interface Stored {
 export const stored = (n: Node) => JSON.parse(readFileSync(n.store, 'utf8')) as Stored;
 
 /** l3ctl in node N; throws with its stderr unless it exits 0. */
-export async function ok(n: Node, args: string[]): Promise<CliResult> {
-  const r = await n.l3ctl(args);
+export async function ok(n: Node, args: string[], opts?: CliOptions): Promise<CliResult> {
+  const r = await n.l3ctl(args, opts);
   if (r.code !== 0) throw new Error(`l3ctl ${args.join(' ')} in node ${n.name} exited ${r.code}: ${r.stderr}`);
   return r;
 }
@@ -47,26 +47,14 @@ export async function buildHaRouter(n: Node, o: { nodeAddress: string; advertInt
 }
 
 /**
- * Node TO gets router NAME of node FROM, with the same ids, addresses and
- * MACs and the same VRRP id, by single commands.
- * TODO(issue 17): `l3ctl export | l3ctl apply -` once apply exists; this is
- * the one place to change.
+ * Node TO gets what node FROM has (the HA router with its ids, addresses,
+ * MACs and VRRP id) the way an operator copies it: `l3ctl export | l3ctl
+ * apply -`. ha_node_address is each node's own: export leaves it out and
+ * apply keeps TO's.
  */
-export async function copyRouter(from: Node, to: Node, name: string): Promise<void> {
-  const s = stored(from);
-  const r = s.routers.find((x) => x.name === name)!;
-  // The HA settings are the cluster's; ha_node_address is each node's own.
-  for (const k of ['ha_network', 'ha_vrrp_advert_int', 'ha_vrrp_auth_type', 'ha_vrrp_auth_password']) if (k in s.config) await ok(to, ['config', 'set', k, s.config[k]!]);
-  const have = new Set(existsSync(to.store) ? stored(to).networks.map((n) => n.id) : []);
-  for (const n of s.networks.filter((x) => !have.has(x.id))) {
-    await ok(to, ['network', 'add', n.name, '--id', n.id, '--cidr', n.cidr, '--gateway-ip', n.gateway_ip ?? 'none', ...(n.external ? ['--external'] : []), ...(n.bridge ? ['--bridge', n.bridge] : [])]);
-  }
-  const net = (id: string) => s.networks.find((n) => n.id === id)!.name;
-  await ok(to, ['router', 'add', r.name, '--id', r.id, ...(r.ha ? ['--ha'] : [])]);
-  if (r.gateway) await ok(to, ['gateway', 'set', r.name, net(r.gateway.network_id), '--ip', r.gateway.ip_address, '--mac', r.gateway.mac_address]);
-  for (const p of r.interfaces) await ok(to, ['interface', 'add', r.name, net(p.network_id), '--id', p.id, '--ip', p.ip_address, '--mac', p.mac_address]);
-  for (const rt of r.routes) await ok(to, ['route', 'add', r.name, rt.destination, rt.nexthop]);
-  for (const f of s.floatingips.filter((x) => x.router_id === r.id)) await ok(to, ['fip', 'associate', f.floating_ip_address, f.fixed_ip_address!, '--router', r.name]);
+export async function copyRouter(from: Node, to: Node): Promise<void> {
+  const doc = (await ok(from, ['export', '--format', 'json'])).stdout;
+  await ok(to, ['apply', '-'], { input: doc });
 }
 
 const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : null);
