@@ -25,7 +25,7 @@ function mentions(text: string, ip: string): boolean {
 const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** One phrase per finding (those of a kind with nothing to add are merged). */
-function phrase(f: Finding): string | null {
+function phrase(f: Finding): string {
   switch (f.kind) {
     case 'missing-namespace':
       return 'namespace built';
@@ -72,6 +72,15 @@ function phrase(f: Finding): string | null {
       return 'forwarding on';
     case 'shared-sysctl':
       return `${f.object} set`;
+    case 'ipv6-on':
+      return 'IPv6 off (HA)';
+    case 'stale-ha-address': {
+      // keepalived's address left on a node that is not the master.
+      const fip = fipOf(f);
+      return fip ? `-fip ${fip} (not the HA master)` : `-address ${f.object} (not the HA master)`;
+    }
+    case 'stale-ha-route':
+      return `-route ${f.object} (not the HA master)`;
     case 'missing-daemon':
       return `+${daemonName(f.object)}`;
     case 'daemon-dead':
@@ -81,7 +90,8 @@ function phrase(f: Finding): string | null {
     case 'extra-daemon':
       return `-${daemonName(f.object)}`;
   }
-  return null;
+  // A kind this list does not know yet is still said, plainly.
+  return `${f.kind} ${f.object}`;
 }
 
 /** The NAT findings not already said by a `+fip`/`-fip`: `NAT: +2 rules, -1 rule`. */
@@ -113,7 +123,7 @@ export function describeChanges(findings: Finding[]): string {
       continue;
     }
     const p = phrase(f);
-    if (p && !phrases.includes(p)) phrases.push(p);
+    if (!phrases.includes(p)) phrases.push(p);
   }
   if (phrases.length <= MAX_PHRASES) return phrases.join(', ');
   return `${phrases.slice(0, MAX_PHRASES).join(', ')} and ${phrases.length - MAX_PHRASES} more`;

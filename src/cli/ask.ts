@@ -33,12 +33,19 @@ async function choicesOf(kind: string, s: State, path: string[], given: Given): 
   switch (base) {
     case 'router': {
       // Only routers the verb would change.
-      const rs = verb === 'router enable' ? s.routers.filter((r) => !r.admin_state_up) : verb === 'router disable' ? s.routers.filter((r) => r.admin_state_up) : s.routers;
+      const rs =
+        verb === 'router enable' ? s.routers.filter((r) => !r.admin_state_up)
+        : verb === 'router disable' ? s.routers.filter((r) => r.admin_state_up)
+        : verb === 'router standby' ? s.routers.filter((r) => r.ha)
+        : s.routers;
       return rs.map((r) => ({ name: r.name, value: r.name, description: r.id }));
     }
     case 'network': {
       const want = narrow === 'external' ? true : narrow === 'internal' ? false : null;
-      let nets = s.networks.filter((n) => want === null || n.external === want);
+      // The HA network is keepalived's (config ha_network): never a router's interface, and not deleted under HA routers.
+      const haRef = s.config.ha_network;
+      const haNet = haRef ? s.networks.find((n) => n.id === haRef) ?? s.networks.find((n) => n.name === haRef) : undefined;
+      let nets = s.networks.filter((n) => (want === null || n.external === want) && !(n === haNet && (verb === 'interface add' || (verb === 'network delete' && s.routers.some((r) => r.ha)))));
       if (router && verb === 'interface add') {
         // Not one it is on, nor one overlapping its subnets (refused anyway).
         const { overlaps } = await import('../model/addr.js');

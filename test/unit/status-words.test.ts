@@ -84,6 +84,11 @@ describe('what sync changed, in words', () => {
     assert.equal(describeChanges([f('extra-address', `203.0.113.2/32 on ${QG}`), f('extra-address', `203.0.113.20/32 on ${QG}`)]), '-fip 203.0.113.2, -fip 203.0.113.20');
     assert.equal(describeChanges([f('missing-namespace', NS)]), 'namespace built');
     assert.equal(describeChanges([f('missing-device', 'qr-1', 'internal port 1 198.51.100.1/24 on brq1'), f('daemon-dead', 'haproxy', 'x', 'gone')]), '+port qr-1 198.51.100.1/24, metadata proxy restarted');
+    // An HA router's node that is not the master: keepalived's leftovers removed, IPv6 switched off.
+    assert.equal(
+      describeChanges([f('ipv6-on', 'net.ipv6.conf.all.disable_ipv6', '1', '0'), f('stale-ha-address', `203.0.113.20/32 on ${QG}`), f('stale-ha-address', '198.51.100.1/24 on qr-1'), f('stale-ha-route', '0.0.0.0/0')]),
+      'IPv6 off (HA), -fip 203.0.113.20 (not the HA master), -address 198.51.100.1/24 on qr-1 (not the HA master), -route 0.0.0.0/0 (not the HA master)',
+    );
     const many = Array.from({ length: 11 }, (_, i) => f('missing-route', `192.0.2.${i}/32`, 'x'));
     assert.match(describeChanges(many), /^\+route 192\.0\.2\.0\/32, .*, \+route 192\.0\.2\.7\/32 and 3 more$/);
   });

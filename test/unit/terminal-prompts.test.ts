@@ -139,6 +139,18 @@ describe('missing arguments: only sensible choices, a new value where one is all
     assert.deepEqual(await offered(['network', 'delete']), ['n3', 'over']);
   });
 
+  it('HA: the HA network is never offered for an interface, nor for deletion under an HA router; standby offers HA routers', async () => {
+    const withHa = (x: State) => {
+      x.config = { ...x.config, ha_network: 'ha', ha_node_address: '169.254.192.1' };
+      x.networks.push({ id: 'e0000011-0000-4000-8000-000000000011', name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: null });
+      x.routers.push({ ...x.routers[0]!, id: 'e0000009-0000-4000-8000-000000000009', name: 'r9', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: true, ha_vr_id: 1 });
+    };
+    const ifaces = await offered(['interface', 'add', 'r1'], withHa);
+    assert.ok(ifaces && ifaces.length > 0 && !ifaces.includes('ha'), String(ifaces));
+    assert.deepEqual(await offered(['network', 'delete'], withHa), ['n3', 'over']);
+    assert.deepEqual(await offered(['router', 'standby'], withHa), ['r9']);
+  });
+
   it('fip associate: free floating IPs, then a new one (its default the first free address), then mapped ones', async () => {
     const s = structuredClone(FIXTURE);
     s.floatingips.push({ id: 'e0000010-0000-4000-8000-000000000010', floating_ip_address: '203.0.113.30', floating_network_id: s.networks[0]!.id, fixed_ip_address: null, router_id: null });
