@@ -96,8 +96,14 @@ function csvField(v: unknown): string {
 
 const csvLines = (cols: Col[], rows: Row[]) => [cols.map((c) => csvField(c.key)), ...rows.map((r) => cols.map((c) => csvField(c.value(r))))].map((l) => l.join(',')).join('\n');
 
-async function yamlText(data: unknown): Promise<string> {
-  const { stringify } = await import('yaml');
+/**
+ * YAML text. The yaml package is required, not imported: in the bundle a
+ * dynamic import of its CommonJS build offers only a default export (and
+ * would copy its 260 kB into a chunk); require loads it from node_modules.
+ */
+export async function yamlText(data: unknown): Promise<string> {
+  const { createRequire } = await import('node:module');
+  const { stringify } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   return stringify(data).replace(/\n$/, '');
 }
 

@@ -161,6 +161,18 @@ describe('lists for people', () => {
     }
   });
 
+  test('the installed command (the bundle) prints yaml too: a list, a show, agent status', () => {
+    const bin = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, L3CTL_STORE: store.path, L3CTL_UNBUNDLED: '0' } });
+    for (const [args, json] of [[['router', 'list'], ['router', 'list', '-f', 'json']], [['network', 'show', 'ext'], ['network', 'show', 'ext', '-f', 'json']]] as const) {
+      const y = bin([...args, '-f', 'yaml']);
+      assert.equal(y.status, 0, y.stderr);
+      assert.deepEqual(parseYaml(y.stdout), JSON.parse(bin([...json]).stdout), args.join(' '));
+    }
+    const status = bin(['agent', 'status', '-f', 'yaml']);
+    assert.equal(status.status, 0, status.stderr);
+    assert.equal((parseYaml(status.stdout) as Record<string, unknown>).agent_type, 'L3 agent');
+  });
+
   test('an empty list prints its header (table, csv) or [] (json, yaml); value prints nothing', async () => {
     for (const tty of [false, true]) {
       const r = await run(['router', 'list'], { path: empty.path, tty, env: { NO_COLOR: '1' } });
