@@ -182,7 +182,7 @@ export async function routerSet(o: { router: string; ha?: boolean }, io: IO): Pr
     setRouterHa(s, r, o.ha!);
     return { routers: [r.id], value: routerRow(s, r) };
   });
-  if (row) await printObject(io, ROUTER_COLUMNS, row);
+  if (row) await printObject(io, ROUTER_COLUMNS, row, { view: routerView(await loadState(io.storePath)) });
 }
 
 export async function routerStandby(o: { router: string }, io: IO): Promise<void> {

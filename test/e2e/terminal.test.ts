@@ -73,7 +73,7 @@ describe('the operator\'s terminal on a real router', { skip: !!e2eUnavailable()
     sh(['ip', '-n', routerNs, 'addr', 'del', '203.0.113.20/32', 'dev', qg]);
     assert.deepEqual(await status(), { router: 'r1\tDRIFT\n', fip: '203.0.113.20\tDRIFT\n' });
     const table = (await run(['router', 'list', '--long'])).stdout;
-    assert.match(table, /^Name +State +Gateway +Interfaces +Routes +FIPs +ID +Status\nr1 +UP +ext 203\.0\.113\.10 +priv +1 +1 +\S+ +DRIFT$/m);
+    assert.match(table, /^Name +State +Gateway +Interfaces +Routes +FIPs +HA +ID +Status\nr1 +UP +ext 203\.0\.113\.10 +priv +1 +1 +no +\S+ +DRIFT$/m);
     const sync = await run(['agent', 'sync', 'r1']);
     assert.match(sync.stderr, /^r1: \+fip 203\.0\.113\.20$/m);
     assert.deepEqual(await status(), { router: 'r1\tACTIVE\n', fip: '203.0.113.20\tACTIVE\n' });
