@@ -267,6 +267,18 @@ test('on a pseudo-terminal: a move asks, "n" is exit 6', async (t) => {
   assert.equal(readStore(store.path), text);
 });
 
+test('on a pseudo-terminal: a missing argument is a selection of what makes sense; Enter picks, Ctrl-C is exit 130', async (t) => {
+  if (!requireProgram(t, 'script', 'util-linux')) return;
+  const interrupted = await onTty(['route', 'delete', 'r1'], /l3ctl route delete: /, '\x03');
+  assert.equal(interrupted.code, 130, interrupted.out);
+  assert.match(interrupted.out, /192\.0\.2\.128\/25 via 198\.51\.100\.254/, 'the router\'s own route offered');
+  assert.match(interrupted.out, /l3ctl: error: interrupted \(Ctrl-C\); nothing was changed/);
+  assert.equal(readStore(store.path), text);
+  const picked = await onTty(['network', 'show', '-f', 'value', '-c', 'name', '-c', 'cidr'], /l3ctl network show: /, '\r');
+  assert.equal(picked.code, 0, picked.out);
+  assert.match(picked.out, /ext\t203\.0\.113\.0\/24\r?\n/, 'the first choice, shown');
+});
+
 test('on a pseudo-terminal: agent run stops on Ctrl-C, says so, exit 130', async (t) => {
   if (!requireProgram(t, 'script', 'util-linux')) return;
   // No router and a host namespace that is not there: a pass runs no program at all.
