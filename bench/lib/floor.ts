@@ -82,6 +82,8 @@ export function verboseCommands(stderr: string): string[] {
 
 /** True for a command that only reads kernel state. Anything not recognised counts as mutating. */
 export function isReadOnly(cmd: string): boolean {
+  // l3ctl's batched read: JSON output is only asked of show commands (-v does not print the batch itself).
+  if (/^ip (-n \S+ )?-j -batch -$/.test(cmd)) return true;
   if (/-batch|restore|\s-w\b|=|\b(add|del|delete|replace|flush|set|change)\b/.test(cmd)) return false;
   return /\b(iptables|ip6tables)-save\b/.test(cmd) || /^ip\b.*\b(show|list)\b/.test(cmd) || /^ip netns exec \S+ sysctl -n\b/.test(cmd) || /^sysctl -n\b/.test(cmd) || /^conntrack -L\b/.test(cmd);
 }

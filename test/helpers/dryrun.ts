@@ -24,5 +24,8 @@ export const isReadLine = (line: string) =>
   /^\+ ip netns pids /.test(line) ||
   /^\+ ovs-vsctl .*--format=json/.test(line);
 
+/** A read, and for a batch every line of it a show. */
+const isRead = (c: Listed) => isReadLine(c.line) && (!/ -batch /.test(c.line) || c.input.every((l) => /\bshow\b/.test(l) && !/\b(add|del|delete|replace|set|flush|change)\b/.test(l)));
+
 /** The commands that would change something: each `+ ` line, then its input lines (indented, as printed). */
-export const mutatingCommands = (text: string): string[] => listed(text).filter((c) => !isReadLine(c.line)).flatMap((c) => [c.line, ...c.input.map((l) => `  ${l}`)]);
+export const mutatingCommands = (text: string): string[] => listed(text).filter((c) => !isRead(c)).flatMap((c) => [c.line, ...c.input.map((l) => `  ${l}`)]);

@@ -53,6 +53,7 @@ describe('converged-sync command counter', () => {
       '+ ip netns exec qrouter-x iptables-save  (20.2 ms, exit 0)',
       '+ ip netns exec qrouter-x sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.promote_secondaries  (15.8 ms, exit 0)',
       '+ ip -n qrouter-x -j route show table main  (21.5 ms, exit 0)',
+      '+ ip -n qrouter-x -j -batch -  (12.5 ms, exit 0)',
       '+ ip netns exec qrouter-x iptables-restore -w --noflush  (92.2 ms, exit 0)',
       '+ ip -n qrouter-x -batch -  (47.0 ms, exit 0)',
       '+ ip netns exec qrouter-x sysctl -q -w net.ipv4.ip_forward=1  (5 ms, exit 0)',
@@ -60,9 +61,9 @@ describe('converged-sync command counter', () => {
       'synced 1 router(s), 0 changed',
     ].join('\n');
     const cmds = verboseCommands(stderr);
-    assert.equal(cmds.length, 8);
+    assert.equal(cmds.length, 9);
     assert.equal(cmds[0], 'ip -n h -j addr show');
-    assert.deepEqual(cmds.map(isReadOnly), [true, true, true, true, false, false, false, false]);
+    assert.deepEqual(cmds.map(isReadOnly), [true, true, true, true, true, false, false, false, false]);
     assert.equal(isReadOnly('ip netns add qrouter-x'), false);
     assert.equal(isReadOnly('ip link set dev qg-x up'), false);
   });

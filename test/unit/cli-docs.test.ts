@@ -3,11 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, l3ctl } from '../helpers/cli.js';
+import { ROOT, l3ctl, tempStore } from '../helpers/cli.js';
 import { requireProgram } from '../helpers/tools.js';
 import { generated } from '../../src/cli/gendocs.js';
+import { STATE_VERSION } from '../../src/model/types.js';
 import { helpText } from '../../src/cli/help.js';
 import { specOf, walkSpec } from '../../src/cli/spec.js';
 
@@ -84,4 +85,23 @@ test('man page renders with groff -man -ww without a warning', (t) => {
   const text = spawnSync('groff', ['-man', '-Tutf8', '-P', '-cbou', join(ROOT, 'man', 'l3ctl.1')], { encoding: 'utf8' }).stdout;
   assert.match(text, /l3ctl fip associate 203\.0\.113\.20 198\.51\.100\.5/);
   assert.match(text, /EXIT STATUS/);
+});
+
+test("the README's example site document is one this l3ctl reads: diff on an empty store lists its objects (exit 1)", async () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const doc = /```yaml\n(apiVersion: l3ctl\/v1\n[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(doc, 'the README has an example document');
+  assert.match(doc, new RegExp(`^storeVersion: ${STATE_VERSION}$`, 'm'), 'the example is in the store version this l3ctl writes');
+  assert.match(readme, new RegExp(`\`storeVersion: ${STATE_VERSION}\``), 'the prose names the current store version');
+  const store = tempStore();
+  try {
+    const file = join(store.dir, 'site.yaml');
+    writeFileSync(file, doc);
+    const r = await l3ctl(['diff', file], { store: store.path });
+    assert.equal(r.code, 1, `diff exits 1 when the document adds something: ${r.stderr}`);
+    assert.equal(r.stderr, '');
+    for (const name of ['ext', 'priv', 'r1', '203.0.113.20']) assert.match(r.stdout, new RegExp(`\\+ .*${name.replace(/\./g, '\\.')}`), name);
+  } finally {
+    store.cleanup();
+  }
 });
