@@ -10,7 +10,7 @@ import type { Files } from '../linux/files.js';
 import type { ObservedOvs } from '../linux/ovs.js';
 import type { Runner } from '../linux/runner.js';
 import { afterStop, observeDaemons, type ObservedDaemon } from './daemons.js';
-import { desiredRouter, placement } from './desired.js';
+import { desiredRouter, ipv6Devices, placement } from './desired.js';
 import { driverFor } from './drivers/index.js';
 import { skipReason } from './filters.js';
 import { planRouter, planTeardown } from './plan.js';
@@ -61,15 +61,17 @@ export async function observeShared(runner: Runner, config: Config): Promise<Sha
 export async function observeRouter(sys: System, state: State, config: Config, routerId: string, shared?: SharedView): Promise<RouterObservation> {
   const { runner } = sys;
   const place = placement(config, routerId);
+  const router = handled(state, config, routerId);
+  const devices = router ? ipv6Devices(state, router) : null;
   const [obs, view, leftover, daemons] = await Promise.all([
-    observeNs(runner, place.ns, { shared: place.shared }),
+    observeNs(runner, place.ns, { shared: place.shared, ...(devices ? { ipv6: { devices } } : {}) }),
     shared ?? observeShared(runner, config),
     place.shared ? observeNs(runner, namespaceName(routerId)) : null,
     observeDaemons(sys.files, sys.storePath, routerId, place.ns),
   ]);
   const { host, ovs } = view;
   // A namespace yet to be built has no save to tell the version by.
-  const version = obs.iptables.version === null && handled(state, config, routerId) ? await iptablesVersion(runner) : null;
+  const version = obs.iptables.version === null && router ? await iptablesVersion(runner) : null;
   return { obs, host, leftover, ovs, iptablesVersion: version, daemons };
 }
 

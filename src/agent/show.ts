@@ -47,7 +47,7 @@ const routeLine = (dst: string, via: string | null, dev: string | null) => ({ ke
 function desiredSide(d: DesiredRouter | null): RouterSide {
   if (!d) return { devices: [], routes: [], nat: [], daemons: [] };
   return {
-    devices: d.ports.map((p) => devLine(p.device, [`${p.ip}/${p.prefixlen}`, ...(p.kind === 'gateway' ? d.fips.map((f) => `${f.fip}/32`) : [])])),
+    devices: d.ports.map((p) => devLine(p.device, [...p.addrs.map((a) => `${a.ip}/${a.prefixlen}`), ...(p.kind === 'gateway' ? d.fips.map((f) => `${f.fip}/32`) : [])])),
     routes: d.routes.map((r) => routeLine(r.dst, r.via, r.dev)),
     nat: sectionLines(desiredSection(d.nat)).map((l) => ({ key: l, text: l })),
     daemons: d.daemons.map((x) => ({ key: x.kind, text: `${x.kind}: ${x.role}` })),

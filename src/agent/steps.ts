@@ -32,6 +32,8 @@ export type FindingKind =
   | 'extra-nat-chain'
   | 'ip_forward-off'
   | 'shared-sysctl'
+  /** IPv6 forwarding off, or a port's accept_ra not as its role wants (a router with IPv6). */
+  | 'ipv6-sysctl'
   /** A per-router daemon (metadata proxy, …) wanted and never started: no pid file. */
   | 'missing-daemon'
   /** Wanted, its pid file names no live process of ours in the router's namespace. */

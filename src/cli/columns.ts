@@ -3,6 +3,9 @@
 // can declare them without loading the nouns that print them.
 
 export const NETWORK_COLUMNS = ['id', 'name', 'cidr', 'gateway_ip', 'router:external', 'bridge'];
+/** network add/show: the row, then each subnet in full. */
+export const NETWORK_SHOW_COLUMNS = [...NETWORK_COLUMNS, 'subnets'];
+export const SUBNET_COLUMNS = ['id', 'network_id', 'cidr', 'ip_version', 'gateway_ip', 'ipv6_ra_mode', 'ipv6_address_mode'];
 export const ROUTER_COLUMNS = ['id', 'name', 'admin_state_up', 'external_gateway_info', 'interfaces', 'routes', 'floating_ips'];
 /** router show: the router's row, then where it lives, what it should be and what the kernel has. */
 export const ROUTER_SHOW_COLUMNS = [...ROUTER_COLUMNS, 'namespace', 'desired', 'live', 'drift', 'notices'];

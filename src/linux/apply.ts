@@ -1,7 +1,7 @@
 // Runs a plan's actions in few processes, in the order the agent needs:
 // namespaces, sysctls, the driver's plug commands, the host's `ip -batch`
 // (bridges, host ends), the router's `ip -batch` (links, addresses, routes;
-// removals last), the driver's unplug commands, one
+// removals last), the devices' own sysctls, the driver's unplug commands, one
 // `iptables-restore --noflush --counters`, floating IP addresses, conntrack,
 // per-router daemons, gratuitous ARP, and the namespace's deletion last (a
 // daemon is stopped while its namespace still exists).
@@ -79,6 +79,8 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
   if (host.length) await runner.run(ipBatch(plan.hostNs), { input: batchInput(host) });
   const router = routerLines(actions);
   if (router.length) await runner.run(ipBatch(ns), { input: batchInput(router) });
+  const devSysctls = pick(actions, 'dev-sysctl');
+  if (devSysctls.length) await runner.run(inNs(ns, ['sysctl', '-q', '-w', ...devSysctls.map((a) => a.setting)]));
   for (const a of pick(actions, 'unplug')) await runner.run(a.argv);
   const restore = restorePayload(actions);
   if (restore !== null) await runner.run(inNs(ns, ['iptables-restore', '-w', '--noflush', '--counters']), { input: restore });

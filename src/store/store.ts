@@ -14,15 +14,19 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   emptyState,
+  IPV6_MODES,
   STATE_VERSION,
+  type FixedIp,
   type FloatingIp,
   type Network,
   type Port,
   type Route,
   type Router,
   type State,
+  type Subnet,
 } from '../model/types.js';
 import { L3ctlError, StoreError } from '../model/errors.js';
+import { migrateStore } from './migrations.js';
 import { storeValueProblem } from './values.js';
 
 export const DEFAULT_STORE_PATH = '/var/lib/l3ctl/state.json';
@@ -70,24 +74,33 @@ async function parseStore(text: string, whole = true): Promise<State> {
   } catch (err) {
     throw new Error(`invalid JSON (${(err as Error).message})`);
   }
-  // The structural check tab completion uses agrees with the schema on every
-  // corrupt case (store.test.ts): valibot, which says what is wrong, is loaded
-  // only when something is.
-  const state = isState(data) ? (data as State) : (await import('./schema.js')).validateState(data);
-  const { CONFIG_KEYS } = await import('../model/config.js');
-  const problem = storeValueProblem(state, CONFIG_KEYS);
-  if (problem) throw new Error(problem);
-  if (whole) {
-    const { checkState } = await import('../model/validate.js');
-    try {
-      checkState(state);
-    } catch (err) {
-      // Its messages name the objects; its hints are for command-line input.
-      if (err instanceof L3ctlError) throw new Error(err.message);
-      throw err;
+  // An older store is checked as what it becomes: the newest version.
+  const migrated = migrateStore(data);
+  const note = migrated ? ` (a version ${migrated.from} store, checked as version ${STATE_VERSION})` : '';
+  try {
+    // The structural check tab completion uses agrees with the schema on every
+    // corrupt case (store.test.ts): valibot, which says what is wrong, is loaded
+    // only when something is.
+    const raw = migrated ? migrated.data : data;
+    const state = isState(raw) ? (raw as State) : (await import('./schema.js')).validateState(raw);
+    const { CONFIG_KEYS } = await import('../model/config.js');
+    const problem = storeValueProblem(state, CONFIG_KEYS);
+    if (problem) throw new Error(problem);
+    if (whole) {
+      const { checkState } = await import('../model/validate.js');
+      try {
+        checkState(state);
+      } catch (err) {
+        // Its messages name the objects; its hints are for command-line input.
+        if (err instanceof L3ctlError) throw new Error(err.message);
+        throw err;
+      }
     }
+    return state;
+  } catch (err) {
+    if (note) throw new Error(`${(err as Error).message}${note}`);
+    throw err;
   }
-  return state;
 }
 
 /** Quoted for a POSIX shell only when needed, so the hint can be pasted. */
@@ -145,12 +158,22 @@ const exact = <T>(fields: Fields<T>): Check => (x) => {
   const keys = Object.keys(x);
   return keys.length === Object.keys(fields).length && keys.every((k) => k in fields && fields[k as keyof T](x[k]));
 };
-const isPort = exact<Port>({ id: isStr, network_id: isStr, ip_address: isStr, mac_address: isStr, admin_state_up: isBool });
+const isFixedIp = exact<FixedIp>({ subnet_id: isStr, ip_address: isStr });
+const isPort = exact<Port>({ id: isStr, network_id: isStr, fixed_ips: arrayOf(isFixedIp), mac_address: isStr, admin_state_up: isBool });
+const isMode: Check = (x) => x === null || (IPV6_MODES as readonly unknown[]).includes(x);
+const isSubnet = exact<Subnet>({
+  id: isStr,
+  cidr: isStr,
+  gateway_ip: orNull(isStr),
+  ip_version: (x) => x === 4 || x === 6,
+  ipv6_ra_mode: isMode,
+  ipv6_address_mode: isMode,
+});
 const isState = exact<State>({
-  version: (x) => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= STATE_VERSION,
+  version: (x) => x === STATE_VERSION,
   config: (x) => isObj(x) && Object.values(x).every(isStr),
   networks: arrayOf(
-    exact<Network>({ id: isStr, name: isStr, cidr: isStr, gateway_ip: orNull(isStr), external: isBool, bridge: orNull(isStr) }),
+    exact<Network>({ id: isStr, name: isStr, subnets: arrayOf(isSubnet), external: isBool, bridge: orNull(isStr) }),
   ),
   routers: arrayOf(
     exact<Router>({
@@ -180,7 +203,8 @@ const isState = exact<State>({
  */
 export function loadStateSync(storePath: string): State | null {
   try {
-    const data: unknown = JSON.parse(readFileSync(storePath, 'utf8'));
+    const parsed: unknown = JSON.parse(readFileSync(storePath, 'utf8'));
+    const data = migrateStore(parsed)?.data ?? parsed;
     return isState(data) && storeValueProblem(data as State) === null ? (data as State) : null;
   } catch {
     return null;

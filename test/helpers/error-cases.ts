@@ -12,6 +12,7 @@
 //       route 192.0.2.128/25 via 198.51.100.254,
 //       floating IP 203.0.113.20 -> 198.51.100.5
 import type { State } from '../../src/model/types.js';
+import { net, port } from './v2.js';
 import { baseCommands } from './e2e.js';
 
 export interface ErrorCase {
@@ -46,21 +47,21 @@ const R1 = 'e0000004-0000-4000-8000-000000000004';
 
 // The same topology, hand-written (no kernel): the unit variant's store.
 export const HAND_WRITTEN: State = {
-  version: 1,
+  version: 2,
   config: { host_namespace: 'l3ctl-t-unit-never-created', external_network_bridge: '', send_arp_for_ha: '0' },
   networks: [
-    { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
-    { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
-    { id: N3, name: 'n3', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null },
-    { id: 'e0000008-0000-4000-8000-000000000008', name: 'over', cidr: '198.51.100.0/25', gateway_ip: '198.51.100.1', external: false, bridge: null },
+    net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
+    net({ id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }),
+    net({ id: N3, name: 'n3', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null }),
+    net({ id: 'e0000008-0000-4000-8000-000000000008', name: 'over', cidr: '198.51.100.0/25', gateway_ip: '198.51.100.1', external: false, bridge: null }),
   ],
   routers: [
     {
       id: R1,
       name: 'r1',
       admin_state_up: true,
-      gateway: { id: 'e0000005-0000-4000-8000-000000000005', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:05', admin_state_up: true },
-      interfaces: [{ id: 'e0000006-0000-4000-8000-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:06', admin_state_up: true }],
+      gateway: port({ id: 'e0000005-0000-4000-8000-000000000005', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:05', admin_state_up: true }),
+      interfaces: [port({ id: 'e0000006-0000-4000-8000-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:06', admin_state_up: true })],
       routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
     },
   ],
@@ -74,8 +75,8 @@ const NEW_ID = '0b8d2c5e-1111-4222-8333-944455566677';
 
 export const ERROR_CASES: ErrorCase[] = [
   // Malformed CIDRs and addresses.
-  { what: 'CIDR prefix over 32', args: ['network', 'add', 'n9', '--cidr', '198.51.100.0/33'], first: E(`invalid CIDR '198\\.51\\.100\\.0/33'.*expected an IPv4 CIDR`) },
-  { what: 'CIDR not an address', args: ['network', 'add', 'n9', '--cidr', 'banana'], first: E(`invalid CIDR 'banana'.*expected an IPv4 CIDR`) },
+  { what: 'CIDR prefix over 32', args: ['network', 'add', 'n9', '--cidr', '198.51.100.0/33'], first: E(`invalid CIDR '198\\.51\\.100\\.0/33'.*expected a CIDR such as`) },
+  { what: 'CIDR not an address', args: ['network', 'add', 'n9', '--cidr', 'banana'], first: E(`invalid CIDR 'banana'.*expected a CIDR such as`) },
   { what: 'gateway IP octet over 255', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--gateway-ip', '198.51.100.300'], first: E(`invalid gateway IP '198\\.51\\.100\\.300'.*expected an IPv4 address`) },
   { what: 'gateway IP outside its subnet', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--gateway-ip', '192.0.2.5'], first: E(`gateway IP 192\\.0\\.2\\.5 of network 'n9' is outside 192\\.0\\.2\\.128/25: expected a host address`) },
   { what: 'gateway IP the broadcast address', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--gateway-ip', '192.0.2.255'], first: E(`gateway IP 192\\.0\\.2\\.255 .*broadcast address`) },

@@ -22,6 +22,7 @@ import { configGet, configList, configSet, configUnset } from '../../src/cli/con
 import { agentStatus, agentSync } from '../../src/cli/agent.js';
 import { completion, completionScript } from '../../src/cli/completion.js';
 import type { IOInit } from '../../src/cli/io.js';
+import { net, port } from '../helpers/v2.js';
 
 const R1 = 'e0000004-0000-4000-8000-000000000004';
 const EXT = 'e0000001-0000-4000-8000-000000000001';
@@ -57,9 +58,10 @@ describe('network', () => {
     await refused(({ io }) => networkAdd({ name: 'n9', cidr: '192.0.2.128/25', bridge: 'a bridge name too long' }, io), /invalid bridge name/);
     const t = setup({ format: 'json' });
     await networkAdd({ name: 'n9', cidr: '192.0.2.128/25', id: 'e0000000-0000-4000-8000-0000000000aa' }, t.io);
-    const n = stored().networks.find((x) => x.name === 'n9');
-    assert.deepEqual(n, { id: 'e0000000-0000-4000-8000-0000000000aa', name: 'n9', cidr: '192.0.2.128/25', gateway_ip: '192.0.2.129', external: false, bridge: null });
-    assert.deepEqual(JSON.parse(t.stdout()), { id: n!.id, name: 'n9', cidr: '192.0.2.128/25', gateway_ip: '192.0.2.129', 'router:external': false, bridge: 'brqe0000000-00' });
+    const n = stored().networks.find((x) => x.name === 'n9')!;
+    const sn = { id: n.subnets[0]!.id, cidr: '192.0.2.128/25', gateway_ip: '192.0.2.129', ip_version: 4, ipv6_ra_mode: null, ipv6_address_mode: null };
+    assert.deepEqual(n, { id: 'e0000000-0000-4000-8000-0000000000aa', name: 'n9', subnets: [sn], external: false, bridge: null });
+    assert.deepEqual(JSON.parse(t.stdout()), { id: n.id, name: 'n9', cidr: '192.0.2.128/25', gateway_ip: '192.0.2.129', 'router:external': false, bridge: 'brqe0000000-00', subnets: [{ ...sn, ip_version: 4 }] });
     assert.match(mutating(t.runner), /link add brqe0000000-00 type bridge/);
   });
 
@@ -152,7 +154,7 @@ describe('router', () => {
     await routerList({}, t.io);
     assert.deepEqual(JSON.parse(t.stdout()), [{
       id: R1, name: 'r1', admin_state_up: true,
-      external_gateway_info: { network_id: EXT, external_fixed_ips: [{ ip_address: '203.0.113.10' }] },
+      external_gateway_info: { network_id: EXT, external_fixed_ips: [{ subnet_id: stored().networks.find((n) => n.id === EXT)!.subnets[0]!.id, ip_address: '203.0.113.10' }] },
       interfaces: 1, routes: 1, floating_ips: 1,
     }]);
   });
@@ -194,9 +196,9 @@ describe('router', () => {
 describe('interface and gateway', () => {
   it('interface add: external network, bad IP, second port refused; a new port printed', async () => {
     await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'ext' }, io), /network 'ext' is external/);
-    await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'n3', ip: '198.51.100.7' }, io), /interface IP 198\.51\.100\.7 on network 'n3' is outside/);
+    await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'n3', ip: ['198.51.100.7'] }, io), /interface IP 198\.51\.100\.7 on network 'n3' is outside/);
     await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'n3', mac: 'zz' }, io), /invalid MAC address 'zz'/);
-    await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'priv', ip: '198.51.100.9' }, io), /already has a port on network 'priv'/);
+    await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'priv', ip: ['198.51.100.9'] }, io), /already has a port on network 'priv'/);
     const t = setup({ format: 'value', columns: ['ip_address', 'device'] });
     await interfaceAdd({ router: 'r1', network: 'n3', id: 'e0000000-0000-4000-8000-0000000000cc' }, t.io);
     assert.equal(t.stdout(), '192.0.2.1\tqr-e0000000-00\n');
@@ -212,12 +214,13 @@ describe('interface and gateway', () => {
 
   it('gateway set: an internal network is exit 2; clear: refused while FIPs use it', async () => {
     await refused(({ io }) => gatewaySet({ router: 'r1', network: 'priv' }, io), /network 'priv' is not external/);
-    await refused(({ io }) => gatewaySet({ router: 'r1', network: 'ext', ip: '203.0.113.1' }, io), /already used by the gateway IP of network 'ext'/);
+    await refused(({ io }) => gatewaySet({ router: 'r1', network: 'ext', ip: ['203.0.113.1'] }, io), /already used by the gateway IP of network 'ext'/);
     await refused(({ io }) => gatewayClear({ router: 'r1' }, io), /gateway is in use by floating IP 203\.0\.113\.20/);
     const t = setup({ format: 'json', columns: ['external_gateway_info'] });
-    await gatewaySet({ router: 'r1', network: 'ext', ip: '203.0.113.11' }, t.io);
-    assert.deepEqual(JSON.parse(t.stdout()), { external_gateway_info: { network_id: EXT, external_fixed_ips: [{ ip_address: '203.0.113.11' }] } });
-    assert.equal(stored().routers[0]!.gateway!.ip_address, '203.0.113.11');
+    await gatewaySet({ router: 'r1', network: 'ext', ip: ['203.0.113.11'] }, t.io);
+    const extSubnet = stored().networks.find((n) => n.id === EXT)!.subnets[0]!.id;
+    assert.deepEqual(JSON.parse(t.stdout()), { external_gateway_info: { network_id: EXT, external_fixed_ips: [{ subnet_id: extSubnet, ip_address: '203.0.113.11' }] } });
+    assert.equal(stored().routers[0]!.gateway!.fixed_ips[0]!.ip_address, '203.0.113.11');
   });
 });
 
@@ -241,9 +244,9 @@ describe('fip', () => {
   it('associate: a fixed IP on subnets of several routers needs --router (exit 2 naming them)', async () => {
     // A second router behind its own copy of 198.51.100.0/24 (tenants reuse address space).
     const s = structuredClone(FIXTURE);
-    s.networks.push({ id: 'e0000000-0000-4000-8000-0000000000d1', name: 'priv2', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null });
+    s.networks.push(net({ id: 'e0000000-0000-4000-8000-0000000000d1', name: 'priv2', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }));
     s.routers.push({ id: 'e0000000-0000-4000-8000-0000000000d2', name: 'r2', admin_state_up: true, gateway: null, routes: [],
-      interfaces: [{ id: 'e0000000-0000-4000-8000-0000000000d3', network_id: 'e0000000-0000-4000-8000-0000000000d1', ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:d3', admin_state_up: true }] });
+      interfaces: [port({ id: 'e0000000-0000-4000-8000-0000000000d3', network_id: 'e0000000-0000-4000-8000-0000000000d1', ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:d3', admin_state_up: true })] });
     writeFileSync(store.path, JSON.stringify(s));
     const before = readStore(store.path);
     const t = setup();

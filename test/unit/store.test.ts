@@ -9,6 +9,7 @@ import { loadState, loadStateSync, resolveStorePath, saveState, DEFAULT_STORE_PA
 import { validateState } from '../../src/store/schema.js';
 import { emptyState, STATE_VERSION, type State } from '../../src/model/types.js';
 import { StoreError } from '../../src/model/errors.js';
+import { net, port } from '../helpers/v2.js';
 
 const tmpDirs: string[] = [];
 function tmpDir(): string {
@@ -25,27 +26,27 @@ function sampleState(): State {
     version: STATE_VERSION,
     config: { router_id: '6a0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e' },
     networks: [
-      {
+      net({
         id: '0b6c2f3e-1111-4a2b-8c3d-4e5f6a7b8c9d',
         name: 'ext',
         cidr: '203.0.113.0/24',
         gateway_ip: '203.0.113.1',
         external: true,
         bridge: null,
-      },
+      }),
     ],
     routers: [
       {
         id: '6a0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e',
         name: 'r1',
         admin_state_up: true,
-        gateway: {
+        gateway: port({
           id: 'aa0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e',
           network_id: '0b6c2f3e-1111-4a2b-8c3d-4e5f6a7b8c9d',
           ip_address: '203.0.113.10',
           mac_address: 'fa:16:3e:00:00:01',
           admin_state_up: true,
-        },
+        }),
         interfaces: [],
         routes: [{ destination: '192.0.2.0/24', nexthop: '203.0.113.5' }],
       },
@@ -159,11 +160,11 @@ const corruptCases: { name: string; make: (p: string) => void; expect: RegExp }[
   {
     name: 'wrong nested type',
     make: (p) => {
-      const s = sampleState() as unknown as { routers: { gateway: { ip_address: unknown } }[] };
-      s.routers[0].gateway.ip_address = 7;
+      const s = sampleState() as unknown as { routers: { gateway: { fixed_ips: { ip_address: unknown }[] } }[] };
+      s.routers[0].gateway.fixed_ips[0]!.ip_address = 7;
       fs.writeFileSync(p, JSON.stringify(s));
     },
-    expect: /is corrupt: routers\[0\]\.gateway\.ip_address: expected string, got 7/,
+    expect: /is corrupt: routers\[0\]\.gateway\.fixed_ips\[0\]\.ip_address: expected string, got 7/,
   },
   {
     name: 'an array where an object belongs',
@@ -173,11 +174,11 @@ const corruptCases: { name: string; make: (p: string) => void; expect: RegExp }[
   {
     name: 'missing field',
     make: (p) => {
-      const s = sampleState() as unknown as { networks: Record<string, unknown>[] };
-      delete s.networks[0].cidr;
+      const s = sampleState() as unknown as { networks: { subnets: Record<string, unknown>[] }[] };
+      delete s.networks[0]!.subnets[0]!.cidr;
       fs.writeFileSync(p, JSON.stringify(s));
     },
-    expect: /is corrupt: networks\[0\]\.cidr: missing field/,
+    expect: /is corrupt: networks\[0\]\.subnets\[0\]\.cidr: missing field/,
   },
   {
     name: 'unknown field',
