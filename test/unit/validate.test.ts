@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
-import { checkCidr, checkIp, checkMac, checkName, checkState, checkUuid, hostProblem, stateProblems } from '../../src/model/validate.js';
+import { checkCidr, checkIp, checkIpv4, checkMac, checkName, checkState, checkUuid, hostProblem, stateProblems } from '../../src/model/validate.js';
 import { net, port } from '../helpers/v2.js';
 
 const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && e.exitCode === 2 && re.test(e.message);
@@ -199,5 +199,78 @@ describe('checkState', () => {
     const s = good();
     r1(s).routes.push({ destination: '10.0.0.0/8', nexthop: '203.0.113.254' });
     checkState(s);
+  });
+});
+
+describe('IPv6 (issue 19)', () => {
+  const P6 = 'a0000061-0000-4000-8000-000000000061';
+  const E6 = 'a0000062-0000-4000-8000-000000000062';
+  /** good() with 2001:db8:1::/64 (SLAAC) on priv and 2001:db8:ff::/64 on ext, r1's ports on both. */
+  function dual(): State {
+    const s = good();
+    s.networks[1]!.subnets.push({ id: P6, cidr: '2001:db8:1::/64', gateway_ip: '2001:db8:1::1', ip_version: 6, ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+    s.networks[0]!.subnets.push({ id: E6, cidr: '2001:db8:ff::/64', gateway_ip: '2001:db8:ff::1', ip_version: 6, ipv6_ra_mode: null, ipv6_address_mode: null });
+    r1(s).interfaces[0]!.fixed_ips.push({ subnet_id: P6, ip_address: '2001:db8:1::1' });
+    r1(s).gateway!.fixed_ips.push({ subnet_id: E6, ip_address: '2001:db8:ff::10' });
+    return s;
+  }
+  const v6 = (s: State) => s.networks[1]!.subnets[1]!;
+
+  it('argument checks take either version, in the form ip prints', () => {
+    assert.equal(checkCidr('CIDR', '2001:DB8:1::7/64'), '2001:db8:1::/64');
+    assert.equal(checkIp('IP', '2001:0db8:0001:0000:0000:0000:0000:0005'), '2001:db8:1::5');
+    assert.throws(() => checkCidr('CIDR', '2001:db8:1::/129'), usage(/\(prefix length 129 is more than 128\)/));
+    assert.throws(() => checkIp('IP', 'fe80::1%eth0'), usage(/^invalid IP 'fe80::1%eth0'/));
+    assert.throws(() => checkIpv4('floating IP', '2001:db8::20'), usage(/^floating IP 2001:db8::20 is IPv6: floating IPs are IPv4 only \(IPv6 addresses are routed without NAT\)$/));
+    assert.equal(hostProblem('2001:db8:1::/64', '2001:db8:1::'), 'is the network address of 2001:db8:1::/64: expected a host address from 2001:db8:1::1 to 2001:db8:1:0:ffff:ffff:ffff:ffff');
+    assert.equal(hostProblem('2001:db8:1::/64', '2001:db8:1:0:ffff:ffff:ffff:ffff'), null, 'no broadcast address: the last one is a host');
+    assert.match(hostProblem('2001:db8:1::/64', '198.51.100.5')!, /^is outside 2001:db8:1::\/64/);
+  });
+
+  it('accepts a dual-stack router', () => checkState(dual()));
+
+  const cases: [string, (s: State) => void, RegExp][] = [
+    ['a link-local subnet', (s) => Object.assign(v6(s), { cidr: 'fe80::/64', gateway_ip: null }), /^subnet of network 'priv': fe80::\/64 is in the link-local fe80::\/10 range: expected a global or unique-local prefix/],
+    ['a multicast subnet', (s) => Object.assign(v6(s), { cidr: 'ff05::/64', gateway_ip: null }), /is in the multicast ff00::\/8 range/],
+    ['an RA mode on a /56 for SLAAC', (s) => Object.assign(v6(s), { cidr: '2001:db8:100::/56', gateway_ip: '2001:db8:100::1' }), /^subnet of network 'priv': ipv6_ra_mode slaac needs a \/64 prefix \(hosts form their address from a 64-bit interface identifier\), not 2001:db8:100::\/56/],
+    ['RA and address modes that differ', (s) => (v6(s).ipv6_address_mode = 'dhcpv6-stateful'), /ipv6_ra_mode slaac and ipv6_address_mode dhcpv6-stateful of 2001:db8:1::\/64 differ: expected the same mode when both are set/],
+    ['an IPv6 mode on an IPv4 subnet', (s) => (sub(s, 2).ipv6_ra_mode = 'slaac'), /^subnet of network 'n3': ipv6_ra_mode slaac on IPv4 subnet 192\.0\.2\.0\/25: expected the IPv6 modes on IPv6 subnets only/],
+    ['ip_version not the CIDR\'s', (s) => (v6(s).ip_version = 4), /ip_version 4 does not match 2001:db8:1::\/64, an IPv6 CIDR/],
+    ['two IPv6 subnets on one network', (s) => s.networks[1]!.subnets.push({ ...v6(s), id: 'a0000063-0000-4000-8000-000000000063', cidr: '2001:db8:2::/64', gateway_ip: null }), /^network 'priv' has two IPv6 subnets, 2001:db8:1::\/64 and 2001:db8:2::\/64: expected at most one IPv4 and one IPv6 subnet/],
+    ['a gateway IP outside its IPv6 subnet', (s) => (v6(s).gateway_ip = '2001:db8:2::1'), /^gateway IP 2001:db8:2::1 of network 'priv' is outside 2001:db8:1::\/64/],
+    ['overlapping IPv6 subnets on one router', (s) => {
+      s.networks[2]!.subnets.push({ ...v6(s), id: 'a0000063-0000-4000-8000-000000000063', cidr: '2001:db8:1::/80', gateway_ip: null, ipv6_ra_mode: null, ipv6_address_mode: null });
+      r1(s).routes = [];
+      r1(s).interfaces.push(pt(N3, '192.0.2.1'));
+      r1(s).interfaces[1]!.fixed_ips.push({ subnet_id: 'a0000063-0000-4000-8000-000000000063', ip_address: '2001:db8:1::9' });
+    }, /^2001:db8:1::\/80 of network 'n3' overlaps 2001:db8:1::\/64 of network 'priv' on router 'r1'/],
+    ['two addresses of a port on one subnet', (s) => r1(s).interfaces[0]!.fixed_ips.push({ subnet_id: P6, ip_address: '2001:db8:1::2' }), /^interface of router 'r1' has two addresses on subnet 2001:db8:1::\/64: expected one address per subnet/],
+    ['a fixed IP on a subnet of another network', (s) => (r1(s).interfaces[0]!.fixed_ips[1]!.subnet_id = E6), /^interface 2001:db8:1::1 of router 'r1' refers to subnet a0000062-0000-4000-8000-000000000062, which is a subnet of network 'ext': expected a subnet of network 'priv'/],
+    ['a port without an address', (s) => (r1(s).interfaces[0]!.fixed_ips = []), /^interface of router 'r1' has no address: expected a fixed IP on a subnet of network 'priv'/],
+    ['an IPv6 floating IP', (s) => (s.floatingips[0]!.floating_ip_address = '2001:db8:ff::20'), /^floating IP 2001:db8:ff::20 is IPv6: floating IPs are IPv4 only/],
+    ['an IPv6 fixed IP behind a floating IP', (s) => (s.floatingips[0]!.fixed_ip_address = '2001:db8:1::5'), /^fixed IP 2001:db8:1::5 is IPv6: floating IPs are IPv4 only/],
+    ['an IPv6 default route as an extra route', (s) => r1(s).routes.push({ destination: '::/0', nexthop: '2001:db8:1::fe' }), /^route ::\/0 via 2001:db8:1::fe of router 'r1': a \/0 destination is the default route, which the gateway owns/],
+    ['an IPv6 route via an IPv4 nexthop', (s) => r1(s).routes.push({ destination: '2001:db8:99::/64', nexthop: '198.51.100.254' }), /^nexthop 198\.51\.100\.254 of route 2001:db8:99::\/64 is IPv4, the destination IPv6: expected a nexthop of the destination's IP version/],
+    ['an IPv6 route onto a subnet of the router', (s) => r1(s).routes.push({ destination: '2001:db8:1::/96', nexthop: '2001:db8:1::fe' }), /overlaps 2001:db8:1::\/64 of network 'priv', a subnet of the router/],
+    ['an IPv6 nexthop on none of the subnets', (s) => r1(s).routes.push({ destination: '2001:db8:99::/64', nexthop: '2001:db8:2::fe' }), /^nexthop 2001:db8:2::fe of route 2001:db8:99::\/64 is on none of the subnets of router 'r1': expected an address in 2001:db8:1::\/64 or 2001:db8:ff::\/64/],
+    ["an IPv6 nexthop that is the router's own address", (s) => r1(s).routes.push({ destination: '2001:db8:99::/64', nexthop: '2001:db8:1::1' }), /is the router's own address on network 'priv'/],
+  ];
+  for (const [what, mutate, re] of cases) {
+    it(what, () => {
+      const s = dual();
+      mutate(s);
+      assert.throws(() => checkState(s), usage(re));
+      const all = stateProblems(s);
+      assert.equal(all.length, 1, all.map((p) => p.message).join('\n'));
+    });
+  }
+
+  it('IPv6 routes via a host of an IPv6 subnet are fine; an IPv6 nexthop on a router without IPv6 says so', () => {
+    const s = dual();
+    r1(s).routes.push({ destination: '2001:db8:99::/64', nexthop: '2001:db8:1::fe' }, { destination: '2001:db8:98::5/128', nexthop: '2001:db8:ff::1' });
+    checkState(s);
+    const v4only = good();
+    r1(v4only).routes.push({ destination: '2001:db8:99::/64', nexthop: '2001:db8:1::fe' });
+    assert.throws(() => checkState(v4only), usage(/^nexthop 2001:db8:1::fe of route 2001:db8:99::\/64 is on none of the subnets of router 'r1' \(it has no IPv6 subnet\)/));
   });
 });
