@@ -11,7 +11,7 @@ import { missing, progress, renderSection, type Section } from './lib/report.js'
 const USAGE = `usage: npm run bench -- [--neutron] [--parallel] [--only 1,2,…] [--runs N] [--rounds N] [--big-rounds N]
   --neutron      also section 4: the Neutron L3 agent side by side (installs python3-neutron if missing; minutes)
   --parallel     also issue 5's 24 parallel fip associate
-  --only LIST    only these sections (1 start-up, 2 growth, 3 floor, 4 neutron, 5 memory, 6 scale, 7 apply)
+  --only LIST    only these sections (1 start-up, 2 growth, 3 floor, 4 neutron, 5 memory, 6 scale, 7 apply, 9 HA failover)
   --runs N       start-up: interleaved runs per command (default 30)
   --rounds N     kernel sections: rounds per figure (default 5; twice that for growth, at most 3 for Neutron and apply)
   --big-rounds N rounds of the 200-router scale figures (default 2)
@@ -110,6 +110,7 @@ async function main(): Promise<void> {
   });
   await section(5, '5. Memory', true, async () => (await import('./memory.js')).benchMemory(syncRss));
   await section(7, '7. Declarative apply', true, async () => (await import('./apply.js')).benchApply(Math.min(o.rounds, 3)));
+  await section(9, '9. HA failover', true, async () => (await import('./ha.js')).benchHa(Math.min(o.rounds, 3)));
   if (o.parallel) await section(8, 'Extra: parallel fip associate', true, async () => (await import('./parallel.js')).benchParallel(Math.min(o.rounds, 3)));
   if (o.neutron) await section(4, '4. Against Neutron', true, async () => (await import('./neutron.js')).benchNeutron(Math.min(o.rounds, 3)));
   else if (!o.only) process.stdout.write('\n4. Against the Neutron L3 agent: not run (npm run bench -- --neutron)\n');

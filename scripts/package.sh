@@ -32,6 +32,7 @@ trap 'rm -rf "$work"' EXIT
 # dist/ may hold compiled files of deleted sources, and is left alone.
 tree=$work/tree
 mkdir "$tree"
+mkdir -p "$tree/scripts" && cp scripts/bundle.mjs "$tree/scripts/"
 cp -r package.json package-lock.json tsconfig.json README.md bin src completions man "$tree"/
 ln -s "$root/node_modules" "$tree/node_modules" # the compiler and types, for the build only
 if [ -n "$version" ]; then (cd "$tree" && npm pkg set version="$version"); fi

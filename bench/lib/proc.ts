@@ -88,7 +88,8 @@ export function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: str
 }
 
 /** Environment for l3ctl against one store; no colour, no prompts. */
-export const storeEnv = (store: string): NodeJS.ProcessEnv => ({ ...process.env, L3CTL_STORE: store, NO_COLOR: '1', CI: process.env.CI ?? '' });
+// The registry of stores beside the benchmark's own store, never the host's (/var/lib/l3ctl/stores.json).
+export const storeEnv = (store: string): NodeJS.ProcessEnv => ({ ...process.env, L3CTL_STORE: store, L3CTL_REGISTRY: `${store}.registry.json`, NO_COLOR: '1', CI: process.env.CI ?? '' });
 
 export const l3ctlArgv = (args: string[]) => [NODE, BIN, ...args];
 

@@ -41,7 +41,7 @@ export class StoreBuilder {
   }
 
   router(name: string): Router {
-    const r: Router = { id: randomUUID(), name, admin_state_up: true, gateway: null, interfaces: [], routes: [] };
+    const r: Router = { id: randomUUID(), name, admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null };
     this.s.routers.push(r);
     return r;
   }

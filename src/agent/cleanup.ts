@@ -15,7 +15,7 @@
 // deleting the namespace would leave its record), then, with --force, its
 // other processes, then the namespace.
 import { effectiveConfig, type Config } from '../model/config.js';
-import { EXTERNAL_DEV_PREFIX, INTERNAL_DEV_PREFIX, isRouterDevice, namespaceName, routerIdOfNamespace } from '../model/names.js';
+import { EXTERNAL_DEV_PREFIX, HA_DEV_PREFIX, INTERNAL_DEV_PREFIX, isRouterDevice, namespaceName, routerIdOfNamespace } from '../model/names.js';
 import type { State } from '../model/types.js';
 import { observeLinks } from '../linux/observe.js';
 import { ovsPortsOfDevices, ovsUnplugArgv } from '../linux/ovs.js';
@@ -141,8 +141,11 @@ export async function observeStale(sys: System, c: Classified['candidates'][numb
   const devices = [...links.keys()].filter((d) => d !== 'lo').sort();
   const present = daemons.filter((d) => isPresent(d.seen));
   const known = new Set(present.map((d) => String(d.seen.pid)));
+  // Its daemons' files are beside this store: a router of this store once, gone from it since.
+  const owner: StaleNamespace['owner'] = c.owner.kind === 'unknown' && present.length ? { kind: 'not-handled', router: c.routerId, reason: 'it left the store, its daemon files did not' } : c.owner;
   return {
     ...c,
+    owner,
     devices,
     pids: pids.stdout.split('\n').map((x) => x.trim()).filter((p) => p && !known.has(p)),
     ports: ovs ? ovsPortsOfDevices(ovs, devices.filter(isRouterDevice)) : [],
@@ -160,9 +163,9 @@ export async function removeStale(sys: System, s: StaleNamespace, opts: { dryRun
   const { runner } = sys;
   // A daemon keeps a deleted namespace alive and holds its port: stopped while it can still be found.
   for (const d of s.daemons) await stopDaemon(sys, d.paths, d.seen);
-  // Internal ports first, then the gateway, as the agent unplugs them.
+  // Internal ports first, then the gateway, then an HA router's HA port, as the agent unplugs them.
   const ours = s.devices.filter(isRouterDevice);
-  const order = [...ours.filter((d) => d.startsWith(INTERNAL_DEV_PREFIX)), ...ours.filter((d) => d.startsWith(EXTERNAL_DEV_PREFIX))];
+  const order = [INTERNAL_DEV_PREFIX, EXTERNAL_DEV_PREFIX, HA_DEV_PREFIX].flatMap((prefix) => ours.filter((d) => d.startsWith(prefix)));
   const onSwitch = new Map(s.ports.map((p) => [p.device, p.bridge]));
   // del-port takes the device with it, wherever it is.
   for (const d of order.filter((x) => onSwitch.has(x))) await runner.run(ovsUnplugArgv(onSwitch.get(d)!, d, { timeout: 10 }));

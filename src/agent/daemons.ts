@@ -25,7 +25,7 @@ import type { Action } from '../linux/actions.js';
 import { setDiff, type Finding, type Step } from './steps.js';
 
 /** Every kind a router may run: each is observed for every router, wanted or not, so an unwanted one is stopped. */
-export const ROUTER_DAEMON_KINDS: readonly DaemonKind[] = ['haproxy', 'radvd'];
+export const ROUTER_DAEMON_KINDS: readonly DaemonKind[] = ['haproxy', 'keepalived', 'radvd'];
 
 /**
  * Where one router's daemon files live: `<store>.d/routers/<router id>/`.
@@ -42,7 +42,8 @@ export interface DesiredDaemon {
   kind: DaemonKind;
   /** What it does, for check and show: `metadata proxy on port 9697 to http://…`. */
   role: string;
-  config: string;
+  /** Its config text; a function of the daemon's directory when the text names files there (keepalived's notify script). */
+  config: string | ((dir: string) => string);
   /** What an operator should know while it holds (not drift), e.g. no upstream set. */
   notice?: string;
 }
@@ -91,13 +92,13 @@ export async function observeDaemons(files: Files, storePath: string, routerId: 
   );
 }
 
-/** Anything of it there: a process of ours (in place or not), a pid file or a config. */
-export const isPresent = (o: DaemonObservation) => o.alive || o.stray || o.pidFile || o.config !== null;
+/** Anything of it there: a process of ours (in place or not, a child of it included), a pid file or a config. */
+export const isPresent = (o: DaemonObservation) => o.alive || o.stray || o.pidFile || o.config !== null || o.children.length > 0;
 
 /** What observing it again would show once an earlier plan of the same pass has stopped it (process and files gone). */
 export function afterStop(o: ObservedDaemon): ObservedDaemon {
   const kind = o.paths.kind;
-  return { paths: o.paths, seen: { pid: null, pidFile: false, alive: false, stray: false, config: null, loaded: null, argv: null, why: `${kind} is not running (no pid file)` } };
+  return { paths: o.paths, seen: { pid: null, pidFile: false, alive: false, stray: false, config: null, loaded: null, argv: null, children: [], ownFilesOk: true, ownFileProblem: null, why: `${kind} is not running (no pid file)` } };
 }
 
 /** The first line where two texts differ, on each side (null: that side has no such line). */
@@ -135,24 +136,29 @@ export function planDaemons(want: DesiredDaemon[], observed: ObservedDaemon[]): 
       finding = { kind: 'daemon-dead', object: w.kind, expected: w.role, live: o.seen.why };
     } else if (!sameCommandLine(spec, o.seen)) {
       finding = { kind: 'daemon-config', object: w.kind, expected: spec.argv.join(' '), live: `pid ${o.seen.pid}: ${(o.seen.argv ?? []).join(' ')}` };
-    } else if (o.seen.config !== w.config) {
-      const [e, l] = firstDifference(w.config, o.seen.config ?? '');
+    } else if (o.seen.config !== spec.config) {
+      const [e, l] = firstDifference(spec.config, o.seen.config ?? '');
       finding = { kind: 'daemon-config', object: w.kind, expected: e ?? '(end of config)', live: o.seen.config === null ? 'no config file' : (l ?? '(end of config)') };
+    } else if (!o.seen.ownFilesOk) {
+      finding = { kind: 'daemon-config', object: w.kind, expected: 'its files as l3ctl writes them', live: o.seen.ownFileProblem ?? 'changed' };
     } else {
       // The file is as wanted but the process never took it up (l3ctl died in between).
-      finding = { kind: 'daemon-config', object: w.kind, expected: `config ${configDigest(w.config)} taken up`, live: `pid ${o.seen.pid} runs config ${o.seen.loaded ?? 'unknown'}` };
+      finding = { kind: 'daemon-config', object: w.kind, expected: `config ${configDigest(spec.config)} taken up`, live: `pid ${o.seen.pid} runs config ${o.seen.loaded ?? 'unknown'}` };
     }
     out.push(step(finding, { phase: 'daemon', op, spec }));
   }
   for (const o of diff.del) {
     const s = o.seen;
-    const live = s.alive ? `pid ${s.pid} running` : s.stray ? s.why : `files left in ${o.paths.dir}`;
+    const live = s.alive ? `pid ${s.pid} running` : s.stray ? s.why : s.children.length ? `child pid ${s.children.join(', ')} running` : `files left in ${o.paths.dir}`;
     out.push(step({ kind: 'extra-daemon', object: o.paths.kind, expected: null, live }, { phase: 'daemon', op: 'stop', spec: o.paths }));
   }
   return out;
 }
 
-const specOf = (w: DesiredDaemon, p: DaemonPaths) => daemonSpec(w.kind, p.ns, p.dir, w.config);
+/** The config text for the daemon's own directory. */
+export const configText = (w: DesiredDaemon, dir: string) => (typeof w.config === 'string' ? w.config : w.config(dir));
+/** The daemon as wanted, where its files are. */
+export const specOf = (w: DesiredDaemon, p: DaemonPaths) => daemonSpec(w.kind, p.ns, p.dir, configText(w, p.dir));
 const step = (f: Finding, a: Action): Step => ({ findings: [f], actions: [a] });
 
 /** What check and show print about the daemons, one line each. */

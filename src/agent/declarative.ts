@@ -13,6 +13,7 @@
 // Networks, routers, floating IPs and config keys absent from the file are
 // kept unless `prune`. A router in the file is described whole: its gateway,
 // interfaces and routes are exactly the file's.
+import { allocateVrId } from '../model/ha.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { contains, firstFree, ipVersion, isHostOf } from '../model/addr.js';
 import { addressesText, cidrsText, gatewayIpsText } from '../model/subnets.js';
@@ -364,11 +365,23 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
       origin.set(rt, [...at, 'routes', k]);
       return rt;
     });
-    const r: Router = { id: d.id ?? m?.id ?? newId(), name: d.name, admin_state_up: d.admin_state_up ?? true, gateway, interfaces, routes };
+    const ha = d.ha ?? m?.ha ?? false;
+    const r: Router = {
+      id: d.id ?? m?.id ?? newId(),
+      name: d.name,
+      admin_state_up: d.admin_state_up ?? true,
+      gateway,
+      interfaces,
+      routes,
+      ha,
+      // Kept from the store when the file leaves it out; allocated below when neither has one.
+      ha_vr_id: ha ? d.ha_vr_id ?? (m?.ha ? m.ha_vr_id : null) : null,
+    };
     origin.set(r, at);
     named.add(r.id);
     return r;
   });
+  for (const r of routers) if (r.ha && r.ha_vr_id === null) r.ha_vr_id = allocateVrId(routers);
   const routersByName = new Map(routers.map((r) => [r.name, r]));
   const routersById = new Map(routers.map((r) => [r.id, r]));
 

@@ -4,6 +4,7 @@
 // same observations and plan as `agent check`; only --probe sends traffic,
 // and only to addresses the router owns or serves.
 import { contains, DEFAULT_DST } from '../model/addr.js';
+import { haStatus, type HaStatus } from '../linux/keepalived.js';
 import type { Config } from '../model/config.js';
 import { isRouterDevice, namespaceName, routerIdOfNamespace } from '../model/names.js';
 import type { FloatingIp, Router, State } from '../model/types.js';
@@ -56,6 +57,7 @@ export function verdictOf(checks: Check[], subject: string): Diagnosis {
 const inNs = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
 const ipIn = (ns: string | null, args: string[]) => (ns ? ['ip', '-n', ns, ...args] : ['ip', ...args]);
 const nsLabel = (ns: string | null) => ns ?? 'the host namespace';
+const addrsText = (xs: { ip: string; prefixlen: number }[]) => xs.map((a) => `${a.ip}/${a.prefixlen}`).join(' ');
 
 /** A rule of ours with its counters, from `iptables-save -c`. */
 function ruleCounters(obs: ObservedNs, chain: string, rule: string): string | null {
@@ -85,7 +87,7 @@ interface RouterContext {
 const routerContext = (sys: System, state: State, config: Config, router: Router): RouterContext => ({ sys, runner: sys.runner, state, config, router, sync: `l3ctl agent sync ${router.name}` });
 
 /** The checks every router-level diagnosis starts with; null obs: stop there. */
-async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ c: RouterContext; runner: Runner; ns: string | null; obs: ObservedNs; d: DesiredRouter; daemons: ObservedDaemon[] } | null> {
+async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ c: RouterContext; runner: Runner; ns: string | null; obs: ObservedNs; d: DesiredRouter; daemons: ObservedDaemon[]; ha: HaStatus | null } | null> {
   const { state, config, router: r } = c;
   const skip = skipReason(state, config, r);
   if (skip !== null) {
@@ -101,7 +103,7 @@ async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ c: Rou
     return null;
   }
   out.push(ok('router namespace', `${nsLabel(place.ns)} exists`, 'ip netns list'));
-  const d = desiredRouter(state, config, r);
+  const d = desiredRouter(state, config, r, o.node);
   // The classic silent failure: our rules in the backend the kernel does not use here.
   const { backend } = await iptablesBackend(c.runner);
   if (backend) {
@@ -118,8 +120,18 @@ async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ c: Rou
   }
   const fwd = o.obs.sysctl.ipForward;
   out.push(fwd ? ok('ip_forward', 'net.ipv4.ip_forward = 1', cmd(commands.sysctl(place.ns, ['net.ipv4.ip_forward']))) : fail('ip_forward', 'net.ipv4.ip_forward is 0: the router forwards nothing', cmd(commands.sysctl(place.ns, ['net.ipv4.ip_forward'])), c.sync));
-  return { c, runner: c.runner, ns: o.obs.ns, obs: o.obs, d, daemons: o.daemons };
+  // An HA router: its addresses are keepalived's, on the master only.
+  const ha = r.ha ? haStatus(o.haStateText, !!o.daemons.find((x) => x.paths.kind === 'keepalived')?.seen.alive) : null;
+  if (ha !== null) {
+    const command = `l3ctl router show ${r.name}`;
+    if (ha === 'master' || ha === 'backup') out.push(ok('HA state (keepalived)', `${ha} on this node, VRRP id ${r.ha_vr_id}`, command));
+    else out.push(fail('HA state (keepalived)', ha === 'stopped' ? 'keepalived is not running: this node takes no part in the election' : `${ha} on this node`, command, c.sync));
+  }
+  return { c, runner: c.runner, ns: o.obs.ns, obs: o.obs, d, daemons: o.daemons, ha };
 }
+
+/** An HA router on a node that is not its master holds none of its addresses: nothing to check of them here. */
+const notHolding = (d: DesiredRouter, ha: HaStatus | null, kind: string) => d.ha !== null && kind !== 'ha' && ha !== 'master';
 
 function driftCheck(c: RouterContext, plans: ReturnType<typeof planRouterFrom>): Check {
   const findings = plans.flatMap(findingsOf);
@@ -170,7 +182,7 @@ export async function diagnoseFip(sys: System, state: State, config: Config, f: 
   out.push(ok('floating IP in the store', `${f.floating_ip_address} -> ${f.fixed_ip_address} on router '${r.name}'`, storeCmd));
   const base = await namespaceChecks(routerContext(sys, state, config, r), out);
   if (!base) return verdictOf(out, subject);
-  const { c, obs, d, runner, ns } = base;
+  const { c, obs, d, runner, ns, ha } = base;
   const fip = f.floating_ip_address;
   const fixed = f.fixed_ip_address;
 
@@ -181,6 +193,7 @@ export async function diagnoseFip(sys: System, state: State, config: Config, f: 
   const qgCmd = gw ? cmd(ipIn(ns, ['addr', 'show', 'dev', gw.device])) : cmd(ipIn(ns, ['addr', 'show']));
   if (!gw || !qg) out.push(fail('gateway device', gw ? `${gw.device} is missing` : `router '${r.name}' has no gateway`, qgCmd, gw ? c.sync : `l3ctl gateway set ${r.name} NETWORK`));
   else if (!qg.up) out.push(fail('gateway device', `${gw.device} is down`, qgCmd, c.sync));
+  else if (notHolding(d, ha, gw.kind)) out.push(ok('gateway device', `${gw.device} up; ${fip}/32 is keepalived's, on the master (this node is ${ha})`, qgCmd));
   else if (!qg.addrs.some((a) => a.local === fip && a.prefixlen === 32)) out.push(fail('gateway device', `${gw.device} is up but lacks ${fip}/32: nothing answers ARP for the floating IP`, qgCmd, c.sync));
   else out.push(ok('gateway device', `${gw.device} up with ${fip}/32`, qgCmd));
 
@@ -240,7 +253,7 @@ export async function diagnoseRouter(sys: System, state: State, config: Config, 
   const subject = `router ${r.name}`;
   const base = await namespaceChecks(routerContext(sys, state, config, r), out);
   if (!base) return verdictOf(out, subject);
-  const { c, obs, d, runner, ns } = base;
+  const { c, obs, d, runner, ns, ha } = base;
   const host = await observeHost(runner, config.host_namespace);
   for (const p of d.ports) {
     const dev = obs.links.get(p.device);
@@ -248,11 +261,11 @@ export async function diagnoseRouter(sys: System, state: State, config: Config, 
     const what = `${p.kind} port ${p.device}`;
     if (!dev) out.push(fail(what, `${p.device} is missing`, command, c.sync));
     else if (!dev.up) out.push(fail(what, `${p.device} is down`, command, c.sync));
+    else if (notHolding(d, ha, p.kind)) out.push(ok(what, `${p.device} up; ${addrsText(p.addrs)} is keepalived's, on the master (this node is ${ha})`, command));
     else {
       const lacks = p.addrs.filter((w) => !dev.addrs.some((a) => a.local === w.ip && a.prefixlen === w.prefixlen));
-      const text = (xs: typeof p.addrs) => xs.map((a) => `${a.ip}/${a.prefixlen}`).join(' ');
-      if (lacks.length) out.push(fail(what, `${p.device} lacks ${text(lacks)}`, command, c.sync));
-      else out.push(ok(what, `${p.device} up with ${text(p.addrs)}`, command));
+      if (lacks.length) out.push(fail(what, `${p.device} lacks ${addrsText(lacks)}`, command, c.sync));
+      else out.push(ok(what, `${p.device} up with ${addrsText(p.addrs)}`, command));
     }
     const tap = host.links.get(p.tap);
     const bcmd = cmd(ipIn(config.host_namespace, ['link', 'show', p.tap]));

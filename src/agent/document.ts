@@ -27,7 +27,7 @@ import { UsageError } from '../model/errors.js';
 import { IPV6_MODES, STATE_VERSION, type Ipv6Mode, type Port, type State } from '../model/types.js';
 import { checkCidr, checkIp, checkIpv4, checkMac, checkName, checkUuid, shown, subnetProblem } from '../model/validate.js';
 import { ipVersion, parseCidr } from '../model/addr.js';
-import { legacySubnetId } from '../store/migrations.js';
+import { legacySubnetId } from '../store/migrate.js';
 
 export const API_VERSION = 'l3ctl/v1';
 export const KIND = 'Site';
@@ -62,6 +62,9 @@ export interface DocRouter {
   id?: string;
   name: string;
   admin_state_up?: boolean;
+  /** An HA router, with the VRRP id every node must give it (allocated when left out). */
+  ha?: boolean;
+  ha_vr_id?: number | null;
   gateway?: DocPort | null;
   interfaces?: DocPort[] | null;
   routes?: DocRoute[] | null;
@@ -194,6 +197,8 @@ export function toDocument(state: State): SiteDocument {
       name: r.name,
       id: r.id,
       admin_state_up: r.admin_state_up,
+      // The VRRP id goes with the router: every node must give it the same one.
+      ...(r.ha ? { ha: true, ha_vr_id: r.ha_vr_id } : {}),
       gateway: r.gateway ? port(r.gateway) : null,
       interfaces: r.interfaces.map(port),
       routes: r.routes.map((x) => ({ destination: x.destination, nexthop: x.nexthop })),
@@ -234,7 +239,7 @@ export function formatOfPath(file: string): DocFormat | null {
 /**
  * How a document of store version N becomes one of version N+1, for every N
  * from OLDEST_STORE_VERSION up (the documents' counterpart of the store's
- * src/store/migrations.ts). When types.ts's STATE_VERSION goes up, the step
+ * src/store/migrate.ts). When types.ts's STATE_VERSION goes up, the step
  * from the old version goes here (and the old version stays readable). Steps
  * run on unchecked data: they move what they know, the shape check names
  * the rest.
@@ -246,7 +251,7 @@ const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !
 const mapList = (x: unknown, f: (o: Obj) => Obj) => (Array.isArray(x) ? x.map((o) => (isObj(o) ? f(o) : o)) : x);
 
 /**
- * 1 → 2: a network's `cidr` and `gateway_ip` become its one subnet (with
+ * 2 → 3: a network's `cidr` and `gateway_ip` become its one subnet (with
  * the id the store's migration gives it, when the network has an id, so the
  * document and a migrated store agree); a port's `ip_address` its one fixed IP.
  */
@@ -266,7 +271,11 @@ function subnetsAndFixedIps(doc: Obj): Obj {
   return { ...doc, ...('networks' in doc ? { networks: mapList(doc.networks, network) } : {}), ...('routers' in doc ? { routers: mapList(doc.routers, router) } : {}) };
 }
 
-export const DOCUMENT_MIGRATIONS: Record<number, Migration> = { 1: subnetsAndFixedIps };
+export const DOCUMENT_MIGRATIONS: Record<number, Migration> = {
+  // Store version 2 added HA routers; a version-1 document has none (its routers read as legacy).
+  1: (doc) => doc,
+  2: subnetsAndFixedIps,
+};
 export const OLDEST_STORE_VERSION = 1;
 
 export interface MigrationTable {
@@ -345,6 +354,8 @@ const DocumentSchema = v.strictObject({
       id: v.optional(str),
       name: str,
       admin_state_up: v.optional(bool),
+      ha: v.optional(bool),
+      ha_vr_id: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(254)))),
       gateway: v.optional(v.nullable(PortDocSchema)),
       interfaces: listOf(PortDocSchema),
       routes: listOf(v.strictObject({ destination: str, nexthop: str })),

@@ -1,6 +1,7 @@
 // One pass of process_router for the objects a command or a full sync
 // touches: observe the kernel now, plan. The plans are what apply runs, what
 // --dry-run prints, what `agent check` and `router show` report.
+import path from 'node:path';
 import type { Config } from '../model/config.js';
 import { BRIDGE_PREFIX, INTERNAL_DEV_PREFIX, TAP_PREFIX, isRouterDevice, namespaceName, networkBridge } from '../model/names.js';
 import type { Network, State } from '../model/types.js';
@@ -9,11 +10,13 @@ import { iptablesVersion, observeHost, observeNs, type ObservedHost, type Observ
 import type { Files } from '../linux/files.js';
 import type { ObservedOvs } from '../linux/ovs.js';
 import type { Runner } from '../linux/runner.js';
-import { afterStop, observeDaemons, type ObservedDaemon } from './daemons.js';
-import { desiredRouter, ipv6Devices, placement } from './desired.js';
+import { afterStop, observeDaemons, routerFilesDir, type ObservedDaemon } from './daemons.js';
+import { desiredRouter, ipv6Devices, placement, type NodeIdentity } from './desired.js';
+import { keepalivedFiles, parseHaState } from '../linux/keepalived.js';
 import { driverFor } from './drivers/index.js';
 import { skipReason } from './filters.js';
 import { planRouter, planTeardown } from './plan.js';
+import { planDaemons } from './daemons.js';
 import { actionsOf, isEmptyPlan, type Plan } from './steps.js';
 
 /**
@@ -44,6 +47,44 @@ export interface RouterObservation {
   iptablesVersion: string | null;
   /** Every kind of per-router daemon, observed where the router's devices live. */
   daemons: ObservedDaemon[];
+  /** The VRRP state keepalived last notified (its state file), whatever the router is now. */
+  haStateText: string | null;
+  /** This node, for an HA router's HA port. */
+  node: NodeIdentity;
+}
+
+/** How long a state file that disagrees with the addresses is given to catch up. */
+export const HA_STATE_SETTLE_MS = 300;
+
+/**
+ * keepalived adds a new master's addresses first and runs the notify script
+ * after: for a moment the addresses are there and the state file still says
+ * backup. A live keepalived whose router ports hold addresses while its file
+ * says otherwise is asked again a little later, so that a pass in that
+ * moment does not take a new master's addresses away.
+ */
+async function settledHaState(sys: System, routerId: string, obs: ObservedNs, daemons: ObservedDaemon[], text: string | null): Promise<string | null> {
+  if (parseHaState(text) === 'master') return text;
+  if (!daemons.find((d) => d.paths.kind === 'keepalived')?.seen.alive) return text;
+  const holding = [...obs.links.values()].some((l) => /^q[rg]-/.test(l.name) && l.addrs.some((a) => a.scope === 'global'));
+  if (!holding) return text;
+  await new Promise((r) => setTimeout(r, HA_STATE_SETTLE_MS));
+  return sys.files.read(keepalivedFiles(routerFilesDir(sys.storePath, routerId)).state);
+}
+
+/** Where an unset ha_node_address is derived from. */
+export const MACHINE_ID_PATH = '/etc/machine-id';
+
+const machineIds = new WeakMap<Files, Promise<string | null>>();
+
+/** This host's machine id, read once per Files face. */
+export function machineId(files: Files): Promise<string | null> {
+  let m = machineIds.get(files);
+  if (!m) {
+    m = files.read(MACHINE_ID_PATH);
+    machineIds.set(files, m);
+  }
+  return m;
 }
 
 /** What every router of a pass shares: the bridges' namespace and the switch, read once. */
@@ -63,16 +104,26 @@ export async function observeRouter(sys: System, state: State, config: Config, r
   const place = placement(config, routerId);
   const router = handled(state, config, routerId);
   const devices = router ? ipv6Devices(state, router) : null;
-  const [obs, view, leftover, daemons] = await Promise.all([
-    observeNs(runner, place.ns, { shared: place.shared, ...(devices ? { ipv6: { devices } } : {}) }),
+  const ha = !!state.routers.find((r) => r.id === routerId)?.ha;
+  const [obs, view, leftover, daemons, haStateText, id] = await Promise.all([
+    observeNs(runner, place.ns, { shared: place.shared, ha, ...(devices ? { ipv6: { devices } } : {}) }),
     shared ?? observeShared(runner, config),
     place.shared ? observeNs(runner, namespaceName(routerId)) : null,
     observeDaemons(sys.files, sys.storePath, routerId, place.ns),
+    ha ? sys.files.read(keepalivedFiles(routerFilesDir(sys.storePath, routerId)).state) : null,
+    ha ? machineId(sys.files) : null,
   ]);
   const { host, ovs } = view;
   // A namespace yet to be built has no save to tell the version by.
   const version = obs.iptables.version === null && router ? await iptablesVersion(runner) : null;
-  return { obs, host, leftover, ovs, iptablesVersion: version, daemons };
+  const settled = ha ? await settledHaState(sys, routerId, obs, daemons, haStateText) : haStateText;
+  return { obs, host, leftover, ovs, iptablesVersion: version, daemons, haStateText: settled, node: nodeIdentity(id, sys.storePath) };
+}
+
+/** This node: its machine id and what tells it from another node (the machine id and the store's path). */
+export function nodeIdentity(machineIdText: string | null, storePath: string): NodeIdentity {
+  const machine = machineIdText?.trim() || null;
+  return { machineId: machine, key: `${machine ?? ''}:${path.resolve(storePath)}` };
 }
 
 /**
@@ -97,13 +148,30 @@ export function planRouterFrom(state: State, config: Config, routerId: string, o
     hs = { ...side, host: withoutHostEnds(side.host, o.leftover) };
     daemons = o.daemons.map((d) => (d.seen.stray ? afterStop(d) : d));
   }
-  if (!router) plans.push(planTeardown(place.ns, o.obs, hs, driver, place.shared, daemons));
-  else plans.push(planRouter(desiredRouter(state, config, router), o.obs, hs, { sendArp: config.send_arp_for_ha > 0, iptablesVersion: o.iptablesVersion }, daemons));
+  if (!router) {
+    // keepalived goes first, while its HA port is still there: a master hands
+    // over at once (a priority-0 advert) instead of after the peer's timeout.
+    const keepalived = daemons.filter((x) => x.paths.kind === 'keepalived');
+    const stop = planDaemons([], keepalived);
+    if (stop.length) plans.push({ ns: place.ns, hostNs: o.host.ns, steps: stop });
+    // Its floating IPs are keepalived's, gone with it: the teardown leaves them to it (and to the devices' deletion).
+    const obs = stop.length ? withoutSingleAddresses(o.obs) : o.obs;
+    plans.push(planTeardown(place.ns, obs, hs, driver, place.shared, daemons.filter((x) => x.paths.kind !== 'keepalived')));
+  } else {
+    const opts = { sendArp: config.send_arp_for_ha > 0, iptablesVersion: o.iptablesVersion, haState: parseHaState(o.haStateText) };
+    plans.push(planRouter(desiredRouter(state, config, router, o.node), o.obs, hs, opts, daemons));
+  }
   return plans;
 }
 
 export async function planRouterPass(sys: System, state: State, config: Config, routerId: string, shared?: SharedView): Promise<Plan[]> {
   return planRouterFrom(state, config, routerId, await observeRouter(sys, state, config, routerId, shared));
+}
+
+/** The namespace without the /32 addresses of its devices (an HA router's floating IPs, keepalived's). */
+function withoutSingleAddresses(obs: ObservedNs): ObservedNs {
+  const links = new Map([...obs.links].map(([name, l]) => [name, { ...l, addrs: l.addrs.filter((a) => a.prefixlen !== 32) }]));
+  return { ...obs, links };
 }
 
 /**

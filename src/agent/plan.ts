@@ -3,7 +3,7 @@
 // re-planned (re-planning after a successful apply must give an empty plan).
 // Each kind of object is one comparison here, through setDiff.
 import { routeDstText } from '../model/addr.js';
-import { EXTERNAL_DEV_PREFIX, isRouterDevice } from '../model/names.js';
+import { EXTERNAL_DEV_PREFIX, HA_DEV_PREFIX, isRouterDevice } from '../model/names.js';
 import { supportsRandomFully, type ParsedSave } from '../linux/iptables.js';
 import type { ObservedLink, ObservedNs, ObservedRoute } from '../linux/observe.js';
 import type { DesiredPort, DesiredRoute, DesiredRouter } from './desired.js';
@@ -12,7 +12,8 @@ import { desiredSection, emptySection } from './nat.js';
 import { planNat } from './plan-nat.js';
 import type { Action } from '../linux/actions.js';
 import { setDiff, type Finding, type Plan, type Step } from './steps.js';
-import { daemonNotices, planDaemons, type ObservedDaemon } from './daemons.js';
+import { daemonNotices, planDaemons, specOf, type ObservedDaemon } from './daemons.js';
+import type { HaState } from '../linux/keepalived.js';
 
 export { planBridges, type WantedBridge } from './drivers/linuxbridge.js';
 
@@ -28,7 +29,37 @@ interface WantedAddr {
   fip: boolean;
 }
 
+/**
+ * keepalived's share of an HA router on this node: its addresses and routes
+ * are left alone while keepalived may hold them (alive and master); held by
+ * a node that is not the master (a dead keepalived's leftovers, a hand-made
+ * copy) they are drift, and go.
+ */
+interface HaShare {
+  /** `ADDR/LEN on DEV` */
+  addresses: Set<string>;
+  routes: Set<string>;
+  /** keepalived runs here and says master. */
+  holds: boolean;
+  /** Why not, for the findings: `keepalived is backup`, `keepalived is not running`. */
+  why: string;
+}
+
+function haShare(d: DesiredRouter, daemons: ObservedDaemon[], state: HaState | null): HaShare | null {
+  if (!d.ha) return null;
+  const k = daemons.find((o) => o.paths.kind === 'keepalived');
+  const alive = !!k?.seen.alive;
+  return {
+    addresses: new Set(d.ha.owned.map((a) => `${a.cidr} on ${a.dev}`)),
+    routes: new Set(d.ha.ownedRoutes),
+    holds: alive && state === 'master',
+    why: alive ? `keepalived is ${state ?? 'in no state yet'} on this node` : 'keepalived is not running on this node',
+  };
+}
+
 function wantedAddrs(d: DesiredRouter, p: DesiredPort): WantedAddr[] {
+  // An HA router's own addresses are keepalived's; its HA port's is this node's.
+  if (d.ha && p.kind !== 'ha') return [];
   return [
     ...p.addrs.map((a) => ({ ip: a.ip, prefixlen: a.prefixlen, brd: a.broadcast, fip: false })),
     ...(p.kind === 'gateway' ? d.fips.map((f) => ({ ip: f.fip, prefixlen: 32, brd: f.fip, fip: true })) : []),
@@ -38,12 +69,14 @@ function wantedAddrs(d: DesiredRouter, p: DesiredPort): WantedAddr[] {
 /**
  * IPv6 addresses go on without `brd` and with duplicate address detection,
  * as Neutron's L3 agent adds them (it never passes nodad; keepalived's
- * addresses, issue 20, are another matter); gratuitous ARP is IPv4's.
+ * addresses are another matter); gratuitous ARP is IPv4's.
  */
-function addrAdd(p: DesiredPort, w: WantedAddr, sendArp: boolean): Action[] {
+function addrAdd(d: DesiredRouter, p: DesiredPort, w: WantedAddr, sendArp: boolean): Action[] {
   const line = w.brd === null ? `addr add ${w.ip}/${w.prefixlen} scope global dev ${p.device}` : `addr add ${w.ip}/${w.prefixlen} brd ${w.brd} scope global dev ${p.device}`;
   // A floating IP's address goes on only once its NAT rules are in place.
   const add: Action = w.fip ? { phase: 'fip', line } : { phase: 'router', order: 'addr-add', line };
+  // This node's HA address: no other node may have it (a collision is an error, never silent).
+  if (p.kind === 'ha') return [add, { phase: 'dad', dev: p.device, ip: w.ip, ignoreMacs: d.ha?.siblingMacs ?? [] }];
   return sendArp && w.brd !== null ? [add, { phase: 'garp', dev: p.device, ip: w.ip }] : [add];
 }
 
@@ -73,7 +106,7 @@ function withoutDevices(obs: ObservedNs, gone: Map<string, Finding>): ObservedNs
 }
 
 /** Ports and their addresses. Returns the devices whose primary address this plan adds. */
-function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, side: PortSide, replaced: Map<string, Finding>, was: ObservedNs, sendArp: boolean, out: Step[]): Set<string> {
+function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, side: PortSide, replaced: Map<string, Finding>, was: ObservedNs, sendArp: boolean, ha: HaShare | null, out: Step[]): Set<string> {
   const readdressed = new Set<string>();
   for (const p of d.ports) {
     const dev = obs.links.get(p.device);
@@ -82,7 +115,7 @@ function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, s
       readdressed.add(p.device);
       const why = replaced.get(p.device);
       const finding: Finding = why ?? { kind: 'missing-device', object: p.device, expected: `${p.kind} port ${p.portId} ${addrsText(p)} on ${p.bridge}`, live: null };
-      out.push(step([finding], [...driver.plug(p, side, why ? was.links.get(p.device) : undefined), ...want.flatMap((w) => addrAdd(p, w, sendArp)), ...acceptRaSet(p)]));
+      out.push(step([finding], [...driver.plug(p, side, why ? was.links.get(p.device) : undefined), ...want.flatMap((w) => addrAdd(d, p, w, sendArp)), ...acceptRaSet(p)]));
       continue;
     }
     const ra = obs.sysctl.acceptRa.get(p.device);
@@ -96,10 +129,16 @@ function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, s
     for (const w of diff.add) {
       const key = addrKey(w.ip, w.prefixlen);
       if (!w.fip) readdressed.add(p.device);
-      out.push(step([{ kind: 'missing-address', object: `${key} on ${p.device}`, expected: key, live: null }], addrAdd(p, w, sendArp)));
+      out.push(step([{ kind: 'missing-address', object: `${key} on ${p.device}`, expected: key, live: null }], addrAdd(d, p, w, sendArp)));
     }
     for (const h of diff.del) {
-      out.push(step([{ kind: 'extra-address', object: `${h} on ${p.device}`, expected: null, live: h }], [{ phase: 'router', order: 'addr-del', line: `addr del ${h} dev ${p.device}` }]));
+      const del: Action = { phase: 'router', order: 'addr-del', line: `addr del ${h} dev ${p.device}` };
+      const object = `${h} on ${p.device}`;
+      if (ha?.addresses.has(object)) {
+        if (!ha.holds) out.push(step([{ kind: 'stale-ha-address', object, expected: `on the master only (keepalived's): ${ha.why}`, live: h }], [del]));
+        continue;
+      }
+      out.push(step([{ kind: 'extra-address', object, expected: null, live: h }], [del]));
     }
   }
   return readdressed;
@@ -124,7 +163,7 @@ function replaceLine(r: DesiredRoute): string {
  * routes. Routes are ours when they leave through one of our devices: in a
  * shared host namespace the host's own routes must survive.
  */
-function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>, out: Step[]): void {
+function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>, ha: HaShare | null, out: Step[]): void {
   const wanted = d.routes.filter((r) => !(r.via === null && readdressed.has(r.dev!))); // the kernel adds those with the address
   const have = new Map<string, ObservedRoute[]>();
   for (const o of obs.routes) have.set(o.dst, [...(have.get(o.dst) ?? []), o]);
@@ -142,10 +181,12 @@ function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>,
     // A replace of the same destination already overwrites it. Routes the
     // kernel learnt from router advertisements (accept_ra 2 on a gateway) are its own.
     if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isRouterDevice(o.dev) || o.protocol === 'ra') continue;
-    out.push(step(
-      [{ kind: 'extra-route', object: o.dst, expected: null, live: routeText(o.dst, o.gateway, o.dev) }],
-      [{ phase: 'router', order: 'route-del', line: `route del ${routeDstText(o.dst)} via ${o.gateway}` }],
-    ));
+    const del: Action = { phase: 'router', order: 'route-del', line: `route del ${routeDstText(o.dst)} via ${o.gateway}` };
+    if (ha?.routes.has(o.dst)) {
+      if (!ha.holds) out.push(step([{ kind: 'stale-ha-route', object: o.dst, expected: `on the master only (keepalived's): ${ha.why}`, live: routeText(o.dst, o.gateway, o.dev) }], [del]));
+      continue;
+    }
+    out.push(step([{ kind: 'extra-route', object: o.dst, expected: null, live: routeText(o.dst, o.gateway, o.dev) }], [del]));
   }
 }
 
@@ -165,8 +206,9 @@ function planStaleDevices(obs: ObservedNs, wanted: Set<string>, driver: Interfac
 /** A floating IP's address on a gateway: an IPv4 /32. */
 const isFipAddr = (a: string) => a.endsWith('/32') && !a.includes(':');
 
-/** Internal ports first, then the gateway, as the agent unplugs them. */
-const unplugOrder = (a: string, b: string) => Number(a.startsWith(EXTERNAL_DEV_PREFIX)) - Number(b.startsWith(EXTERNAL_DEV_PREFIX)) || a.localeCompare(b);
+/** Internal ports first, then the gateway, then the HA port, as the agent unplugs them. */
+const unplugRank = (n: string) => (n.startsWith(HA_DEV_PREFIX) ? 2 : n.startsWith(EXTERNAL_DEV_PREFIX) ? 1 : 0);
+const unplugOrder = (a: string, b: string) => unplugRank(a) - unplugRank(b) || a.localeCompare(b);
 
 const DNAT_RE = /^-A l3ctl-PREROUTING -d (\S+)\/32 -j DNAT --to-destination (\S+)$/;
 
@@ -225,10 +267,47 @@ function planSysctls(d: DesiredRouter, obs: ObservedNs, out: Step[]): void {
   }
 }
 
+/**
+ * The HA port is plugged by this plan (it was missing, or is replaced): a
+ * keepalived that runs lost its interface with the old device and does not
+ * take the new one up by itself; it is restarted once the port is there.
+ * (It held nothing without its interface: the restart costs no failover.)
+ */
+function restartOnNewHaPort(d: DesiredRouter, daemons: ObservedDaemon[], steps: Step[]): void {
+  const o = daemons.find((x) => x.paths.kind === 'keepalived');
+  const w = d.daemons.find((x) => x.kind === 'keepalived');
+  if (!o?.seen.alive || !w) return;
+  const action = steps.flatMap((s) => s.actions).find((a) => a.phase === 'daemon' && a.spec.kind === 'keepalived');
+  if (action?.phase === 'daemon') {
+    if (action.op === 'reload') action.op = 'restart';
+    return;
+  }
+  steps.push(step(
+    [{ kind: 'daemon-config', object: 'keepalived', expected: `running on ${d.ha!.port.device} as plugged now`, live: `pid ${o.seen.pid}, started on an HA port that is gone` }],
+    [{ phase: 'daemon', op: 'restart', spec: specOf(w, o.paths) }],
+  ));
+}
+
 export interface PlanOptions {
   sendArp: boolean;
   /** iptables' version when the namespace's save does not tell it (a new namespace). */
   iptablesVersion?: string | null;
+  /** An HA router: the VRRP state keepalived last notified on this node (null: none). */
+  haState?: HaState | null;
+}
+
+/**
+ * An HA router's standby has ports with the master's MACs: IPv6 (link-local
+ * addresses, their DAD, MLD) would send frames from them and pull the
+ * switches' MAC tables to the standby. Off in the router's namespace, before
+ * its ports are plugged.
+ */
+function planHaSysctls(d: DesiredRouter, obs: ObservedNs, out: Step[]): void {
+  if (!d.ha || d.shared || obs.sysctl.ipv6Off !== false) return;
+  out.push(step(
+    [{ kind: 'ipv6-on', object: 'net.ipv6.conf.all.disable_ipv6', expected: "1 (an HA router's standby must stay silent: its ports have the master's MACs)", live: '0' }],
+    [{ phase: 'sysctl', setting: 'net.ipv6.conf.all.disable_ipv6=1' }, { phase: 'sysctl', setting: 'net.ipv6.conf.default.disable_ipv6=1' }],
+  ));
 }
 
 /**
@@ -247,8 +326,10 @@ export function planRouter(d: DesiredRouter, observed: ObservedNs, hs: HostSide,
   if (!d.shared && obs.exists && !obs.links.get('lo')?.up) {
     steps.push(step([{ kind: 'device-down', object: 'lo', expected: 'up', live: obs.links.has('lo') ? 'down' : null }], [{ phase: 'router', order: 'lo', line: 'link set lo up' }]));
   }
-  const readdressed = planPorts(d, obs, driver, side, replaced, observed, opts.sendArp, steps);
-  planRoutes(d, obs, readdressed, steps);
+  const ha = haShare(d, daemons, opts.haState ?? null);
+  planHaSysctls(d, obs, steps);
+  const readdressed = planPorts(d, obs, driver, side, replaced, observed, opts.sendArp, ha, steps);
+  planRoutes(d, obs, readdressed, ha, steps);
   planStaleDevices(obs, new Set(d.ports.map((p) => p.device)), driver, side, steps);
   const randomFully = d.nat.randomFully && supportsRandomFully(obs.iptables.version ?? opts.iptablesVersion ?? null);
   const nat = planNat(desiredSection({ ...d.nat, randomFully }), obs.iptables);
@@ -259,7 +340,9 @@ export function planRouter(d: DesiredRouter, observed: ObservedNs, hs: HostSide,
   if (gone.length && nat.length) nat[0]!.actions.push(...gone.flatMap((m) => conntrackFlush(m.fip)));
   planSysctls(d, obs, steps);
   // After the NAT rules that lead to them (apply runs the daemon phase after the restore).
-  steps.push(...planDaemons(d.daemons, daemons));
+  const daemonSteps = planDaemons(d.daemons, daemons);
+  if (d.ha && !obs.links.has(d.ha.port.device)) restartOnNewHaPort(d, daemons, daemonSteps);
+  steps.push(...daemonSteps);
   const notices = daemonNotices(d.daemons);
 
   const hostNs = hs.host.ns;

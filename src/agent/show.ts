@@ -1,7 +1,7 @@
 // `router show`: the router as the store wants it and as the kernel has it,
 // side by side. The drift verdict and the marks come from the plan that
 // `agent sync` would run, never from a comparison of their own.
-import { routeDstText } from '../model/addr.js';
+import { DEFAULT_DST, routeDstText } from '../model/addr.js';
 import type { Config } from '../model/config.js';
 import { isRouterDevice } from '../model/names.js';
 import type { Router, State } from '../model/types.js';
@@ -11,6 +11,7 @@ import { skipReason } from './filters.js';
 import { desiredSection, sectionLines } from './nat.js';
 import { observeRouter, planRouterFrom, type System } from './pass.js';
 import { findingsOf, noticesOf, type Finding } from './steps.js';
+import { haStatus, type HaStatus } from '../linux/keepalived.js';
 
 /** One line of either side, with the key findings name it by. */
 export interface ViewLine {
@@ -39,6 +40,8 @@ export interface RouterView {
   drifted: Set<string>;
   /** Not drift, said in one line each: e.g. the metadata proxy has no upstream. */
   notices: string[];
+  /** An HA router on this node: keepalived's state (its own word), its VRRP id and HA port; null for a legacy router. */
+  ha: { state: HaStatus; vrId: number; device: string | null; address: string | null } | null;
 }
 
 const devLine = (name: string, addrs: string[]) => ({ key: name, text: `${name} ${[...addrs].sort().join(' ')}`.trimEnd() });
@@ -46,9 +49,21 @@ const routeLine = (dst: string, via: string | null, dev: string | null) => ({ ke
 
 function desiredSide(d: DesiredRouter | null): RouterSide {
   if (!d) return { devices: [], routes: [], nat: [], daemons: [] };
+  // An HA router's addresses and routes are keepalived's: the master has them, a backup does not.
+  const KA = ' (keepalived: on the master)';
+  const kaText = (l: ViewLine) => ({ key: l.key, text: l.text + KA });
+  const haRoutes = (d.ha?.instance.routes ?? []).map((r) => kaText(routeLine(r.dst === 'default' ? DEFAULT_DST : r.dst, r.via, r.dev)));
   return {
-    devices: d.ports.map((p) => devLine(p.device, [...p.addrs.map((a) => `${a.ip}/${a.prefixlen}`), ...(p.kind === 'gateway' ? d.fips.map((f) => `${f.fip}/32`) : [])])),
-    routes: d.routes.map((r) => routeLine(r.dst, r.via, r.dev)),
+    devices: d.ports.map((p) => {
+      const addrs = p.addrs.map((a) => `${a.ip}/${a.prefixlen}`);
+      if (d.ha && p.kind === 'ha') {
+        const line = devLine(p.device, addrs);
+        return { key: line.key, text: `${line.text} + ${d.ha.owned[0]!.cidr}${KA}` };
+      }
+      const line = devLine(p.device, [...addrs, ...(p.kind === 'gateway' ? d.fips.map((f) => `${f.fip}/32`) : [])]);
+      return d.ha ? kaText(line) : line;
+    }),
+    routes: [...d.routes.map((r) => routeLine(r.dst, r.via, r.dev)), ...haRoutes],
     nat: sectionLines(desiredSection(d.nat)).map((l) => ({ key: l, text: l })),
     daemons: d.daemons.map((x) => ({ key: x.kind, text: `${x.kind}: ${x.role}` })),
   };
@@ -71,7 +86,7 @@ export async function routerView(sys: System, state: State, config: Config, rout
   const observed = await observeRouter(sys, state, config, router.id);
   const obs = observed.obs;
   const plans = planRouterFrom(state, config, router.id, observed);
-  const d = skip === null ? desiredRouter(state, config, router) : null;
+  const d = skip === null ? desiredRouter(state, config, router, observed.node) : null;
   const ours = [...obs.links.values()].filter((l) => isRouterDevice(l.name));
   const devs = new Set(ours.map((l) => l.name));
   const live: RouterSide = {
@@ -82,6 +97,10 @@ export async function routerView(sys: System, state: State, config: Config, rout
     daemons: observed.daemons.filter((o) => isPresent(o.seen)).map(liveDaemon),
   };
   const findings = plans.flatMap(findingsOf);
+  const keepalived = observed.daemons.find((o) => o.paths.kind === 'keepalived');
+  const ha = router.ha && router.ha_vr_id !== null
+    ? { state: haStatus(observed.haStateText, !!keepalived?.seen.alive), vrId: router.ha_vr_id, device: d?.ha?.port.device ?? null, address: d?.ha?.port.addrs[0]?.ip ?? null }
+    : null;
   return {
     ns: place.ns,
     exists: obs.exists,
@@ -91,5 +110,6 @@ export async function routerView(sys: System, state: State, config: Config, rout
     findings,
     drifted: new Set(findings.map(keyOf)),
     notices: plans.flatMap(noticesOf),
+    ha,
   };
 }

@@ -34,6 +34,12 @@ export type FindingKind =
   | 'shared-sysctl'
   /** IPv6 forwarding off, or a port's accept_ra not as its role wants (a router with IPv6). */
   | 'ipv6-sysctl'
+  /** An HA router's namespace with IPv6 on: its standby's ports would talk with the master's MACs. */
+  | 'ipv6-on'
+  /** An address keepalived adds on the master only, held on this node while keepalived here is not master. */
+  | 'stale-ha-address'
+  /** The same for one of keepalived's routes. */
+  | 'stale-ha-route'
   /** A per-router daemon (metadata proxy, …) wanted and never started: no pid file. */
   | 'missing-daemon'
   /** Wanted, its pid file names no live process of ours in the router's namespace. */

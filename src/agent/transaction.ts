@@ -8,6 +8,7 @@ import { effectiveConfig, type Config } from '../model/config.js';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import type { Network, State } from '../model/types.js';
 import { checkState } from '../model/validate.js';
+import { checkHa } from '../model/ha.js';
 import type { Files } from '../linux/files.js';
 import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
 import { LockCompromisedError, NO_LOCK, withStoreLock, type LockLease } from '../store/lock.js';
@@ -155,6 +156,8 @@ export function validateNext(next: State, change: Change<unknown>): Config {
   checkState(next);
   const config = effectiveConfig(next.config);
   checkConfig(config);
+  // HA routers need a usable HA network (ha_network unset, gone or shared with router ports: exit 2).
+  checkHa(next, config);
   // The agent's filters throw (exit 2) when they cannot decide, e.g. two
   // external networks and no gateway_external_network_id.
   for (const id of change.routers ?? []) {
@@ -218,7 +221,8 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
         // kernel may have been changed under its feet).
         lease.assertHeld();
         if (JSON.stringify(old) !== JSON.stringify(next)) {
-          await saveState(deps.storePath, next);
+          // Checked whole above (validateNext): reads may trust it as saved.
+          await saveState(deps.storePath, next, { checked: true });
           saved = true;
         }
       } catch (err) {

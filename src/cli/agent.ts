@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { checkRouters, type Finding as Drift } from '../agent/check.js';
 import { describeStale, planCleanup, removeStale, type CleanupPlan } from '../agent/cleanup.js';
 import { observeHostSettings, wantedHostSettings, type ObservedHostSetting } from '../agent/host-settings.js';
-import { stateReport, type StateReport } from '../agent/report.js';
+import { isHandled, stateReport, type StateReport } from '../agent/report.js';
 import { runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
 import { checkPass, syncPass, type SyncHooks, type SyncResult } from '../agent/sync.js';
 import { ensureRegistered } from '../agent/transaction.js';
@@ -148,16 +148,22 @@ const HOST_SETTING_COLUMNS = ['namespace', 'setting', 'wanted', 'live', 'ok', 's
  * The report, then the host settings: in json a `host_settings` list; in a
  * table a second table under it. -c picks report fields (host_settings too).
  */
-async function printStatus(io: IO, r: StateReport, settings: ObservedHostSetting[]): Promise<void> {
+const HA_COLUMNS = ['router', 'id', 'ha_vr_id', 'ha_state'];
+
+async function printStatus(io: IO, r: StateReport, settings: ObservedHostSetting[], ha: Record<string, unknown>[] = []): Promise<void> {
   const json = settings.map((x) => Object.fromEntries(HOST_SETTING_COLUMNS.map((c) => [c, x[c as keyof ObservedHostSetting]])));
   // json keeps the agent's nesting (configurations{…}) and null for the host's own namespace; table and value are flat.
-  if (io.format === 'json') return printObject(io, [...Object.keys(r), 'host_settings'], { ...r, host_settings: json });
+  if (io.format === 'json') return printObject(io, [...Object.keys(r), 'host_settings', 'ha_routers'], { ...r, host_settings: json, ha_routers: ha });
   const rows = json.map((x) => ({ ...x, namespace: x.namespace ?? '(host)' }));
-  if (io.columns.length) return printObject(io, [...REPORT_COLUMNS, 'host_settings'], { ...flatReport(r), host_settings: rows });
+  if (io.columns.length) return printObject(io, [...REPORT_COLUMNS, 'host_settings', 'ha_routers'], { ...flatReport(r), host_settings: rows, ha_routers: ha });
   await printObject(io, REPORT_COLUMNS, flatReport(r));
   if (io.format === 'table' && rows.length) {
     io.out('\nhost settings l3ctl would want:');
     await printList(io, HOST_SETTING_COLUMNS, rows);
+  }
+  if (io.format === 'table' && ha.length) {
+    io.out('\nHA routers on this node (keepalived says):');
+    await printList(io, HA_COLUMNS, ha);
   }
 }
 
@@ -167,7 +173,10 @@ export async function agentStatus(_o: object, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
   const config = effectiveConfig(s.config);
   const settings = await observeHostSettings(io.runner, wantedHostSettings(config));
-  await printStatus(io, stateReport(s, config, { host: io.hostname ?? hostname(), now: now(io) }), settings);
+  const haRouters = s.routers.filter((r) => r.ha && isHandled(s, config, r));
+  const ha = haRouters.length ? await (await import('../agent/ha.js')).haReports(io, config, haRouters) : new Map();
+  const haRows = haRouters.map((r) => ({ router: r.name, id: r.id, ...ha.get(r.id) }));
+  await printStatus(io, stateReport(s, config, { host: io.hostname ?? hostname(), now: now(io) }), settings, haRows);
 }
 
 export interface AgentRunOptions {

@@ -6,9 +6,11 @@ export const NETWORK_COLUMNS = ['id', 'name', 'cidr', 'gateway_ip', 'router:exte
 /** network add/show: the row, then each subnet in full. */
 export const NETWORK_SHOW_COLUMNS = [...NETWORK_COLUMNS, 'subnets'];
 export const SUBNET_COLUMNS = ['id', 'network_id', 'cidr', 'ip_version', 'gateway_ip', 'ipv6_ra_mode', 'ipv6_address_mode'];
-export const ROUTER_COLUMNS = ['id', 'name', 'admin_state_up', 'external_gateway_info', 'interfaces', 'routes', 'floating_ips'];
+export const ROUTER_COLUMNS = ['id', 'name', 'admin_state_up', 'external_gateway_info', 'interfaces', 'routes', 'floating_ips', 'ha'];
+/** `router list` also says what keepalived says of an HA router on this node (read, not stored). */
+export const ROUTER_LIST_COLUMNS = [...ROUTER_COLUMNS, 'ha_state'];
 /** router show: the router's row, then where it lives, what it should be and what the kernel has. */
-export const ROUTER_SHOW_COLUMNS = [...ROUTER_COLUMNS, 'namespace', 'desired', 'live', 'drift', 'notices'];
+export const ROUTER_SHOW_COLUMNS = [...ROUTER_LIST_COLUMNS, 'ha_vr_id', 'namespace', 'desired', 'live', 'drift', 'notices'];
 export const PORT_COLUMNS = ['id', 'router_id', 'network_id', 'ip_address', 'mac_address', 'device'];
 export const FIP_COLUMNS = ['id', 'floating_ip_address', 'fixed_ip_address', 'router_id', 'status', 'floating_network_id'];
 export const ROUTE_COLUMNS = ['router_id', 'destination', 'nexthop'];

@@ -31,17 +31,17 @@ async function readSource(file: string): Promise<{ text: string; source: string 
 async function withDocument(io: IO, file: string, fn: (read: ReadDocument) => Promise<number>): Promise<number> {
   const { readDocument, InvalidDocument } = await import('../agent/document.js');
   const { text, source } = await readSource(file);
-  let read: ReadDocument;
   try {
-    read = readDocument(text, source);
+    const read = readDocument(text, source);
+    for (const w of read.warnings) io.warn(`${source}: ${w}`);
+    // The whole-state rules are checked against the store too (in fn): their problems are the file's.
+    return await fn(read);
   } catch (err) {
     if (!(err instanceof InvalidDocument)) throw err;
     for (const line of err.lines()) io.stderr.write(`l3ctl: error: ${line}\n`);
     io.stderr.write(`hint: ${err.hint}\n`);
     return err.exitCode;
   }
-  for (const w of read.warnings) io.warn(`${source}: ${w}`);
-  return fn(read);
 }
 
 /** Diff lines, coloured on a colour terminal (+ green, - red, ~ yellow). */

@@ -8,6 +8,7 @@ import { namespaceName } from '../model/names.js';
 import { formatCommand } from '../linux/runner.js';
 import { storeFiles } from '../store/remove.js';
 import { chooseLabStore, removeLabStore } from '../lab/store.js';
+import { haLabCheck, haLabDown, haLabPresent, haLabUp, type LabIo } from '../lab/ha.js';
 import { loadState } from '../store/store.js';
 import { CHECK_COLUMNS, checkCommands, runChecks } from '../lab/check.js';
 import {
@@ -70,8 +71,18 @@ async function openLab(io: IO) {
   return { names, store, state };
 }
 
-export async function labUp(_o: object, io: IO): Promise<void> {
+const labIo = (io: IO): LabIo => ({ runner: io.runner, files: io.files, dryRun: io.dryRun, status: io.status, warn: io.warn, out: io.out });
+
+export async function labUp(o: { ha?: boolean }, io: IO): Promise<void> {
   const t0 = performance.now();
+  if (o.ha) {
+    const store = labStore(io);
+    await haLabUp(labIo(io), labNames(), store.path);
+    io.status(`lab: HA lab up in ${seconds(t0)}`);
+    io.status(`  prove it (a failover):  ${labCmd(store, 'check')}`);
+    io.status(`  remove it:              ${labCmd(store, 'down')}`);
+    return;
+  }
   const { names, store, state: before } = await openLab(io);
   io.status(`lab: store ${store.path}, host namespace ${names.hostNs}`);
 
@@ -100,6 +111,8 @@ export async function labUp(_o: object, io: IO): Promise<void> {
 
 export async function labCheck(_o: object, io: IO): Promise<void> {
   const t0 = performance.now();
+  const haStore = labStore(io);
+  if (!existsSync(haStore.path) && (await haLabPresent(labIo(io), labNames(), haStore.path))) return labCheckHa(io, haStore, t0);
   const { names, store, state } = await openLab(io);
   const router = state.routers.find((r) => r.name === ROUTER);
   if (!router) throw new L3ctlError(`the lab is not up: no router '${ROUTER}' in ${store.path}`, EXIT.apply, labCmd(store, 'up'));
@@ -123,8 +136,26 @@ export async function labCheck(_o: object, io: IO): Promise<void> {
   io.status(`lab: all ${rows.length} checks passed in ${seconds(t0)}`);
 }
 
+/** `lab check` of the HA lab (src/lab/ha.ts). */
+async function labCheckHa(io: IO, store: { path: string; explicit: boolean }, t0: number): Promise<void> {
+  if (!io.dryRun) io.status('lab: checking the HA lab with real traffic and a failover…');
+  const echo = io.verbose ? (l: string) => void io.stderr.write(l + '\n') : undefined;
+  const rows = await haLabCheck(labIo(io), labNames(), store.path, echo);
+  if (io.dryRun) return;
+  await printList(io, CHECK_COLUMNS, rows);
+  const failed = rows.filter((r) => r.result !== 'pass');
+  if (failed.length) throw new L3ctlError(`lab check: ${failed.length} of ${rows.length} checks failed`, EXIT.apply, `${labCmd(store, 'up')} --ha repairs the lab`);
+  io.status(`lab: all ${rows.length} checks passed in ${seconds(t0)}`);
+}
+
 export async function labDown(_o: object, io: IO): Promise<void> {
   const t0 = performance.now();
+  const haStore = labStore(io);
+  if (await haLabPresent(labIo(io), labNames(), haStore.path)) {
+    const failed = await haLabDown(labIo(io), labNames(), haStore.path);
+    if (failed) io.warn(`HA lab: ${failed} step(s) failed on the way`);
+    if (!existsSync(haStore.path)) return io.status(`lab: HA lab down in ${seconds(t0)}`);
+  }
   const { names, store, state } = await openLab(io);
 
   // The normal code path first: router teardown (its floating IPs are

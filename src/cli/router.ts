@@ -1,4 +1,4 @@
-// `router add | delete | list | show | enable | disable | exec`.
+// `router add | delete | list | show | enable | disable | exec | set | standby`.
 //
 // `router list` must start as fast as a bare node: what only the other verbs
 // need (validation, the agent, ids) is imported inside them.
@@ -7,7 +7,7 @@ import { effectiveConfig } from '../model/config.js';
 import { L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
 import { loadState } from '../store/store.js';
-import { ROUTER_COLUMNS, ROUTER_SHOW_COLUMNS } from './columns.js';
+import { ROUTER_COLUMNS, ROUTER_LIST_COLUMNS, ROUTER_SHOW_COLUMNS } from './columns.js';
 import type { IO } from './io.js';
 import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
@@ -31,28 +31,31 @@ export const routerRow = (s: State, r: Router, fips = fipCounts(s)) => ({
   interfaces: r.interfaces.length,
   routes: r.routes.length,
   floating_ips: fips.get(r.id) ?? 0,
+  ha: r.ha,
 });
 
 export interface RouterAddOptions {
   name: string;
   id?: string;
   disabled?: boolean;
+  ha?: boolean;
 }
 
 export async function routerAdd(o: RouterAddOptions, io: IO): Promise<void> {
-  const [{ checkName, checkUuid }, { newId }] = await Promise.all([import('../model/validate.js'), import('./ids.js')]);
+  const [{ checkName, checkUuid }, { newId }, { setRouterHa }] = await Promise.all([import('../model/validate.js'), import('./ids.js'), import('../model/ha.js')]);
   checkName('router', o.name);
   const id = o.id ? checkUuid('router id', o.id) : newId();
   const row = await mutate(io, (s) => {
     let r = s.routers.find((x) => x.name === o.name);
     if (r) {
-      if ((o.id && r.id !== id) || (o.disabled && r.admin_state_up)) {
+      if ((o.id && r.id !== id) || (o.disabled && r.admin_state_up) || (o.ha && !r.ha)) {
         throw new UsageError(`a router named '${o.name}' already exists with a different definition`, `l3ctl router show ${o.name}`);
       }
     } else {
       if (s.routers.some((x) => x.id === id)) throw new UsageError(`router id ${id} is already used`);
-      r = { id, name: o.name, admin_state_up: !o.disabled, gateway: null, interfaces: [], routes: [] };
+      r = { id, name: o.name, admin_state_up: !o.disabled, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null };
       s.routers.push(r);
+      if (o.ha) setRouterHa(s, r, true);
     }
     return { routers: [r.id], value: routerRow(s, r) };
   });
@@ -79,7 +82,9 @@ export async function routerDelete(o: { router: string[] }, io: IO): Promise<voi
 export async function routerList(_o: object, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
   const fips = fipCounts(s);
-  await printList(io, ROUTER_COLUMNS, s.routers.map((r) => routerRow(s, r, fips)));
+  // keepalived's word on this node, read only when there are HA routers (legacy ones start fast).
+  const ha = s.routers.some((r) => r.ha) ? await (await import('../agent/ha.js')).haReports(io, effectiveConfig(s.config), s.routers) : new Map<string, { ha_state: string | null }>();
+  await printList(io, ROUTER_LIST_COLUMNS, s.routers.map((r) => ({ ...routerRow(s, r, fips), ha_state: ha.get(r.id)?.ha_state ?? null })));
 }
 
 export async function routerShow(o: { router: string }, io: IO): Promise<void> {
@@ -92,6 +97,8 @@ export async function routerShow(o: { router: string }, io: IO): Promise<void> {
   const texts = (side: { text: string }[]) => side.map((l) => l.text);
   const row = {
     ...routerRow(s, r),
+    ha_state: v.ha?.state ?? null,
+    ha_vr_id: r.ha_vr_id,
     namespace: ns,
     desired: { handled: v.handled, devices: texts(v.desired.devices), routes: texts(v.desired.routes), nat: texts(v.desired.nat), daemons: texts(v.desired.daemons) },
     live: { namespace: v.exists ? ns : null, devices: texts(v.live.devices), routes: texts(v.live.routes), nat: texts(v.live.nat), daemons: texts(v.live.daemons) },
@@ -103,6 +110,7 @@ export async function routerShow(o: { router: string }, io: IO): Promise<void> {
     ['router', `${r.name} (${r.id})`],
     ['admin_state_up', String(r.admin_state_up)],
     ['handled', String(v.handled)],
+    ...(v.ha ? [['ha', `${v.ha.state} (VRRP id ${v.ha.vrId}${v.ha.device ? `, ${v.ha.device} ${v.ha.address}` : ''})`]] : []),
     ['namespace', `${ns}${v.exists ? '' : ' (missing)'}`],
   ];
   // One row per object of either side, so an object missing on one side never
@@ -153,4 +161,24 @@ export async function routerExec(o: { router: string; command: string[] }, io: I
   const ns = placement(effectiveConfig(s.config), r.id).ns;
   if (ns !== null && !(await io.runner.namespaces()).has(ns)) throw new L3ctlError(`namespace ${ns} of router '${r.name}' does not exist`, 1, 'l3ctl agent sync ' + r.name);
   return io.runner.interactive(ns ? ['ip', 'netns', 'exec', ns, ...o.command] : o.command);
+}
+
+export async function routerSet(o: { router: string; ha?: boolean }, io: IO): Promise<void> {
+  if (o.ha === undefined) throw new UsageError('nothing to set', 'l3ctl router set ROUTER --ha | --no-ha');
+  const { setRouterHa } = await import('../model/ha.js');
+  const row = await mutate(io, (s) => {
+    const r = findRouter(s, o.router);
+    setRouterHa(s, r, o.ha!);
+    return { routers: [r.id], value: routerRow(s, r) };
+  });
+  if (row) await printObject(io, ROUTER_COLUMNS, row);
+}
+
+export async function routerStandby(o: { router: string }, io: IO): Promise<void> {
+  const s = await loadState(io.storePath);
+  const r = findRouter(s, o.router);
+  const { standbyRouter } = await import('../agent/ha.js');
+  const res = await standbyRouter(io, s, effectiveConfig(s.config), r);
+  if (res.before !== 'master') return io.status(`router ${r.name} is ${res.before} on this node: nothing to hand over`);
+  io.status(`router ${r.name}: handed over (addresses released in ${res.releasedMs} ms); this node is ${res.after}`);
 }

@@ -16,24 +16,25 @@ export type CheckRow = {
 };
 
 /** High ports, one per server; each test host has its own stack, so no clash with anyone. */
-const UPSTREAM_PORT = 47_480;
-const VM1_PORT = 47_481;
+export const UPSTREAM_PORT = 47_480;
+export const VM1_PORT = 47_481;
 const SERVER_START_MS = 10_000;
 /** Servers exit by themselves after this, should the lab die before killing them. */
 const SERVER_LIFETIME_MS = 30_000;
 
-export const PEER_SCRIPT = fileURLToPath(new URL('./peer.js', import.meta.url));
+// Beside this module in dist/src/lab; from the bundle (dist/src/bundle) too.
+export const PEER_SCRIPT = fileURLToPath(new URL('../lab/peer.js', import.meta.url));
 
-const peerArgv = (ns: string, args: string[]) => ['ip', 'netns', 'exec', ns, process.execPath, PEER_SCRIPT, ...args];
+export const peerArgv = (ns: string, args: string[]) => ['ip', 'netns', 'exec', ns, process.execPath, PEER_SCRIPT, ...args];
 /** One reply within 2 s, probing every 0.2 s: quick when it works, bounded when it does not. */
-const pingArgv = (ns: string, host: string) => ['ip', 'netns', 'exec', ns, 'ping', '-n', '-q', '-c', '1', '-i', '0.2', '-w', '2', host];
+export const pingArgv = (ns: string, host: string) => ['ip', 'netns', 'exec', ns, 'ping', '-n', '-q', '-c', '1', '-i', '0.2', '-w', '2', host];
 
-interface Server {
+export interface Server {
   child: ChildProcess;
 }
 
 /** Start a peer server by pid and wait for 'ready'. */
-function startServer(ns: string, port: number, label: string, count: number, echo?: (l: string) => void): Promise<Server> {
+export function startServer(ns: string, port: number, label: string, count: number, echo?: (l: string) => void): Promise<Server> {
   const argv = peerArgv(ns, ['serve', String(port), label, String(count), String(SERVER_LIFETIME_MS)]);
   echo?.(`+ ${argv.join(' ')}  (background)`);
   return new Promise((resolve, reject) => {
@@ -63,7 +64,7 @@ function startServer(ns: string, port: number, label: string, count: number, ech
   });
 }
 
-function stopServer(s: Server): void {
+export function stopServer(s: Server): void {
   // `ip netns exec` execs node in place: this pid is the server itself.
   if (s.child.exitCode === null && s.child.signalCode === null && s.child.pid) {
     try {
@@ -74,14 +75,14 @@ function stopServer(s: Server): void {
   }
 }
 
-async function ping(runner: Runner, ns: string, host: string): Promise<string> {
+export async function ping(runner: Runner, ns: string, host: string): Promise<string> {
   const r = await runner.run(pingArgv(ns, host), { okCodes: [1, 2, 255], read: true });
   return r.exitCode === 0 ? 'reply' : 'no reply';
 }
 
 /** What the server at HOST:PORT reports, as "ADDRESS" (and who answered when that is not `want`). */
-async function connect(runner: Runner, ns: string, host: string, port: number, wantLabel: string): Promise<string> {
-  const r = await runner.run(peerArgv(ns, ['connect', host, String(port)]), { okCodes: [1, 2, 255], read: true });
+export async function connect(runner: Runner, ns: string, host: string, port: number, wantLabel: string, local?: string): Promise<string> {
+  const r = await runner.run(peerArgv(ns, ['connect', host, String(port), ...(local ? [local] : [])]), { okCodes: [1, 2, 255], read: true });
   if (r.exitCode !== 0) return `no answer (${r.stderr.trim().split('\n')[0] || `exit ${r.exitCode}`})`;
   const [addr, label] = r.stdout.trim().split(/\s+/);
   return label === wantLabel ? (addr ?? '') : `${addr} from ${label ?? '?'}`;

@@ -2,7 +2,8 @@
 //   serve PORT LABEL [COUNT] [TIMEOUT_MS]  print 'ready' once listening; answer every
 //                                          client with "<its source address> <LABEL>";
 //                                          exit after COUNT clients or TIMEOUT_MS
-//   connect HOST PORT                      print the server's answer; exit 2 after 3 s
+//   connect HOST PORT [LOCAL]              print the server's answer; exit 2 after 3 s
+//                                          (LOCAL: the source address to use)
 // Built-ins only: it starts once per check and must start fast.
 import net from 'node:net';
 
@@ -26,13 +27,13 @@ function serve(port: number, label: string, count: number, timeoutMs: number): v
   setTimeout(() => process.exit(0), timeoutMs).unref();
 }
 
-function connect(host: string, port: number): void {
+function connect(host: string, port: number, local?: string): void {
   let got = '';
   const fail = (code: number, why: string) => {
     process.stderr.write(`${why}\n`);
     process.exit(code);
   };
-  const c = net.connect({ host, port, timeout: CONNECT_TIMEOUT_MS });
+  const c = net.connect({ host, port, timeout: CONNECT_TIMEOUT_MS, ...(local ? { localAddress: local } : {}) });
   c.setEncoding('utf8');
   c.on('data', (d) => (got += d));
   c.on('end', () => {
@@ -46,9 +47,9 @@ function connect(host: string, port: number): void {
 
 const [verb, a, b, c, d] = process.argv.slice(2);
 const usage = () => {
-  process.stderr.write('usage: peer.js serve PORT LABEL [COUNT] [TIMEOUT_MS] | connect HOST PORT\n');
+  process.stderr.write('usage: peer.js serve PORT LABEL [COUNT] [TIMEOUT_MS] | connect HOST PORT [LOCAL]\n');
   process.exit(64);
 };
 if (verb === 'serve' && a && b) serve(Number(a), b, Number(c ?? 1), Number(d ?? 30_000));
-else if (verb === 'connect' && a && b) connect(a, Number(b));
+else if (verb === 'connect' && a && b) connect(a, Number(b), c);
 else usage();

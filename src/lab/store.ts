@@ -5,7 +5,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import { UsageError } from '../model/errors.js';
 import { withStoreLock } from '../store/lock.js';
 import { readRegistrySync, unregisterStores } from '../store/registry.js';
-import { backupPath, loadState, loadStateSync } from '../store/store.js';
+import { backupPath, checkedPath, loadState, loadStateSync } from '../store/store.js';
 import { foreignContent, LAB_STORE_PATH, ROUTER, type LabNames } from './topology.js';
 
 export interface LabStore {
@@ -38,7 +38,7 @@ export async function removeLabStore(storePath: string, names: LabNames, warn: (
       const why = foreignContent(await loadState(storePath), names);
       if (why) throw new UsageError(`lab down: store ${storePath} was not removed: ${why}`, 'remove those objects with the ordinary commands, or remove the file by hand');
     }
-    for (const f of [storePath, backupPath(storePath)]) await fsp.rm(f, { force: true });
+    for (const f of [storePath, backupPath(storePath), checkedPath(storePath)]) await fsp.rm(f, { force: true });
   });
   try {
     await unregisterStores([storePath]);

@@ -56,6 +56,12 @@ export type Action =
    */
   | { phase: 'daemon'; op: 'start' | 'reload' | 'restart'; spec: DaemonSpec }
   | { phase: 'daemon'; op: 'stop'; spec: DaemonPaths }
+  /**
+   * Duplicate address detection of this node's HA address (`arping -D`),
+   * after the router batch and before the daemons: a reply from any MAC but
+   * `ignoreMacs` (this node's other HA ports) fails the apply.
+   */
+  | { phase: 'dad'; dev: string; ip: string; ignoreMacs: string[] }
   /** Gratuitous ARP, in the background. */
   | { phase: 'garp'; dev: string; ip: string }
   | { phase: 'netns-del'; ns: string }

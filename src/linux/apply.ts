@@ -10,6 +10,7 @@ import { applyDaemonAction } from './daemon.js';
 import type { Files } from './files.js';
 import { TABLES } from './iptables.js';
 import { CommandError, NOT_FOUND, type RunResult, type Runner } from './runner.js';
+import { ApplyError } from '../model/errors.js';
 
 const ipBatch = (ns: string | null) => (ns ? ['ip', '-n', ns, '-batch', '-'] : ['ip', '-batch', '-']);
 const inNs = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
@@ -101,6 +102,7 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
       warned.add(a.optional);
     }
   }
+  for (const a of pick(actions, 'dad')) await detectDuplicate(runner, ns, a);
   const daemons = pick(actions, 'daemon');
   if (daemons.length && !opts.files) throw new Error('apply: daemon actions need the files face');
   for (const a of daemons) await applyDaemonAction({ runner, files: opts.files! }, a.op, a.spec);
@@ -110,4 +112,26 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
     for (const g of pick(actions, 'garp')) runner.background(inNs(ns, ['arping', '-q', '-A', '-I', g.dev, '-c', n, '-w', deadline, g.ip]));
   }
   for (const a of pick(actions, 'netns-del')) await runner.run(['ip', 'netns', 'del', a.ns]);
+}
+
+/** The MACs that answered an `arping -D` probe ("Unicast reply from IP [MAC]"), in lower case. */
+export function dadRepliers(stdout: string): string[] {
+  return [...stdout.matchAll(/reply from \S+ \[([0-9A-Fa-f:]{17})\]/g)].map((m) => m[1]!.toLowerCase());
+}
+
+/**
+ * `arping -D`: one probe for the address, a second's wait for an answer. Run
+ * once the address is on (the probe's sender is 0.0.0.0 all the same, and
+ * a device never answers its own probe), so the usual case costs no extra
+ * step; an answer from anyone but `ignoreMacs` is a collision.
+ */
+async function detectDuplicate(runner: Runner, ns: string | null, a: Extract<Action, { phase: 'dad' }>): Promise<void> {
+  const r = await runner.run(inNs(ns, ['arping', '-D', '-I', a.dev, '-c', '1', '-w', '1', a.ip]), { okCodes: [1] });
+  const others = dadRepliers(r.stdout).filter((m) => !a.ignoreMacs.includes(m));
+  if (others.length) {
+    throw new ApplyError(
+      `HA address ${a.ip} of this node is already used on the HA network (answered by ${[...new Set(others)].join(', ')}): each node needs its own`,
+      'give this node a free address of the HA network: l3ctl config set ha_node_address ADDRESS',
+    );
+  }
 }

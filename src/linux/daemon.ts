@@ -14,6 +14,7 @@ import path from 'node:path';
 import { ApplyError } from '../model/errors.js';
 import { CommandError, NOT_FOUND, type Runner } from './runner.js';
 import type { Files } from './files.js';
+import { NOTIFY_SCRIPT } from './keepalived.js';
 
 export type DaemonKind = 'haproxy' | 'radvd' | 'keepalived';
 
@@ -29,12 +30,29 @@ export interface DaemonPaths {
   /** Other files the daemon writes (a log, a second pid file): removed on stop. */
   extraPaths: string[];
   /**
+   * Pid files of the daemon's children (keepalived's VRRP process): a child
+   * can outlive its parent for a moment, so it is ended with it, and its pid
+   * file cleared before a new start (keepalived refuses to start while a pid
+   * file names a live process, a zombie included).
+   */
+  childPidPaths: string[];
+  /** Files l3ctl writes beside the config for the daemon to use (keepalived's notify script): written before a start or reload, checked like the config. */
+  ownFiles: OwnFile[];
+  /** Files the daemon keeps state in that a new process must not inherit (keepalived's last VRRP state): removed before a start. */
+  resetOnStart: string[];
+  /**
    * Our record of what the running process took up: `PID DIGEST`, written
    * after a start or reload. The config file alone cannot say it: l3ctl may
    * die between writing a new config and signalling the daemon, and the next
    * pass would find the file as wanted and do nothing.
    */
   loadedPath: string;
+}
+
+export interface OwnFile {
+  path: string;
+  content: string;
+  mode: number;
 }
 
 /** A daemon as it should be: pure data, compared and printed, never run by itself. */
@@ -50,7 +68,7 @@ interface KindInfo {
   package: string;
   /** How a changed config is taken up without a gap. */
   reload: 'signal-hup' | 'haproxy-sf';
-  files(dir: string): { confPath: string; pidPath: string; extraPaths: string[] };
+  files(dir: string): { confPath: string; pidPath: string; extraPaths: string[]; childPidPaths?: string[]; ownFiles?: OwnFile[]; resetOnStart?: string[] };
   argv(p: DaemonPaths): string[];
 }
 
@@ -77,10 +95,15 @@ const KINDS: Record<DaemonKind, KindInfo> = {
     program: 'keepalived',
     package: 'keepalived',
     reload: 'signal-hup',
+    // The names keepalived.ts's keepalivedFiles() gives them: keepalived.conf refers to the notify script and the standby file.
     files: (dir) => ({
       confPath: path.join(dir, 'keepalived.conf'),
       pidPath: path.join(dir, 'keepalived.pid'),
-      extraPaths: [path.join(dir, 'keepalived-vrrp.pid')],
+      extraPaths: [path.join(dir, 'keepalived-vrrp.pid'), path.join(dir, 'state'), path.join(dir, 'notify.sh'), path.join(dir, 'standby')],
+      childPidPaths: [path.join(dir, 'keepalived-vrrp.pid')],
+      ownFiles: [{ path: path.join(dir, 'notify.sh'), content: NOTIFY_SCRIPT, mode: 0o755 }],
+      // The state a dead keepalived last notified is not the new one's.
+      resetOnStart: [path.join(dir, 'state')],
     }),
     // -P: VRRP only (no LVS checker child), as Neutron's HA routers.
     argv: (p) => ['keepalived', '-P', '-f', p.confPath, '-p', p.pidPath, '-r', p.extraPaths[0]!],
@@ -88,7 +111,19 @@ const KINDS: Record<DaemonKind, KindInfo> = {
 };
 
 export function daemonPaths(kind: DaemonKind, ns: string | null, dir: string): DaemonPaths {
-  return { kind, ns, dir, ...KINDS[kind].files(dir), loadedPath: path.join(dir, `${kind}.loaded`) };
+  const f = KINDS[kind].files(dir);
+  return {
+    kind,
+    ns,
+    dir,
+    confPath: f.confPath,
+    pidPath: f.pidPath,
+    extraPaths: f.extraPaths,
+    childPidPaths: f.childPidPaths ?? [],
+    ownFiles: f.ownFiles ?? [],
+    resetOnStart: f.resetOnStart ?? [],
+    loadedPath: path.join(dir, `${kind}.loaded`),
+  };
 }
 
 /** A short digest of a config text, as recorded in the loaded file. */
@@ -121,20 +156,57 @@ export interface DaemonObservation {
   loaded: string | null;
   /** The process's argv when it is ours (alive or stray). */
   argv: string[] | null;
+  /** Live children of ours named by the child pid files (whatever the parent's state). */
+  children: number[];
+  /** Our own files (ownFiles) as l3ctl writes them; null: the first that is not. */
+  ownFilesOk: boolean;
+  /** Which own file is missing or changed, for check. */
+  ownFileProblem: string | null;
   /** One line for agent check: why it is not alive, or 'running'. */
   why: string;
 }
 
 const namespacePath = (ns: string | null) => (ns === null ? '/proc/self/ns/net' : `/run/netns/${ns}`);
 
+const pidIn = (text: string | null) => {
+  const m = text === null ? null : /^\s*(\d+)\s*$/m.exec(text);
+  return m && Number(m[1]) > 0 ? Number(m[1]) : null;
+};
+
+/** Is PID our program run on our config (wherever it runs)? A zombie is not (its cmdline is empty). */
+async function isOurs(files: Files, p: DaemonPaths, pid: number): Promise<boolean> {
+  const cmdline = await files.read(`/proc/${pid}/cmdline`);
+  if (!cmdline) return false;
+  const argv = cmdline.split('\0');
+  return path.basename(argv[0] ?? '') === KINDS[p.kind].program && argv.includes(p.confPath);
+}
+
+/** The live children of ours that the child pid files name. */
+async function liveChildren(files: Files, p: DaemonPaths): Promise<number[]> {
+  const out: number[] = [];
+  for (const f of p.childPidPaths) {
+    const pid = pidIn(await files.read(f));
+    if (pid !== null && (await isOurs(files, p, pid))) out.push(pid);
+  }
+  return out;
+}
+
+async function ownFilesProblem(files: Files, p: DaemonPaths): Promise<string | null> {
+  for (const f of p.ownFiles) {
+    const text = await files.read(f.path);
+    if (text !== f.content) return `${f.path} ${text === null ? 'is missing' : 'is not as l3ctl writes it'}`;
+  }
+  return null;
+}
+
 export async function observeDaemon(files: Files, p: DaemonPaths): Promise<DaemonObservation> {
   const config = await files.read(p.confPath);
   const pidText = await files.read(p.pidPath);
-  const m = pidText === null ? null : /^\s*(\d+)\s*$/m.exec(pidText);
-  const pid = m && Number(m[1]) > 0 ? Number(m[1]) : null;
+  const pid = pidIn(pidText);
   const record = /^(\d+) ([0-9a-f]+)\s*$/.exec((await files.read(p.loadedPath)) ?? '');
   const loaded = record && pid !== null && Number(record[1]) === pid ? record[2]! : null;
-  const base = { pidFile: pidText !== null, config, loaded, alive: false, stray: false, argv: null };
+  const ownFileProblem = await ownFilesProblem(files, p);
+  const base = { pidFile: pidText !== null, config, loaded, alive: false, stray: false, argv: null, children: await liveChildren(files, p), ownFilesOk: ownFileProblem === null, ownFileProblem };
   const kind = p.kind;
   if (pid === null) return { ...base, pid, why: pidText === null ? `${kind} is not running (no pid file)` : `${kind} pid file ${p.pidPath} holds no pid` };
 
@@ -172,11 +244,11 @@ export type DaemonAction = 'none' | 'start' | 'reload' | 'restart' | 'stop';
  * wanted that the process has not (by our record) taken up is reloaded too.
  */
 export function daemonAction(want: DaemonSpec | null, seen: DaemonObservation): DaemonAction {
-  if (want === null) return seen.alive || seen.stray || seen.pidFile || seen.config !== null ? 'stop' : 'none';
+  if (want === null) return seen.alive || seen.stray || seen.pidFile || seen.config !== null || seen.children.length ? 'stop' : 'none';
   if (seen.stray) return 'restart';
   if (!seen.alive) return 'start';
   if (!sameArgv(want.kind, want.argv, seen.argv ?? [])) return 'restart';
-  return seen.config === want.config && seen.loaded === configDigest(want.config) ? 'none' : 'reload';
+  return seen.config === want.config && seen.loaded === configDigest(want.config) && seen.ownFilesOk ? 'none' : 'reload';
 }
 
 /** Is the live command line the wanted one (what a restart, not a reload, fixes)? */
@@ -216,15 +288,39 @@ async function waitFor(io: DaemonIO, p: DaemonPaths, done: (o: DaemonObservation
 
 /** Writes the config, clears a stale pid file, starts the daemon, waits until it is alive; its pid (null under --dry-run). */
 export async function startDaemon(io: DaemonIO, spec: DaemonSpec): Promise<number | null> {
+  // A child that outlived its parent (keepalived's VRRP process) must not run beside the new one.
+  await endChildren(io, spec);
+  await writeOwnFiles(io, spec);
   await io.files.write(spec.confPath, spec.config);
-  // Stale (we only start what is not alive): radvd would refuse a pid file naming a live process.
-  await io.files.remove(spec.pidPath);
+  // Stale (we only start what is not alive): radvd would refuse a pid file
+  // naming a live process, keepalived one naming a process not yet reaped.
+  for (const f of [spec.pidPath, ...spec.childPidPaths, ...spec.resetOnStart]) await io.files.remove(f);
   await runDaemonCommand(io, spec, spec.argv);
   if (!io.files.live) return null;
   const o = await waitFor(io, spec, (x) => x.alive, io.startTimeoutMs ?? 3000);
   if (!o.alive) throw new ApplyError(`${spec.kind} did not start in ${where(spec)}: ${o.why}${await logTail(io, spec)}`);
   await recordLoaded(io, spec, o.pid!);
   return o.pid;
+}
+
+async function writeOwnFiles(io: DaemonIO, p: DaemonPaths): Promise<void> {
+  for (const f of p.ownFiles) await io.files.write(f.path, f.content, f.mode);
+}
+
+/** SIGTERM, then SIGKILL, to the live children of ours the child pid files name. */
+async function endChildren(io: DaemonIO, p: DaemonPaths): Promise<void> {
+  let left = await liveChildren(io.files, p);
+  for (const [signal, ms] of [['TERM', io.stopTimeoutMs ?? 2000], ['KILL', 1000]] as const) {
+    if (!left.length) return;
+    await io.runner.run(['kill', `-${signal}`, ...left.map(String)], { okCodes: [1] });
+    if (!io.files.live) return;
+    const t0 = performance.now();
+    while (left.length && performance.now() - t0 < ms) {
+      await sleep(io.pollMs ?? 10);
+      left = await liveChildren(io.files, p);
+    }
+  }
+  if (left.length) throw new ApplyError(`${p.kind} child pid ${left.join(', ')} in ${where(p)} did not exit after SIGKILL`);
 }
 
 /** After the daemon took the config up (never under --dry-run: bookkeeping, not a change worth printing). */
@@ -240,6 +336,7 @@ async function recordLoaded(io: DaemonIO, spec: DaemonSpec, pid: number): Promis
 export async function reloadDaemon(io: DaemonIO, spec: DaemonSpec, seen?: DaemonObservation): Promise<number | null> {
   const before = seen ?? (await observeDaemon(io.files, spec));
   if (!before.alive || before.pid === null) return startDaemon(io, spec);
+  await writeOwnFiles(io, spec);
   await io.files.write(spec.confPath, spec.config);
   const old = before.pid;
   if (KINDS[spec.kind].reload === 'signal-hup') {
@@ -268,6 +365,7 @@ export async function restartDaemon(io: DaemonIO, spec: DaemonSpec, seen?: Daemo
  */
 export async function stopDaemon(io: DaemonIO, p: DaemonPaths, seen?: DaemonObservation): Promise<void> {
   await stopProcess(io, p, seen ?? (await observeDaemon(io.files, p)));
+  await endChildren(io, p);
   for (const f of [p.confPath, p.pidPath, p.loadedPath, ...p.extraPaths]) await io.files.remove(f);
   await io.files.removeDir(p.dir);
 }

@@ -59,6 +59,11 @@ export interface ObservedSysctls {
   ipv6Forwarding: boolean | null;
   /** net.ipv6.conf.<device>.accept_ra of the devices asked for that exist. */
   acceptRa: Map<string, string>;
+  /**
+   * Read only for an HA router's namespace: IPv6 is off there (all and
+   * default disable_ipv6 are 1); null: not read, or no IPv6 on this kernel.
+   */
+  ipv6Off: boolean | null;
 }
 
 export interface ObservedNs {
@@ -147,12 +152,14 @@ export async function observeHost(runner: Runner, hostNs: string | null): Promis
 }
 
 export function absentNs(ns: string | null): ObservedNs {
-  return { ns, exists: false, links: new Map(), routes: [], iptables: emptySave(), sysctl: { ipForward: false, promoteSecondaries: false, arpIgnore: null, bridgeNfCall: null, ipv6Forwarding: null, acceptRa: new Map() } };
+  return { ns, exists: false, links: new Map(), routes: [], iptables: emptySave(), sysctl: { ipForward: false, promoteSecondaries: false, arpIgnore: null, bridgeNfCall: null, ipv6Forwarding: null, acceptRa: new Map(), ipv6Off: false } };
 }
 
 export interface ObserveOptions {
   /** The router shares a namespace of l3ctl's own with the bridges (arp_ignore, bridge netfilter matter). */
   shared?: boolean;
+  /** An HA router: whether IPv6 is off in its namespace is read too. */
+  ha?: boolean;
   /**
    * The router has IPv6: its IPv6 routes are read too, with IPv6 forwarding
    * and the accept_ra of these devices. (`ip -batch` takes no `-6` per
@@ -189,14 +196,17 @@ export async function observeNs(runner: Runner, ns: string | null, opts: Observe
   const keys = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries', ...(opts.shared ? ['net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables'] : [])];
   const v6 = opts.ipv6;
   const v6Keys = v6 ? ['net.ipv6.conf.all.forwarding', ...v6.devices.map((d) => `net.ipv6.conf.${d}.accept_ra`)] : [];
-  const [ip, save, sysctl, routes6] = await Promise.all([
+  const [ip, save, sysctl, routes6, ipv6] = await Promise.all([
     runner.run(ipIn(ns, ['-j', '-batch', '-']), { read: true, input: 'addr show\nroute show table main\n' }),
     runner.run(inNs(ns, ['iptables-save', '-c']), { read: true }),
     v6
       ? runner.run(inNs(ns, ['sysctl', '-e', ...keys, ...v6Keys]), { read: true })
       : runner.run(inNs(ns, ['sysctl', '-n', ...keys]), { read: true, okCodes: opts.shared ? [1, 255] : [] }),
     v6 ? readRoutes6(runner, ns) : null,
+    // An HA router: IPv6 must be off. Without IPv6 in the kernel the keys are absent: sysctl fails, and there is nothing to turn off.
+    opts.ha ? runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']), { read: true, okCodes: [1, 255] }) : null,
   ]);
+  const off = ipv6 ? ipv6.stdout.trim().split('\n').map((x) => x.trim()).filter(Boolean) : null;
   const [linksText = '', routes = ''] = ip.stdout.split('\n');
   const links = parseLinks(linksText);
   let named: Map<string, string>;
@@ -227,6 +237,7 @@ export async function observeNs(runner: Runner, ns: string | null, opts: Observe
       bridgeNfCall: opts.shared && bridgeNf !== undefined ? bridgeNf === '1' : null,
       ipv6Forwarding: v6 ? named.get('net.ipv6.conf.all.forwarding') === '1' : null,
       acceptRa,
+      ipv6Off: off && off.length === 2 ? off.every((x) => x === '1') : null,
     },
   };
 }

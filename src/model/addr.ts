@@ -182,6 +182,13 @@ function hostRange(c: Cidr): { first: number; last: number } | { first: bigint; 
   return c.prefix >= 127 ? { first: c.net, last: c.net + c.size - 1n } : { first: c.net + 1n, last: c.net + c.size - 1n };
 }
 
+/** The first and last host address of an IPv4 subnet, as integers. */
+export function hostRangeV4(cidr: string): { first: number; last: number } {
+  const c = mustCidr(cidr);
+  if (c.version !== 4) throw new Error(`not an IPv4 CIDR: ${cidr}`);
+  return hostRange(c) as { first: number; last: number };
+}
+
 /** The first and last host address of a subnet, as text. */
 export function hostBounds(cidr: string): { first: string; last: string } {
   const c = mustCidr(cidr);

@@ -46,6 +46,18 @@ const uuid = (name: string) => (v: string) => {
   return v.toLowerCase();
 };
 
+const ipv4 = (name: string) => (v: string) => {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v);
+  if (!m || m.slice(1).some((o) => Number(o) > 255)) throw new UsageError(`invalid value '${v}' for ${name}: expected an IPv4 address such as 169.254.192.1`);
+  return m.slice(1).map(Number).join('.');
+};
+/** A network by name or id, resolved against the store when it is used (it may be added after). */
+const networkRef = (name: string) => (v: string) => {
+  if (isUuid(v.toLowerCase())) return v.toLowerCase();
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(v)) throw new UsageError(`invalid value '${v}' for ${name}: expected a network name or id`);
+  return v;
+};
+
 const DRIVER_ALIASES: Record<string, string> = {
   linuxbridge: 'linuxbridge',
   'quantum.agent.linux.interface.BridgeInterfaceDriver': 'linuxbridge',
@@ -92,6 +104,30 @@ export const CONFIG_KEYS: ConfigKey[] = [
       return v;
     },
   },
+  { name: 'ha_network', default: null, help: 'the internal network the nodes share for VRRP between HA routers (name or id; Neutron: 169.254.192.0/18)', check: networkRef('ha_network') },
+  { name: 'ha_node_address', default: null, help: "this node's address on the HA network (unset: derived from /etc/machine-id); each node needs its own", check: ipv4('ha_node_address') },
+  { name: 'ha_vrrp_advert_int', default: '2', help: 'seconds between VRRP advertisements of HA routers; a failover takes about 3 of them', check: int('ha_vrrp_advert_int', 1, 255) },
+  {
+    name: 'ha_vrrp_auth_type',
+    default: 'PASS',
+    help: 'VRRP authentication of HA routers, used when ha_vrrp_auth_password is set: PASS or AH',
+    choices: ['PASS', 'AH'],
+    check(v) {
+      const t = v.toUpperCase();
+      if (t !== 'PASS' && t !== 'AH') throw new UsageError(`invalid value '${v}' for ha_vrrp_auth_type: expected PASS or AH`);
+      return t;
+    },
+  },
+  {
+    name: 'ha_vrrp_auth_password',
+    default: null,
+    help: 'VRRP password of HA routers (1-8 characters, the same on every node); unset: no authentication',
+    check(v) {
+      // keepalived keeps 8 characters; quotes, # and ! would end the value in keepalived.conf.
+      if (!/^[\x21-\x7e]{1,8}$/.test(v) || /["'#!]/.test(v)) throw new UsageError(`invalid value for ha_vrrp_auth_password: expected 1-8 printable characters without spaces, quotes, # or !`);
+      return v;
+    },
+  },
 ];
 
 export const CONFIG_KEY_NAMES = CONFIG_KEYS.map((k) => k.name);
@@ -129,6 +165,12 @@ export interface Config {
   host_namespace: string | null;
   metadata_upstream: string | null;
   use_random_fully: boolean;
+  /** The HA network as configured (a name or id, resolved against the store by src/model/ha.ts). */
+  ha_network: string | null;
+  ha_node_address: string | null;
+  ha_vrrp_advert_int: number;
+  ha_vrrp_auth_type: 'PASS' | 'AH';
+  ha_vrrp_auth_password: string | null;
 }
 
 export function effectiveConfig(values: ConfigValues): Config {
@@ -148,5 +190,10 @@ export function effectiveConfig(values: ConfigValues): Config {
     host_namespace: get('host_namespace'),
     metadata_upstream: get('metadata_upstream'),
     use_random_fully: get('use_random_fully') === 'true',
+    ha_network: get('ha_network'),
+    ha_node_address: get('ha_node_address'),
+    ha_vrrp_advert_int: Number(get('ha_vrrp_advert_int')),
+    ha_vrrp_auth_type: get('ha_vrrp_auth_type') as 'PASS' | 'AH',
+    ha_vrrp_auth_password: get('ha_vrrp_auth_password'),
   };
 }

@@ -52,6 +52,10 @@ export interface Router {
   gateway: Port | null;
   interfaces: Port[];
   routes: Route[];
+  /** An HA router: keepalived (VRRP) on every node that has it elects the one holding its addresses. */
+  ha: boolean;
+  /** Its VRRP id on the HA network (1-254): allocated once and stored, so every node renders the same; null unless ha. */
+  ha_vr_id: number | null;
 }
 
 export interface FloatingIp {
@@ -73,11 +77,12 @@ export interface State {
 }
 
 /**
- * The store's schema version. 1: one IPv4 subnet per network (cidr,
- * gateway_ip) and one address per port (ip_address). 2: subnets and
- * fixed_ips (src/store/migrations.ts reads version 1).
+ * The store's version; older stores are brought up to it on load
+ * (src/store/migrate.ts). 1: one IPv4 subnet per network (cidr, gateway_ip),
+ * one address per port (ip_address). 2: routers gain ha, ha_vr_id. 3: networks
+ * hold subnets, ports fixed_ips (IPv6).
  */
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
 export function emptyState(): State {
   return { version: STATE_VERSION, config: {}, networks: [], routers: [], floatingips: [] };

@@ -222,9 +222,16 @@ function visitState(s: State, report: Report): void {
   // an interface (internal as the gateway): what depends on their subnets
   // (routes, floating IPs) would only repeat that problem.
   const misplugged = new Set<Router>();
+  // One VRRP id per HA router: they share the HA network.
+  const vrIds = new Map<number, string>();
   s.routers.forEach((r, ri) => {
     routersById.set(r.id, r);
     unique(r.id, `router '${r.name}'`, ['routers', ri, 'id']);
+    if (r.ha && r.ha_vr_id !== null) {
+      const prev = vrIds.get(r.ha_vr_id);
+      if (prev) report(`VRRP id ${r.ha_vr_id} of HA router '${r.name}' is already used by HA router '${prev}': expected one VRRP id per HA router`, ['routers', ri, 'ha_vr_id']);
+      else vrIds.set(r.ha_vr_id, r.name);
+    }
     /** This router's subnets, with the network each belongs to. */
     const mine: { id: string; cidr: string; name: string }[] = [];
     const ownSubnet = (sn: Subnet, name: string, at: StatePath): boolean => {

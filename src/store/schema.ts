@@ -60,6 +60,9 @@ const RouterSchema = plain(v.strictObject({
   gateway: v.nullable(PortSchema),
   interfaces: v.array(PortSchema),
   routes: v.array(RouteSchema),
+  ha: v.boolean(),
+  // A union (not v.nullable) so that the message says "expected (number | null)".
+  ha_vr_id: v.union([v.pipe(v.number(), v.integer('expected an integer')), v.null()]),
 }));
 
 const FloatingIpSchema = plain(v.strictObject({

@@ -26,8 +26,8 @@ import {
   type Subnet,
 } from '../model/types.js';
 import { L3ctlError, StoreError } from '../model/errors.js';
-import { migrateStore } from './migrations.js';
 import { storeValueProblem } from './values.js';
+import { migrate } from './migrate.js';
 
 export const DEFAULT_STORE_PATH = '/var/lib/l3ctl/state.json';
 
@@ -66,7 +66,27 @@ function describeReadError(err: unknown): string {
  * the whole-state check (skipped where the file was just checked under the
  * same lock, to keep a save cheap).
  */
-async function parseStore(text: string, whole = true): Promise<State> {
+/**
+ * `<store>.checked`: the digest of the text l3ctl last saved after checking
+ * it whole. A store that still has that text needs no second check (reads of
+ * a 500-router store then skip the value and whole-state checks, and the
+ * address library); a hand edit, a crash between the two writes or a copied
+ * store changes the text or loses the sidecar, and is checked in full.
+ */
+export const checkedPath = (storePath: string) => `${storePath}.checked`;
+
+async function digestOf(text: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  return createHash('sha256').update(text).digest('hex');
+}
+
+async function knownGood(storePath: string | null, text: string): Promise<boolean> {
+  if (storePath === null) return false;
+  const want = await fsp.readFile(checkedPath(storePath), 'utf8').catch(() => null);
+  return want !== null && want.trim() === (await digestOf(text));
+}
+
+async function parseStore(text: string, whole = true, storePath: string | null = null): Promise<State> {
   if (text.trim() === '') throw new Error('the file is empty');
   let data: unknown;
   try {
@@ -74,15 +94,17 @@ async function parseStore(text: string, whole = true): Promise<State> {
   } catch (err) {
     throw new Error(`invalid JSON (${(err as Error).message})`);
   }
-  // An older store is checked as what it becomes: the newest version.
-  const migrated = migrateStore(data);
-  const note = migrated ? ` (a version ${migrated.from} store, checked as version ${STATE_VERSION})` : '';
+  // An older store is read in the current version (migrate.ts) and checked as
+  // what it becomes; it is written so by the next save.
+  const current = migrate(data);
+  const from = current !== data ? (data as { version: number }).version : null;
+  const note = from !== null ? ` (a version ${from} store, checked as version ${STATE_VERSION})` : '';
   try {
     // The structural check tab completion uses agrees with the schema on every
     // corrupt case (store.test.ts): valibot, which says what is wrong, is loaded
     // only when something is.
-    const raw = migrated ? migrated.data : data;
-    const state = isState(raw) ? (raw as State) : (await import('./schema.js')).validateState(raw);
+    const state = isState(current) ? (current as State) : (await import('./schema.js')).validateState(current);
+    if (current === data && isState(current) && (await knownGood(storePath, text))) return state;
     const { CONFIG_KEYS } = await import('../model/config.js');
     const problem = storeValueProblem(state, CONFIG_KEYS);
     if (problem) throw new Error(problem);
@@ -133,7 +155,7 @@ export async function loadState(storePath: string): Promise<State> {
     );
   }
   try {
-    return await parseStore(text);
+    return await parseStore(text, true, storePath);
   } catch (err) {
     throw new StoreError(
       `store ${storePath} is corrupt: ${(err as Error).message}`,
@@ -183,6 +205,8 @@ const isState = exact<State>({
       gateway: orNull(isPort),
       interfaces: arrayOf(isPort),
       routes: arrayOf(exact<Route>({ destination: isStr, nexthop: isStr })),
+      ha: isBool,
+      ha_vr_id: (x) => x === null || (typeof x === 'number' && Number.isInteger(x)),
     }),
   ),
   floatingips: arrayOf(
@@ -203,8 +227,7 @@ const isState = exact<State>({
  */
 export function loadStateSync(storePath: string): State | null {
   try {
-    const parsed: unknown = JSON.parse(readFileSync(storePath, 'utf8'));
-    const data = migrateStore(parsed)?.data ?? parsed;
+    const data: unknown = migrate(JSON.parse(readFileSync(storePath, 'utf8')));
     return isState(data) && storeValueProblem(data as State) === null ? (data as State) : null;
   } catch {
     return null;
@@ -256,7 +279,11 @@ async function keepBackup(storePath: string, previous: string, isRegularFile: bo
  * Order: mkdir -p; .bak := current good file; temp file + fsync + rename
  * (write-file-atomic); fsync the directory so both renames survive a crash.
  */
-export async function saveState(storePath: string, state: State): Promise<void> {
+/**
+ * `checked`: the caller checked this state whole (the transaction's
+ * checkState): its digest is kept beside it, so reads need not check again.
+ */
+export async function saveState(storePath: string, state: State, opts: { checked?: boolean } = {}): Promise<void> {
   const { validateState } = await import('./schema.js');
   const { CONFIG_KEYS } = await import('../model/config.js');
   try {
@@ -300,8 +327,11 @@ export async function saveState(storePath: string, state: State): Promise<void> 
   }
 
   const { default: writeFileAtomic } = await import('write-file-atomic');
+  // The sidecar goes first: a crash between the writes leaves a digest of no text.
+  await fsp.rm(checkedPath(storePath), { force: true });
   // mode only for a new file; an existing one keeps its mode and owner.
   await writeFileAtomic(storePath, text, previous === null ? { fsync: true, mode: 0o600 } : { fsync: true });
+  if (opts.checked) await writeFileAtomic(checkedPath(storePath), (await digestOf(text)) + '\n', { fsync: false, mode: 0o600 });
   // write-file-atomic renames into the symlink's target directory, if any.
   const real = await fsp.realpath(storePath).catch(() => path.resolve(storePath));
   await fsyncDir(path.dirname(real));

@@ -144,9 +144,20 @@ const port = (p: Port) => fields(p, PORT) ?? each('fixed_ips', p.fixed_ips, (f) 
 const network = (n: Network) => fields(n, NETWORK) ?? each('subnets', n.subnets, (x) => fields(x, SUBNET));
 const route = (rt: Route) => fields(rt, ROUTE);
 
+/** keepalived's VRRP ids, as src/linux/keepalived.ts allocates them (Neutron's range). */
+const VR_ID_MIN = 1;
+const VR_ID_MAX = 254;
+
+function haFields(r: Router): string | null {
+  if (r.ha_vr_id === null) return r.ha ? 'ha_vr_id: null, but an HA router needs its VRRP id' : null;
+  if (!r.ha) return `ha_vr_id: ${r.ha_vr_id} is set on a router that is not HA: expected null`;
+  if (r.ha_vr_id < VR_ID_MIN || r.ha_vr_id > VR_ID_MAX) return `ha_vr_id: ${r.ha_vr_id} is not a VRRP id: expected ${VR_ID_MIN} to ${VR_ID_MAX}`;
+  return null;
+}
+
 function router(r: Router): string | null {
   const gateway = r.gateway && port(r.gateway);
-  return fields(r, ROUTER) ?? (gateway ? `gateway.${gateway}` : null) ?? each('interfaces', r.interfaces, port) ?? each('routes', r.routes, route);
+  return fields(r, ROUTER) ?? (gateway ? `gateway.${gateway}` : null) ?? each('interfaces', r.interfaces, port) ?? each('routes', r.routes, route) ?? haFields(r);
 }
 
 function floatingIp(f: FloatingIp): string | null {

@@ -4,6 +4,7 @@
 // namespace with its own empty /run/netns (unscoped cleanup would otherwise
 // see everyone's qrouter- namespaces); the private Open vSwitch's namespace is
 // bound into it by its ovs-vswitchd's /proc entry.
+import { mutatingCommands } from '../helpers/dryrun.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -97,9 +98,12 @@ describe('agent cleanup with the ovs driver (in a private /run/netns)', { skip: 
   it('deletes the stale namespace\'s ports from their bridges, then the namespace; the managed router keeps its port', (t) => {
     if (!requireE2E(t)) return;
     assert.deepEqual(portsOn(intBr), [qr, staleQr].sort());
-    const dry = run(['agent', 'cleanup', '--dry-run']);
+    // Nobody's, and still holding devices: kept without --force (issue 11).
+    assert.match(run(['agent', 'cleanup', '--yes']).stderr, new RegExp(`keeping 1 router namespace\\(s\\) no store on this host owns`));
+    assert.ok(namespaces().includes(stale));
+    const dry = run(['agent', 'cleanup', '--force', '--dry-run']);
     assert.ok(dry.stderr.includes(`  ${stale} (devices ${staleQg}, ${staleQr})`), dry.stderr);
-    const cmds = dry.stdout.split('\n').filter((l) => l.startsWith('+ ') && !/ -j |--format=json/.test(l));
+    const cmds = mutatingCommands(dry.stdout).filter((l) => l.startsWith('+ '));
     assert.deepEqual(cmds, [
       `+ ovs-vsctl --timeout=10 -- --if-exists del-port ${intBr} ${staleQr}`,
       `+ ovs-vsctl --timeout=10 -- --if-exists del-port ${exBr} ${staleQg}`,
@@ -107,7 +111,7 @@ describe('agent cleanup with the ovs driver (in a private /run/netns)', { skip: 
     ]);
     assert.deepEqual(portsOn(intBr), [qr, staleQr].sort(), 'dry run changed nothing');
 
-    const r = run(['agent', 'cleanup', '--yes']);
+    const r = run(['agent', 'cleanup', '--force', '--yes']);
     assert.match(r.stderr, new RegExp(`removed ${stale}`));
     assert.ok(!namespaces().includes(stale), 'stale namespace gone');
     assert.deepEqual(portsOn(intBr), [qr], 'its qr- record is gone, the managed one stays');

@@ -12,7 +12,7 @@
 //       route 192.0.2.128/25 via 198.51.100.254,
 //       floating IP 203.0.113.20 -> 198.51.100.5
 import type { State } from '../../src/model/types.js';
-import { net, port } from './v2.js';
+import { net, port } from './one-subnet.js';
 import { baseCommands } from './e2e.js';
 
 export interface ErrorCase {
@@ -47,7 +47,7 @@ const R1 = 'e0000004-0000-4000-8000-000000000004';
 
 // The same topology, hand-written (no kernel): the unit variant's store.
 export const HAND_WRITTEN: State = {
-  version: 2,
+  version: 3,
   config: { host_namespace: 'l3ctl-t-unit-never-created', external_network_bridge: '', send_arp_for_ha: '0' },
   networks: [
     net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
@@ -60,6 +60,8 @@ export const HAND_WRITTEN: State = {
       id: R1,
       name: 'r1',
       admin_state_up: true,
+      ha: false,
+      ha_vr_id: null,
       gateway: port({ id: 'e0000005-0000-4000-8000-000000000005', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:05', admin_state_up: true }),
       interfaces: [port({ id: 'e0000006-0000-4000-8000-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:06', admin_state_up: true })],
       routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],

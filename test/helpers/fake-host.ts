@@ -11,6 +11,8 @@ interface Proc {
   zombie: boolean;
   /** Ignores SIGTERM (only SIGKILL ends it). */
   stubborn?: boolean;
+  /** Its child (keepalived's VRRP process): ends with it on SIGTERM, as keepalived's does. */
+  child?: number;
 }
 
 export class FakeHost implements Files {
@@ -114,6 +116,12 @@ export class FakeHost implements Files {
       const p = this.procs.get(Number(cmd[2]));
       if (!p || p.zombie) return { exitCode: 1, stderr: 'kill: No such process' };
       if (sig === '-KILL' || (sig === '-TERM' && !p.stubborn)) p.zombie = true;
+      if (sig === '-TERM' && p.child !== undefined) this.procs.get(p.child)!.zombie = true;
+      // More pids after the first (kill -TERM 12 13): each signalled the same way.
+      for (const more of cmd.slice(3)) {
+        const q = this.procs.get(Number(more));
+        if (q && (sig === '-KILL' || !q.stubborn)) q.zombie = true;
+      }
       return {};
     }
     if (['haproxy', 'radvd', 'keepalived'].includes(cmd[0]!)) {
@@ -127,6 +135,13 @@ export class FakeHost implements Files {
       if (sf >= 0) this.procs.get(Number(cmd[sf + 1]))!.zombie = true;
       const pid = this.spawn(cmd, ns);
       this.files.set(pidPath, `${pid}\n`);
+      // keepalived -r FILE: its VRRP child writes its own pid file.
+      const r = cmd.indexOf('-r');
+      if (cmd[0] === 'keepalived' && r >= 0) {
+        const child = this.spawn(cmd, ns);
+        this.procs.get(pid)!.child = child;
+        this.files.set(cmd[r + 1]!, `${child}\n`);
+      }
       return {};
     }
     return {};

@@ -133,6 +133,8 @@ const key = (ns: string | null) => ns ?? ROOT;
 const IPV4_SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries', 'net.ipv4.conf.all.arp_ignore'];
 const IPV6_FORWARDING = 'net.ipv6.conf.all.forwarding';
 const ACCEPT_RA = /^net\.ipv6\.conf\.([^/\s]+)\.accept_ra$/;
+/** IPv6 on in every namespace, as a kernel with IPv6 has it (an HA router's namespace turns it off). */
+const IPV6_SYSCTLS = ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6'];
 const BRIDGE_SYSCTL = 'net.bridge.bridge-nf-call-iptables';
 const IFNAME_RE = /^[^\s/:]{1,15}$/;
 
@@ -197,6 +199,10 @@ export class FakeSystem implements Runner {
   readonly arpings: { ns: string | null; dev: string; ip: string; count: number }[] = [];
   /** Exit status of interactive() (router exec). */
   interactiveExit = 0;
+  /** Who answers `arping -D` for an address (another node's HA port): address → MACs. */
+  readonly dadReplies = new Map<string, string[]>();
+  /** Every `arping -D` probe: namespace, device, address. */
+  readonly dadProbes: { ns: string | null; dev: string; ip: string }[] = [];
   readonly iptablesVersion: string;
   private readonly brNetfilter: boolean;
   private conntrackInstalled: boolean;
@@ -489,7 +495,23 @@ export class FakeSystem implements Runner {
         throw err;
       }
     }
+    if (ns === ROOT && rest[0] === 'netns' && rest[1] === 'pids' && rest.length === 3) {
+      // The live processes of the pretend process table (FakeHost) in that namespace.
+      const id = this.files.namespaces.get(rest[2]!);
+      if (!id) return { stdout: '', stderr: `Cannot open network namespace "${rest[2]}": No such file or directory\n`, exitCode: 1 };
+      const pids = [...this.files.procs].filter(([, p]) => !p.zombie && p.netns === id).map(([pid]) => `${pid}\n`);
+      return ok(pids.join(''));
+    }
     if (words === '-batch -') return this.batch(ns, input ?? '', operator, fault?.line ? fault : null);
+    if (words === '-force -batch -') {
+      // -force: every line is tried; the exit status says whether one failed (agent cleanup's deletes).
+      let stderr = '';
+      for (const line of (input ?? '').replace(/\n$/, '').split('\n')) {
+        const r = this.batch(ns, `${line}\n`, operator, null);
+        stderr += r.stderr;
+      }
+      return { stdout: '', stderr, exitCode: stderr ? 1 : 0 };
+    }
     if (words === '-j addr show') return ok(JSON.stringify(this.linksJson(this.nss.get(ns)!)) + '\n');
     if (words === '-j route show table main') return ok(JSON.stringify(this.routesJson(this.nss.get(ns)!)) + '\n');
     // `ip -batch` takes no `-6` per line: the IPv6 routes are a read of their own.
@@ -581,6 +603,16 @@ export class FakeSystem implements Runner {
       }
     }
     if (prog === 'sysctl') return this.sysctlCmd(n, args, operator);
+    if (prog === 'arping' && args[0] === '-D') {
+      const m = /^-D -I (\S+) -c 1 -w 1 (\S+)$/.exec(a);
+      if (!m) throw new Unmodelled('arping -D arguments');
+      const link = n.links.get(m[1]!);
+      if (!link || !link.up) return { stdout: '', stderr: `arping: ${m[1]}: No such device or not up\n`, exitCode: 2 };
+      this.dadProbes.push({ ns: ns === ROOT ? null : ns, dev: m[1]!, ip: m[2]! });
+      const macs = this.dadReplies.get(m[2]!) ?? [];
+      const lines = [`ARPING ${m[2]} from 0.0.0.0 ${m[1]}`, ...macs.map((x) => `Unicast reply from ${m[2]} [${x.toUpperCase()}]  0.512ms`), 'Sent 1 probes (1 broadcast(s))', `Received ${macs.length} response(s)`];
+      return { stdout: lines.join('\n') + '\n', stderr: '', exitCode: macs.length ? 1 : 0 };
+    }
     if (prog === 'conntrack') {
       const m = /^-D -([dq]) (\S+)$/.exec(a);
       if (!m || !isIPv4(m[2]!)) throw new Unmodelled('conntrack arguments');
@@ -598,7 +630,7 @@ export class FakeSystem implements Runner {
   }
 
   private sysctlCmd(n: FakeNs, args: string[], operator: boolean): RunResult {
-    const known = (k: string) => IPV4_SYSCTLS.includes(k) || k === BRIDGE_SYSCTL || k === IPV6_FORWARDING || ACCEPT_RA.test(k);
+    const known = (k: string) => IPV4_SYSCTLS.includes(k) || IPV6_SYSCTLS.includes(k) || k === BRIDGE_SYSCTL || k === IPV6_FORWARDING || ACCEPT_RA.test(k);
     const missing = (k: string) => `sysctl: cannot stat /proc/sys/${k.replace(/\./g, '/')}: No such file or directory\n`;
     /** A device's own key lives with the device (gone with it); the rest with the namespace. */
     const get = (k: string): string | undefined => {
@@ -637,6 +669,7 @@ export class FakeSystem implements Runner {
   private makeNs(name: string | null): FakeNs {
     const n: FakeNs = { name, links: new Map(), routes: [], tables: new Map(), sysctl: new Map(), flows: [], nextIfindex: 1 };
     for (const k of [...IPV4_SYSCTLS, IPV6_FORWARDING]) n.sysctl.set(k, this.newNsSysctls[k]!);
+    for (const k of IPV6_SYSCTLS) n.sysctl.set(k, '0');
     if (this.brNetfilter) n.sysctl.set(BRIDGE_SYSCTL, '1');
     this.nss.set(key(name), n);
     this.newLink(n, 'lo', 'loopback', '00:00:00:00:00:00');
@@ -984,7 +1017,7 @@ export class FakeSystem implements Runner {
 /** What l3ctl reads (and must mark as reads, so --dry-run runs them). */
 function isRead(argv: string[]): boolean {
   const a = argv.join(' ');
-  return / -j (addr|route) show( table main)?$/.test(a) || / -j -batch -$/.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -[ne] /.test(a) || a === 'iptables --version';
+  return / -j (addr|route) show( table main)?$/.test(a) || / -j -batch -$/.test(a) || /^ip netns pids /.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -[ne] /.test(a) || a === 'iptables --version';
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

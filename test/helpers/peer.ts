@@ -11,7 +11,7 @@ setTimeout(() => process.exit(0), 120000).unref();
 
 const CLIENT = `
 const net = require('node:net');
-const c = net.connect({ host: process.argv[1], port: Number(process.argv[2]), timeout: 3000 });
+const c = net.connect({ host: process.argv[1], port: Number(process.argv[2]), localAddress: process.argv[3] || undefined, timeout: 3000 });
 let got = '';
 c.on('data', (d) => (got += d));
 c.on('end', () => { process.stdout.write(got); process.exit(0); });
@@ -44,9 +44,9 @@ export function startServer(ns: string, port: number): Promise<Server> {
   });
 }
 
-/** What the server at HOST:PORT saw as our source address, or null when unreachable. */
-export function connectFrom(ns: string, host: string, port: number): string | null {
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', CLIENT, host, String(port)], { encoding: 'utf8', timeout: 10_000 });
+/** What the server at HOST:PORT saw as our source address (LOCAL when given), or null when unreachable. */
+export function connectFrom(ns: string, host: string, port: number, local?: string): string | null {
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', CLIENT, host, String(port), ...(local ? [local] : [])], { encoding: 'utf8', timeout: 10_000 });
   return r.status === 0 ? r.stdout.trim() : null;
 }
 

@@ -5,7 +5,7 @@
 import type { System } from '../../src/agent/pass.js';
 import { effectiveConfig } from '../../src/model/config.js';
 import { emptyState, type State } from '../../src/model/types.js';
-import { net, port } from './v2.js';
+import { net, port } from './one-subnet.js';
 import { applyPlans, planHostLeftovers, planNetworkBridges, planRouterPass } from '../../src/agent/pass.js';
 import { isEmptyPlan, type Plan } from '../../src/agent/steps.js';
 import type { Runner } from '../../src/linux/runner.js';
@@ -57,6 +57,8 @@ export function world(opts: WorldOptions = {}): State {
       ...(opts.port2 ? [port({ id: QRP2, network_id: PRIV2, ip_address: '192.0.2.1', mac_address: 'fa:16:3e:00:00:03', admin_state_up: true })] : []),
     ],
     routes: (opts.routes ?? []).map(([destination, nexthop]) => ({ destination, nexthop })),
+    ha: false,
+    ha_vr_id: null,
   });
   for (const [fip, fixed] of opts.fips ?? []) {
     s.floatingips.push({ id: `66666666-ffff-4fff-8fff-${fip.split('.').map((x) => x.padStart(3, '0')).join('')}`, floating_ip_address: fip, floating_network_id: EXT, fixed_ip_address: fixed, router_id: R });

@@ -1,5 +1,7 @@
 // Load only what runs: the real binary, started with a loader hook that lists
-// every file it loads (test/helpers/loaded.ts). `--version` and `--help` load
+// every file it loads (test/helpers/loaded.ts). The module structure is
+// checked on the unbundled build (L3CTL_UNBUNDLED=1); the bundle keeps it
+// (its chunks are loaded lazily too: checked at the end). `--version` and `--help` load
 // the command table and nothing else; `router list` loads its noun, the store
 // and output, never another noun, the agent, src/linux or the packages for
 // terminals; tab completion loads only its own few modules.
@@ -17,10 +19,10 @@ writeFileSync(store.path, JSON.stringify(HAND_WRITTEN));
 const HOOK = join(ROOT, 'dist', 'test', 'helpers', 'loaded.js');
 
 /** The files `l3ctl ARGS` loads, relative to the checkout (packages as node_modules/NAME). */
-function loaded(args: string[]): string[] {
+function loaded(args: string[], bundled = false): string[] {
   const out = join(store.dir, 'loaded.txt');
   rmSync(out, { force: true });
-  const r = spawnSync(process.execPath, ['--import', HOOK, BIN, ...args], { encoding: 'utf8', env: { ...process.env, L3CTL_STORE: store.path, L3CTL_TEST_LOADED: out } });
+  const r = spawnSync(process.execPath, ['--import', HOOK, BIN, ...args], { encoding: 'utf8', env: { ...process.env, L3CTL_STORE: store.path, L3CTL_TEST_LOADED: out, L3CTL_UNBUNDLED: bundled ? '0' : '1' } });
   assert.equal(r.status, 0, r.stderr);
   const files = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((u) => decodeURIComponent(new URL(u).pathname));
   return [...new Set(files.map((f) => (f.includes('/node_modules/') ? `node_modules/${f.split('/node_modules/').pop()!.split('/').slice(0, f.includes('/node_modules/@') ? 2 : 1).join('/')}` : f.slice(ROOT.length + 1))))];
@@ -61,7 +63,17 @@ test('fip associate --dry-run loads the agent (the plan), and still no other nou
 
 test('tab completion: its own module, the store loader, the JSON tree', () => {
   const files = loaded(['__complete', 'router', 'show', '']);
-  // migrations: a store an older l3ctl wrote completes too.
-  assert.deepEqual(src(files), ['cli/complete.js', 'model/errors.js', 'model/types.js', 'store/migrations.js', 'store/store.js', 'store/values.js']);
+  // migrate: a store an older l3ctl wrote completes too.
+  assert.deepEqual(src(files), ['cli/complete.js', 'model/errors.js', 'model/types.js', 'store/migrate.js', 'store/store.js', 'store/values.js']);
+  assert.deepEqual(packages(files), []);
+});
+
+test('the bundle: --version loads its main chunk and the chunks it imports, no noun and no package', () => {
+  const files = loaded(['--version'], true);
+  const own = files.filter((f) => f.startsWith('dist/src/'));
+  assert.ok(own.includes('dist/src/bundle/main.js'), own.join(' '));
+  assert.deepEqual(own.filter((f) => !f.startsWith('dist/src/bundle/')), [], 'nothing of the separate modules');
+  const list = loaded(['router', 'list'], true).filter((f) => f.startsWith('dist/src/bundle/'));
+  assert.ok(list.length > own.length, 'router list loads the chunks of its noun on top');
   assert.deepEqual(packages(files), []);
 });

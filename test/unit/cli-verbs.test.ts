@@ -22,7 +22,7 @@ import { configGet, configList, configSet, configUnset } from '../../src/cli/con
 import { agentStatus, agentSync } from '../../src/cli/agent.js';
 import { completion, completionScript } from '../../src/cli/completion.js';
 import type { IOInit } from '../../src/cli/io.js';
-import { net, port } from '../helpers/v2.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const R1 = 'e0000004-0000-4000-8000-000000000004';
 const EXT = 'e0000001-0000-4000-8000-000000000001';
@@ -155,7 +155,7 @@ describe('router', () => {
     assert.deepEqual(JSON.parse(t.stdout()), [{
       id: R1, name: 'r1', admin_state_up: true,
       external_gateway_info: { network_id: EXT, external_fixed_ips: [{ subnet_id: stored().networks.find((n) => n.id === EXT)!.subnets[0]!.id, ip_address: '203.0.113.10' }] },
-      interfaces: 1, routes: 1, floating_ips: 1,
+      interfaces: 1, routes: 1, floating_ips: 1, ha: false, ha_state: null,
     }]);
   });
 
@@ -245,7 +245,7 @@ describe('fip', () => {
     // A second router behind its own copy of 198.51.100.0/24 (tenants reuse address space).
     const s = structuredClone(FIXTURE);
     s.networks.push(net({ id: 'e0000000-0000-4000-8000-0000000000d1', name: 'priv2', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }));
-    s.routers.push({ id: 'e0000000-0000-4000-8000-0000000000d2', name: 'r2', admin_state_up: true, gateway: null, routes: [],
+    s.routers.push({ id: 'e0000000-0000-4000-8000-0000000000d2', name: 'r2', admin_state_up: true, gateway: null, routes: [], ha: false, ha_vr_id: null,
       interfaces: [port({ id: 'e0000000-0000-4000-8000-0000000000d3', network_id: 'e0000000-0000-4000-8000-0000000000d1', ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:d3', admin_state_up: true })] });
     writeFileSync(store.path, JSON.stringify(s));
     const before = readStore(store.path);

@@ -12,7 +12,7 @@ import { SHELLS } from '../../src/cli/commands.js';
 import { cmdTree, complete } from '../../src/cli/complete.js';
 import { keySpecs, specOf } from '../../src/cli/spec.js';
 import type { State } from '../../src/model/types.js';
-import { net, port } from '../helpers/v2.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const R1 = '11111111-aaaa-4aaa-8aaa-000000000001';
 const R2 = '22222222-bbbb-4bbb-8bbb-000000000002';
@@ -22,7 +22,7 @@ const PRIV2 = '55555555-eeee-4eee-8eee-000000000005';
 const PORT = '66666666-ffff-4fff-8fff-000000000006';
 
 const state: State = {
-  version: 2,
+  version: 3,
   config: {},
   networks: [
     net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
@@ -37,8 +37,10 @@ const state: State = {
       gateway: port({ id: '77777777-0000-4000-8000-000000000007', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }),
       interfaces: [port({ id: PORT, network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true })],
       routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
+      ha: false,
+      ha_vr_id: null,
     },
-    { id: R2, name: 'r2', admin_state_up: true, gateway: null, interfaces: [], routes: [] },
+    { id: R2, name: 'r2', admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null },
   ],
   floatingips: [
     { id: '88888888-0000-4000-8000-000000000008', floating_ip_address: '203.0.113.20', floating_network_id: EXT, fixed_ip_address: '198.51.100.5', router_id: R1 },
@@ -70,7 +72,7 @@ function bashComplete(words: string[], env: Record<string, string> = { L3CTL_STO
 const CASES: [string, string[], string[]][] = [
   ['nouns', [''], ['network', 'subnet', 'router', 'interface', 'gateway', 'fip', 'route', 'config', 'agent', 'diagnose', 'lab', 'export', 'diff', 'apply', 'completion']],
   ['noun prefix', ['ro'], ['router', 'route']],
-  ['verbs', ['router', ''], ['add', 'delete', 'list', 'show', 'enable', 'disable', 'exec']],
+  ['verbs', ['router', ''], ['add', 'delete', 'list', 'show', 'enable', 'disable', 'exec', 'set', 'standby']],
   ['router names', ['router', 'show', ''], ['r1', 'r2']],
   ['router id prefix', ['router', 'show', '2222'], [R2]],
   ['router names, global option before', ['--dry-run', 'router', 'delete', 'r1', ''], ['r1', 'r2']],
@@ -113,7 +115,7 @@ test('fip associate --router with overlapping tenant subnets: every router holdi
     // r2 behind its own 198.51.100.0/24, r3 behind 192.0.2.0/25 only.
     s.networks.push(net({ id: 'aaaaaaaa-0000-4000-8000-00000000000a', name: 'priv3', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }));
     s.routers[1]!.interfaces.push(port({ id: 'aaaaaaaa-0000-4000-8000-00000000000b', network_id: 'aaaaaaaa-0000-4000-8000-00000000000a', ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:0b', admin_state_up: true }));
-    s.routers.push({ id: 'aaaaaaaa-0000-4000-8000-00000000000c', name: 'r3', admin_state_up: true, gateway: null, routes: [],
+    s.routers.push({ id: 'aaaaaaaa-0000-4000-8000-00000000000c', name: 'r3', admin_state_up: true, gateway: null, routes: [], ha: false, ha_vr_id: null,
       interfaces: [port({ id: 'aaaaaaaa-0000-4000-8000-00000000000d', network_id: PRIV2, ip_address: '192.0.2.1', mac_address: 'fa:16:3e:00:00:0d', admin_state_up: true })] });
     writeFileSync(t.path, JSON.stringify(s));
     const env = { L3CTL_STORE: t.path };

@@ -106,8 +106,8 @@ test('observe: without a namespace (use_namespaces false) the process must share
 
 test('action: start when dead, reload on a config change, restart for a stray or a changed command line, stop when unwanted', () => {
   const spec = daemonSpec('haproxy', NS, DIR, CONF);
-  const seen = { pid: 7, pidFile: true, alive: true, stray: false, config: CONF, loaded: configDigest(CONF), argv: spec.argv, why: 'running' };
-  const none = { pid: null, pidFile: false, alive: false, stray: false, config: null, loaded: null, argv: null, why: '' };
+  const seen = { pid: 7, pidFile: true, alive: true, stray: false, config: CONF, loaded: configDigest(CONF), argv: spec.argv, why: 'running', children: [], ownFilesOk: true, ownFileProblem: null };
+  const none = { pid: null, pidFile: false, alive: false, stray: false, config: null, loaded: null, argv: null, why: '', children: [], ownFilesOk: true, ownFileProblem: null };
   assert.equal(daemonAction(spec, seen), 'none');
   assert.equal(daemonAction(spec, { ...seen, config: 'old' }), 'reload');
   // The file as wanted, but the process was never told (l3ctl died between the write and the signal).
@@ -123,6 +123,10 @@ test('action: start when dead, reload on a config change, restart for a stray or
   assert.equal(daemonAction(null, seen), 'stop');
   assert.equal(daemonAction(null, { ...none, config: CONF }), 'stop');
   assert.equal(daemonAction(null, { ...none, pidFile: true }), 'stop');
+  // A child left running alone (keepalived's VRRP process) is ended too.
+  assert.equal(daemonAction(null, { ...none, children: [8] }), 'stop');
+  // Our own files beside the config (keepalived's notify script) are rewritten by a reload.
+  assert.equal(daemonAction(spec, { ...seen, ownFilesOk: false }), 'reload');
   assert.equal(daemonAction(null, { ...none, stray: true, pid: 9 }), 'stop');
 });
 

@@ -19,7 +19,7 @@ const N = ({ cidr, gateway_ip, ...rest }: { name: string; cidr: string; gateway_
 const P = ({ ip_address, ...rest }: { network: string; ip_address?: string; [k: string]: unknown }) => (ip_address === undefined ? rest : { ...rest, fixed_ips: [{ ip_address }] });
 const docObject = (s: State = siteState()) => parseYaml(renderDocument(toDocument(s), 'yaml')) as Record<string, any>;
 const read = (o: unknown) => readDocument(renderDocument(o as never, 'yaml'), 'site.yaml');
-const empty = (): State => ({ version: 2, config: { ...NODE_CONFIG }, networks: [], routers: [], floatingips: [] });
+const empty = (): State => ({ version: 3, config: { ...NODE_CONFIG }, networks: [], routers: [], floatingips: [] });
 let seq = 0;
 const ids = { newId: () => `${(++seq).toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`, newMac: () => `fa:16:3e:aa:00:${(++seq % 256).toString(16).padStart(2, '0')}` };
 const plan = (current: State, o: unknown, prune = false): DocumentPlan => planDocument(current, read(o), { ...ids, prune });

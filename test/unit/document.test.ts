@@ -14,7 +14,7 @@ import {
   type DocProblem,
 } from '../../src/agent/document.js';
 import { planDocument } from '../../src/agent/declarative.js';
-import type { State } from '../../src/model/types.js';
+import { STATE_VERSION, type State } from '../../src/model/types.js';
 import { siteState, NODE_CONFIG } from '../helpers/site.js';
 
 /** The problems of reading `text`, as `line: path: message` strings. */
@@ -41,7 +41,7 @@ describe('round trip', () => {
       const read = readDocument(text, `site.${format}`);
       assert.deepEqual(read.warnings, []);
       // An empty store of another node: only its own config.
-      const node: State = { version: 2, config: { ...NODE_CONFIG }, networks: [], routers: [], floatingips: [] };
+      const node: State = { version: 3, config: { ...NODE_CONFIG }, networks: [], routers: [], floatingips: [] };
       const plan = planDocument(node, read, { newId: () => assert.fail('no new id'), newMac: () => assert.fail('no new MAC') });
       assert.deepEqual(plan.problems, []);
       assert.deepEqual(plan.next, s);
@@ -52,7 +52,7 @@ describe('round trip', () => {
     const d = toDocument(siteState());
     assert.equal(d.apiVersion, 'l3ctl/v1');
     assert.equal(d.kind, 'Site');
-    assert.equal(d.storeVersion, 2);
+    assert.equal(d.storeVersion, STATE_VERSION);
     assert.ok(!('host_namespace' in d.config!) && !('router_id' in d.config!), JSON.stringify(d.config));
     assert.equal(d.config!.send_arp_for_ha, '0');
   });
@@ -111,15 +111,49 @@ describe('syntax and header', () => {
 
   it('a store version from a newer l3ctl is refused with what to do; one older than any is refused too', () => {
     const o = docObject();
-    o.storeVersion = 3;
+    o.storeVersion = STATE_VERSION + 1;
     assert.deepEqual(problemsOf(yamlOf(o)), [
-      'site.yaml:3: storeVersion: 3 is newer than this l3ctl knows (store version 2): the document was written by a newer l3ctl; upgrade l3ctl on this node, or export from a node with the same version',
+      `site.yaml:3: storeVersion: ${STATE_VERSION + 1} is newer than this l3ctl knows (store version ${STATE_VERSION}): the document was written by a newer l3ctl; upgrade l3ctl on this node, or export from a node with the same version`,
     ]);
     o.storeVersion = 0;
-    assert.deepEqual(problemsOf(yamlOf(o)), ['site.yaml:3: storeVersion: 0 is older than any store version this l3ctl reads (1 to 2)']);
+    assert.deepEqual(problemsOf(yamlOf(o)), [`site.yaml:3: storeVersion: 0 is older than any store version this l3ctl reads (1 to ${STATE_VERSION})`]);
     delete o.storeVersion;
-    assert.match(problemsOf(yamlOf(o))[0]!, /storeVersion: missing field: expected the store version the document follows \(2\)/);
+    assert.match(problemsOf(yamlOf(o))[0]!, new RegExp(`storeVersion: missing field: expected the store version the document follows \\(${STATE_VERSION}\\)`));
   });
+
+  it('a version-1 document (before HA routers) still reads: its routers come out legacy', () => {
+    const o = docObject();
+    o.storeVersion = 1;
+    for (const r of o.routers) { delete r.ha; delete r.ha_vr_id; }
+    const read = readDocument(yamlOf(o), 'site.yaml');
+    assert.ok(read.doc.routers!.length > 0);
+    assert.ok(read.doc.routers!.every((r: any) => !r.ha), JSON.stringify(read.doc.routers));
+  });
+
+  for (const version of [1, 2]) {
+    it(`a version-${version} document in the IPv4-only shape (cidr, gateway_ip, ip_address) reads as the current one: the same store`, () => {
+      const o = docObject();
+      o.storeVersion = version;
+      for (const n of o.networks) {
+        const [sn] = n.subnets;
+        delete n.subnets;
+        Object.assign(n, { cidr: sn.cidr, ...('gateway_ip' in sn ? { gateway_ip: sn.gateway_ip } : {}) });
+      }
+      const flat = (p: any) => {
+        p.ip_address = p.fixed_ips[0].ip_address;
+        delete p.fixed_ips;
+      };
+      for (const r of o.routers) {
+        if (r.gateway) flat(r.gateway);
+        r.interfaces.forEach(flat);
+        if (version === 1) { delete r.ha; delete r.ha_vr_id; }
+      }
+      const node: State = { version: STATE_VERSION, config: { ...NODE_CONFIG }, networks: [], routers: [], floatingips: [] };
+      const plan = planDocument(node, readDocument(yamlOf(o), 'site.yaml'), { newId: () => assert.fail('no new id'), newMac: () => assert.fail('no new MAC') });
+      assert.deepEqual(plan.problems, []);
+      assert.deepEqual(plan.next, siteState(), 'the subnet ids the store migration gives');
+    });
+  }
 
   it('migration: an older store version goes through each step to the current one', () => {
     // A made-up version 2 that renamed floatingips to floating_ips.

@@ -18,7 +18,7 @@ import { RecordingRunner } from '../../src/linux/runner.js';
 import { effectiveConfig } from '../../src/model/config.js';
 import { ApplyError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
-import { net, port } from '../helpers/v2.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const R = 'a0000000-0000-4000-8000-00000000000a';
 const NS = `qrouter-${R}`;
@@ -34,7 +34,7 @@ const QG_MAC = 'fa:16:3e:00:00:02';
 
 function state(config: Record<string, string>): State {
   return {
-    version: 2,
+    version: 3,
     // No metadata proxy: these tests are about plugging, and plan no daemons.
     config: { host_namespace: HOST, send_arp_for_ha: '0', enable_metadata_proxy: 'false', ...config },
     networks: [
@@ -42,7 +42,7 @@ function state(config: Record<string, string>): State {
       net({ id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }),
     ],
     routers: [{
-      id: R, name: 'r1', admin_state_up: true, routes: [],
+      id: R, name: 'r1', admin_state_up: true, routes: [], ha: false, ha_vr_id: null,
       gateway: port({ id: QG_ID, network_id: EXT, ip_address: '203.0.113.10', mac_address: QG_MAC, admin_state_up: true }),
       interfaces: [port({ id: QR_ID, network_id: PRIV, ip_address: '198.51.100.1', mac_address: QR_MAC, admin_state_up: true })],
     }],
@@ -62,7 +62,7 @@ const link = (name: string, mac: string, addrs: string[] = [], o: Partial<Observ
 });
 const ns = (links: ObservedLink[], routes: ObservedNs['routes'] = []): ObservedNs => ({
   ns: NS, exists: true, links: new Map([['lo', link('lo', '00:00:00:00:00:00')], ...links.map((l): [string, ObservedLink] => [l.name, l])]),
-  routes, iptables: emptySave(), sysctl: { ipForward: true, promoteSecondaries: true, arpIgnore: null, bridgeNfCall: null, ipv6Forwarding: null, acceptRa: new Map() },
+  routes, iptables: emptySave(), sysctl: { ipForward: true, promoteSecondaries: true, arpIgnore: null, bridgeNfCall: null, ipv6Forwarding: null, acceptRa: new Map(), ipv6Off: null },
 });
 const host = (links: ObservedLink[] = []): ObservedHost => ({ ns: HOST, exists: true, links: new Map(links.map((l) => [l.name, l])) });
 

@@ -230,7 +230,7 @@ describe('fake system: links, addresses and routes as the kernel keeps them', ()
     const r = await f.run(['ip', 'netns', 'exec', NS, 'sysctl', '-n', 'net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables'], { read: true, okCodes: [1] });
     assert.deepEqual(r, { stdout: '0\n', stderr: 'sysctl: cannot stat /proc/sys/net/bridge/bridge-nf-call-iptables: No such file or directory\n', exitCode: 1 });
     const obs = await observeNs(f, NS, { shared: true });
-    assert.deepEqual(obs.sysctl, { ipForward: false, promoteSecondaries: false, arpIgnore: '0', bridgeNfCall: null, ipv6Forwarding: null, acceptRa: new Map() });
+    assert.deepEqual(obs.sysctl, { ipForward: false, promoteSecondaries: false, arpIgnore: '0', bridgeNfCall: null, ipv6Forwarding: null, acceptRa: new Map(), ipv6Off: null });
     f.verify();
   });
 

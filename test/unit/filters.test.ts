@@ -8,7 +8,7 @@ import { stateReport } from '../../src/agent/report.js';
 import { checkPass } from '../../src/agent/sync.js';
 import { effectiveConfig } from '../../src/model/config.js';
 import { emptyState, type Router, type State } from '../../src/model/types.js';
-import { net, port as v2port } from '../helpers/v2.js';
+import { net, port as v2port } from '../helpers/one-subnet.js';
 
 const EXT = '11111111-aaaa-4aaa-8aaa-000000000001';
 const EXT2 = '11111111-aaaa-4aaa-8aaa-000000000002';
@@ -24,7 +24,7 @@ function state(config: Record<string, string> = {}): State {
     net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
     net({ id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }),
   );
-  const r = (n: number, o: Partial<Router>): Router => ({ id: id(n), name: `r${n}`, admin_state_up: true, gateway: null, interfaces: [], routes: [], ...o });
+  const r = (n: number, o: Partial<Router>): Router => ({ id: id(n), name: `r${n}`, admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null, ...o });
   s.routers.push(
     r(1, { gateway: port(1, EXT, '203.0.113.10'), interfaces: [port(2, PRIV, '198.51.100.1')] }),
     r(2, { interfaces: [port(3, PRIV, '198.51.100.2'), port(4, PRIV, '198.51.100.3')] }),

@@ -18,7 +18,7 @@ import { emptyState, type FixedIp, type Network, type Port, type Router, type St
 import path from 'node:path';
 import { FakeSystem } from '../helpers/fakesys.js';
 import { converge, replan } from '../helpers/world.js';
-import { net } from '../helpers/v2.js';
+import { net } from '../helpers/one-subnet.js';
 
 const SEED = 32;
 const STATES = 40;
@@ -126,7 +126,7 @@ class Generator {
     const ops: [number, number, string, () => boolean][] = [
       [1, 0.7, 'router-add', () => {
         if (s.routers.length >= 3) return false;
-        s.routers.push({ id: this.id(), name: `r${this.n}`, admin_state_up: true, gateway: null, interfaces: [], routes: [] });
+        s.routers.push({ id: this.id(), name: `r${this.n}`, admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null });
         return true;
       }],
       [0.5, 0.7, 'router-delete', () => {
@@ -265,7 +265,7 @@ function states(seed: number, count: number): State[] {
   let s = emptyState();
   s.config = { host_namespace: HOST, external_network_bridge: '', send_arp_for_ha: '3' };
   s.networks = [EXT, ...INTERNAL];
-  s.routers.push({ id: g.id(), name: 'r0', admin_state_up: true, gateway: null, interfaces: [], routes: [] });
+  s.routers.push({ id: g.id(), name: 'r0', admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null });
   const out: State[] = [];
   let tries = 0;
   while (out.length < count) {
@@ -291,7 +291,7 @@ function states(seed: number, count: number): State[] {
 
 const short = (id: string) => id.slice(0, 11);
 const bridgeOf = (netId: string) => `brq${short(netId)}`;
-const SYSCTL_DEFAULTS = { 'net.bridge.bridge-nf-call-iptables': '1', 'net.ipv4.conf.all.arp_ignore': '0', 'net.ipv4.conf.all.promote_secondaries': '0', 'net.ipv4.ip_forward': '0', 'net.ipv6.conf.all.forwarding': '0' };
+const SYSCTL_DEFAULTS = { 'net.bridge.bridge-nf-call-iptables': '1', 'net.ipv4.conf.all.arp_ignore': '0', 'net.ipv4.conf.all.promote_secondaries': '0', 'net.ipv4.ip_forward': '0', 'net.ipv6.conf.all.disable_ipv6': '0', 'net.ipv6.conf.all.forwarding': '0', 'net.ipv6.conf.default.disable_ipv6': '0' };
 const sysctlLines = (v: Record<string, string>) => Object.entries(v).map(([k, x]) => `  sysctl ${k}=${x}`);
 const LO = ['  link lo loopback up', '    inet 127.0.0.1/8 scope host'];
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -11,7 +11,7 @@ import type { State } from '../../src/model/types.js';
 import { tempStore } from '../helpers/cli.js';
 import { fakeFor } from '../helpers/fakesys.js';
 import { NS, PRIV2, QRP2, R, converge, replan, world, type WorldOptions } from '../helpers/world.js';
-import { net, port } from '../helpers/v2.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const noInterrupts: InterruptSource = { trap: () => ({ interrupted: () => false, release() {} }) };
 const stores: { cleanup(): void }[] = [];

@@ -18,7 +18,7 @@ import { effectiveConfig } from '../../src/model/config.js';
 import { emptyState, type State } from '../../src/model/types.js';
 import { pruneRegistry, readRegistry, registerStore, registryPath, unregisterStores } from '../../src/store/registry.js';
 import { tempStore } from '../helpers/cli.js';
-import { net, port as v2port } from '../helpers/v2.js';
+import { net, port as v2port } from '../helpers/one-subnet.js';
 
 const EXT = 'e0000000-0000-4000-8000-000000000001';
 const PRIV = 'e0000000-0000-4000-8000-000000000002';
@@ -37,8 +37,8 @@ function state(config: Record<string, string> = {}): State {
   );
   const port = (id: string, net: string, ip: string) => v2port({ id, network_id: net, ip_address: ip, mac_address: 'fa:16:3e:00:00:01', admin_state_up: true });
   s.routers.push(
-    { id: R1, name: 'r1', admin_state_up: true, gateway: port(GW, EXT, '203.0.113.10'), interfaces: [port(PORT, PRIV, '198.51.100.1')], routes: [] },
-    { id: R2, name: 'r2', admin_state_up: false, gateway: null, interfaces: [], routes: [] },
+    { id: R1, name: 'r1', admin_state_up: true, gateway: port(GW, EXT, '203.0.113.10'), interfaces: [port(PORT, PRIV, '198.51.100.1')], routes: [], ha: false, ha_vr_id: null },
+    { id: R2, name: 'r2', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null },
   );
   return s;
 }

@@ -13,9 +13,9 @@ import { CONFIG_KEYS } from '../../src/model/config.js';
 import { isUuid } from '../../src/model/names.js';
 import { checkCidr, checkIp, checkMac, checkName } from '../../src/model/validate.js';
 import { StoreError } from '../../src/model/errors.js';
-import type { State, Subnet } from '../../src/model/types.js';
+import { STATE_VERSION, type State, type Subnet } from '../../src/model/types.js';
 import { BIN, l3ctl, readStore, tempStore } from '../helpers/cli.js';
-import { net, port } from '../helpers/v2.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const EXT = 'e0000000-0000-4000-8000-0000000000e1';
 const PRIV = 'e0000000-0000-4000-8000-0000000000e2';
@@ -24,7 +24,7 @@ const R1 = 'a0000000-0000-4000-8000-0000000000a1';
 /** A valid store: an external and an internal network, a router with gateway, interface and route, a FIP. */
 function good(): State {
   return {
-    version: 2,
+    version: STATE_VERSION,
     config: { send_arp_for_ha: '0', host_namespace: 'l3ctl-t-values' },
     networks: [
       net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
@@ -38,6 +38,8 @@ function good(): State {
         gateway: port({ id: 'b1000000-0000-4000-8000-0000000000b1', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }),
         interfaces: [port({ id: 'b2000000-0000-4000-8000-0000000000b2', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true })],
         routes: [{ destination: '192.0.2.0/24', nexthop: '198.51.100.254' }],
+        ha: false,
+        ha_vr_id: null,
       },
     ],
     floatingips: [
@@ -78,6 +80,10 @@ const BAD: Bad[] = [
   { what: 'a gateway address out of range', edit: (s) => (r1(s).gateway!.fixed_ips[0]!.ip_address = '203.0.113.300'), why: "routers[0].gateway.fixed_ips[0].ip_address: '203.0.113.300' is not an IPv4 address" },
   { what: 'a route with a line for ip -batch', edit: (s) => (r1(s).routes[0]!.destination = '192.0.2.0/24\nroute flush table main'), why: "routers[0].routes[0].destination: '192.0.2.0/24\\nroute flush table main' is not a CIDR" },
   { what: 'a nexthop that is not an address', edit: (s) => (r1(s).routes[0]!.nexthop = 'gw'), why: "routers[0].routes[0].nexthop: 'gw' is not an IPv4 address" },
+  { what: 'an HA router without its VRRP id', edit: (s) => (r1(s).ha = true), why: 'routers[0].ha_vr_id: null, but an HA router needs its VRRP id' },
+  { what: 'a VRRP id on a legacy router', edit: (s) => (r1(s).ha_vr_id = 3), why: 'routers[0].ha_vr_id: 3 is set on a router that is not HA: expected null' },
+  { what: 'a VRRP id out of range', edit: (s) => Object.assign(r1(s), { ha: true, ha_vr_id: 255 }), why: 'routers[0].ha_vr_id: 255 is not a VRRP id: expected 1 to 254' },
+  { what: 'a VRRP id that is not an integer', edit: (s) => Object.assign(r1(s), { ha: true, ha_vr_id: 1.5 }), why: 'routers[0].ha_vr_id: expected an integer, got 1.5' },
   { what: 'a fixed IP without a router', edit: (s) => (s.floatingips[0]!.router_id = null), why: 'floatingips[0]: fixed_ip_address and router_id are set together or not at all' },
   { what: 'a floating IP that is not an address', edit: (s) => (s.floatingips[0]!.floating_ip_address = '203.0.113.20/32'), why: "floatingips[0].floating_ip_address: '203.0.113.20/32' is not an IPv4 address" },
   { what: 'a config value invalid for its key', edit: (s) => (s.config.send_arp_for_ha = 'many'), why: "config.send_arp_for_ha: invalid value 'many' for send_arp_for_ha: expected an integer from 0 to 100", fullLoadOnly: true },

@@ -12,14 +12,14 @@ import { L3ctlError, UsageError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
 import { tempStore } from '../helpers/cli.js';
 import { FakeHost } from '../helpers/fake-host.js';
-import { net, port } from '../helpers/v2.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 // A host namespace that does not exist: plans are computed without reads
 // (nothing to observe) and start by creating it, so every run has commands.
 const HOST_NS = 'l3ctl-t-unit-absent-ns';
 const NET_ID = 'c0000000-0000-4000-8000-000000000001';
 const base = (): State => ({
-  version: 2,
+  version: 3,
   config: { host_namespace: HOST_NS, external_network_bridge: '', send_arp_for_ha: '0' },
   networks: [],
   routers: [],
@@ -80,7 +80,7 @@ describe('transaction', () => {
           net({ id: 'c000000b-0000-4000-8000-00000000000b', name: 'e2', cidr: '203.0.113.128/25', gateway_ip: '203.0.113.129', external: true, bridge: null }),
         );
         const id = 'c000000c-0000-4000-8000-00000000000c';
-        s.routers.push({ id, name: 'r', admin_state_up: true, gateway: port({ id: 'c000000d-0000-4000-8000-00000000000d', network_id: 'c000000a-0000-4000-8000-00000000000a', ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }), interfaces: [], routes: [] });
+        s.routers.push({ id, name: 'r', admin_state_up: true, gateway: port({ id: 'c000000d-0000-4000-8000-00000000000d', network_id: 'c000000a-0000-4000-8000-00000000000a', ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }), interfaces: [], routes: [], ha: false, ha_vr_id: null });
         return { routers: [id] };
       }),
       (e: L3ctlError) => e.exitCode === 2 && /gateway_external_network_id/.test(e.message),

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { UsageError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
 import { checkCidr, checkIp, checkIpv4, checkMac, checkName, checkState, checkUuid, hostProblem, stateProblems } from '../../src/model/validate.js';
-import { net, port } from '../helpers/v2.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && e.exitCode === 2 && re.test(e.message);
 
@@ -79,7 +79,7 @@ const R2 = 'a0000005-0000-4000-8000-000000000005';
 
 function good(): State {
   return {
-    version: 2,
+    version: 3,
     config: {},
     networks: [
       net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
@@ -92,8 +92,10 @@ function good(): State {
         gateway: port({ id: 'a0000010-0000-4000-8000-000000000010', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:10', admin_state_up: true }),
         interfaces: [port({ id: 'a0000011-0000-4000-8000-000000000011', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:11', admin_state_up: true })],
         routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
+        ha: false,
+        ha_vr_id: null,
       },
-      { id: R2, name: 'r2', admin_state_up: true, gateway: null, interfaces: [], routes: [] },
+      { id: R2, name: 'r2', admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null },
     ],
     floatingips: [{ id: 'a0000020-0000-4000-8000-000000000020', floating_ip_address: '203.0.113.20', floating_network_id: EXT, fixed_ip_address: '198.51.100.5', router_id: R1 }],
   };

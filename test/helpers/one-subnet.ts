@@ -1,7 +1,7 @@
-// Fixtures in store version 2 written as briefly as version 1's: a network
+// Fixtures with subnets and fixed IPs (store version 3) written as briefly as the old shapes: a network
 // with one IPv4 subnet (its id derived from the network id, as the store's
 // migration derives it) and a port with one address on it.
-import { legacySubnetId } from '../../src/store/migrations.js';
+import { legacySubnetId } from '../../src/store/migrate.js';
 import type { Network, Port, Subnet } from '../../src/model/types.js';
 
 export interface NetV1 {
@@ -21,7 +21,7 @@ export interface PortV1 {
   admin_state_up: boolean;
 }
 
-/** The one subnet a version-1 network becomes. */
+/** The one subnet an older (version 1 or 2) network becomes. */
 export const subnetOf = (n: Pick<NetV1, 'id' | 'cidr' | 'gateway_ip'>): Subnet => ({
   id: legacySubnetId(n.id),
   cidr: n.cidr,
