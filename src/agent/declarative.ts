@@ -13,7 +13,7 @@
 // Networks, routers, floating IPs and config keys absent from the file are
 // kept unless `prune`. A router in the file is described whole: its gateway,
 // interfaces and routes are exactly the file's.
-import { allocateVrId } from '../model/ha.js';
+import { allocateVrId, haTakesSubnet } from '../model/ha.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { contains, firstFree, ipVersion, isHostOf } from '../model/addr.js';
 import { addressesText, cidrsText, gatewayIpsText } from '../model/subnets.js';
@@ -326,6 +326,7 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
       origin.set(built, path);
       return built;
     };
+    const ha = d.ha ?? m?.ha ?? false;
     const interfaces: Port[] = [];
     (d.interfaces ?? []).forEach((p, j) => {
       const path = [...at, 'interfaces', j];
@@ -335,7 +336,8 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
       const built = port(p, path, stored, net);
       if (p.fixed_ips == null) {
         // As `interface add`: each subnet's gateway IP.
-        built.fixed_ips = net.subnets.flatMap((sn) => (sn.gateway_ip ? [{ subnet_id: sn.id, ip_address: sn.gateway_ip }] : []));
+        // An HA router takes the IPv4 subnet alone (HA routers are IPv4 only).
+        built.fixed_ips = net.subnets.flatMap((sn) => (sn.gateway_ip && haTakesSubnet({ ha }, sn) ? [{ subnet_id: sn.id, ip_address: sn.gateway_ip }] : []));
         if (!built.fixed_ips.length) problem([...path, 'fixed_ips'], `network '${net.name}' has no gateway IP: expected the interface's addresses`);
       }
       interfaces.push(built);
@@ -352,7 +354,7 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
         gateway = port(p, path, stored, net);
         if (p.fixed_ips == null) {
           // As `gateway set`: on the same network the addresses stay; each subnet without one gets the first free.
-          for (const sn of net.subnets) {
+          for (const sn of net.subnets.filter((x) => haTakesSubnet({ ha }, x))) {
             const kept = stored && stored.network_id === net.id ? stored.fixed_ips.find((f) => f.subnet_id === sn.id) : undefined;
             if (kept) gateway.fixed_ips.push({ ...kept });
             else unaddressed.push({ port: gateway, net, subnet: sn, path });
@@ -365,7 +367,6 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
       origin.set(rt, [...at, 'routes', k]);
       return rt;
     });
-    const ha = d.ha ?? m?.ha ?? false;
     const r: Router = {
       id: d.id ?? m?.id ?? newId(),
       name: d.name,

@@ -1,5 +1,7 @@
 // `gateway set | clear`: a router's gateway port on an external network.
 import { firstFree } from '../model/addr.js';
+import { HA_IPV4_ONLY, haIpv6Refused, haTakesSubnet } from '../model/ha.js';
+import { cidrsText } from '../model/subnets.js';
 import { UsageError } from '../model/errors.js';
 import type { FixedIp, State } from '../model/types.js';
 import { checkMac } from '../model/validate.js';
@@ -40,7 +42,7 @@ export interface GatewaySetOptions {
 export async function gatewaySet(o: GatewaySetOptions, io: IO): Promise<void> {
   const given = addressesByVersion(o.ip, 'gateway IP');
   const mac = o.mac ? checkMac(o.mac) : undefined;
-  const row = await mutate(io, (s) => {
+  const done = await mutate(io, (s) => {
     const r = findRouter(s, o.router);
     const n = findNetwork(s, o.network);
     if (!n.external) throw new UsageError(`network '${n.name}' is not external: expected an external network for a gateway`, `l3ctl network add NAME --cidr CIDR --external`);
@@ -53,7 +55,11 @@ export async function gatewaySet(o: GatewaySetOptions, io: IO): Promise<void> {
     // Same network: keep the port id; a new address or MAC is re-plumbed.
     const same = cur && cur.network_id === n.id ? cur : null;
     const used = usedAddresses(s, n.id);
-    const fixed: FixedIp[] = n.subnets.map((sn) => {
+    const v6 = given.get(6);
+    if (v6 && r.ha) throw haIpv6Refused(r, `gateway IP ${v6}`);
+    const haSkipped = n.subnets.filter((sn) => !haTakesSubnet(r, sn));
+    if (haSkipped.length === n.subnets.length) throw haIpv6Refused(r, `external network '${n.name}' (${cidrsText(n)})`);
+    const fixed: FixedIp[] = n.subnets.filter((sn) => haTakesSubnet(r, sn)).map((sn) => {
       const ip = given.get(sn.ip_version) ?? same?.fixed_ips.find((f) => f.subnet_id === sn.id)?.ip_address ?? firstFree(sn.cidr, used);
       if (!ip) throw new UsageError(`external network '${n.name}' has no free address left on ${sn.cidr}`);
       return { subnet_id: sn.id, ip_address: ip };
@@ -64,9 +70,11 @@ export async function gatewaySet(o: GatewaySetOptions, io: IO): Promise<void> {
     } else {
       r.gateway = { id: newId(), network_id: n.id, fixed_ips: fixed, mac_address: mac ?? newMac(), admin_state_up: true };
     }
-    return { routers: [r.id], value: routerRow(s, r) };
+    return { routers: [r.id], value: { row: routerRow(s, r), router: r.name, haSkipped: haSkipped.map((x) => x.cidr) } };
   });
-  if (row) await printObject(io, ROUTER_COLUMNS, row);
+  if (!done) return;
+  for (const c of done.haSkipped) io.warn(`router '${done.router}' gets no gateway address on ${c}: ${HA_IPV4_ONLY}`);
+  await printObject(io, ROUTER_COLUMNS, done.row);
 }
 
 export async function gatewayClear(o: { router: string }, io: IO): Promise<void> {

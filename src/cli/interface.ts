@@ -3,7 +3,8 @@
 import { contains, networkOf, parseCidr } from '../model/addr.js';
 import { UsageError } from '../model/errors.js';
 import { internalDevice } from '../model/names.js';
-import { addressesText } from '../model/subnets.js';
+import { HA_IPV4_ONLY, haIpv6Refused, haTakesSubnet } from '../model/ha.js';
+import { addressesText, cidrsText } from '../model/subnets.js';
 import type { FixedIp, Network, Port, Router, State, Subnet } from '../model/types.js';
 import { checkMac, checkUuid } from '../model/validate.js';
 import { addressesByVersion, subnetsFor } from './addresses.js';
@@ -58,9 +59,15 @@ export async function interfaceAdd(o: InterfaceAddOptions, io: IO): Promise<void
     const existing = r.interfaces.find((p) => p.network_id === n.id);
     const fixed: FixedIp[] = [];
     const skipped: Subnet[] = [];
+    const haSkipped: Subnet[] = [];
     for (const sn of n.subnets) {
       const have = existing?.fixed_ips.find((f) => f.subnet_id === sn.id);
       const want = given.get(sn.ip_version);
+      if (!haTakesSubnet(r, sn)) {
+        if (want) throw haIpv6Refused(r, `interface IP ${want}`);
+        haSkipped.push(sn);
+        continue;
+      }
       if (have && want && have.ip_address !== want) {
         throw new UsageError(`router '${r.name}' already has a port on network '${n.name}' (${addressesText(existing!)})`, `remove it first: l3ctl interface remove ${r.name} ${n.name}`);
       }
@@ -68,6 +75,7 @@ export async function interfaceAdd(o: InterfaceAddOptions, io: IO): Promise<void
       if (ip) fixed.push({ subnet_id: sn.id, ip_address: ip });
       else skipped.push(sn);
     }
+    if (!fixed.length && haSkipped.length && !skipped.length) throw haIpv6Refused(r, `network '${n.name}' (${cidrsText(n)})`);
     if (!fixed.length) throw new UsageError(`network '${n.name}' has no gateway IP: pass --ip`);
     let port: Port;
     if (existing) {
@@ -80,9 +88,10 @@ export async function interfaceAdd(o: InterfaceAddOptions, io: IO): Promise<void
       port = { id: id ?? newId(), network_id: n.id, fixed_ips: fixed, mac_address: mac ?? newMac(), admin_state_up: true };
       r.interfaces.push(port);
     }
-    return { routers: [r.id], value: { row: portRow(r, port), skipped: skipped.map((x) => x.cidr) } };
+    return { routers: [r.id], value: { row: portRow(r, port), skipped: skipped.map((x) => x.cidr), haSkipped: haSkipped.map((x) => x.cidr), router: r.name } };
   });
   if (!done) return;
+  for (const c of done.haSkipped) io.warn(`router '${done.router}' gets no address on ${c}: ${HA_IPV4_ONLY}`);
   for (const c of done.skipped) io.warn(`subnet ${c} has no gateway IP: the port has no address on it (pass --ip for it)`);
   await printObject(io, PORT_COLUMNS, done.row);
 }

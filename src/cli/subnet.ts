@@ -2,6 +2,7 @@
 // IPv4 and one IPv6 subnet each (Neutron's field names).
 import { contains, firstFree, ipVersion, parseCidr } from '../model/addr.js';
 import { UsageError } from '../model/errors.js';
+import { haTakesSubnet } from '../model/ha.js';
 import type { Ipv6Mode, Network, State, Subnet } from '../model/types.js';
 import { checkCidr, checkIp, checkIpv6Mode, checkUuid, shown, subnetProblem } from '../model/validate.js';
 import { loadState } from '../store/store.js';
@@ -105,7 +106,7 @@ export async function subnetAdd(o: SubnetAddOptions, io: IO): Promise<void> {
     const made: Subnet = { id: id ?? newId(), ...sn };
     n.subnets.push(made);
     // Router ports on the network keep their addresses: `interface add` again gives them one here.
-    const lacking = s.routers.filter((r) => r.interfaces.some((p) => p.network_id === n.id)).map((r) => `l3ctl interface add ${r.name} ${n.name}`);
+    const lacking = s.routers.filter((r) => haTakesSubnet(r, made) && r.interfaces.some((p) => p.network_id === n.id)).map((r) => `l3ctl interface add ${r.name} ${n.name}`);
     return { value: { row: subnetRow(n, made), lacking } };
   });
   if (!done) return;

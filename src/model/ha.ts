@@ -35,6 +35,22 @@ export function haNetworkOf(state: State, config: Pick<Config, 'ha_network'>): N
   return n;
 }
 
+/**
+ * HA routers are IPv4 only: l3ctl keeps IPv6 off in an HA router's
+ * namespace (a standby's ports carry the master's MACs and must stay
+ * silent, and keepalived here manages IPv4 addresses only). On a dual-stack
+ * network an HA router's port takes the IPv4 subnet alone.
+ */
+export const haTakesSubnet = (router: Pick<Router, 'ha'>, subnet: Pick<Subnet, 'ip_version'>): boolean => !router.ha || subnet.ip_version === 4;
+
+/** Why an HA router gets no IPv6 address, for errors and warnings. */
+export const HA_IPV4_ONLY = 'HA routers are IPv4 only (IPv6 is off in their namespace; a dual-stack network gives them its IPv4 subnet alone)';
+
+/** The refusal of an IPv6 address for an HA router's port. */
+export function haIpv6Refused(router: Pick<Router, 'name'>, what: string): UsageError {
+  return new UsageError(`${what} is IPv6 and router '${router.name}' is an HA router: ${HA_IPV4_ONLY}`, 'IPv6 needs a legacy router (l3ctl router add NAME without --ha)');
+}
+
 /** The HA network's IPv4 subnet (VRRP here is IPv4's): a UsageError when it has none. */
 export function haSubnetOf(net: Network): Subnet {
   const sn = subnetOfVersion(net, 4);

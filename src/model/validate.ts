@@ -4,6 +4,7 @@ import { broadcastOf, canonicalIp, contains, hostBounds, ipVersion, isHostOf, is
 import { UsageError } from './errors.js';
 import { isUuid, networkBridge } from './names.js';
 import { IPV6_MODES, type Ipv6Mode, type Network, type Port, type Router, type State, type Subnet } from './types.js';
+import { HA_IPV4_ONLY, haTakesSubnet } from './ha.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -264,6 +265,7 @@ function visitState(s: State, report: Report): void {
         if (doubtful.has(f.subnet_id)) return void misplugged.add(r);
         if (seen.has(f.subnet_id)) return report(`${what} of router '${r.name}' has two addresses on subnet ${sub.subnet.cidr}: expected one address per subnet`, at('ip_address'));
         seen.add(f.subnet_id);
+        if (!haTakesSubnet(r, sub.subnet)) return report(`${what} ${f.ip_address} of HA router '${r.name}' is IPv6: ${HA_IPV4_ONLY}`, at('ip_address'), 'IPv6 needs a legacy router (l3ctl router add NAME without --ha)');
         const outside = hostProblem(sub.subnet.cidr, f.ip_address);
         if (outside) return report(`${first ? 'interface IP' : 'gateway address'} ${f.ip_address} on ${first ? 'network' : 'external network'} '${n.name}' ${outside}`, at('ip_address'));
         // Reported at the port's network: that is what was chosen.

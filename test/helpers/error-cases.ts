@@ -168,4 +168,18 @@ export const ERROR_CASES: ErrorCase[] = [
   { what: 'too many arguments', args: ['router', 'add', 'r9', 'r10'], first: E(`too many arguments for 'add'`) },
   { what: 'bare noun', args: ['router'], first: E(`'l3ctl router' needs a command`) },
   { what: 'no command at all', args: [], first: E(`'l3ctl' needs a command`) },
+  // IPv6 (issue 19): subnets, modes, and what stays IPv4.
+  { what: 'link-local IPv6 subnet', args: ['subnet', 'add', 'n3', 'fe80::/64'], first: E(`invalid subnet: fe80::/64 is in the link-local fe80::/10 range`) },
+  { what: 'multicast IPv6 subnet', args: ['subnet', 'add', 'n3', 'ff02::/64'], first: E(`invalid subnet: ff02::/64 is in the multicast ff00::/8 range`) },
+  { what: 'IPv6 prefix over 128', args: ['subnet', 'add', 'n3', '2001:db8:5::/129'], first: E(`invalid CIDR '2001:db8:5::/129' \\(prefix length 129 is more than 128\\)`) },
+  { what: 'SLAAC on a prefix that is not /64', args: ['subnet', 'add', 'n3', '2001:db8:5::/65', '--ipv6-ra-mode', 'slaac'], first: E(`invalid subnet: ipv6_ra_mode slaac needs a /64 prefix .*not 2001:db8:5::/65`) },
+  { what: 'RA and address modes that differ', args: ['subnet', 'add', 'n3', '2001:db8:5::/64', '--ipv6-ra-mode', 'slaac', '--ipv6-address-mode', 'dhcpv6-stateful'], first: E(`invalid subnet: ipv6_ra_mode slaac and ipv6_address_mode dhcpv6-stateful of 2001:db8:5::/64 differ`) },
+  { what: 'an IPv6 mode on an IPv4 subnet', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--ipv6-ra-mode', 'slaac'], first: E(`invalid subnet: ipv6_ra_mode slaac on IPv4 subnet 192\\.0\\.2\\.128/25`) },
+  { what: 'a bad RA mode', args: ['subnet', 'add', 'n3', '2001:db8:5::/64', '--ipv6-ra-mode', 'dhcp'], first: /^l3ctl: error: .*dhcp/ },
+  { what: 'a second IPv4 subnet', args: ['subnet', 'add', 'n3', '192.0.2.128/25'], first: E(`network 'n3' has two IPv4 subnets, 192\\.0\\.2\\.0/25 and 192\\.0\\.2\\.128/25`) },
+  { what: 'IPv6 gateway IP outside its subnet', args: ['subnet', 'add', 'n3', '2001:db8:5::/64', '--gateway-ip', '2001:db8:6::1'], first: E(`gateway IP 2001:db8:6::1 of network 'n3' is outside 2001:db8:5::/64`) },
+  { what: 'IPv6 floating IP', args: ['fip', 'add', '2001:db8::5'], first: E(`floating IP 2001:db8::5 is IPv6: floating IPs are IPv4 only`) },
+  { what: 'IPv6 fixed IP for a floating IP', args: ['fip', 'associate', '203.0.113.21', '2001:db8:1::5'], first: E(`fixed IP 2001:db8:1::5 is IPv6: floating IPs are IPv4 only`) },
+  { what: 'IPv6 route via an IPv4 nexthop', args: ['route', 'add', 'r1', '2001:db8:9::/64', '198.51.100.254'], first: E(`nexthop 198\\.51\\.100\\.254 of route 2001:db8:9::/64 is IPv4, the destination IPv6`) },
+  { what: 'IPv6 interface IP on an IPv4-only network', args: ['interface', 'add', 'r1', 'n3', '--ip', '2001:db8:1::1'], first: E(`network 'n3' has no IPv6 subnet for --ip 2001:db8:1::1`) },
 ];

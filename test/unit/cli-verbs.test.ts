@@ -327,3 +327,48 @@ describe('agent and completion', () => {
     assert.equal(t.stdout(), completionScript('fish'));
   });
 });
+
+describe('HA routers are IPv4 only (issue 19 with issue 20)', () => {
+  const HA_R = 'e00000a1-0000-4000-8000-0000000000a1';
+  const DUAL = 'e00000a2-0000-4000-8000-0000000000a2';
+  const SIX = 'e00000a3-0000-4000-8000-0000000000a3';
+  /** The fixture with an HA network, an HA router without ports, a dual-stack network and an IPv6-only one. */
+  function haText(): string {
+    const s = structuredClone(FIXTURE);
+    s.config = { ...s.config, ha_network: 'ha', ha_node_address: '169.254.192.7' };
+    s.networks.push(net({ id: 'e00000a0-0000-4000-8000-0000000000a0', name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: null }));
+    const dual = net({ id: DUAL, name: 'dual', cidr: '192.0.2.128/26', gateway_ip: '192.0.2.129', external: false, bridge: null });
+    dual.subnets.push({ id: 'e00000b2-0000-4000-8000-0000000000b2', cidr: '2001:db8:2::/64', gateway_ip: '2001:db8:2::1', ip_version: 6, ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+    const six = { id: SIX, name: 'six', subnets: [{ id: 'e00000b3-0000-4000-8000-0000000000b3', cidr: '2001:db8:3::/64', gateway_ip: '2001:db8:3::1', ip_version: 6 as const, ipv6_ra_mode: null, ipv6_address_mode: null }], external: false, bridge: null };
+    s.networks.push(dual, six);
+    // Disabled: nothing of it runs (no keepalived under a recording runner), its store still counts.
+    s.routers.push({ id: HA_R, name: 'rha', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: true, ha_vr_id: 1 });
+    return JSON.stringify(s, null, 2) + '\n';
+  }
+
+  it('an IPv6 address for an HA router is exit 2 with the store unchanged; on a dual-stack network it takes the IPv4 subnet alone, with a warning', async () => {
+    const before = haText();
+    writeFileSync(store.path, before);
+    for (const [call, message] of [
+      [(io: ReturnType<typeof setup>['io']) => interfaceAdd({ router: 'rha', network: 'six' }, io), /^network 'six' \(2001:db8:3::\/64\) is IPv6 and router 'rha' is an HA router: HA routers are IPv4 only/],
+      [(io: ReturnType<typeof setup>['io']) => interfaceAdd({ router: 'rha', network: 'dual', ip: ['2001:db8:2::9'] }, io), /^interface IP 2001:db8:2::9 is IPv6 and router 'rha' is an HA router/],
+    ] as const) {
+      const t = setup();
+      await assert.rejects(call(t.io), (e: L3ctlError) => e instanceof UsageError && e.exitCode === EXIT.usage && message.test(e.message) && /legacy router/.test(e.hint ?? ''));
+      assert.equal(readStore(store.path), before, 'store untouched');
+    }
+    const t = setup({ format: 'value', columns: ['ip_address'] });
+    await interfaceAdd({ router: 'rha', network: 'dual' }, t.io);
+    assert.equal(t.stdout(), '192.0.2.129\n', 'the IPv4 address only');
+    assert.deepEqual(stored().routers.find((x) => x.name === 'rha')!.interfaces[0]!.fixed_ips.map((f) => f.ip_address), ['192.0.2.129']);
+    assert.match(t.stderr(), /warning: router 'rha' gets no address on 2001:db8:2::\/64: HA routers are IPv4 only/);
+  });
+
+  it('a store or document with an IPv6 address on an HA router port fails the whole-state check', async () => {
+    const { stateProblems } = await import('../../src/model/validate.js');
+    const s = JSON.parse(haText()) as State;
+    const r = s.routers.find((x) => x.name === 'rha')!;
+    r.interfaces.push({ id: 'e00000c1-0000-4000-8000-0000000000c1', network_id: DUAL, fixed_ips: [{ subnet_id: 'e00000b2-0000-4000-8000-0000000000b2', ip_address: '2001:db8:2::1' }], mac_address: 'fa:16:3e:00:00:c1', admin_state_up: true });
+    assert.deepEqual(stateProblems(s).map((p) => p.message), ["interface 2001:db8:2::1 of HA router 'rha' is IPv6: HA routers are IPv4 only (IPv6 is off in their namespace; a dual-stack network gives them its IPv4 subnet alone)"]);
+  });
+});
