@@ -140,6 +140,10 @@ function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, s
       }
       out.push(step([{ kind: 'extra-address', object, expected: null, live: h }], [del]));
     }
+    // Learnt from advertisements while accept_ra was not l3ctl's 0 (set by hand): not the router's address.
+    if (p.acceptRa === 0) {
+      for (const h of dev.learnt ?? []) out.push(step([{ kind: 'extra-address', object: `${h} on ${p.device}`, expected: null, live: `${h} (learnt from router advertisements)` }], [{ phase: 'router', order: 'addr-del', line: `addr del ${h} dev ${p.device}` }]));
+    }
   }
   return readdressed;
 }

@@ -26,6 +26,12 @@ export interface ObservedLink {
   carrier: boolean;
   master: string | null;
   addrs: ObservedAddr[];
+  /**
+   * Global IPv6 addresses the kernel formed itself from router
+   * advertisements (SLAAC, `dynamic`), as `ip/prefixlen`: not in addrs.
+   * Drift on a port l3ctl tells not to learn (accept_ra 0).
+   */
+  learnt?: string[];
 }
 
 export interface ObservedRoute {
@@ -117,6 +123,7 @@ export function parseLinks(stdout: string): Map<string, ObservedLink> {
       addrs: (l.addr_info ?? [])
         .filter((a) => a.family === 'inet' || (a.family === 'inet6' && ownV6(a)))
         .map((a) => ({ local: a.local, prefixlen: a.prefixlen, scope: a.scope, family: a.family === 'inet' ? 4 : 6 })),
+      learnt: (l.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global' && a.dynamic).map((a) => `${a.local}/${a.prefixlen}`),
     });
   }
   return out;
