@@ -13,6 +13,8 @@ export type FindingKind =
   | 'missing-bridge'
   | 'extra-bridge'
   | 'bridge-down'
+  /** A bridge l3ctl made with IPv6 on: it would take addresses from tenant router advertisements. */
+  | 'bridge-ipv6'
   | 'missing-device'
   | 'extra-device'
   | 'device-down'

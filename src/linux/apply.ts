@@ -78,6 +78,8 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
   for (const a of pick(actions, 'plug')) await runner.run(a.argv);
   const host = pick(actions, 'host').map((a) => a.line);
   if (host.length) await runner.run(ipBatch(plan.hostNs), { input: batchInput(host) });
+  const hostSysctls = pick(actions, 'host-sysctl');
+  if (hostSysctls.length) await runner.run(inNs(plan.hostNs, ['sysctl', '-q', '-w', ...hostSysctls.map((a) => a.setting)]));
   const router = routerLines(actions);
   if (router.length) await runner.run(ipBatch(ns), { input: batchInput(router) });
   const devSysctls = pick(actions, 'dev-sysctl');

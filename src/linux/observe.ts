@@ -32,6 +32,8 @@ export interface ObservedLink {
    * Drift on a port l3ctl tells not to learn (accept_ra 0).
    */
   learnt?: string[];
+  /** Some IPv6 address is on it (a link-local one at least, once up): IPv6 is not disabled on it. */
+  ipv6?: boolean;
 }
 
 export interface ObservedRoute {
@@ -124,6 +126,7 @@ export function parseLinks(stdout: string): Map<string, ObservedLink> {
         .filter((a) => a.family === 'inet' || (a.family === 'inet6' && ownV6(a)))
         .map((a) => ({ local: a.local, prefixlen: a.prefixlen, scope: a.scope, family: a.family === 'inet' ? 4 : 6 })),
       learnt: (l.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global' && a.dynamic).map((a) => `${a.local}/${a.prefixlen}`),
+      ipv6: (l.addr_info ?? []).some((a) => a.family === 'inet6'),
     });
   }
   return out;

@@ -171,6 +171,16 @@ describe('a dual-stack router: IPv6 routed without NAT, router advertisements by
     assert.match(def, new RegExp(`^default via ${linkLocal} dev eth0 proto ra `, 'm'));
   });
 
+  it("the bridges l3ctl made take nothing from the advertisements: IPv6 off on them, no address", (t) => {
+    if (!requireE2E(t)) return;
+    const state = JSON.parse(readStore(store.path));
+    for (const n of state.networks as { id: string; name: string }[]) {
+      const brq = `brq${n.id.slice(0, 11)}`;
+      assert.equal(sysctl(hostNs, `net.ipv6.conf.${brq}.disable_ipv6`), '1', `${brq} (${n.name})`);
+      assert.deepEqual(addrsOf(hostNs, brq).filter((a) => a.family === 'inet6'), [], `${brq} has no IPv6 address`);
+    }
+  });
+
   it('IPv6 reaches upstream with the VM own address (ping and TCP), and back; no IPv6 NAT', (t) => {
     if (!requireE2E(t)) return;
     assert.ok(vmAddr);

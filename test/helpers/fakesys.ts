@@ -69,6 +69,8 @@ export interface FakeLink {
   peer: { ns: string; name: string } | null;
   /** net.ipv6.conf.<name>.accept_ra (1 for a new device). */
   acceptRa: string;
+  /** net.ipv6.conf.<name>.disable_ipv6 ('0' for a new device): '1' takes every IPv6 address off. */
+  ipv6Off?: string;
 }
 
 export interface FakeRoute {
@@ -133,6 +135,13 @@ const key = (ns: string | null) => ns ?? ROOT;
 const IPV4_SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries', 'net.ipv4.conf.all.arp_ignore'];
 const IPV6_FORWARDING = 'net.ipv6.conf.all.forwarding';
 const ACCEPT_RA = /^net\.ipv6\.conf\.([^/\s]+)\.accept_ra$/;
+const DISABLE_IPV6 = /^net\.ipv6\.conf\.([^/\s]+)\.disable_ipv6$/;
+/** A device's own IPv6 key (not all or default): its name and which. */
+const devKey = (k: string): { dev: string; key: 'acceptRa' | 'ipv6Off' } | null => {
+  const m = ACCEPT_RA.exec(k) ?? DISABLE_IPV6.exec(k);
+  if (!m || m[1] === 'all' || m[1] === 'default') return null;
+  return { dev: m[1]!, key: k.endsWith('.accept_ra') ? 'acceptRa' : 'ipv6Off' };
+};
 /** IPv6 on in every namespace, as a kernel with IPv6 has it (an HA router's namespace turns it off). */
 const IPV6_SYSCTLS = ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6'];
 const BRIDGE_SYSCTL = 'net.bridge.bridge-nf-call-iptables';
@@ -402,7 +411,7 @@ export class FakeSystem implements Runner {
     for (const l of [...n.links.values()].sort((a, b) => cmp(a.name, b.name))) {
       const peer = l.peer ? ` peer=${l.peer.name}${l.peer.ns === key(ns) ? '' : `@${l.peer.ns || '(root)'}`}` : '';
       const mac = l.macSet || opts.macs === 'all' ? ` mac=${l.mac}` : '';
-      const ra = l.acceptRa !== '1' ? ` accept_ra=${l.acceptRa}` : '';
+      const ra = (l.acceptRa !== '1' ? ` accept_ra=${l.acceptRa}` : '') + (l.ipv6Off === '1' ? ' disable_ipv6=1' : '');
       out.push(`  link ${l.name} ${l.kind} ${l.up ? 'up' : 'down'}${l.master ? ` master=${l.master}` : ''}${peer}${mac}${ra}`);
       for (const a of [...l.addrs].sort((x, y) => x.family - y.family || cmp(`${x.local}/${x.prefixlen}`, `${y.local}/${y.prefixlen}`))) {
         out.push(`    inet${a.family === 6 ? '6' : ''} ${a.local}/${a.prefixlen}${a.brd ? ` brd ${a.brd}` : ''} scope ${a.scope}${a.secondary ? ' secondary' : ''}`);
@@ -630,12 +639,14 @@ export class FakeSystem implements Runner {
   }
 
   private sysctlCmd(n: FakeNs, args: string[], operator: boolean): RunResult {
-    const known = (k: string) => IPV4_SYSCTLS.includes(k) || IPV6_SYSCTLS.includes(k) || k === BRIDGE_SYSCTL || k === IPV6_FORWARDING || ACCEPT_RA.test(k);
+    const known = (k: string) => IPV4_SYSCTLS.includes(k) || IPV6_SYSCTLS.includes(k) || k === BRIDGE_SYSCTL || k === IPV6_FORWARDING || devKey(k) !== null;
     const missing = (k: string) => `sysctl: cannot stat /proc/sys/${k.replace(/\./g, '/')}: No such file or directory\n`;
     /** A device's own key lives with the device (gone with it); the rest with the namespace. */
     const get = (k: string): string | undefined => {
-      const dev = ACCEPT_RA.exec(k)?.[1];
-      return dev === undefined ? n.sysctl.get(k) : n.links.get(dev)?.acceptRa;
+      const d = devKey(k);
+      if (!d) return n.sysctl.get(k);
+      const l = n.links.get(d.dev);
+      return l && (d.key === 'acceptRa' ? l.acceptRa : l.ipv6Off ?? '0');
     };
     // -n: values only; -e: `key = value`, keys that do not exist left out without a word.
     if ((args[0] === '-n' || args[0] === '-e') && args.length > 1) {
@@ -655,11 +666,13 @@ export class FakeSystem implements Runner {
     for (const s of sets) {
       const m = /^([\w.-]+)=(\d+)$/.exec(s);
       if (!m || !known(m[1]!)) throw new Unmodelled(`sysctl ${s}`);
-      const dev = ACCEPT_RA.exec(m[1]!)?.[1];
-      const link = dev === undefined ? undefined : n.links.get(dev);
-      if (dev !== undefined ? !link : !n.sysctl.has(m[1]!)) stderr += missing(m[1]!);
-      else if (link) link.acceptRa = m[2]!;
-      else n.sysctl.set(m[1]!, m[2]!);
+      const d = devKey(m[1]!);
+      const link = d ? n.links.get(d.dev) : undefined;
+      if (d ? !link : !n.sysctl.has(m[1]!)) stderr += missing(m[1]!);
+      else if (link && d) {
+        link[d.key] = m[2]!;
+        if (d.key === 'ipv6Off' && m[2] === '1') link.addrs = link.addrs.filter((a) => a.family !== 6);
+      } else n.sysctl.set(m[1]!, m[2]!);
     }
     return { stdout: '', stderr, exitCode: stderr ? 1 : 0 };
   }
@@ -960,7 +973,8 @@ export class FakeSystem implements Runner {
       }));
       // Global IPv6 addresses first, then the kernel's own (::1, the EUI-64 link-local of an up link).
       const own6 = l.addrs.filter((a) => a.family === 6).map((a) => ({ family: 'inet6', local: a.local, prefixlen: a.prefixlen, scope: a.scope }));
-      const inet6 = [...own6, ...(!l.up ? [] : lo ? [{ family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' }] : [{ family: 'inet6', local: linkLocal(l.mac), prefixlen: 64, scope: 'link' }])];
+      const kernels = !l.up ? [] : lo ? [{ family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' }] : [{ family: 'inet6', local: linkLocal(l.mac), prefixlen: 64, scope: 'link' }];
+      const inet6 = l.ipv6Off === '1' ? [] : [...own6, ...kernels];
       return {
         ifindex: l.ifindex,
         ...(peer ? { link_index: peer.ifindex } : {}),

@@ -9,7 +9,7 @@ import { routerFilesDir } from '../../src/agent/daemons.js';
 import { findingsOf, type Plan } from '../../src/agent/steps.js';
 import type { Ipv6Mode, State } from '../../src/model/types.js';
 import { FakeSystem, fakeFor } from '../helpers/fakesys.js';
-import { EXT, NS, PRIV, QG, QR, R, converge, replan, world } from '../helpers/world.js';
+import { EXT, HOST, NS, PRIV, QG, QR, R, converge, replan, world } from '../helpers/world.js';
 
 const EXT6 = '11111111-6666-4666-8666-000000000001';
 const PRIV6 = '22222222-6666-4666-8666-000000000002';
@@ -105,9 +105,23 @@ describe('a dual-stack router', () => {
   it('an IPv4-only router reads no IPv6 routes and touches no IPv6 setting', async (t) => {
     const f = fakeFor(t);
     await change(f, world({ gateway: true, port: true }));
-    assert.ok(!f.calls.some((c) => c.argv.includes('-6') || c.argv.join(' ').includes('ipv6')), f.calls.map((c) => c.argv.join(' ')).join('\n'));
+    // Only the bridges l3ctl makes get IPv6 off (the host's side, whatever the routers carry).
+    const inRouter = f.calls.filter((c) => !c.argv.join(' ').startsWith(`ip netns exec ${HOST} sysctl -q -w`));
+    assert.ok(!inRouter.some((c) => c.argv.includes('-6') || c.argv.join(' ').includes('ipv6')), f.calls.map((c) => c.argv.join(' ')).join('\n'));
     assert.equal(f.sysctl(NS, 'net.ipv6.conf.all.forwarding'), '0');
     assert.equal(f.link(NS, QR)!.acceptRa, '1');
+  });
+
+  it("the bridges l3ctl makes have IPv6 off (they would take addresses from tenant advertisements); one turned on again is drift", async (t) => {
+    const f = fakeFor(t);
+    const s = dual();
+    await at(f, s);
+    const brq = `brq${PRIV.slice(0, 11)}`;
+    assert.equal(f.link(HOST, brq)!.ipv6Off, '1');
+    f.sh(['ip', 'netns', 'exec', HOST, 'sysctl', '-w', `net.ipv6.conf.${brq}.disable_ipv6=0`]);
+    assert.deepEqual(kinds(await replan(f, s)), [`bridge-ipv6 ${brq}`]);
+    await change(f, s);
+    assert.equal(f.link(HOST, brq)!.ipv6Off, '1');
   });
 
   it('no IPv6 gateway IP upstream: no IPv6 default route, and the gateway learns one from advertisements (accept_ra 2)', async (t) => {

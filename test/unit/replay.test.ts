@@ -345,7 +345,7 @@ function expectedKernel(s: State, storePath: string, left: Leftovers): string {
   out.push('netns (root)', ...LO, ...sysctlLines(SYSCTL_DEFAULTS));
 
   const hostLinks = [
-    ...s.networks.map((n) => `  link ${bridgeOf(n.id)} bridge up`),
+    ...s.networks.map((n) => `  link ${bridgeOf(n.id)} bridge up disable_ipv6=1`),
     ...up.flatMap((r) => ports(r).map(({ p, dev }) => `  link tap${short(p.id)} veth up master=${bridgeOf(p.network_id)} peer=${dev}@qrouter-${r.id}`)),
   ];
   out.push(`netns ${HOST}`, ...[...hostLinks, LO[0]!].sort(byText).flatMap((l) => (l === LO[0] ? LO : [l])), ...sysctlLines(SYSCTL_DEFAULTS));
