@@ -21,6 +21,7 @@ import { effectiveConfig, isPerNodeKey, PLACEMENT_KEYS } from '../model/config.j
 import { L3ctlError } from '../model/errors.js';
 import { STATE_VERSION, type FixedIp, type FloatingIp, type Network, type Port, type Route, type Router, type State, type Subnet } from '../model/types.js';
 import { stateProblems, type StatePath } from '../model/validate.js';
+import { legacySubnetId } from '../store/migrate.js';
 import { loadState } from '../store/store.js';
 import { InvalidDocument, sortProblems, type DocPath, type DocPort, type DocProblem, type ReadDocument } from './document.js';
 import { checkConfig, skipReason } from './filters.js';
@@ -266,10 +267,15 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
   const findNet = byIdOrKey(current.networks, (n) => n.name);
   const networks = merge(doc.networks ?? [], current.networks, (d) => findNet(d.id, d.name), (d, m, i) => {
     const subnets = (d.subnets ?? []).map((ds, j): Subnet => {
-      // The stored subnet: by id, else by CIDR (its id is kept).
-      const stored = m?.subnets.find((x) => (ds.id !== undefined ? x.id === ds.id : x.cidr === ds.cidr));
+      // The stored subnet: by id, else by CIDR (its id is kept). An id an older
+      // document got from its migration (derived from the network id) is no
+      // identity of its own: the stored subnet of that CIDR keeps its id.
+      const netId = d.id ?? m?.id;
+      const derived = ds.id !== undefined && netId !== undefined && ds.id === legacySubnetId(netId.toLowerCase());
+      const byCidr = m?.subnets.find((x) => x.cidr === ds.cidr);
+      const stored = ds.id !== undefined ? m?.subnets.find((x) => x.id === ds.id) ?? (derived ? byCidr : undefined) : byCidr;
       const sn: Subnet = {
-        id: ds.id ?? stored?.id ?? newId(),
+        id: (derived ? stored?.id : undefined) ?? ds.id ?? stored?.id ?? newId(),
         cidr: ds.cidr,
         gateway_ip: ds.gateway_ip === undefined ? firstFree(ds.cidr, []) : ds.gateway_ip,
         ip_version: ds.cidr.includes(':') ? 6 : 4,

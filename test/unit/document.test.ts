@@ -152,6 +152,13 @@ describe('syntax and header', () => {
       const plan = planDocument(node, readDocument(yamlOf(o), 'site.yaml'), { newId: () => assert.fail('no new id'), newMac: () => assert.fail('no new MAC') });
       assert.deepEqual(plan.problems, []);
       assert.deepEqual(plan.next, siteState(), 'the subnet ids the store migration gives');
+      // A store whose subnets got ids of their own (made by version 3's commands): they keep them, nothing changes.
+      const own = siteState();
+      own.networks.forEach((n, i) => (n.subnets[0]!.id = `5b000000-0000-4000-8000-00000000000${i}`));
+      for (const r of own.routers) for (const p of [...(r.gateway ? [r.gateway] : []), ...r.interfaces]) for (const f of p.fixed_ips) f.subnet_id = own.networks.find((n) => n.id === p.network_id)!.subnets[0]!.id;
+      const again = planDocument({ ...own, config: { ...own.config } }, readDocument(yamlOf(o), 'site.yaml'), { newId: () => assert.fail('no new id'), newMac: () => assert.fail('no new MAC') });
+      assert.deepEqual(again.problems, []);
+      assert.deepEqual(again.next, own, 'the stored subnet ids stay');
     });
   }
 
