@@ -11,10 +11,11 @@ export const FIP = '203.0.113.20';
 /** What keepalived holds on the master: the internal and gateway addresses and the FIP. */
 export const HELD_ON_MASTER = [`${VM.gateway}/24`, `${FIP}/32`, `${GW_IP}/24`].sort();
 
-export interface StoredPort { id: string; network_id: string; ip_address: string; mac_address: string }
+export interface StoredPort { id: string; network_id: string; fixed_ips: { subnet_id: string; ip_address: string }[]; mac_address: string }
+export interface StoredSubnet { id: string; cidr: string; gateway_ip: string | null; ipv6_ra_mode: string | null; ipv6_address_mode: string | null }
 export interface Stored {
   config: Record<string, string>;
-  networks: { id: string; name: string; cidr: string; gateway_ip: string | null; external: boolean; bridge: string | null }[];
+  networks: { id: string; name: string; subnets: StoredSubnet[]; external: boolean; bridge: string | null }[];
   routers: { id: string; name: string; gateway: StoredPort | null; interfaces: StoredPort[]; routes: { destination: string; nexthop: string }[]; ha: boolean; ha_vr_id: number | null }[];
   floatingips: { floating_ip_address: string; fixed_ip_address: string | null; router_id: string | null }[];
 }
@@ -58,13 +59,17 @@ export async function copyRouter(from: Node, to: Node, name: string): Promise<vo
   // The HA settings are the cluster's; ha_node_address is each node's own.
   for (const k of ['ha_network', 'ha_vrrp_advert_int', 'ha_vrrp_auth_type', 'ha_vrrp_auth_password']) if (k in s.config) await ok(to, ['config', 'set', k, s.config[k]!]);
   const have = new Set(existsSync(to.store) ? stored(to).networks.map((n) => n.id) : []);
+  const modes = (sn: StoredSubnet) => [...(sn.ipv6_ra_mode ? ['--ipv6-ra-mode', sn.ipv6_ra_mode] : []), ...(sn.ipv6_address_mode ? ['--ipv6-address-mode', sn.ipv6_address_mode] : [])];
   for (const n of s.networks.filter((x) => !have.has(x.id))) {
-    await ok(to, ['network', 'add', n.name, '--id', n.id, '--cidr', n.cidr, '--gateway-ip', n.gateway_ip ?? 'none', ...(n.external ? ['--external'] : []), ...(n.bridge ? ['--bridge', n.bridge] : [])]);
+    const [first, ...more] = n.subnets;
+    await ok(to, ['network', 'add', n.name, '--id', n.id, '--cidr', first!.cidr, '--gateway-ip', first!.gateway_ip ?? 'none', ...modes(first!), ...(n.external ? ['--external'] : []), ...(n.bridge ? ['--bridge', n.bridge] : [])]);
+    for (const sn of more) await ok(to, ['subnet', 'add', n.name, sn.cidr, '--id', sn.id, '--gateway-ip', sn.gateway_ip ?? 'none', ...modes(sn)]);
   }
   const net = (id: string) => s.networks.find((n) => n.id === id)!.name;
+  const ips = (p: StoredPort) => p.fixed_ips.flatMap((f) => ['--ip', f.ip_address]);
   await ok(to, ['router', 'add', r.name, '--id', r.id, ...(r.ha ? ['--ha'] : [])]);
-  if (r.gateway) await ok(to, ['gateway', 'set', r.name, net(r.gateway.network_id), '--ip', r.gateway.ip_address, '--mac', r.gateway.mac_address]);
-  for (const p of r.interfaces) await ok(to, ['interface', 'add', r.name, net(p.network_id), '--id', p.id, '--ip', p.ip_address, '--mac', p.mac_address]);
+  if (r.gateway) await ok(to, ['gateway', 'set', r.name, net(r.gateway.network_id), ...ips(r.gateway), '--mac', r.gateway.mac_address]);
+  for (const p of r.interfaces) await ok(to, ['interface', 'add', r.name, net(p.network_id), '--id', p.id, ...ips(p), '--mac', p.mac_address]);
   for (const rt of r.routes) await ok(to, ['route', 'add', r.name, rt.destination, rt.nexthop]);
   for (const f of s.floatingips.filter((x) => x.router_id === r.id)) await ok(to, ['fip', 'associate', f.floating_ip_address, f.fixed_ip_address!, '--router', r.name]);
 }
