@@ -99,6 +99,9 @@ const CASES: [string, string[], string[]][] = [
   ['completion shells', ['completion', ''], ['bash', 'zsh', 'fish']],
   ['options of the command, then global ones', ['router', 'add', '--d'], ['--disabled', '--dry-run']],
   ['nothing after router exec ROUTER --', ['router', 'exec', 'r1', '--', ''], []],
+  ['subnets of the network for subnet delete', ['subnet', 'delete', 'priv', ''], ['198.51.100.0/24']],
+  ['networks for subnet add', ['subnet', 'add', 'pr'], ['priv', 'priv2']],
+  ['--ipv6-ra-mode values', ['subnet', 'add', 'priv', '2001', ':', 'db8', ':', '1', ':', ':/64', '--ipv6-ra-mode', ''], ['slaac', 'dhcpv6-stateless', 'dhcpv6-stateful']],
   ['hidden aliases are not offered', ['router-'], []],
 ];
 
