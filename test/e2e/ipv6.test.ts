@@ -261,6 +261,19 @@ describe('a dual-stack router: IPv6 routed without NAT, router advertisements by
     await run(['network', 'delete', 'dhcp6', '--yes']);
   });
 
+  it('--dry-run of taking the IPv6 address off prints the address removal and the radvd stop, and changes nothing', async (t) => {
+    if (!requireE2E(t)) return;
+    const before = readStore(store.path);
+    const pid = radvdPid()!;
+    const dry = await run(['--dry-run', 'interface', 'remove', 'r1', '2001:db8:1::/64']);
+    const lines = mutatingCommands(dry.stdout);
+    assert.ok(lines.includes(`  addr del 2001:db8:1::1/64 dev ${qr}`), dry.stdout);
+    assert.ok(lines.some((l) => l === `+ kill -TERM ${pid}`), dry.stdout);
+    assert.equal(readStore(store.path), before, 'store unchanged');
+    assert.ok(alive(pid), 'radvd still runs');
+    assert.deepEqual(v6(ns, qr).map((a) => a.local), ['2001:db8:1::1']);
+  });
+
   it('the internal IPv6 address removed (interface remove ROUTER CIDR): radvd stopped, its files gone; IPv4 on the port stays', async (t) => {
     if (!requireE2E(t)) return;
     const pid = radvdPid()!;
