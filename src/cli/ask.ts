@@ -16,7 +16,7 @@ function choicesOf(kind: string, s: State): Choice[] | null {
       return s.routers.map((r) => ({ name: r.name, value: r.name, description: r.id }));
     case 'network': {
       const want = narrow === 'external' ? true : narrow === 'internal' ? false : null;
-      return s.networks.filter((n) => want === null || n.external === want).map((n) => ({ name: `${n.name} (${n.cidr})`, value: n.name, description: n.id }));
+      return s.networks.filter((n) => want === null || n.external === want).map((n) => ({ name: `${n.name} (${n.subnets.map((x) => x.cidr).join(', ')})`, value: n.name, description: n.id }));
     }
     case 'fip':
       return s.floatingips
