@@ -62,11 +62,11 @@ async function byCommands(sb: Sandbox, s: State): Promise<{ ms: number; commands
   await nodeStore(sb);
   const net = new Map(s.networks.map((n) => [n.id, n]));
   const calls: string[][] = [];
-  for (const n of s.networks) calls.push(['network', 'add', n.name, '--cidr', n.cidr, ...(n.gateway_ip ? ['--gateway-ip', n.gateway_ip] : []), ...(n.external ? ['--external'] : [])]);
+  for (const n of s.networks) calls.push(['network', 'add', n.name, '--cidr', n.subnets[0]!.cidr, ...(n.subnets[0]!.gateway_ip ? ['--gateway-ip', n.subnets[0]!.gateway_ip] : []), ...(n.external ? ['--external'] : [])]);
   for (const r of s.routers) {
     calls.push(['router', 'add', r.name, '--id', r.id]);
-    if (r.gateway) calls.push(['gateway', 'set', r.name, net.get(r.gateway.network_id)!.name, '--ip', r.gateway.ip_address]);
-    for (const p of r.interfaces) calls.push(['interface', 'add', r.name, net.get(p.network_id)!.name, '--ip', p.ip_address]);
+    if (r.gateway) calls.push(['gateway', 'set', r.name, net.get(r.gateway.network_id)!.name, '--ip', r.gateway.fixed_ips[0]!.ip_address]);
+    for (const p of r.interfaces) calls.push(['interface', 'add', r.name, net.get(p.network_id)!.name, '--ip', p.fixed_ips[0]!.ip_address]);
   }
   const routerName = new Map(s.routers.map((r) => [r.id, r.name]));
   for (const f of s.floatingips) if (f.router_id) calls.push(['fip', 'associate', f.floating_ip_address, f.fixed_ip_address!, '--router', routerName.get(f.router_id)!]);

@@ -38,16 +38,16 @@ export function floorBuildScript(s: State, hostNs: string, rules: Map<string, st
     const cmds = ['link set lo up'];
     const addrs: string[] = [];
     const port = (p: Port, dev: string) => {
-      const cidr = nets.get(p.network_id)!.cidr;
+      const cidr = nets.get(p.network_id)!.subnets[0]!.cidr;
       cmds.push(`link set ${dev} address ${p.mac_address}`, `link set ${dev} up`);
-      addrs.push(`addr add ${p.ip_address}/${prefixOf(cidr)} brd ${broadcastOf(cidr)} scope global dev ${dev}`);
+      addrs.push(`addr add ${p.fixed_ips[0]!.ip_address}/${prefixOf(cidr)} brd ${broadcastOf(cidr)} scope global dev ${dev}`);
     };
     for (const p of r.interfaces) port(p, `qr-${short(p.id)}`);
     if (r.gateway) {
       const dev = `qg-${short(r.gateway.id)}`;
       port(r.gateway, dev);
       for (const f of s.floatingips) if (f.router_id === r.id) addrs.push(`addr add ${f.floating_ip_address}/32 brd ${f.floating_ip_address} scope global dev ${dev}`);
-      const gw = nets.get(r.gateway.network_id)!.gateway_ip;
+      const gw = nets.get(r.gateway.network_id)!.subnets[0]!.gateway_ip;
       if (gw) addrs.push(`route replace default via ${gw} dev ${dev}`);
     }
     out += heredoc(`ip -n ${ns} -batch -`, [...cmds, ...addrs]);

@@ -28,11 +28,14 @@ export class StoreBuilder {
   }
 
   private port(net: Network, address: string): Port {
-    return { id: randomUUID(), network_id: net.id, ip_address: address, mac_address: this.mac(), admin_state_up: true };
+    return { id: randomUUID(), network_id: net.id, fixed_ips: [{ subnet_id: net.subnets[0]!.id, ip_address: address }], mac_address: this.mac(), admin_state_up: true };
   }
 
+  /** A network with one IPv4 subnet. */
   network(name: string, cidr: string, opts: { gateway_ip?: string | null; external?: boolean } = {}): Network {
-    const n: Network = { id: randomUUID(), name, cidr, gateway_ip: opts.gateway_ip === undefined ? ip(cidr.split('/')[0]!, 1) : opts.gateway_ip, external: !!opts.external, bridge: null };
+    const gateway_ip = opts.gateway_ip === undefined ? ip(cidr.split('/')[0]!, 1) : opts.gateway_ip;
+    const subnet = { id: randomUUID(), cidr, gateway_ip, ip_version: 4 as const, ipv6_ra_mode: null, ipv6_address_mode: null };
+    const n: Network = { id: randomUUID(), name, subnets: [subnet], external: !!opts.external, bridge: null };
     this.s.networks.push(n);
     return n;
   }
@@ -81,7 +84,7 @@ export function listStore(count = 500): State {
   for (let i = 0; i < count; i++) {
     const r = b.router(`router-${String(i).padStart(3, '0')}`);
     const half = Math.floor(i / 250);
-    b.iface(r, nets[half]!, ip(nets[half]!.cidr.split('/')[0]!, 2 + (i % 250)));
+    b.iface(r, nets[half]!, ip(nets[half]!.subnets[0]!.cidr.split('/')[0]!, 2 + (i % 250)));
     if (i < 250) b.gateway(r, ext, ip('203.0.113.0', 2 + i));
   }
   return b.done();
@@ -120,7 +123,7 @@ export function neutronShape(R: number, I: number, F: number, config: Record<str
     for (let i = 0; i < I; i++) {
       const cidr = subnets[r * I + i]!;
       const net = b.network(`${prefix}${r}-net${i}`, cidr);
-      b.iface(router, net, net.gateway_ip!);
+      b.iface(router, net, net.subnets[0]!.gateway_ip!);
     }
     for (let j = 0; j < F; j++) b.fip(ip('203.0.113.0', next++), ext, router, vm(r, j));
   }

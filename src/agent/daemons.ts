@@ -2,8 +2,9 @@
 // router should have (desired: pure text from the store and config), where
 // their files are (beside the store, per router), what runs (observed through
 // linux/daemon.ts), and one diff between them into steps. The metadata proxy
-// (haproxy) is the first kind; radvd and keepalived plug in by adding their
-// kind to ROUTER_DAEMON_KINDS and their desired entry to desiredDaemons.
+// (haproxy) is the first kind, router advertisements (radvd) the second;
+// keepalived plugs in by adding its kind to ROUTER_DAEMON_KINDS and its
+// desired entry to desiredDaemons.
 import path from 'node:path';
 import type { Config } from '../model/config.js';
 import {
@@ -19,11 +20,12 @@ import {
 } from '../linux/daemon.js';
 import type { Files } from '../linux/files.js';
 import { metadataProxyConfig } from '../linux/haproxy.js';
+import { radvdConfig, type RaPort } from '../linux/radvd.js';
 import type { Action } from '../linux/actions.js';
 import { setDiff, type Finding, type Step } from './steps.js';
 
 /** Every kind a router may run: each is observed for every router, wanted or not, so an unwanted one is stopped. */
-export const ROUTER_DAEMON_KINDS: readonly DaemonKind[] = ['haproxy', 'keepalived'];
+export const ROUTER_DAEMON_KINDS: readonly DaemonKind[] = ['haproxy', 'keepalived', 'radvd'];
 
 /**
  * Where one router's daemon files live: `<store>.d/routers/<router id>/`.
@@ -51,9 +53,10 @@ export const NO_UPSTREAM_NOTICE = 'metadata_upstream is not set: metadata proxie
 /**
  * The daemons of a handled router. The metadata proxy runs when the option is
  * on and the router has an internal port for instances to ask through (the
- * same condition as its NAT rules).
+ * same condition as its NAT rules). radvd runs when an internal port has an
+ * IPv6 subnet with an RA mode (`ra`: those ports and subnets).
  */
-export function desiredDaemons(routerId: string, config: Config, metadataPort: number | null): DesiredDaemon[] {
+export function desiredDaemons(routerId: string, config: Config, metadataPort: number | null, ra: RaPort[] = []): DesiredDaemon[] {
   const out: DesiredDaemon[] = [];
   if (metadataPort !== null) {
     const upstream = config.metadata_upstream;
@@ -63,6 +66,11 @@ export function desiredDaemons(routerId: string, config: Config, metadataPort: n
       config: metadataProxyConfig({ routerId, port: metadataPort, upstream }),
       ...(upstream === null ? { notice: NO_UPSTREAM_NOTICE } : {}),
     });
+  }
+  const radvd = radvdConfig(ra);
+  if (radvd !== null) {
+    const what = [...ra].sort((a, b) => a.device.localeCompare(b.device)).map((p) => `${p.device} ${p.subnets.map((x) => `${x.cidr} ${x.raMode}`).join(', ')}`);
+    out.push({ kind: 'radvd', role: `router advertisements on ${what.join('; ')}`, config: radvd });
   }
   return out;
 }

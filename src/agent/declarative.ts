@@ -13,13 +13,15 @@
 // Networks, routers, floating IPs and config keys absent from the file are
 // kept unless `prune`. A router in the file is described whole: its gateway,
 // interfaces and routes are exactly the file's.
-import { allocateVrId } from '../model/ha.js';
+import { allocateVrId, haTakesSubnet } from '../model/ha.js';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { contains, firstFree, isHostOf } from '../model/addr.js';
+import { contains, firstFree, ipVersion, isHostOf } from '../model/addr.js';
+import { addressesText, cidrsText, gatewayIpsText } from '../model/subnets.js';
 import { effectiveConfig, isPerNodeKey, PLACEMENT_KEYS } from '../model/config.js';
 import { L3ctlError } from '../model/errors.js';
-import { STATE_VERSION, type FloatingIp, type Network, type Port, type Route, type Router, type State } from '../model/types.js';
+import { STATE_VERSION, type FixedIp, type FloatingIp, type Network, type Port, type Route, type Router, type State, type Subnet } from '../model/types.js';
 import { stateProblems, type StatePath } from '../model/validate.js';
+import { legacySubnetId } from '../store/migrate.js';
 import { loadState } from '../store/store.js';
 import { InvalidDocument, sortProblems, type DocPath, type DocPort, type DocProblem, type ReadDocument } from './document.js';
 import { checkConfig, skipReason } from './filters.js';
@@ -92,18 +94,28 @@ export function diffStates(old: State, next: State): DiffEntry[] {
   for (const n of next.networks) {
     const o = oldNets.get(n.id);
     if (!o) {
-      out.push({ op: '+', kind: 'network', object: n.name, detail: `${n.cidr}${n.external ? ' external' : ''}` });
+      out.push({ op: '+', kind: 'network', object: n.name, detail: `${cidrsText(n)}${n.external ? ' external' : ''}` });
       continue;
     }
-    const changes = fieldChanges([['name', o.name, n.name], ['cidr', o.cidr, n.cidr], ['gateway_ip', o.gateway_ip, n.gateway_ip], ['external', o.external, n.external], ['bridge', o.bridge, n.bridge]]);
+    // The subnets as the single-value columns show them (one value for an IPv4-only network), and their IPv6 modes.
+    const modes = (x: Network, f: 'ipv6_ra_mode' | 'ipv6_address_mode') => x.subnets.map((sn) => sn[f]).filter((m) => m !== null).join(',') || null;
+    const changes = fieldChanges([
+      ['name', o.name, n.name],
+      ['cidr', cidrsText(o), cidrsText(n)],
+      ['gateway_ip', gatewayIpsText(o), gatewayIpsText(n)],
+      ['ipv6_ra_mode', modes(o, 'ipv6_ra_mode'), modes(n, 'ipv6_ra_mode')],
+      ['ipv6_address_mode', modes(o, 'ipv6_address_mode'), modes(n, 'ipv6_address_mode')],
+      ['external', o.external, n.external],
+      ['bridge', o.bridge, n.bridge],
+    ]);
     if (changes.length) out.push({ op: '~', kind: 'network', object: o.name, changes });
   }
 
   const port = (kind: 'gateway' | 'interface', rname: string, o: Port | null, n: Port | null, on: (id: string | null) => string | null, nn: (id: string | null) => string | null) => {
     const name = (p: Port, net: (id: string | null) => string | null) => (kind === 'gateway' ? rname : `${rname} ${net(p.network_id)}`);
-    const detail = (p: Port, net: (id: string | null) => string | null) => (kind === 'gateway' ? `${net(p.network_id)} ${p.ip_address}` : p.ip_address);
+    const detail = (p: Port, net: (id: string | null) => string | null) => (kind === 'gateway' ? `${net(p.network_id)} ${addressesText(p)}` : addressesText(p));
     if (o && n && o.id === n.id) {
-      const changes = fieldChanges([['network', on(o.network_id), nn(n.network_id)], ['ip', o.ip_address, n.ip_address], ['mac', o.mac_address, n.mac_address], ['admin_state_up', o.admin_state_up, n.admin_state_up]]);
+      const changes = fieldChanges([['network', on(o.network_id), nn(n.network_id)], ['ip', addressesText(o), addressesText(n)], ['mac', o.mac_address, n.mac_address], ['admin_state_up', o.admin_state_up, n.admin_state_up]]);
       if (changes.length) out.push({ op: '~', kind, object: name(o, on), changes });
       return;
     }
@@ -167,7 +179,7 @@ export function diffStates(old: State, next: State): DiffEntry[] {
     out.push({ op: '-', kind: 'fip', object: o.floating_ip_address, ...(detail ? { detail } : {}) });
   }
   // Networks go last: what used them is gone by then.
-  for (const o of old.networks) if (!nextNetIds.has(o.id)) out.push({ op: '-', kind: 'network', object: o.name, detail: o.cidr });
+  for (const o of old.networks) if (!nextNetIds.has(o.id)) out.push({ op: '-', kind: 'network', object: o.name, detail: cidrsText(o) });
   return out;
 }
 
@@ -254,11 +266,29 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
 
   const findNet = byIdOrKey(current.networks, (n) => n.name);
   const networks = merge(doc.networks ?? [], current.networks, (d) => findNet(d.id, d.name), (d, m, i) => {
+    const subnets = (d.subnets ?? []).map((ds, j): Subnet => {
+      // The stored subnet: by id, else by CIDR (its id is kept). An id an older
+      // document got from its migration (derived from the network id) is no
+      // identity of its own: the stored subnet of that CIDR keeps its id.
+      const netId = d.id ?? m?.id;
+      const derived = ds.id !== undefined && netId !== undefined && ds.id === legacySubnetId(netId.toLowerCase());
+      const byCidr = m?.subnets.find((x) => x.cidr === ds.cidr);
+      const stored = ds.id !== undefined ? m?.subnets.find((x) => x.id === ds.id) ?? (derived ? byCidr : undefined) : byCidr;
+      const sn: Subnet = {
+        id: (derived ? stored?.id : undefined) ?? ds.id ?? stored?.id ?? newId(),
+        cidr: ds.cidr,
+        gateway_ip: ds.gateway_ip === undefined ? firstFree(ds.cidr, []) : ds.gateway_ip,
+        ip_version: ds.cidr.includes(':') ? 6 : 4,
+        ipv6_ra_mode: ds.ipv6_ra_mode ?? null,
+        ipv6_address_mode: ds.ipv6_address_mode ?? null,
+      };
+      origin.set(sn, ['networks', i, 'subnets', j]);
+      return sn;
+    });
     const n: Network = {
       id: d.id ?? m?.id ?? newId(),
       name: d.name,
-      cidr: d.cidr,
-      gateway_ip: d.gateway_ip === undefined ? firstFree(d.cidr, []) : d.gateway_ip,
+      subnets,
       external: d.external ?? false,
       bridge: d.bridge ?? null,
     };
@@ -273,8 +303,20 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
     return n;
   };
 
-  /** Gateways the file gives no address: allocated once every explicit address is known. */
-  const unaddressed: { port: Port; net: Network; path: DocPath }[] = [];
+  /** Gateway addresses the file does not give: allocated once every explicit address is known. */
+  const unaddressed: { port: Port; net: Network; subnet: Subnet; path: DocPath }[] = [];
+  /** The fixed IPs the file gives a port: each on the subnet of the network that holds it. */
+  const fixedIps = (p: DocPort, path: DocPath, net: Network): FixedIp[] =>
+    (p.fixed_ips ?? []).flatMap((f, k) => {
+      // The subnet holding it, else the one of its IP version (then the whole-state check says how it is outside).
+      const v = ipVersion(f.ip_address);
+      const sn = f.subnet_id !== undefined ? net.subnets.find((x) => x.id === f.subnet_id) : net.subnets.find((x) => contains(x.cidr, f.ip_address)) ?? net.subnets.find((x) => x.ip_version === v);
+      if (!sn) {
+        problem([...path, 'fixed_ips', k, f.subnet_id !== undefined ? 'subnet_id' : 'ip_address'], f.subnet_id !== undefined ? `subnet ${f.subnet_id} is not a subnet of network '${net.name}'` : `network '${net.name}' has no IPv${v} subnet for ${f.ip_address}: expected an address in ${cidrsText(net) || '(it has no subnets)'}`);
+        return [];
+      }
+      return [{ subnet_id: sn.id, ip_address: f.ip_address }];
+    });
   const findRouter = byIdOrKey(current.routers, (r) => r.name);
   const named = new Set<string>();
   const routers = merge(doc.routers ?? [], current.routers, (d) => findRouter(d.id, d.name), (d, m, i) => {
@@ -283,13 +325,14 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
       const built: Port = {
         id: p.id ?? stored?.id ?? newId(),
         network_id: net.id,
-        ip_address: p.ip_address ?? '',
+        fixed_ips: fixedIps(p, path, net),
         mac_address: p.mac_address ?? stored?.mac_address ?? newMac(),
         admin_state_up: p.admin_state_up ?? true,
       };
       origin.set(built, path);
       return built;
     };
+    const ha = d.ha ?? m?.ha ?? false;
     const interfaces: Port[] = [];
     (d.interfaces ?? []).forEach((p, j) => {
       const path = [...at, 'interfaces', j];
@@ -297,10 +340,11 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
       if (!net) return;
       const stored = m?.interfaces.find((x) => (p.id !== undefined ? x.id === p.id : x.network_id === net.id));
       const built = port(p, path, stored, net);
-      if (p.ip_address === undefined) {
-        // As `interface add`: the subnet's gateway IP.
-        if (net.gateway_ip === null) problem([...path, 'ip_address'], `network '${net.name}' has no gateway IP: expected the interface's address`);
-        else built.ip_address = net.gateway_ip;
+      if (p.fixed_ips == null) {
+        // As `interface add`: each subnet's gateway IP.
+        // An HA router takes the IPv4 subnet alone (HA routers are IPv4 only).
+        built.fixed_ips = net.subnets.flatMap((sn) => (sn.gateway_ip && haTakesSubnet({ ha }, sn) ? [{ subnet_id: sn.id, ip_address: sn.gateway_ip }] : []));
+        if (!built.fixed_ips.length) problem([...path, 'fixed_ips'], `network '${net.name}' has no gateway IP: expected the interface's addresses`);
       }
       interfaces.push(built);
     });
@@ -314,9 +358,13 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
         // As `gateway set`: on the same network the port (and, unless given, its address) stays.
         const stored = g && (p.id !== undefined ? g.id === p.id : g.network_id === net.id) ? g : undefined;
         gateway = port(p, path, stored, net);
-        if (p.ip_address === undefined) {
-          if (stored && stored.network_id === net.id) gateway.ip_address = stored.ip_address;
-          else unaddressed.push({ port: gateway, net, path });
+        if (p.fixed_ips == null) {
+          // As `gateway set`: on the same network the addresses stay; each subnet without one gets the first free.
+          for (const sn of net.subnets.filter((x) => haTakesSubnet({ ha }, x))) {
+            const kept = stored && stored.network_id === net.id ? stored.fixed_ips.find((f) => f.subnet_id === sn.id) : undefined;
+            if (kept) gateway.fixed_ips.push({ ...kept });
+            else unaddressed.push({ port: gateway, net, subnet: sn, path });
+          }
         }
       }
     }
@@ -325,7 +373,6 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
       origin.set(rt, [...at, 'routes', k]);
       return rt;
     });
-    const ha = d.ha ?? m?.ha ?? false;
     const r: Router = {
       id: d.id ?? m?.id ?? newId(),
       name: d.name,
@@ -352,7 +399,7 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
     if (d.network !== undefined) net = netRef([...at, 'network'], d.network);
     else {
       // As `fip add`: the external network whose subnet holds the address.
-      const hits = networks.filter((n) => n.external && contains(n.cidr, d.floating_ip_address));
+      const hits = networks.filter((n) => n.external && n.subnets.some((sn) => contains(sn.cidr, d.floating_ip_address)));
       if (hits.length === 1) net = hits[0];
       else problem([...at, 'network'], hits.length ? `${d.floating_ip_address} is on several external networks (${hits.map((n) => n.name).join(', ')}): expected the network` : `floating IP ${d.floating_ip_address} is on no external network: expected an address in an external network's subnet`);
     }
@@ -364,7 +411,7 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
         if (!router) problem([...at, 'router'], `unknown router '${d.router}': expected the name or id of a router in the file${prune ? '' : ' or the store'}`);
       } else {
         // As `fip associate`: the one router with an internal subnet holding the fixed IP.
-        const hits = routers.filter((r) => r.interfaces.some((p) => isHostOf(netsById.get(p.network_id)!.cidr, fixed)));
+        const hits = routers.filter((r) => r.interfaces.some((p) => netsById.get(p.network_id)!.subnets.some((sn) => p.fixed_ips.some((x) => x.subnet_id === sn.id) && isHostOf(sn.cidr, fixed))));
         const same = hits.find((r) => m && r.id === m.router_id && m.fixed_ip_address === fixed);
         if (same || hits.length === 1) router = same ?? hits[0];
         else problem([...at, 'router'], hits.length ? `fixed IP ${fixed} is on subnets of several routers: ${hits.map((r) => r.name).join(', ')}: expected the router` : `fixed IP ${fixed} is on no router's internal subnet: expected the router`);
@@ -389,17 +436,19 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
       if (!used.has(netId)) used.set(netId, new Set());
       used.get(netId)!.add(ip);
     };
-    for (const n of networks) use(n.id, n.gateway_ip);
-    for (const r of routers) for (const p of [...r.interfaces, ...(r.gateway ? [r.gateway] : [])]) use(p.network_id, p.ip_address);
+    for (const n of networks) for (const sn of n.subnets) use(n.id, sn.gateway_ip);
+    for (const r of routers) for (const p of [...r.interfaces, ...(r.gateway ? [r.gateway] : [])]) for (const f of p.fixed_ips) use(p.network_id, f.ip_address);
     for (const f of floatingips) use(f.floating_network_id, f.floating_ip_address);
     for (const u of unaddressed) {
-      const ip = firstFree(u.net.cidr, used.get(u.net.id) ?? []);
-      if (!ip) problem([...u.path, 'ip_address'], `external network '${u.net.name}' has no free address left`);
+      const ip = firstFree(u.subnet.cidr, used.get(u.net.id) ?? []);
+      if (!ip) problem([...u.path, 'fixed_ips'], `external network '${u.net.name}' has no free address left on ${u.subnet.cidr}`);
       else {
-        u.port.ip_address = ip;
+        u.port.fixed_ips.push({ subnet_id: u.subnet.id, ip_address: ip });
         use(u.net.id, ip);
       }
     }
+    // In the network's subnet order, as `gateway set` writes them.
+    for (const u of unaddressed) u.port.fixed_ips.sort((a, b) => u.net.subnets.findIndex((x) => x.id === a.subnet_id) - u.net.subnets.findIndex((x) => x.id === b.subnet_id));
   }
 
   const next: State = { version: STATE_VERSION, config, networks, routers, floatingips };

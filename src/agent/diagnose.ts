@@ -57,6 +57,7 @@ export function verdictOf(checks: Check[], subject: string): Diagnosis {
 const inNs = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
 const ipIn = (ns: string | null, args: string[]) => (ns ? ['ip', '-n', ns, ...args] : ['ip', ...args]);
 const nsLabel = (ns: string | null) => ns ?? 'the host namespace';
+const addrsText = (xs: { ip: string; prefixlen: number }[]) => xs.map((a) => `${a.ip}/${a.prefixlen}`).join(' ');
 
 /** A rule of ours with its counters, from `iptables-save -c`. */
 function ruleCounters(obs: ObservedNs, chain: string, rule: string): string | null {
@@ -207,12 +208,13 @@ export async function diagnoseFip(sys: System, state: State, config: Config, f: 
   const snat = (obs.iptables.ours.nat.chains['l3ctl-float-snat'] ?? []).find((l) => l.startsWith(`-A l3ctl-float-snat -s ${fixed}/32 `) && l.includes(`--to-source ${fip}`));
   out.push(snat ? ok('SNAT to the floating IP (l3ctl-float-snat)', `${fixed} leaves as ${fip}, packets:bytes ${(obs.iptables.counters.nat.get(snat) ?? '[0:0]').slice(1, -1)}`, natCmd('l3ctl-float-snat')) : fail('SNAT to the floating IP (l3ctl-float-snat)', `no SNAT rule ${fixed} -> ${fip}`, natCmd('l3ctl-float-snat'), c.sync));
 
-  const port = d.ports.find((p) => p.kind === 'internal' && contains(p.networkCidr, fixed));
+  const port = d.ports.find((p) => p.kind === 'internal' && p.addrs.some((a) => contains(a.cidr, fixed)));
+  const portCidr = port?.addrs.find((a) => contains(a.cidr, fixed))?.cidr;
   const rg = await routeGet(runner, ns, fixed);
   const rgCmd = cmd(ipIn(ns, ['route', 'get', fixed]));
   if (!port) out.push(fail('fixed IP on a connected subnet', `${fixed} is on none of the router's internal subnets`, rgCmd, `l3ctl interface add ${r.name} NETWORK`));
   else if (!rg || rg.dev !== port.device || rg.via) out.push(fail('fixed IP on a connected subnet', `${fixed} leaves ${rg ? `via ${rg.via ?? '-'} dev ${rg.dev}` : 'nowhere (unreachable)'}, not on ${port.device}`, rgCmd, c.sync));
-  else out.push(ok('fixed IP on a connected subnet', `${fixed} is on ${port.networkCidr}, directly on ${port.device}`, rgCmd));
+  else out.push(ok('fixed IP on a connected subnet', `${fixed} is on ${portCidr}, directly on ${port.device}`, rgCmd));
 
   const neigh = await neighbours(runner, ns);
   out.push(neighbourCheck('fixed IP neighbour', fixed, ns, neigh, 'nothing has talked to it yet (diagnose --probe pings it)', answered));
@@ -259,9 +261,12 @@ export async function diagnoseRouter(sys: System, state: State, config: Config, 
     const what = `${p.kind} port ${p.device}`;
     if (!dev) out.push(fail(what, `${p.device} is missing`, command, c.sync));
     else if (!dev.up) out.push(fail(what, `${p.device} is down`, command, c.sync));
-    else if (notHolding(d, ha, p.kind)) out.push(ok(what, `${p.device} up; ${p.ip}/${p.prefixlen} is keepalived's, on the master (this node is ${ha})`, command));
-    else if (!dev.addrs.some((a) => a.local === p.ip && a.prefixlen === p.prefixlen)) out.push(fail(what, `${p.device} lacks ${p.ip}/${p.prefixlen}`, command, c.sync));
-    else out.push(ok(what, `${p.device} up with ${p.ip}/${p.prefixlen}`, command));
+    else if (notHolding(d, ha, p.kind)) out.push(ok(what, `${p.device} up; ${addrsText(p.addrs)} is keepalived's, on the master (this node is ${ha})`, command));
+    else {
+      const lacks = p.addrs.filter((w) => !dev.addrs.some((a) => a.local === w.ip && a.prefixlen === w.prefixlen));
+      if (lacks.length) out.push(fail(what, `${p.device} lacks ${addrsText(lacks)}`, command, c.sync));
+      else out.push(ok(what, `${p.device} up with ${addrsText(p.addrs)}`, command));
+    }
     const tap = host.links.get(p.tap);
     const bcmd = cmd(ipIn(config.host_namespace, ['link', 'show', p.tap]));
     if (!host.links.get(p.bridge)) out.push(fail(`bridge of ${p.device}`, `bridge ${p.bridge} is missing`, cmd(ipIn(config.host_namespace, ['link', 'show', p.bridge])), p.bridgeMustExist ? `create ${p.bridge}, or: l3ctl config set external_network_bridge ''` : c.sync));

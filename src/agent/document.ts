@@ -6,7 +6,7 @@
 //
 //   apiVersion: l3ctl/v1        what kind of file this is, as kubectl's
 //   kind: Site
-//   storeVersion: 1             the store schema the objects follow
+//   storeVersion: 2             the store schema the objects follow (1 is migrated)
 //   config: {KEY: VALUE}        per-node keys (ConfigKey.perNode) left out
 //   networks: [...]  routers: [...]  floatingips: [...]
 //
@@ -24,18 +24,30 @@ import type * as Yaml from 'yaml';
 import * as v from 'valibot';
 import { CONFIG_KEYS, isPerNodeKey } from '../model/config.js';
 import { UsageError } from '../model/errors.js';
-import { STATE_VERSION, type Port, type State } from '../model/types.js';
-import { checkCidr, checkIp, checkMac, checkName, checkUuid, shown } from '../model/validate.js';
-import { parseCidr } from '../model/addr.js';
+import { IPV6_MODES, STATE_VERSION, type Ipv6Mode, type Port, type State } from '../model/types.js';
+import { checkCidr, checkIp, checkIpv4, checkMac, checkName, checkUuid, shown, subnetProblem } from '../model/validate.js';
+import { ipVersion, parseCidr } from '../model/addr.js';
+import { legacySubnetId } from '../store/migrate.js';
 
 export const API_VERSION = 'l3ctl/v1';
 export const KIND = 'Site';
 
+/** A port's address; the subnet is the one of its network that holds it. */
+export interface DocFixedIp {
+  ip_address: string;
+  /** Optional (Neutron's shape): the subnet's id, which must be the one holding the address. */
+  subnet_id?: string;
+}
+
 export interface DocPort {
   id?: string;
   network: string;
-  /** Absent: the network's gateway IP (an interface), the first free address (a gateway). */
-  ip_address?: string;
+  /**
+   * Exactly the port's addresses. Absent: one on each subnet of the
+   * network, its gateway IP (an interface) or the first free address (a
+   * gateway; kept from the stored port on the same network).
+   */
+  fixed_ips?: DocFixedIp[] | null;
   /** Absent: the stored port's, else a new fa:16:3e:… one. */
   mac_address?: string;
   admin_state_up?: boolean;
@@ -58,12 +70,22 @@ export interface DocRouter {
   routes?: DocRoute[] | null;
 }
 
+export interface DocSubnet {
+  id?: string;
+  cidr: string;
+  /** Absent: the first host of the subnet (as `subnet add`); null: none. */
+  gateway_ip?: string | null;
+  /** Optional: the CIDR says it (given, it must agree). */
+  ip_version?: number;
+  ipv6_ra_mode?: Ipv6Mode | null;
+  ipv6_address_mode?: Ipv6Mode | null;
+}
+
 export interface DocNetwork {
   id?: string;
   name: string;
-  cidr: string;
-  /** Absent: the first host of the subnet (as `network add`); null: none. */
-  gateway_ip?: string | null;
+  /** At most one IPv4 and one IPv6 subnet. */
+  subnets?: DocSubnet[] | null;
   external?: boolean;
   bridge?: string | null;
 }
@@ -146,7 +168,7 @@ export function toDocument(state: State): SiteDocument {
   const port = (p: Port): DocPort => ({
     id: p.id,
     network: netName.get(p.network_id) ?? p.network_id,
-    ip_address: p.ip_address,
+    fixed_ips: p.fixed_ips.map((f) => ({ ip_address: f.ip_address })),
     mac_address: p.mac_address,
     ...(p.admin_state_up ? {} : { admin_state_up: false }),
   });
@@ -160,8 +182,14 @@ export function toDocument(state: State): SiteDocument {
     networks: state.networks.map((n) => ({
       name: n.name,
       id: n.id,
-      cidr: n.cidr,
-      gateway_ip: n.gateway_ip,
+      subnets: n.subnets.map((sn) => ({
+        cidr: sn.cidr,
+        id: sn.id,
+        ip_version: sn.ip_version,
+        gateway_ip: sn.gateway_ip,
+        ...(sn.ipv6_ra_mode === null ? {} : { ipv6_ra_mode: sn.ipv6_ra_mode }),
+        ...(sn.ipv6_address_mode === null ? {} : { ipv6_address_mode: sn.ipv6_address_mode }),
+      })),
       external: n.external,
       ...(n.bridge === null ? {} : { bridge: n.bridge }),
     })),
@@ -210,14 +238,43 @@ export function formatOfPath(file: string): DocFormat | null {
 
 /**
  * How a document of store version N becomes one of version N+1, for every N
- * from OLDEST_STORE_VERSION up. Store version 1 is the first: there is
- * nothing to migrate yet. When types.ts's STATE_VERSION goes up, the step
- * from the old version goes here (and the old version stays readable).
+ * from OLDEST_STORE_VERSION up (the documents' counterpart of the store's
+ * src/store/migrate.ts). When types.ts's STATE_VERSION goes up, the step
+ * from the old version goes here (and the old version stays readable). Steps
+ * run on unchecked data: they move what they know, the shape check names
+ * the rest.
  */
 export type Migration = (doc: Record<string, unknown>) => Record<string, unknown>;
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+const mapList = (x: unknown, f: (o: Obj) => Obj) => (Array.isArray(x) ? x.map((o) => (isObj(o) ? f(o) : o)) : x);
+
+/**
+ * 2 → 3: a network's `cidr` and `gateway_ip` become its one subnet (with
+ * the id the store's migration gives it, when the network has an id, so the
+ * document and a migrated store agree); a port's `ip_address` its one fixed IP.
+ */
+function subnetsAndFixedIps(doc: Obj): Obj {
+  const network = (n: Obj): Obj => {
+    if (!('cidr' in n || 'gateway_ip' in n)) return n;
+    const { cidr, gateway_ip, ...rest } = n;
+    const subnet = { ...(typeof n.id === 'string' ? { id: legacySubnetId(n.id.toLowerCase()) } : {}), ...('cidr' in n ? { cidr } : {}), ...('gateway_ip' in n ? { gateway_ip } : {}) };
+    return { ...rest, subnets: [subnet] };
+  };
+  const port = (p: Obj): Obj => {
+    if (!('ip_address' in p)) return p;
+    const { ip_address, ...rest } = p;
+    return { ...rest, fixed_ips: [{ ip_address }] };
+  };
+  const router = (r: Obj): Obj => ({ ...r, ...(isObj(r.gateway) ? { gateway: port(r.gateway) } : {}), ...('interfaces' in r ? { interfaces: mapList(r.interfaces, port) } : {}) });
+  return { ...doc, ...('networks' in doc ? { networks: mapList(doc.networks, network) } : {}), ...('routers' in doc ? { routers: mapList(doc.routers, router) } : {}) };
+}
+
 export const DOCUMENT_MIGRATIONS: Record<number, Migration> = {
   // Store version 2 added HA routers; a version-1 document has none (its routers read as legacy).
   1: (doc) => doc,
+  2: subnetsAndFixedIps,
 };
 export const OLDEST_STORE_VERSION = 1;
 
@@ -262,10 +319,12 @@ const listOf = <S extends v.GenericSchema>(item: S) => v.optional(v.nullable(v.a
 const PortDocSchema = v.strictObject({
   id: v.optional(str),
   network: str,
-  ip_address: v.optional(str),
+  fixed_ips: listOf(v.strictObject({ ip_address: str, subnet_id: v.optional(str) })),
   mac_address: v.optional(str),
   admin_state_up: v.optional(bool),
 });
+
+const ipv6ModeDoc = v.optional(v.nullable(v.picklist(IPV6_MODES)));
 
 const DocumentSchema = v.strictObject({
   apiVersion: str,
@@ -276,8 +335,16 @@ const DocumentSchema = v.strictObject({
     v.strictObject({
       id: v.optional(str),
       name: str,
-      cidr: str,
-      gateway_ip: v.optional(v.nullable(str)),
+      subnets: listOf(
+        v.strictObject({
+          id: v.optional(str),
+          cidr: str,
+          gateway_ip: v.optional(v.nullable(str)),
+          ip_version: v.optional(v.number()),
+          ipv6_ra_mode: ipv6ModeDoc,
+          ipv6_address_mode: ipv6ModeDoc,
+        }),
+      ),
       external: v.optional(bool),
       bridge: v.optional(v.nullable(str)),
     }),
@@ -458,13 +525,28 @@ function checkValues(doc: SiteDocument): { problems: DocProblem[]; warnings: str
     const at: DocPath = ['networks', i];
     uniqueId(at, n.id, (x) => (n.id = x));
     if (check([...at, 'name'], () => checkName('network', n.name)) !== undefined) uniqueName(netNames, at, n.name);
-    const cidr = check([...at, 'cidr'], () => checkCidr('CIDR', n.cidr));
-    if (cidr !== undefined && parseCidr(n.cidr)!.addr !== cidr.split('/')[0]) problems.push({ path: [...at, 'cidr'], message: `${n.cidr} has host bits set: expected ${cidr}` });
-    else if (cidr !== undefined) n.cidr = cidr;
-    if (typeof n.gateway_ip === 'string') {
-      const gw = check([...at, 'gateway_ip'], () => checkIp('gateway IP', n.gateway_ip!));
-      if (gw !== undefined) n.gateway_ip = gw;
-    }
+    n.subnets = n.subnets ?? [];
+    const cidrs = new Map<string, number>();
+    n.subnets.forEach((sn, j) => {
+      const sat: DocPath = [...at, 'subnets', j];
+      uniqueId(sat, sn.id, (x) => (sn.id = x));
+      const cidr = check([...sat, 'cidr'], () => checkCidr('CIDR', sn.cidr));
+      if (cidr === undefined) return;
+      if (parseCidr(sn.cidr)!.addr !== cidr.split('/')[0]) return void problems.push({ path: [...sat, 'cidr'], message: `${sn.cidr} has host bits set: expected ${cidr}` });
+      sn.cidr = cidr;
+      const version = parseCidr(cidr)!.version;
+      const prev = cidrs.get(cidr);
+      if (prev !== undefined) return void problems.push({ path: [...sat, 'cidr'], message: `subnet ${cidr} is already subnets[${prev}]: expected each subnet once` });
+      cidrs.set(cidr, j);
+      if (sn.ip_version !== undefined && sn.ip_version !== version) return void problems.push({ path: [...sat, 'ip_version'], message: `${sn.ip_version} does not match ${cidr}, an IPv${version} CIDR: expected ${version} (or no ip_version)` });
+      if (typeof sn.gateway_ip === 'string') {
+        const gw = check([...sat, 'gateway_ip'], () => checkIp('gateway IP', sn.gateway_ip!));
+        if (gw !== undefined && ipVersion(gw) !== version) problems.push({ path: [...sat, 'gateway_ip'], message: `gateway IP ${gw} is IPv${ipVersion(gw)}, the subnet ${cidr} IPv${version}: expected an address of the subnet` });
+        else if (gw !== undefined) sn.gateway_ip = gw;
+      }
+      const bad = subnetProblem({ cidr, ip_version: version, ipv6_ra_mode: sn.ipv6_ra_mode ?? null, ipv6_address_mode: sn.ipv6_address_mode ?? null });
+      if (bad) problems.push({ path: [...sat, bad.field], message: bad.message });
+    });
     if (typeof n.bridge === 'string' && !/^[A-Za-z0-9_.-]{1,15}$/.test(n.bridge)) {
       problems.push({ path: [...at, 'bridge'], message: `invalid bridge name '${shown(n.bridge)}': expected 1-15 characters of A-Z a-z 0-9 _ . -` });
     }
@@ -478,10 +560,15 @@ function checkValues(doc: SiteDocument): { problems: DocProblem[]; warnings: str
     if (check([...at, 'name'], () => checkName('router', r.name)) !== undefined) uniqueName(routerNames, at, r.name);
     const port = (pat: DocPath, p: DocPort, what: string) => {
       uniqueId(pat, p.id, (x) => (p.id = x));
-      if (p.ip_address !== undefined) {
-        const ip = check([...pat, 'ip_address'], () => checkIp(`${what} IP`, p.ip_address!));
-        if (ip !== undefined) p.ip_address = ip;
-      }
+      (p.fixed_ips ?? []).forEach((f, k) => {
+        const fat: DocPath = [...pat, 'fixed_ips', k];
+        const ip = check([...fat, 'ip_address'], () => checkIp(`${what} IP`, f.ip_address));
+        if (ip !== undefined) f.ip_address = ip;
+        if (f.subnet_id !== undefined) {
+          const id = check([...fat, 'subnet_id'], () => checkUuid('subnet id', f.subnet_id!));
+          if (id !== undefined) f.subnet_id = id;
+        }
+      });
       if (p.mac_address !== undefined) {
         const mac = check([...pat, 'mac_address'], () => checkMac(p.mac_address!));
         if (mac !== undefined) p.mac_address = mac;
@@ -516,7 +603,7 @@ function checkValues(doc: SiteDocument): { problems: DocProblem[]; warnings: str
   doc.floatingips.forEach((f, i) => {
     const at: DocPath = ['floatingips', i];
     uniqueId(at, f.id, (x) => (f.id = x));
-    const addr = check([...at, 'floating_ip_address'], () => checkIp('floating IP', f.floating_ip_address));
+    const addr = check([...at, 'floating_ip_address'], () => checkIpv4('floating IP', f.floating_ip_address));
     if (addr !== undefined) {
       f.floating_ip_address = addr;
       const prev = fipAddrs.get(addr);
@@ -524,7 +611,7 @@ function checkValues(doc: SiteDocument): { problems: DocProblem[]; warnings: str
       else fipAddrs.set(addr, i);
     }
     if (typeof f.fixed_ip_address === 'string') {
-      const fixed = check([...at, 'fixed_ip_address'], () => checkIp('fixed IP', f.fixed_ip_address!));
+      const fixed = check([...at, 'fixed_ip_address'], () => checkIpv4('fixed IP', f.fixed_ip_address!));
       if (fixed !== undefined) f.fixed_ip_address = fixed;
     } else if (typeof f.router === 'string') {
       problems.push({ path: [...at, 'router'], message: `a router without a fixed_ip_address: expected the fixed IP the floating IP maps to, or no router` });

@@ -11,7 +11,7 @@ import type { Files } from '../linux/files.js';
 import type { ObservedOvs } from '../linux/ovs.js';
 import type { Runner } from '../linux/runner.js';
 import { afterStop, observeDaemons, routerFilesDir, type ObservedDaemon } from './daemons.js';
-import { desiredRouter, placement, type NodeIdentity } from './desired.js';
+import { desiredRouter, ipv6Devices, placement, type NodeIdentity } from './desired.js';
 import { keepalivedFiles, parseHaState } from '../linux/keepalived.js';
 import { driverFor } from './drivers/index.js';
 import { skipReason } from './filters.js';
@@ -102,9 +102,11 @@ export async function observeShared(runner: Runner, config: Config): Promise<Sha
 export async function observeRouter(sys: System, state: State, config: Config, routerId: string, shared?: SharedView): Promise<RouterObservation> {
   const { runner } = sys;
   const place = placement(config, routerId);
+  const router = handled(state, config, routerId);
+  const devices = router ? ipv6Devices(state, router) : null;
   const ha = !!state.routers.find((r) => r.id === routerId)?.ha;
   const [obs, view, leftover, daemons, haStateText, id] = await Promise.all([
-    observeNs(runner, place.ns, { shared: place.shared, ha }),
+    observeNs(runner, place.ns, { shared: place.shared, ha, ...(devices ? { ipv6: { devices } } : {}) }),
     shared ?? observeShared(runner, config),
     place.shared ? observeNs(runner, namespaceName(routerId)) : null,
     observeDaemons(sys.files, sys.storePath, routerId, place.ns),
@@ -113,7 +115,7 @@ export async function observeRouter(sys: System, state: State, config: Config, r
   ]);
   const { host, ovs } = view;
   // A namespace yet to be built has no save to tell the version by.
-  const version = obs.iptables.version === null && handled(state, config, routerId) ? await iptablesVersion(runner) : null;
+  const version = obs.iptables.version === null && router ? await iptablesVersion(runner) : null;
   const settled = ha ? await settledHaState(sys, routerId, obs, daemons, haStateText) : haStateText;
   return { obs, host, leftover, ovs, iptablesVersion: version, daemons, haStateText: settled, node: nodeIdentity(id, sys.storePath) };
 }

@@ -24,7 +24,8 @@ const globalAddrs = (l: ObservedLink | undefined) => (l?.addrs ?? []).filter((a)
 interface WantedAddr {
   ip: string;
   prefixlen: number;
-  brd: string;
+  /** IPv4's broadcast; null: IPv6, which has none. */
+  brd: string | null;
   fip: boolean;
 }
 
@@ -60,19 +61,28 @@ function wantedAddrs(d: DesiredRouter, p: DesiredPort): WantedAddr[] {
   // An HA router's own addresses are keepalived's; its HA port's is this node's.
   if (d.ha && p.kind !== 'ha') return [];
   return [
-    { ip: p.ip, prefixlen: p.prefixlen, brd: p.broadcast, fip: false },
+    ...p.addrs.map((a) => ({ ip: a.ip, prefixlen: a.prefixlen, brd: a.broadcast, fip: false })),
     ...(p.kind === 'gateway' ? d.fips.map((f) => ({ ip: f.fip, prefixlen: 32, brd: f.fip, fip: true })) : []),
   ];
 }
 
+/**
+ * IPv6 addresses go on without `brd` and with duplicate address detection,
+ * as Neutron's L3 agent adds them (it never passes nodad; keepalived's
+ * addresses are another matter); gratuitous ARP is IPv4's.
+ */
 function addrAdd(d: DesiredRouter, p: DesiredPort, w: WantedAddr, sendArp: boolean): Action[] {
-  const line = `addr add ${w.ip}/${w.prefixlen} brd ${w.brd} scope global dev ${p.device}`;
+  const line = w.brd === null ? `addr add ${w.ip}/${w.prefixlen} scope global dev ${p.device}` : `addr add ${w.ip}/${w.prefixlen} brd ${w.brd} scope global dev ${p.device}`;
   // A floating IP's address goes on only once its NAT rules are in place.
   const add: Action = w.fip ? { phase: 'fip', line } : { phase: 'router', order: 'addr-add', line };
   // This node's HA address: no other node may have it (a collision is an error, never silent).
   if (p.kind === 'ha') return [add, { phase: 'dad', dev: p.device, ip: w.ip, ignoreMacs: d.ha?.siblingMacs ?? [] }];
-  return sendArp ? [add, { phase: 'garp', dev: p.device, ip: w.ip }] : [add];
+  return sendArp && w.brd !== null ? [add, { phase: 'garp', dev: p.device, ip: w.ip }] : [add];
 }
+
+const acceptRaKey = (dev: string) => `net.ipv6.conf.${dev}.accept_ra`;
+const acceptRaSet = (p: DesiredPort): Action[] => (p.acceptRa === null ? [] : [{ phase: 'dev-sysctl', setting: `${acceptRaKey(p.device)}=${p.acceptRa}` }]);
+const addrsText = (p: DesiredPort) => p.addrs.map((a) => `${a.ip}/${a.prefixlen}`).join(' ');
 
 /**
  * Devices the driver cannot keep (an OVS port stranded or on another
@@ -104,9 +114,13 @@ function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, s
     if (!dev) {
       readdressed.add(p.device);
       const why = replaced.get(p.device);
-      const finding: Finding = why ?? { kind: 'missing-device', object: p.device, expected: `${p.kind} port ${p.portId} ${p.ip}/${p.prefixlen} on ${p.bridge}`, live: null };
-      out.push(step([finding], [...driver.plug(p, side, why ? was.links.get(p.device) : undefined), ...want.flatMap((w) => addrAdd(d, p, w, sendArp))]));
+      const finding: Finding = why ?? { kind: 'missing-device', object: p.device, expected: `${p.kind} port ${p.portId} ${addrsText(p)} on ${p.bridge}`, live: null };
+      out.push(step([finding], [...driver.plug(p, side, why ? was.links.get(p.device) : undefined), ...want.flatMap((w) => addrAdd(d, p, w, sendArp)), ...acceptRaSet(p)]));
       continue;
+    }
+    const ra = obs.sysctl.acceptRa.get(p.device);
+    if (p.acceptRa !== null && ra !== String(p.acceptRa)) {
+      out.push(step([{ kind: 'ipv6-sysctl', object: acceptRaKey(p.device), expected: String(p.acceptRa), live: ra ?? null }], acceptRaSet(p)));
     }
     out.push(...driver.plugDrift(p, dev, side));
     if (dev.mac !== p.mac) out.push(step([{ kind: 'wrong-mac', object: p.device, expected: p.mac, live: dev.mac }], [{ phase: 'router', order: 'link', line: `link set ${p.device} address ${p.mac}` }]));
@@ -126,6 +140,10 @@ function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, s
       }
       out.push(step([{ kind: 'extra-address', object, expected: null, live: h }], [del]));
     }
+    // Learnt from advertisements while accept_ra was not l3ctl's 0 (set by hand): not the router's address.
+    if (p.acceptRa === 0) {
+      for (const h of dev.learnt ?? []) out.push(step([{ kind: 'extra-address', object: `${h} on ${p.device}`, expected: null, live: `${h} (learnt from router advertisements)` }], [{ phase: 'router', order: 'addr-del', line: `addr del ${h} dev ${p.device}` }]));
+    }
   }
   return readdressed;
 }
@@ -139,7 +157,8 @@ function routeMatches(r: DesiredRoute, o: ObservedRoute): boolean {
 }
 
 function replaceLine(r: DesiredRoute): string {
-  if (r.via === null) return `route replace ${r.dst} dev ${r.dev} proto kernel scope link src ${r.src}`;
+  // IPv6's connected routes have no source, and the kernel's metric.
+  if (r.via === null) return r.src === undefined ? `route replace ${r.dst} dev ${r.dev} proto kernel metric 256` : `route replace ${r.dst} dev ${r.dev} proto kernel scope link src ${r.src}`;
   return `route replace ${routeDstText(r.dst)} via ${r.via}${r.dev ? ` dev ${r.dev}` : ''}`;
 }
 
@@ -163,8 +182,9 @@ function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>,
   }
   const wantedDst = new Set(d.routes.filter((r) => r.via !== null).map((r) => r.dst));
   for (const o of obs.routes) {
-    // A replace of the same destination already overwrites it.
-    if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isRouterDevice(o.dev)) continue;
+    // A replace of the same destination already overwrites it. Routes the
+    // kernel learnt from router advertisements (accept_ra 2 on a gateway) are its own.
+    if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isRouterDevice(o.dev) || o.protocol === 'ra') continue;
     const del: Action = { phase: 'router', order: 'route-del', line: `route del ${routeDstText(o.dst)} via ${o.gateway}` };
     if (ha?.routes.has(o.dst)) {
       if (!ha.holds) out.push(step([{ kind: 'stale-ha-route', object: o.dst, expected: `on the master only (keepalived's): ${ha.why}`, live: routeText(o.dst, o.gateway, o.dev) }], [del]));
@@ -181,11 +201,14 @@ function planStaleDevices(obs: ObservedNs, wanted: Set<string>, driver: Interfac
     const link = obs.links.get(name)!;
     const addrs = globalAddrs(link);
     out.push(step([{ kind: 'extra-device', object: name, expected: null, live: addrs.length ? addrs.join(' ') : 'present' }], [
-      ...addrs.filter((a) => a.endsWith('/32')).map((a): Action => ({ phase: 'router', order: 'fip-del', line: `addr del ${a} dev ${name}` })),
+      ...addrs.filter(isFipAddr).map((a): Action => ({ phase: 'router', order: 'fip-del', line: `addr del ${a} dev ${name}` })),
       ...driver.unplug(link, side),
     ]));
   }
 }
+
+/** A floating IP's address on a gateway: an IPv4 /32. */
+const isFipAddr = (a: string) => a.endsWith('/32') && !a.includes(':');
 
 /** Internal ports first, then the gateway, then the HA port, as the agent unplugs them. */
 const unplugRank = (n: string) => (n.startsWith(HA_DEV_PREFIX) ? 2 : n.startsWith(EXTERNAL_DEV_PREFIX) ? 1 : 0);
@@ -234,6 +257,11 @@ function planSysctls(d: DesiredRouter, obs: ObservedNs, out: Step[]): void {
   // would answer ARP for the router's addresses with their own MAC, and the
   // bridged hop of a flow (no NAT) would fix its conntrack binding before the
   // router's SNAT. Never in the host's real namespace: that is not ours.
+  if (d.ipv6 && obs.sysctl.ipv6Forwarding !== true) {
+    // Not turned off again when IPv6 goes (Neutron does not: it would send spurious MLD reports).
+    const warning = realHost ? "setting net.ipv6.conf.all.forwarding=1 in the host's own namespace: use_namespaces is false, so the router forwards IPv6 there, and the host ignores router advertisements on interfaces whose accept_ra is 1" : undefined;
+    out.push(step([{ kind: 'ipv6-sysctl', object: 'net.ipv6.conf.all.forwarding', expected: '1', live: obs.sysctl.ipv6Forwarding === null ? null : '0' }], [{ phase: 'sysctl', setting: 'net.ipv6.conf.all.forwarding=1', ...(warning ? { warning } : {}) }]));
+  }
   if (!d.shared || d.ns === null || !obs.exists) return;
   if (obs.sysctl.arpIgnore !== '1') {
     out.push(step([{ kind: 'shared-sysctl', object: 'net.ipv4.conf.all.arp_ignore', expected: '1 (a router shares this namespace with its bridges)', live: String(obs.sysctl.arpIgnore) }], [{ phase: 'sysctl', setting: 'net.ipv4.conf.all.arp_ignore=1' }]));
@@ -347,7 +375,7 @@ export function planTeardown(ns: string | null, obs: ObservedNs, hs: HostSide, d
   const devs = [...obs.links.keys()].filter(isRouterDevice).sort(unplugOrder);
   if (!shared) {
     const actions: Action[] = [
-      ...devs.filter((n) => n.startsWith(EXTERNAL_DEV_PREFIX)).flatMap((n) => globalAddrs(obs.links.get(n)).filter((a) => a.endsWith('/32')).map((a): Action => ({ phase: 'router', order: 'fip-del', line: `addr del ${a} dev ${n}` }))),
+      ...devs.filter((n) => n.startsWith(EXTERNAL_DEV_PREFIX)).flatMap((n) => globalAddrs(obs.links.get(n)).filter(isFipAddr).map((a): Action => ({ phase: 'router', order: 'fip-del', line: `addr del ${a} dev ${n}` }))),
       ...devs.flatMap((n) => driver.unplug(obs.links.get(n)!, side)),
       { phase: 'netns-del', ns: ns! },
     ];

@@ -55,11 +55,12 @@ function desiredSide(d: DesiredRouter | null): RouterSide {
   const haRoutes = (d.ha?.instance.routes ?? []).map((r) => kaText(routeLine(r.dst === 'default' ? DEFAULT_DST : r.dst, r.via, r.dev)));
   return {
     devices: d.ports.map((p) => {
+      const addrs = p.addrs.map((a) => `${a.ip}/${a.prefixlen}`);
       if (d.ha && p.kind === 'ha') {
-        const line = devLine(p.device, [`${p.ip}/${p.prefixlen}`]);
+        const line = devLine(p.device, addrs);
         return { key: line.key, text: `${line.text} + ${d.ha.owned[0]!.cidr}${KA}` };
       }
-      const line = devLine(p.device, [`${p.ip}/${p.prefixlen}`, ...(p.kind === 'gateway' ? d.fips.map((f) => `${f.fip}/32`) : [])]);
+      const line = devLine(p.device, [...addrs, ...(p.kind === 'gateway' ? d.fips.map((f) => `${f.fip}/32`) : [])]);
       return d.ha ? kaText(line) : line;
     }),
     routes: [...d.routes.map((r) => routeLine(r.dst, r.via, r.dev)), ...haRoutes],
@@ -98,7 +99,7 @@ export async function routerView(sys: System, state: State, config: Config, rout
   const findings = plans.flatMap(findingsOf);
   const keepalived = observed.daemons.find((o) => o.paths.kind === 'keepalived');
   const ha = router.ha && router.ha_vr_id !== null
-    ? { state: haStatus(observed.haStateText, !!keepalived?.seen.alive), vrId: router.ha_vr_id, device: d?.ha?.port.device ?? null, address: d?.ha?.port.ip ?? null }
+    ? { state: haStatus(observed.haStateText, !!keepalived?.seen.alive), vrId: router.ha_vr_id, device: d?.ha?.port.device ?? null, address: d?.ha?.port.addrs[0]?.ip ?? null }
     : null;
   return {
     ns: place.ns,

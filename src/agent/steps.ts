@@ -13,6 +13,8 @@ export type FindingKind =
   | 'missing-bridge'
   | 'extra-bridge'
   | 'bridge-down'
+  /** A bridge l3ctl made with IPv6 on: it would take addresses from tenant router advertisements. */
+  | 'bridge-ipv6'
   | 'missing-device'
   | 'extra-device'
   | 'device-down'
@@ -32,6 +34,8 @@ export type FindingKind =
   | 'extra-nat-chain'
   | 'ip_forward-off'
   | 'shared-sysctl'
+  /** IPv6 forwarding off, or a port's accept_ra not as its role wants (a router with IPv6). */
+  | 'ipv6-sysctl'
   /** An HA router's namespace with IPv6 on: its standby's ports would talk with the master's MACs. */
   | 'ipv6-on'
   /** An address keepalived adds on the master only, held on this node while keepalived here is not master. */

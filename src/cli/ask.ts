@@ -29,7 +29,7 @@ async function choicesOf(kind: string, s: State, path: string[], given: Given): 
   const [base, narrow] = kind.split(':');
   const verb = path.join(' ');
   const router = routerOf(s, given.router);
-  const netChoice = (n: State['networks'][number]) => ({ name: `${n.name} (${n.cidr}${n.external ? ', external' : ''})`, value: n.name, description: n.id });
+  const netChoice = (n: State['networks'][number]) => ({ name: `${n.name} (${n.subnets.map((x) => x.cidr).join(', ')}${n.external ? ', external' : ''})`, value: n.name, description: n.id });
   switch (base) {
     case 'router': {
       // Only routers the verb would change.
@@ -50,7 +50,7 @@ async function choicesOf(kind: string, s: State, path: string[], given: Given): 
         // Not one it is on, nor one overlapping its subnets (refused anyway).
         const { overlaps } = await import('../model/addr.js');
         const mine = router.interfaces.map((p) => s.networks.find((n) => n.id === p.network_id)).filter((n) => n !== undefined);
-        nets = nets.filter((n) => !mine.some((m) => m.id === n.id || overlaps(m.cidr, n.cidr)));
+        nets = nets.filter((n) => !mine.some((m) => m.id === n.id || m.subnets.some((a) => n.subnets.some((b) => overlaps(a.cidr, b.cidr)))));
       }
       if (verb === 'network delete') nets = nets.filter((n) => !inUse(s, n.id));
       const choices = nets.map(netChoice);
@@ -62,7 +62,7 @@ async function choicesOf(kind: string, s: State, path: string[], given: Given): 
       if (!router) return null;
       return router.interfaces.map((p) => {
         const n = s.networks.find((x) => x.id === p.network_id);
-        return { name: `${n?.name ?? p.network_id} (${p.ip_address})`, value: n?.name ?? p.id, description: p.id };
+        return { name: `${n?.name ?? p.network_id} (${p.fixed_ips.map((f) => f.ip_address).join(', ')})`, value: n?.name ?? p.id, description: p.id };
       });
     }
     case 'route':
@@ -87,7 +87,8 @@ async function firstFreeFip(s: State): Promise<string | undefined> {
   const ext = s.networks.filter((n) => n.external);
   if (ext.length !== 1) return undefined;
   const [{ firstFree }, { usedAddresses }] = await Promise.all([import('../model/addr.js'), import('./gateway.js')]);
-  return firstFree(ext[0]!.cidr, usedAddresses(s, ext[0]!.id)) ?? undefined;
+  const v4 = ext[0]!.subnets.find((x) => x.ip_version === 4);
+  return v4 ? firstFree(v4.cidr, usedAddresses(s, ext[0]!.id)) ?? undefined : undefined;
 }
 
 /** The value picked or typed for `arg` of the command at `path`, or null (nothing to pick, input closed). Ctrl-C throws. */

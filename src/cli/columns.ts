@@ -3,6 +3,9 @@
 // can declare them without loading the nouns that print them.
 
 export const NETWORK_COLUMNS = ['id', 'name', 'cidr', 'gateway_ip', 'router:external', 'bridge'];
+/** network add/show: the row, then each subnet in full. */
+export const NETWORK_SHOW_COLUMNS = [...NETWORK_COLUMNS, 'subnets'];
+export const SUBNET_COLUMNS = ['id', 'network_id', 'cidr', 'ip_version', 'gateway_ip', 'ipv6_ra_mode', 'ipv6_address_mode'];
 export const ROUTER_COLUMNS = ['id', 'name', 'admin_state_up', 'external_gateway_info', 'interfaces', 'routes', 'floating_ips', 'ha'];
 /** `router list` also says what keepalived says of an HA router on this node (read, not stored). */
 export const ROUTER_LIST_COLUMNS = [...ROUTER_COLUMNS, 'ha_state'];

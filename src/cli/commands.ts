@@ -14,12 +14,14 @@ import {
   FIP_COLUMNS,
   LAB_CHECK_COLUMNS,
   NETWORK_COLUMNS,
+  NETWORK_SHOW_COLUMNS,
   PORT_COLUMNS,
   REPORT_COLUMNS,
   ROUTE_COLUMNS,
   ROUTER_COLUMNS,
   ROUTER_LIST_COLUMNS,
   ROUTER_SHOW_COLUMNS,
+  SUBNET_COLUMNS,
 } from './columns.js';
 import type { OptSpec } from './cmdtree-types.js';
 
@@ -30,6 +32,15 @@ export const SUMMARY =
 export const FORMATS = ['table', 'json', 'value', 'yaml', 'csv'] as const;
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
+/** Neutron's ipv6_ra_mode / ipv6_address_mode values (src/model/types.ts IPV6_MODES). */
+export const IPV6_MODES = ['slaac', 'dhcpv6-stateless', 'dhcpv6-stateful'] as const;
+
+/** A new subnet's options beside its CIDR (network add, subnet add). */
+const SUBNET_OPTIONS = [
+  opt('--gateway-ip <ip>', "the subnet's gateway address, or 'none' (default: its first address, e.g. 198.51.100.1 or 2001:db8:1::1)"),
+  opt('--ipv6-ra-mode <mode>', 'IPv6: the router advertises the prefix (radvd) with these flags', { choices: IPV6_MODES }),
+  opt('--ipv6-address-mode <mode>', "IPv6: how hosts get their address (kept as Neutron's; l3ctl runs no DHCPv6)", { choices: IPV6_MODES }),
+];
 
 /** Valid before or after the command (cli.md, "Global options"). */
 export const GLOBAL_OPTIONS: OptSpec[] = [
@@ -51,21 +62,21 @@ export const HELP_OPTION: OptSpec = opt('-h, --help', 'show help');
 const LONG_OPTION: OptSpec = opt('--long', 'more columns: ids and every other field');
 
 export const COMMANDS: Command[] = [
-  noun('network', { summary: 'networks and their subnet (one IPv4 subnet each)', examples: ['l3ctl network list'] }, () => import('./network.js'), [
+  noun('network', { summary: 'networks and their subnets (an IPv4 subnet, an IPv6 subnet, or one of each)', examples: ['l3ctl network list'] }, () => import('./network.js'), [
     {
       name: 'add',
       mutates: true,
-      summary: 'add a network with one subnet; creates its bridge',
-      examples: ['l3ctl network add ext --cidr 203.0.113.0/24 --gateway-ip 203.0.113.1 --external', 'l3ctl network add priv --cidr 198.51.100.0/24'],
+      summary: 'add a network with its first subnet, IPv4 or IPv6 (subnet add adds the other); creates its bridge',
+      examples: ['l3ctl network add ext --cidr 203.0.113.0/24 --gateway-ip 203.0.113.1 --external', 'l3ctl network add priv --cidr 198.51.100.0/24', 'l3ctl network add priv6 --cidr 2001:db8:1::/64 --ipv6-ra-mode slaac --ipv6-address-mode slaac'],
       args: [arg('<name>')],
       options: [
-        opt('--cidr <cidr>', 'the subnet, e.g. 198.51.100.0/24', { required: true }),
-        opt('--gateway-ip <ip>', "the subnet's gateway address, or 'none' (default: first host)"),
+        opt('--cidr <cidr>', 'the first subnet, e.g. 198.51.100.0/24 or 2001:db8:1::/64', { required: true }),
+        ...SUBNET_OPTIONS,
         opt('--external', 'an external network: router gateways and floating IPs live on it'),
         opt('--bridge <bridge>', 'plug ports into this bridge instead of brq<id>'),
         opt('--id <uuid>', 'use this id instead of a new one'),
       ],
-      columns: NETWORK_COLUMNS,
+      columns: NETWORK_SHOW_COLUMNS,
       run: (m) => m.networkAdd,
     },
     {
@@ -88,11 +99,41 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'show',
-      summary: 'show one network',
+      summary: 'show one network and its subnets',
       examples: ['l3ctl network show ext -f json'],
       args: [arg('<network>', 'network')],
-      columns: NETWORK_COLUMNS,
+      columns: NETWORK_SHOW_COLUMNS,
       run: (m) => m.networkShow,
+    },
+  ]),
+
+  noun('subnet', { summary: "a network's address ranges: at most one IPv4 and one IPv6 subnet each", examples: ['l3ctl subnet list'] }, () => import('./subnet.js'), [
+    {
+      name: 'add',
+      mutates: true,
+      summary: "add a subnet to a network (router ports on it get an address there with interface add or gateway set)",
+      examples: ['l3ctl subnet add priv 2001:db8:1::/64 --ipv6-ra-mode slaac --ipv6-address-mode slaac', 'l3ctl subnet add ext 2001:db8:ff::/64 --gateway-ip 2001:db8:ff::1'],
+      args: [arg('<network>', 'network'), arg('<cidr>')],
+      options: [...SUBNET_OPTIONS, opt('--id <uuid>', 'use this id instead of a new one')],
+      columns: SUBNET_COLUMNS,
+      run: (m) => m.subnetAdd,
+    },
+    {
+      name: 'delete',
+      mutates: true,
+      summary: 'delete a subnet (refused while a router port or floating IP has an address on it)',
+      examples: ['l3ctl subnet delete priv 2001:db8:1::/64'],
+      args: [arg('<network>', 'network'), arg('<subnet>', 'subnet')],
+      run: (m) => m.subnetDelete,
+    },
+    {
+      name: 'list',
+      summary: 'list subnets (of one network)',
+      examples: ['l3ctl subnet list', 'l3ctl subnet list priv -f value -c cidr -c ipv6_ra_mode'],
+      args: [arg('[network]', 'network')],
+      options: [LONG_OPTION],
+      columns: SUBNET_COLUMNS,
+      run: (m) => m.subnetList,
     },
   ]),
 
@@ -185,11 +226,11 @@ export const COMMANDS: Command[] = [
     {
       name: 'add',
       mutates: true,
-      summary: "plug a router into an internal network (default IP: the subnet's gateway IP)",
-      examples: ['l3ctl interface add r1 priv', 'l3ctl interface add r1 priv --ip 198.51.100.254'],
+      summary: "plug a router into an internal network: an address on each of its subnets (default: each subnet's gateway IP)",
+      examples: ['l3ctl interface add r1 priv', 'l3ctl interface add r1 priv --ip 198.51.100.254 --ip 2001:db8:1::fe'],
       args: [arg('<router>', 'router'), arg('<network>', 'network:internal')],
       options: [
-        opt('--ip <ip>', "the router's address on the subnet"),
+        opt('--ip <ip>', "the router's address on the subnet of this IP version (once per version)", { repeat: true }),
         opt('--mac <mac>', 'MAC address of the qr- device (default: fa:16:3e:…)'),
         opt('--id <uuid>', 'port id'),
       ],
@@ -200,8 +241,8 @@ export const COMMANDS: Command[] = [
       name: 'remove',
       mutates: true,
       confirms: true,
-      summary: 'unplug a router from an internal network',
-      examples: ['l3ctl interface remove r1 priv'],
+      summary: "unplug a router from an internal network; a subnet's CIDR takes only that address off a dual-stack port",
+      examples: ['l3ctl interface remove r1 priv', 'l3ctl interface remove r1 2001:db8:1::/64'],
       args: [arg('<router>', 'router'), arg('<network-or-port>', 'port')],
       run: (m) => m.interfaceRemove,
     },
@@ -220,10 +261,10 @@ export const COMMANDS: Command[] = [
     {
       name: 'set',
       mutates: true,
-      summary: 'connect a router to an external network: gateway port, default route, SNAT',
+      summary: 'connect a router to an external network: gateway port with an address on each subnet, default routes, SNAT (IPv4)',
       examples: ['l3ctl gateway set r1 ext --ip 203.0.113.10', 'l3ctl gateway set r1 ext'],
       args: [arg('<router>', 'router'), arg('<network>', 'network:external')],
-      options: [opt('--ip <ip>', 'gateway address (default: first free address of the subnet)'), opt('--mac <mac>', 'MAC address of the qg- device')],
+      options: [opt('--ip <ip>', 'gateway address on the subnet of this IP version (once per version; default: the first free one)', { repeat: true }), opt('--mac <mac>', 'MAC address of the qg- device')],
       columns: ROUTER_COLUMNS,
       run: (m) => m.gatewaySet,
     },
@@ -237,7 +278,7 @@ export const COMMANDS: Command[] = [
     },
   ]),
 
-  noun('fip', { summary: 'floating IPs: one-to-one NAT of an external address to a fixed IP', examples: ['l3ctl fip list'] }, () => import('./fip.js'), [
+  noun('fip', { summary: 'floating IPs: one-to-one NAT of an external address to a fixed IP (IPv4 only: IPv6 is routed without NAT)', examples: ['l3ctl fip list'] }, () => import('./fip.js'), [
     {
       name: 'add',
       mutates: true,
@@ -291,8 +332,8 @@ export const COMMANDS: Command[] = [
     {
       name: 'add',
       mutates: true,
-      summary: "add or replace an extra route (NEXTHOP must lie on one of the router's subnets)",
-      examples: ['l3ctl route add r1 192.0.2.0/24 198.51.100.254'],
+      summary: "add or replace an extra route, IPv4 or IPv6 (NEXTHOP must lie on one of the router's subnets)",
+      examples: ['l3ctl route add r1 192.0.2.0/24 198.51.100.254', 'l3ctl route add r1 2001:db8:99::/64 2001:db8:1::fe'],
       args: [arg('<router>', 'router'), arg('<destination>'), arg('<nexthop>')],
       run: (m) => m.routeAdd,
     },

@@ -169,8 +169,8 @@ function values(kind: string, p: Parsed, cur: string, load: () => State | null, 
       // fip associate FIP FIXED --router: only the routers with a subnet holding FIXED
       // (tenants' subnets may overlap, so there may be several).
       const fixed = kind === 'router:fixed-ip' ? argValue(p, 'fixed-ip') : undefined;
-      const cidrOf = (id: string) => s.networks.find((n) => n.id === id)?.cidr ?? '';
-      const routers = fixed ? s.routers.filter((r) => r.interfaces.some((x) => holds(cidrOf(x.network_id), fixed))) : s.routers;
+      const cidrsOf = (id: string) => s.networks.find((n) => n.id === id)?.subnets.map((x) => x.cidr) ?? [];
+      const routers = fixed ? s.routers.filter((r) => r.interfaces.some((x) => cidrsOf(x.network_id).some((c) => holds(c, fixed)))) : s.routers;
       const names: Candidate[] = routers.map((r) => [r.name, `router ${r.id}`]);
       // Ids only once the word looks like one: names stay an uncluttered list.
       const ids: Candidate[] = cur && /^[0-9a-f-]+$/i.test(cur) ? routers.map((r) => [r.id, `router ${r.name}`]) : [];
@@ -182,7 +182,15 @@ function values(kind: string, p: Parsed, cur: string, load: () => State | null, 
       const want = kind === 'network' ? null : kind === 'network:external';
       const nets = s.networks.filter((n) => want === null || n.external === want);
       const ids: Candidate[] = cur && /^[0-9a-f-]+$/i.test(cur) ? nets.map((n) => [n.id, `network ${n.name}`]) : [];
-      return [...nets.map((n): Candidate => [n.name, `${n.external ? 'external ' : ''}${n.cidr}`]), ...ids];
+      return [...nets.map((n): Candidate => [n.name, `${n.external ? 'external ' : ''}${n.subnets.map((x) => x.cidr).join(' ')}`]), ...ids];
+    }
+    case 'subnet': {
+      // subnet delete NETWORK SUBNET: that network's subnets, by CIDR (ids once the word looks like one).
+      const ref = argValue(p, 'network');
+      const n = s.networks.find((x) => x.name === ref || x.id === ref);
+      if (!n) return [];
+      const ids: Candidate[] = cur && /^[0-9a-f-]+$/i.test(cur) && !cur.includes(':') ? n.subnets.map((x) => [x.id, `subnet ${x.cidr}`]) : [];
+      return [...n.subnets.map((x): Candidate => [x.cidr, `IPv${x.ip_version}${x.gateway_ip ? ` gateway ${x.gateway_ip}` : ''}`]), ...ids];
     }
     case 'fip':
     case 'fip:associated':
@@ -194,9 +202,18 @@ function values(kind: string, p: Parsed, cur: string, load: () => State | null, 
       const r = routerOf(p, s);
       if (!r) return [];
       const net = (id: string) => s.networks.find((n) => n.id === id);
-      const byNet: Candidate[] = r.interfaces.map((x) => [net(x.network_id)?.name ?? x.network_id, `port ${x.ip_address}`]);
-      const byId: Candidate[] = cur && /^[0-9a-f-]+$/i.test(cur) ? r.interfaces.map((x) => [x.id, `port on ${net(x.network_id)?.name ?? '?'} ${x.ip_address}`]) : [];
-      return [...byNet, ...byId];
+      const addrs = (x: (typeof r.interfaces)[number]) => x.fixed_ips.map((f) => f.ip_address).join(' ');
+      const byNet: Candidate[] = r.interfaces.map((x) => [net(x.network_id)?.name ?? x.network_id, `port ${addrs(x)}`]);
+      const byId: Candidate[] = cur && /^[0-9a-f-]+$/i.test(cur) ? r.interfaces.map((x) => [x.id, `port on ${net(x.network_id)?.name ?? '?'} ${addrs(x)}`]) : [];
+      // One address of a dual-stack port, by its subnet's CIDR.
+      const bySubnet: Candidate[] = r.interfaces.filter((x) => x.fixed_ips.length > 1).flatMap((x) => {
+        const n = net(x.network_id);
+        return x.fixed_ips.flatMap((f): Candidate[] => {
+          const sn = n?.subnets.find((y) => y.id === f.subnet_id);
+          return sn ? [[sn.cidr, `only the address ${f.ip_address} of the port on ${n!.name}`]] : [];
+        });
+      });
+      return [...byNet, ...bySubnet, ...byId];
     }
     case 'route': {
       const r = routerOf(p, s);

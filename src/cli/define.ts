@@ -102,7 +102,7 @@ export function opt(
   description: string,
   more: { kind?: Kind; choices?: readonly string[]; repeat?: boolean; required?: boolean } = {},
 ): OptSpec {
-  const m = /^((?:-[A-Za-z], )?--[a-z][a-z-]*)(?: <([a-z-]+)>)?$/.exec(flags);
+  const m = /^((?:-[A-Za-z], )?--[a-z][a-z0-9-]*)(?: <([a-z-]+)>)?$/.exec(flags);
   if (!m) throw new Error(`bad option spec ${flags}`);
   const o: OptSpec = { flags: m[1]!.split(', '), description };
   if (m[2]) {

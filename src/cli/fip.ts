@@ -1,11 +1,12 @@
 // `fip add | delete | associate | disassociate | list`: floating IPs.
 import { skipReason } from '../agent/filters.js';
 import { contains, firstFree, isIPv4 } from '../model/addr.js';
+import { subnetOfVersion } from '../model/subnets.js';
 import { effectiveConfig } from '../model/config.js';
 import { UsageError } from '../model/errors.js';
 import { gatewayDevice } from '../model/names.js';
 import type { FloatingIp, Network, State } from '../model/types.js';
-import { checkIp } from '../model/validate.js';
+import { checkIpv4 } from '../model/validate.js';
 import { loadState } from '../store/store.js';
 import { FIP_COLUMNS } from './columns.js';
 import { usedAddresses } from './gateway.js';
@@ -34,8 +35,8 @@ function externalNetworkFor(s: State, ip: string | undefined, nref: string | und
   if (nref) return findNetwork(s, nref);
   const ext = s.networks.filter((n) => n.external);
   if (ip) {
-    const hit = ext.find((n) => contains(n.cidr, ip));
-    if (!hit) throw new UsageError(`floating IP ${ip} is on no external network: expected an address in an external network's subnet`, ext.length ? `external networks: ${ext.map((n) => `${n.name} (${n.cidr})`).join(', ')}` : 'add one: l3ctl network add NAME --cidr CIDR --external');
+    const hit = ext.find((n) => n.subnets.some((sn) => contains(sn.cidr, ip)));
+    if (!hit) throw new UsageError(`floating IP ${ip} is on no external network: expected an address in an external network's IPv4 subnet`, ext.length ? `external networks: ${ext.map((n) => `${n.name} (${n.subnets.map((x) => x.cidr).join(', ')})`).join(', ')}` : 'add one: l3ctl network add NAME --cidr CIDR --external');
     return hit;
   }
   if (ext.length === 1) return ext[0]!;
@@ -46,7 +47,9 @@ function externalNetworkFor(s: State, ip: string | undefined, nref: string | und
 function allocate(s: State, ip: string | undefined, nref?: string): FloatingIp {
   const n = externalNetworkFor(s, ip, nref);
   if (!n.external) throw new UsageError(`network '${n.name}' is not external: floating IPs live on external networks`);
-  const addr = ip ?? firstFree(n.cidr, usedAddresses(s, n.id));
+  const v4 = subnetOfVersion(n, 4);
+  if (!v4) throw new UsageError(`external network '${n.name}' has no IPv4 subnet: floating IPs are IPv4 only`, `l3ctl subnet add ${n.name} CIDR`);
+  const addr = ip ?? firstFree(v4.cidr, usedAddresses(s, n.id));
   if (!addr) throw new UsageError(`external network '${n.name}' has no free address left`);
   const f: FloatingIp = { id: newId(), floating_ip_address: addr, floating_network_id: n.id, fixed_ip_address: null, router_id: null };
   s.floatingips.push(f);
@@ -54,7 +57,7 @@ function allocate(s: State, ip: string | undefined, nref?: string): FloatingIp {
 }
 
 export async function fipAdd(o: { ip?: string; network?: string }, io: IO): Promise<void> {
-  const ip = o.ip ? checkIp('floating IP', o.ip) : undefined;
+  const ip = o.ip ? checkIpv4('floating IP', o.ip) : undefined;
   const row = await mutate(io, (s) => {
     const have = ip ? s.floatingips.find((f) => f.floating_ip_address === ip) : undefined;
     return { value: fipRow(s, have ?? allocate(s, ip, o.network)) };
@@ -85,8 +88,9 @@ export interface FipAssociateOptions {
 }
 
 export async function fipAssociate(o: FipAssociateOptions, io: IO): Promise<void> {
-  const fixed = checkIp('fixed IP', o.fixedIp);
-  if (isIPv4(o.fip) || (/^\d/.test(o.fip) && o.fip.includes('.'))) checkIp('floating IP', o.fip);
+  const fixed = checkIpv4('fixed IP', o.fixedIp);
+  // An address (not an id): checked here, an IPv6 one refused with why.
+  if (isIPv4(o.fip) || (/^\d/.test(o.fip) && o.fip.includes('.')) || o.fip.includes(':')) checkIpv4('floating IP', o.fip);
   // Already mapped elsewhere: said, and asked on a terminal (the old mapping's connections end).
   const pre = await loadState(io.storePath);
   const was = pre.floatingips.find((x) => x.floating_ip_address === o.fip || x.id === o.fip.toLowerCase());
@@ -102,7 +106,7 @@ export async function fipAssociate(o: FipAssociateOptions, io: IO): Promise<void
     const f = s.floatingips.find((x) => x.floating_ip_address === o.fip) ?? (isIPv4(o.fip) ? allocate(s, o.fip) : findFip(s, o.fip));
     const candidates = o.router
       ? [findRouter(s, o.router)]
-      : s.routers.filter((r) => r.interfaces.some((p) => contains(s.networks.find((n) => n.id === p.network_id)!.cidr, fixed)));
+      : s.routers.filter((r) => r.interfaces.some((p) => s.networks.find((n) => n.id === p.network_id)!.subnets.some((sn) => p.fixed_ips.some((f) => f.subnet_id === sn.id) && contains(sn.cidr, fixed))));
     if (!candidates.length) throw new UsageError(`fixed IP ${fixed} is on no router's internal subnet: expected an address on a network some router has an interface on`, 'l3ctl interface add ROUTER NETWORK');
     // Tenants may reuse address space: the same fixed IP can sit behind several routers.
     const same = candidates.find((r) => r.id === f.router_id && f.fixed_ip_address === fixed);

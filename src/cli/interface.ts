@@ -1,9 +1,13 @@
-// `interface add | remove | list`: a router's internal ports.
-import { contains } from '../model/addr.js';
+// `interface add | remove | list`: a router's internal ports. A port on a
+// dual-stack network is one device with an address on each subnet.
+import { contains, networkOf, parseCidr } from '../model/addr.js';
 import { UsageError } from '../model/errors.js';
 import { internalDevice } from '../model/names.js';
-import type { Port, Router, State } from '../model/types.js';
-import { checkIp, checkMac, checkUuid } from '../model/validate.js';
+import { HA_IPV4_ONLY, haIpv6Refused, haTakesSubnet } from '../model/ha.js';
+import { addressesText, cidrsText } from '../model/subnets.js';
+import type { FixedIp, Network, Port, Router, State, Subnet } from '../model/types.js';
+import { checkMac, checkUuid } from '../model/validate.js';
+import { addressesByVersion, subnetsFor } from './addresses.js';
 import { loadState } from '../store/store.js';
 import { PORT_COLUMNS } from './columns.js';
 import { newId, newMac } from './ids.js';
@@ -14,13 +18,15 @@ import { confirm } from './prompt.js';
 import { findNetwork, findPort, findRouter } from './resolve.js';
 import { portView } from './views.js';
 
+/** `ip_address`: every fixed IP, joined by commas (one address for an IPv4-only port, as before). */
 export const portRow = (r: Router, p: Port) => ({
   id: p.id,
   router_id: r.id,
   network_id: p.network_id,
-  ip_address: p.ip_address,
+  ip_address: addressesText(p),
   mac_address: p.mac_address,
   device: internalDevice(p.id),
+  fixed_ips: p.fixed_ips.map((f) => ({ subnet_id: f.subnet_id, ip_address: f.ip_address })),
 });
 
 function allPorts(s: State, r?: Router) {
@@ -30,43 +36,92 @@ function allPorts(s: State, r?: Router) {
 export interface InterfaceAddOptions {
   router: string;
   network: string;
-  ip?: string;
+  /** At most one per IP version. */
+  ip?: string[];
   mac?: string;
   id?: string;
 }
 
+/**
+ * One port per network, with an address on each of its subnets: the one
+ * given (`--ip`, once per IP version), else the address it has there
+ * already, else the subnet's gateway IP. Run again on a port that lacks an
+ * address on a subnet added since, it adds one.
+ */
 export async function interfaceAdd(o: InterfaceAddOptions, io: IO): Promise<void> {
-  const ip = o.ip ? checkIp('interface IP', o.ip) : undefined;
+  const given = addressesByVersion(o.ip, 'interface IP');
   const mac = o.mac ? checkMac(o.mac) : undefined;
   const id = o.id ? checkUuid('port id', o.id) : undefined;
-  const row = await mutate(io, (s) => {
+  const done = await mutate(io, (s) => {
     const r = findRouter(s, o.router);
     const n = findNetwork(s, o.network);
     if (n.external) throw new UsageError(`network '${n.name}' is external: use it as a gateway (l3ctl gateway set ${r.name} ${n.name})`);
-    const want = ip ?? n.gateway_ip;
-    if (!want) throw new UsageError(`network '${n.name}' has no gateway IP: pass --ip`);
+    if (!n.subnets.length) throw new UsageError(`network '${n.name}' has no subnet: expected a network with an address range`, `l3ctl subnet add ${n.name} CIDR`);
+    subnetsFor(n, given);
     const existing = r.interfaces.find((p) => p.network_id === n.id);
+    const fixed: FixedIp[] = [];
+    const skipped: Subnet[] = [];
+    const haSkipped: Subnet[] = [];
+    for (const sn of n.subnets) {
+      const have = existing?.fixed_ips.find((f) => f.subnet_id === sn.id);
+      const want = given.get(sn.ip_version);
+      if (!haTakesSubnet(r, sn)) {
+        if (want) throw haIpv6Refused(r, `interface IP ${want}`);
+        haSkipped.push(sn);
+        continue;
+      }
+      if (have && want && have.ip_address !== want) {
+        throw new UsageError(`router '${r.name}' already has a port on network '${n.name}' (${addressesText(existing!)})`, `remove it first: l3ctl interface remove ${r.name} ${n.name}`);
+      }
+      const ip = have?.ip_address ?? want ?? sn.gateway_ip;
+      if (ip) fixed.push({ subnet_id: sn.id, ip_address: ip });
+      else skipped.push(sn);
+    }
+    if (!fixed.length && haSkipped.length && !skipped.length) throw haIpv6Refused(r, `network '${n.name}' (${cidrsText(n)})`);
+    if (!fixed.length) throw new UsageError(`network '${n.name}' has no gateway IP: pass --ip`);
     let port: Port;
     if (existing) {
-      if (existing.ip_address !== want || (mac && existing.mac_address !== mac) || (id && existing.id !== id)) {
-        throw new UsageError(`router '${r.name}' already has a port on network '${n.name}' (${existing.ip_address})`, `remove it first: l3ctl interface remove ${r.name} ${n.name}`);
+      if ((mac && existing.mac_address !== mac) || (id && existing.id !== id)) {
+        throw new UsageError(`router '${r.name}' already has a port on network '${n.name}' (${addressesText(existing)})`, `remove it first: l3ctl interface remove ${r.name} ${n.name}`);
       }
+      existing.fixed_ips = fixed;
       port = existing;
     } else {
-      port = { id: id ?? newId(), network_id: n.id, ip_address: want, mac_address: mac ?? newMac(), admin_state_up: true };
+      port = { id: id ?? newId(), network_id: n.id, fixed_ips: fixed, mac_address: mac ?? newMac(), admin_state_up: true };
       r.interfaces.push(port);
     }
-    return { routers: [r.id], value: portRow(r, port) };
+    return { routers: [r.id], value: { row: portRow(r, port), skipped: skipped.map((x) => x.cidr), haSkipped: haSkipped.map((x) => x.cidr), router: r.name } };
   });
-  if (row) await printObject(io, PORT_COLUMNS, row);
+  if (!done) return;
+  for (const c of done.haSkipped) io.warn(`router '${done.router}' gets no address on ${c}: ${HA_IPV4_ONLY}`);
+  for (const c of done.skipped) io.warn(`subnet ${c} has no gateway IP: the port has no address on it (pass --ip for it)`);
+  await printObject(io, PORT_COLUMNS, done.row);
 }
 
-/** What needs the interface: floating IPs mapped to its subnet and routes via it. */
-function dependents(s: State, r: Router, p: Port) {
-  const net = s.networks.find((n) => n.id === p.network_id)!;
-  const fips = s.floatingips.filter((f) => f.router_id === r.id && f.fixed_ip_address && contains(net.cidr, f.fixed_ip_address));
-  const routes = r.routes.filter((rt) => contains(net.cidr, rt.nexthop));
-  return { net, fips, routes };
+/**
+ * What `interface remove ROUTER REF` takes away: a whole port (REF a network
+ * or port id), or one address of a dual-stack port (REF a subnet's CIDR or
+ * id; the last address takes the port with it).
+ */
+function removal(s: State, r: Router, ref: string): { port: Port; net: Network; subnets: Subnet[]; whole: boolean } {
+  const cidr = parseCidr(ref) ? networkOf(ref) : null;
+  for (const p of r.interfaces) {
+    const net = s.networks.find((n) => n.id === p.network_id)!;
+    const hit = net.subnets.find((sn) => (sn.cidr === cidr || sn.id === ref.toLowerCase()) && p.fixed_ips.some((f) => f.subnet_id === sn.id));
+    if (hit) return { port: p, net, subnets: [hit], whole: p.fixed_ips.length === 1 };
+  }
+  const port = findPort(s, r, ref);
+  const net = s.networks.find((n) => n.id === port.network_id)!;
+  return { port, net, subnets: net.subnets.filter((sn) => port.fixed_ips.some((f) => f.subnet_id === sn.id)), whole: true };
+}
+
+/** What the removal takes away, and what needs it: floating IPs mapped to those subnets and routes via them. */
+function dependents(s: State, r: Router, ref: string) {
+  const rm = removal(s, r, ref);
+  const on = (ip: string) => rm.subnets.some((sn) => contains(sn.cidr, ip));
+  const fips = s.floatingips.filter((f) => f.router_id === r.id && f.fixed_ip_address && on(f.fixed_ip_address));
+  const routes = r.routes.filter((rt) => on(rt.nexthop));
+  return { ...rm, fips, routes };
 }
 
 /** `floating IP 203.0.113.20 disassociated, route 192.0.2.0/24 deleted` */
@@ -86,20 +141,26 @@ function consequences(d: ReturnType<typeof dependents>): string {
 export async function interfaceRemove(o: { router: string; networkOrPort: string }, io: IO): Promise<void> {
   const pre = await loadState(io.storePath);
   const r0 = findRouter(pre, o.router);
-  const d0 = dependents(pre, r0, findPort(pre, r0, o.networkOrPort));
-  if (d0.fips.length || d0.routes.length) await confirm(io, `Remove the interface of router '${r0.name}' on '${d0.net.name}' (${consequences(d0)} with it)?`);
+  const d0 = dependents(pre, r0, o.networkOrPort);
+  const what = d0.whole ? 'the interface' : `the ${d0.subnets.map((x) => x.cidr).join(', ')} address`;
+  if (d0.fips.length || d0.routes.length) await confirm(io, `Remove ${what} of router '${r0.name}' on '${d0.net.name}' (${consequences(d0)} with it)?`);
   const done = await mutate(io, (s) => {
     const r = findRouter(s, o.router);
-    const p = findPort(s, r, o.networkOrPort);
-    const d = dependents(s, r, p);
+    const d = dependents(s, r, o.networkOrPort);
+    const p = d.port;
     // Confirmed for what was there when asked; anything added since is refused as before.
     const more = d.fips.some((f) => !d0.fips.some((x) => x.id === f.id)) || d.routes.some((x) => !d0.routes.some((y) => y.destination === x.destination));
     if (more) throw new UsageError(`the interface on '${d.net.name}' gained floating IPs or routes while asking`, `l3ctl interface remove ${r.name} ${d.net.name}`);
     for (const f of d.fips) [f.router_id, f.fixed_ip_address] = [null, null];
     r.routes = r.routes.filter((rt) => !d.routes.includes(rt));
-    r.interfaces = r.interfaces.filter((x) => x.id !== p.id);
     const also = consequences(d);
-    return { routers: [r.id], value: `removed interface ${internalDevice(p.id)} (${p.ip_address}) from router ${r.name}${also ? `; ${also}` : ''}` };
+    if (!d.whole) {
+      const gone = p.fixed_ips.filter((f) => d.subnets.some((sn) => sn.id === f.subnet_id));
+      p.fixed_ips = p.fixed_ips.filter((f) => !gone.includes(f));
+      return { routers: [r.id], value: `removed address ${gone.map((f) => f.ip_address).join(', ')} from interface ${internalDevice(p.id)} of router ${r.name}${also ? `; ${also}` : ''}` };
+    }
+    r.interfaces = r.interfaces.filter((x) => x.id !== p.id);
+    return { routers: [r.id], value: `removed interface ${internalDevice(p.id)} (${addressesText(p)}) from router ${r.name}${also ? `; ${also}` : ''}` };
   });
   if (done) io.status(done);
 }

@@ -1,26 +1,35 @@
 // `network add | delete | list | show`.
 import { randomUUID } from 'node:crypto';
-import { firstFree, parseCidr } from '../model/addr.js';
 import { UsageError } from '../model/errors.js';
 import { networkBridge } from '../model/names.js';
+import { cidrsText, gatewayIpsText } from '../model/subnets.js';
 import type { Network, State } from '../model/types.js';
-import { checkCidr, checkIp, checkName, checkUuid } from '../model/validate.js';
+import { checkName, checkUuid } from '../model/validate.js';
 import { loadState } from '../store/store.js';
-import { NETWORK_COLUMNS } from './columns.js';
+import { NETWORK_COLUMNS, NETWORK_SHOW_COLUMNS } from './columns.js';
 import type { IO } from './io.js';
 import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
 import { confirm } from './prompt.js';
 import { findNetwork } from './resolve.js';
-import { networkView } from './views.js';
+import { networkShowView, networkView } from './views.js';
+import { sameSubnet, subnetFromOptions, subnetRow } from './subnet.js';
 
+/**
+ * `cidr` and `gateway_ip` are every subnet's, joined by commas (one value
+ * for an IPv4-only network, as before); `subnets` has each in full.
+ */
 export const networkRow = (n: Network) => ({
   id: n.id,
   name: n.name,
-  cidr: n.cidr,
-  gateway_ip: n.gateway_ip,
+  cidr: cidrsText(n),
+  gateway_ip: gatewayIpsText(n),
   'router:external': n.external,
   bridge: networkBridge(n),
+  subnets: n.subnets.map((sn) => {
+    const { network_id: _, ...rest } = subnetRow(n, sn);
+    return rest;
+  }),
 });
 
 function usedBy(s: State, n: Network): string[] {
@@ -39,9 +48,12 @@ function refuseInUse(s: State, n: Network): void {
 
 export interface NetworkAddOptions {
   name: string;
+  /** The first subnet, IPv4 or IPv6 (`subnet add` adds the other). */
   cidr: string;
   /** An address, or 'none'. */
   gatewayIp?: string;
+  ipv6RaMode?: string;
+  ipv6AddressMode?: string;
   external?: boolean;
   bridge?: string;
   id?: string;
@@ -49,22 +61,17 @@ export interface NetworkAddOptions {
 
 export async function networkAdd(o: NetworkAddOptions, io: IO): Promise<void> {
   checkName('network', o.name);
-  const cidr = checkCidr('CIDR', o.cidr);
-  if (parseCidr(o.cidr)!.addr !== cidr.split('/')[0]) io.warn(`${o.cidr} has host bits set; using ${cidr}`);
-  let gw: string | null;
-  if (o.gatewayIp === 'none') gw = null;
-  else if (o.gatewayIp !== undefined) gw = checkIp('gateway IP', o.gatewayIp);
-  else gw = firstFree(cidr, []);
+  const subnet = subnetFromOptions(o, io);
   if (o.bridge !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(o.bridge)) {
     throw new UsageError(`invalid bridge name '${o.bridge}': expected 1-15 characters of A-Z a-z 0-9 _ . -`);
   }
   const id = o.id ? checkUuid('network id', o.id) : randomUUID();
-  const want: Network = { id, name: o.name, cidr, gateway_ip: gw, external: !!o.external, bridge: o.bridge ?? null };
+  const want: Network = { id, name: o.name, subnets: [{ id: randomUUID(), ...subnet }], external: !!o.external, bridge: o.bridge ?? null };
   const made = await mutate(io, (s) => {
     const same = s.networks.find((n) => n.name === o.name);
     if (same) {
-      // Re-running the same definition is fine; a different one is a conflict.
-      const sameDef = same.cidr === want.cidr && same.gateway_ip === want.gateway_ip && same.external === want.external &&
+      // Re-running the same definition is fine (its subnet among the network's); a different one is a conflict.
+      const sameDef = same.subnets.some((x) => sameSubnet(x, subnet)) && same.external === want.external &&
         same.bridge === want.bridge && (!o.id || same.id === id);
       if (!sameDef) throw new UsageError(`a network named '${o.name}' already exists with a different definition`, `l3ctl network show ${o.name}`);
       return { bridges: true, value: same };
@@ -72,7 +79,7 @@ export async function networkAdd(o: NetworkAddOptions, io: IO): Promise<void> {
     s.networks.push(want);
     return { bridges: true, value: want };
   });
-  if (made) await printObject(io, NETWORK_COLUMNS, networkRow(made));
+  if (made) await printObject(io, NETWORK_SHOW_COLUMNS, networkRow(made), { view: networkShowView(await loadState(io.storePath)) });
 }
 
 export async function networkDelete(o: { network: string; force?: boolean }, io: IO): Promise<void> {
@@ -80,7 +87,7 @@ export async function networkDelete(o: { network: string; force?: boolean }, io:
   const n0 = findNetwork(pre, o.network);
   // In use is exit 2 whether or not there is a terminal to confirm on.
   refuseInUse(pre, n0);
-  await confirm(io, `Delete network '${n0.name}' (${n0.cidr})?`);
+  await confirm(io, `Delete network '${n0.name}' (${n0.subnets.map((x) => x.cidr).join(', ') || 'no subnets'})?`);
   const gone = await mutate(io, (s) => {
     const n = findNetwork(s, o.network);
     refuseInUse(s, n);
@@ -97,5 +104,5 @@ export async function networkList(o: { long?: boolean }, io: IO): Promise<void> 
 
 export async function networkShow(o: { network: string }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
-  await printObject(io, NETWORK_COLUMNS, networkRow(findNetwork(s, o.network)));
+  await printObject(io, NETWORK_SHOW_COLUMNS, networkRow(findNetwork(s, o.network)), { view: networkShowView(s) });
 }

@@ -26,7 +26,7 @@ export const routerRow = (s: State, r: Router, fips = fipCounts(s)) => ({
   name: r.name,
   admin_state_up: r.admin_state_up,
   external_gateway_info: r.gateway
-    ? { network_id: r.gateway.network_id, external_fixed_ips: [{ ip_address: r.gateway.ip_address }] }
+    ? { network_id: r.gateway.network_id, external_fixed_ips: r.gateway.fixed_ips.map((f) => ({ subnet_id: f.subnet_id, ip_address: f.ip_address })) }
     : null,
   interfaces: r.interfaces.length,
   routes: r.routes.length,

@@ -18,10 +18,10 @@ const isNetwork = (s: State, ref: unknown, external: boolean) => byRef(s.network
 const isRouter = (s: State, ref: unknown) => byRef(s.routers, ref) !== undefined;
 /** On an external network's subnet, or an allocated floating IP. */
 const isFloating = (s: State, ip: unknown) =>
-  typeof ip === 'string' && (s.floatingips.some((f) => f.floating_ip_address === ip) || (isIPv4(ip) && s.networks.some((n) => n.external && contains(n.cidr, ip))));
+  typeof ip === 'string' && (s.floatingips.some((f) => f.floating_ip_address === ip) || (isIPv4(ip) && s.networks.some((n) => n.external && n.subnets.some((sn) => contains(sn.cidr, ip)))));
 /** On an internal subnet some router is plugged into. */
 const isFixed = (s: State, ip: unknown) =>
-  typeof ip === 'string' && isIPv4(ip) && s.routers.some((r) => r.interfaces.some((p) => { const n = s.networks.find((x) => x.id === p.network_id); return !!n && contains(n.cidr, ip); }));
+  typeof ip === 'string' && isIPv4(ip) && s.routers.some((r) => r.interfaces.some((p) => { const n = s.networks.find((x) => x.id === p.network_id); return !!n && n.subnets.some((sn) => contains(sn.cidr, ip)); }));
 
 /** Per verb: the two arguments people swap, and whether the other order makes sense. */
 const SWAPS: Record<string, [string, string, (s: State, v: Values) => boolean]> = {

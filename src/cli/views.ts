@@ -16,6 +16,8 @@ function namer(list: { id: string; name: string }[]): (id: unknown) => string {
 
 const col = (heading: string, fields: string[], text: (r: Row) => string, long = false): ViewColumn => ({ heading, fields, text, ...(long ? { long } : {}) });
 const field = (heading: string, f: string, long = false) => col(heading, [f], (r) => str(r[f]), long);
+/** A field the API joins with bare commas (a dual-stack port's addresses, a network's CIDRs): spaced, so a cell can wrap there. */
+const spaced = (heading: string, f: string) => col(heading, [f], (r) => str(r[f]).split(',').filter(Boolean).join(', '));
 
 interface GatewayInfo {
   network_id?: string;
@@ -54,8 +56,8 @@ export function networkView(s: State): View {
   return {
     columns: [
       field('Name', 'name'),
-      field('CIDR', 'cidr'),
-      field('Gateway IP', 'gateway_ip'),
+      spaced('CIDR', 'cidr'),
+      spaced('Gateway IP', 'gateway_ip'),
       col('External', ['router:external'], (r) => (r['router:external'] ? 'yes' : 'no')),
       col('Routers', [], (r) =>
         s.routers.filter((x) => x.gateway?.network_id === r.id || x.interfaces.some((p) => p.network_id === r.id)).map((x) => x.name).join(', '),
@@ -90,7 +92,7 @@ export function portView(s: State): View {
     columns: [
       col('Router', [], (r) => router(r.router_id)),
       col('Network', [], (r) => net(r.network_id)),
-      field('IP Address', 'ip_address'),
+      spaced('IP Address', 'ip_address'),
       field('Device', 'device'),
       field('ID', 'id', true),
       field('MAC Address', 'mac_address', true),
@@ -108,6 +110,43 @@ export function routeView(s: State): View {
       field('Destination', 'destination'),
       field('Nexthop', 'nexthop'),
       field('Router ID', 'router_id', true),
+    ],
+  };
+}
+
+export function subnetView(s: State): View {
+  const net = namer(s.networks);
+  return {
+    columns: [
+      col('Network', [], (r) => net(r.network_id)),
+      field('CIDR', 'cidr'),
+      field('Gateway IP', 'gateway_ip'),
+      // IPv6's modes in one cell: `slaac/slaac` (RA mode / address mode).
+      col('IPv6 modes', ['ipv6_ra_mode', 'ipv6_address_mode'], (r) => (r.ipv6_ra_mode || r.ipv6_address_mode ? `${str(r.ipv6_ra_mode) || '-'}/${str(r.ipv6_address_mode) || '-'}` : '')),
+      field('ID', 'id', true),
+      field('IP Version', 'ip_version', true),
+      field('Network ID', 'network_id', true),
+    ],
+  };
+}
+
+interface SubnetInfo {
+  cidr?: string;
+  gateway_ip?: string | null;
+  ipv6_ra_mode?: string | null;
+  ipv6_address_mode?: string | null;
+}
+
+/** network show (and add's echo): the list's columns, and its subnets one per entry (`2001:db8:1::/64 gw 2001:db8:1::1 slaac/slaac`). */
+export function networkShowView(s: State): View {
+  return {
+    columns: [
+      ...networkView(s).columns,
+      col('Subnets', ['subnets'], (r) =>
+        ((r.subnets as SubnetInfo[] | undefined) ?? [])
+          .map((x) => [str(x.cidr), x.gateway_ip ? `gw ${x.gateway_ip}` : 'no gateway', ...(x.ipv6_ra_mode || x.ipv6_address_mode ? [`${str(x.ipv6_ra_mode) || '-'}/${str(x.ipv6_address_mode) || '-'}`] : [])].join(' '))
+          .join(', '),
+      ),
     ],
   };
 }

@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { formatCommand, type Runner } from '../linux/runner.js';
-import { FIP, GATEWAY_IP, EXT, ROUTE, VM1_IP, VM2_IP, type LabNames } from './topology.js';
+import { contains } from '../model/addr.js';
+import { FIP, GATEWAY_IP, EXT, EXT6, PRIV6, ROUTE, VM1_IP, VM2_IP, type LabNames } from './topology.js';
 
 export const CHECK_COLUMNS = ['check', 'expected', 'seen', 'result'];
 
@@ -27,7 +28,7 @@ export const PEER_SCRIPT = fileURLToPath(new URL('../lab/peer.js', import.meta.u
 
 export const peerArgv = (ns: string, args: string[]) => ['ip', 'netns', 'exec', ns, process.execPath, PEER_SCRIPT, ...args];
 /** One reply within 2 s, probing every 0.2 s: quick when it works, bounded when it does not. */
-export const pingArgv = (ns: string, host: string) => ['ip', 'netns', 'exec', ns, 'ping', '-n', '-q', '-c', '1', '-i', '0.2', '-w', '2', host];
+export const pingArgv = (ns: string, host: string) => ['ip', 'netns', 'exec', ns, 'ping', ...(host.includes(':') ? ['-6'] : []), '-n', '-q', '-c', '1', '-i', '0.2', '-w', '2', host];
 
 export interface Server {
   child: ChildProcess;
@@ -95,6 +96,31 @@ async function routeVia(runner: Runner, ns: string, dst: string): Promise<string
   return routes.length ? routes.map((x) => (x.gateway ? `via ${x.gateway}` : 'direct')).join(', ') : 'absent';
 }
 
+/** vm2's own IPv6 address, formed from the router's advertisements (SLAAC); waits for it (duplicate address detection) up to 5 s. */
+async function slaacAddress(runner: Runner, ns: string): Promise<string | null> {
+  for (let i = 0; i < 25; i++) {
+    const r = await runner.run(['ip', '-n', ns, '-6', '-j', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'], { okCodes: [1, 255], read: true });
+    // ip -j with a filter leaves an empty object for each address it filtered out.
+    const info = r.exitCode === 0 && r.stdout.trim() ? ((JSON.parse(r.stdout) as { addr_info?: { local?: string; tentative?: boolean }[] }[])[0]?.addr_info ?? []) : [];
+    const a = info.find((x) => x.local !== undefined && contains(PRIV6.cidr, x.local) && !x.tentative);
+    if (a?.local) return a.local;
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+  return null;
+}
+
+export const OWN_V6 = `vm2's own address in ${PRIV6.cidr}`;
+export const RA_ROUTE = 'via fe80::… proto ra';
+
+/** vm2's IPv6 default route: learnt from radvd (via the router's link-local address), or what it is. */
+async function raDefault(runner: Runner, ns: string): Promise<string> {
+  const r = await runner.run(['ip', '-n', ns, '-6', '-j', 'route', 'show', 'default'], { okCodes: [1, 2, 255], read: true });
+  if (r.exitCode !== 0) return 'no namespace';
+  const routes = (r.stdout.trim() ? JSON.parse(r.stdout) : []) as { gateway?: string; protocol?: string }[];
+  if (!routes.length) return 'absent';
+  return routes.map((x) => (x.gateway?.startsWith('fe80:') && x.protocol === 'ra' ? RA_ROUTE : `via ${x.gateway ?? '-'} proto ${x.protocol ?? '-'}`)).join(', ');
+}
+
 interface Probe {
   check: string;
   expected: string;
@@ -129,6 +155,19 @@ function probes(runner: Runner, names: LabNames, routerNs: string, servers: Map<
     { check: 'router -> vm1 ping', expected: 'reply', run: () => ping(runner, routerNs, VM1_IP) },
     { check: 'router -> vm2 ping', expected: 'reply', run: () => ping(runner, routerNs, VM2_IP) },
     { check: `router route ${ROUTE.destination}`, expected: `via ${ROUTE.nexthop}`, run: () => routeVia(runner, routerNs, ROUTE.destination) },
+    // IPv6: vm2 configures itself from radvd and is routed as it is (no NAT).
+    { check: 'vm2 IPv6 default route (radvd)', expected: RA_ROUTE, run: async () => ((await slaacAddress(runner, vm2)), raDefault(runner, vm2)) },
+    { check: 'vm2 -> upstream ping -6', expected: 'reply', run: async () => ((await slaacAddress(runner, vm2)), ping(runner, vm2, EXT6.gateway)) },
+    {
+      check: 'vm2 -> upstream tcp over IPv6: source seen (no NAT)',
+      expected: OWN_V6,
+      run: viaServer(upstream, async () => {
+        const own = await slaacAddress(runner, vm2);
+        if (!own) return `vm2 has no address in ${PRIV6.cidr}`;
+        const seen = await connect(runner, vm2, EXT6.gateway, UPSTREAM_PORT, 'upstream');
+        return seen === own ? OWN_V6 : `${seen} (vm2 has ${own})`;
+      }),
+    },
   ];
 }
 
@@ -137,9 +176,9 @@ export async function runChecks(runner: Runner, names: LabNames, routerNs: strin
   const servers = new Map<string, Server | Error>();
   try {
     const nss = await runner.namespaces();
-    // Upstream answers vm2 and vm1; vm1 answers upstream through the floating IP.
+    // Upstream answers vm2 (IPv4 and IPv6) and vm1; vm1 answers upstream through the floating IP.
     const wanted: [ns: string, port: number, label: string, clients: number][] = [
-      [names.upstream, UPSTREAM_PORT, 'upstream', 2],
+      [names.upstream, UPSTREAM_PORT, 'upstream', 3],
       [names.vm1, VM1_PORT, 'vm1', 1],
     ];
     await Promise.all(
@@ -163,7 +202,7 @@ export async function runChecks(runner: Runner, names: LabNames, routerNs: strin
 /** `lab check --dry-run`: what would run, nothing started. */
 export function checkCommands(names: LabNames, routerNs: string): string[] {
   const cmds = [
-    peerArgv(names.upstream, ['serve', String(UPSTREAM_PORT), 'upstream', '2', String(SERVER_LIFETIME_MS)]),
+    peerArgv(names.upstream, ['serve', String(UPSTREAM_PORT), 'upstream', '3', String(SERVER_LIFETIME_MS)]),
     peerArgv(names.vm1, ['serve', String(VM1_PORT), 'vm1', '1', String(SERVER_LIFETIME_MS)]),
     pingArgv(names.vm2, EXT.gateway),
     peerArgv(names.vm2, ['connect', EXT.gateway, String(UPSTREAM_PORT)]),
@@ -174,6 +213,10 @@ export function checkCommands(names: LabNames, routerNs: string): string[] {
     pingArgv(routerNs, VM1_IP),
     pingArgv(routerNs, VM2_IP),
     ['ip', '-n', routerNs, '-j', 'route', 'show', ROUTE.destination],
+    ['ip', '-n', names.vm2, '-6', '-j', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'],
+    ['ip', '-n', names.vm2, '-6', '-j', 'route', 'show', 'default'],
+    pingArgv(names.vm2, EXT6.gateway),
+    peerArgv(names.vm2, ['connect', EXT6.gateway, String(UPSTREAM_PORT)]),
   ];
   return cmds.map((c) => formatCommand(c));
 }

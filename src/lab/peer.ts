@@ -18,11 +18,14 @@ function serve(port: number, label: string, count: number, timeoutMs: number): v
     });
     c.on('error', () => {});
   });
-  server.on('error', (e) => {
+  let host = '::';
+  server.on('error', (e: NodeJS.ErrnoException) => {
+    // IPv6 and IPv4 on one socket; IPv4 alone where the kernel has no IPv6.
+    if (host === '::' && e.code === 'EAFNOSUPPORT') return void server.listen(port, (host = '0.0.0.0'));
     process.stderr.write(`peer: ${e.message}\n`);
     process.exit(1);
   });
-  server.listen(port, '0.0.0.0', () => process.stdout.write('ready\n'));
+  server.listen(port, host, () => process.stdout.write('ready\n'));
   // A safety net: the lab kills servers by pid, but never leave one behind.
   setTimeout(() => process.exit(0), timeoutMs).unref();
 }

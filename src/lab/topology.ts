@@ -12,10 +12,14 @@ export { LAB_STORE_PATH, ROUTER } from '../model/lab.js';
 import { LAB_STORE_PATH, ROUTER } from '../model/lab.js';
 export const DEFAULT_PREFIX = 'l3ctl-lab';
 
-// Documentation addresses only (RFC 5737).
+// Documentation addresses only (RFC 5737, RFC 3849).
 export const EXT = { name: 'lab-ext', cidr: '203.0.113.0/24', gateway: '203.0.113.1' } as const;
 export const PRIV = { name: 'lab-priv', cidr: '198.51.100.0/24', gateway: '198.51.100.1' } as const;
+/** The networks' IPv6 subnets: the lab is dual-stack; the inside one advertised by radvd for SLAAC. */
+export const EXT6 = { cidr: '2001:db8:ff::/64', gateway: '2001:db8:ff::1' } as const;
+export const PRIV6 = { cidr: '2001:db8:1::/64', gateway: '2001:db8:1::1' } as const;
 export const GATEWAY_IP = '203.0.113.10';
+export const GATEWAY_IP6 = '2001:db8:ff::10';
 export const FIP = '203.0.113.20';
 export const VM1_IP = '198.51.100.5';
 export const VM2_IP = '198.51.100.6';
@@ -61,9 +65,11 @@ export function buildSteps(names: LabNames): string[][] {
     ['config', 'set', 'external_network_bridge', ''],
     ['network', 'add', EXT.name, '--cidr', EXT.cidr, '--gateway-ip', EXT.gateway, '--external', '--id', id(EXT.name)],
     ['network', 'add', PRIV.name, '--cidr', PRIV.cidr, '--gateway-ip', PRIV.gateway, '--id', id(PRIV.name)],
+    ['subnet', 'add', EXT.name, EXT6.cidr, '--gateway-ip', EXT6.gateway, '--id', id(`${EXT.name}-v6`)],
+    ['subnet', 'add', PRIV.name, PRIV6.cidr, '--gateway-ip', PRIV6.gateway, '--ipv6-ra-mode', 'slaac', '--ipv6-address-mode', 'slaac', '--id', id(`${PRIV.name}-v6`)],
     ['router', 'add', ROUTER, '--id', id(ROUTER)],
-    ['gateway', 'set', ROUTER, EXT.name, '--ip', GATEWAY_IP],
-    ['interface', 'add', ROUTER, PRIV.name, '--ip', PRIV.gateway],
+    ['gateway', 'set', ROUTER, EXT.name, '--ip', GATEWAY_IP, '--ip', GATEWAY_IP6],
+    ['interface', 'add', ROUTER, PRIV.name, '--ip', PRIV.gateway, '--ip', PRIV6.gateway],
     ['fip', 'associate', FIP, VM1_IP, '--router', ROUTER],
     ['route', 'add', ROUTER, ROUTE.destination, ROUTE.nexthop],
   ];
@@ -112,15 +118,24 @@ export interface TestHost {
   network: string;
   cidr: string;
   gateway: string | null;
+  /**
+   * IPv6: an address of its own (no DAD) and a route (upstream: the tenant
+   * prefix via the router), or `slaac`: its address and default route from
+   * the router's advertisements alone (accept_ra 2).
+   */
+  ipv6?: { cidr: string; route: { dst: string; via: string } } | { slaac: true };
 }
 
 export function testHosts(names: LabNames): TestHost[] {
   return [
-    { ns: names.upstream, veth: 'veth-up', network: EXT.name, cidr: `${EXT.gateway}/24`, gateway: null },
+    { ns: names.upstream, veth: 'veth-up', network: EXT.name, cidr: `${EXT.gateway}/24`, gateway: null, ipv6: { cidr: `${EXT6.gateway}/64`, route: { dst: PRIV6.cidr, via: GATEWAY_IP6 } } },
     { ns: names.vm1, veth: 'veth-vm1', network: PRIV.name, cidr: `${VM1_IP}/24`, gateway: PRIV.gateway },
-    { ns: names.vm2, veth: 'veth-vm2', network: PRIV.name, cidr: `${VM2_IP}/24`, gateway: PRIV.gateway },
+    // The dual-stack VM.
+    { ns: names.vm2, veth: 'veth-vm2', network: PRIV.name, cidr: `${VM2_IP}/24`, gateway: PRIV.gateway, ipv6: { slaac: true } },
   ];
 }
+
+const ACCEPT_RA = 'net.ipv6.conf.eth0.accept_ra';
 
 /** The bridge a lab network's ports hang on: from the store, else from the id the lab would give it. */
 export function labBridge(state: State, names: LabNames, network: string): string {
@@ -139,10 +154,21 @@ async function hostInPlace(runner: Runner, h: TestHost, hostNs: string, bridge: 
   const eth0 = (await observeLinks(runner, h.ns)).get('eth0');
   const [addr, len] = h.cidr.split('/');
   if (!eth0 || !eth0.up || !eth0.addrs.some((a) => a.local === addr && String(a.prefixlen) === len)) return false;
+  if (!(await ipv6InPlace(runner, h, eth0.addrs))) return false;
   if (!h.gateway) return true;
   const r = await runner.run(['ip', '-n', h.ns, '-j', 'route', 'show', 'default'], { read: true });
   const routes = (r.stdout.trim() ? JSON.parse(r.stdout) : []) as { gateway?: string }[];
   return routes.some((x) => x.gateway === h.gateway);
+}
+
+async function ipv6InPlace(runner: Runner, h: TestHost, addrs: { local: string; prefixlen: number }[]): Promise<boolean> {
+  const v6 = h.ipv6;
+  if (!v6) return true;
+  if ('slaac' in v6) return (await runner.run(['ip', 'netns', 'exec', h.ns, 'sysctl', '-n', ACCEPT_RA], { read: true, okCodes: [1, 255] })).stdout.trim() === '2';
+  const [addr, len] = v6.cidr.split('/');
+  if (!addrs.some((a) => a.local === addr && String(a.prefixlen) === len)) return false;
+  const r = await runner.run(['ip', '-n', h.ns, '-6', '-j', 'route', 'show', v6.route.dst], { read: true });
+  return ((r.stdout.trim() ? JSON.parse(r.stdout) : []) as { gateway?: string }[]).some((x) => x.gateway === v6.route.via);
 }
 
 /**
@@ -165,11 +191,16 @@ export async function ensureTestHost(runner: Runner, h: TestHost, hostNs: string
     `link set ${h.veth} up`,
   ]);
   await runner.run(host.argv, { input: host.input });
+  const v6 = h.ipv6;
+  // Before the link comes up: it then asks for an advertisement at once (no 30-100 s wait for radvd's next one).
+  if (v6 && 'slaac' in v6) await runner.run(['ip', 'netns', 'exec', h.ns, 'sysctl', '-q', '-w', `${ACCEPT_RA}=2`]);
   const inside = batch(h.ns, [
     'link set lo up',
     `addr add ${h.cidr} dev eth0`,
+    ...(v6 && 'cidr' in v6 ? [`addr add ${v6.cidr} dev eth0 nodad`] : []),
     'link set eth0 up',
     ...(h.gateway ? [`route add default via ${h.gateway}`] : []),
+    ...(v6 && 'route' in v6 ? [`route add ${v6.route.dst} via ${v6.route.via}`] : []),
   ]);
   await runner.run(inside.argv, { input: inside.input });
   return 'created';

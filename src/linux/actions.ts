@@ -41,6 +41,10 @@ export type Action =
   | { phase: 'fip'; line: string }
   /** `warning`: said when it is set (ip_forward in the host's real namespace). */
   | { phase: 'sysctl'; setting: string; warning?: string }
+  /** A setting of a device of the host namespace (a bridge's disable_ipv6), once the host's batch has made it. */
+  | { phase: 'host-sysctl'; setting: string }
+  /** A setting of one device (net.ipv6.conf.DEV.accept_ra=0), once the router's batch has made the device. */
+  | { phase: 'dev-sysctl'; setting: string }
   /**
    * A program in the namespace. `optional`: a missing program is a warning
    * with this text, not a failure (conntrack).

@@ -1,7 +1,7 @@
 // Runs a plan's actions in few processes, in the order the agent needs:
 // namespaces, sysctls, the driver's plug commands, the host's `ip -batch`
 // (bridges, host ends), the router's `ip -batch` (links, addresses, routes;
-// removals last), the driver's unplug commands, one
+// removals last), the devices' own sysctls, the driver's unplug commands, one
 // `iptables-restore --noflush --counters`, floating IP addresses, conntrack,
 // per-router daemons, gratuitous ARP, and the namespace's deletion last (a
 // daemon is stopped while its namespace still exists).
@@ -78,8 +78,12 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
   for (const a of pick(actions, 'plug')) await runner.run(a.argv);
   const host = pick(actions, 'host').map((a) => a.line);
   if (host.length) await runner.run(ipBatch(plan.hostNs), { input: batchInput(host) });
+  const hostSysctls = pick(actions, 'host-sysctl');
+  if (hostSysctls.length) await runner.run(inNs(plan.hostNs, ['sysctl', '-q', '-w', ...hostSysctls.map((a) => a.setting)]));
   const router = routerLines(actions);
   if (router.length) await runner.run(ipBatch(ns), { input: batchInput(router) });
+  const devSysctls = pick(actions, 'dev-sysctl');
+  if (devSysctls.length) await runner.run(inNs(ns, ['sysctl', '-q', '-w', ...devSysctls.map((a) => a.setting)]));
   for (const a of pick(actions, 'unplug')) await runner.run(a.argv);
   const restore = restorePayload(actions);
   if (restore !== null) await runner.run(inNs(ns, ['iptables-restore', '-w', '--noflush', '--counters']), { input: restore });

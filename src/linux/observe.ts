@@ -1,7 +1,9 @@
 // What the kernel reports now, parsed once per pass into typed, normalised
-// observations: `ip -j addr`, `ip -j route`, `iptables-save -c`, sysctls. A
-// namespace that vanished is a result (exists: false), not a crash.
-import { canonicalRouteDst } from '../model/addr.js';
+// observations: `ip -j addr`, `ip -j route` (and `ip -6 -j route` where a
+// router has IPv6), `iptables-save -c`, sysctls. A namespace that vanished is
+// a result (exists: false), not a crash.
+import { canonicalRouteDst, overlaps, parseCidr, type IpVersion } from '../model/addr.js';
+import { isRouterDevice } from '../model/names.js';
 import { emptySave, parseSave, type ParsedSave } from './iptables.js';
 import type { Runner } from './runner.js';
 
@@ -9,6 +11,7 @@ export interface ObservedAddr {
   local: string;
   prefixlen: number;
   scope: string;
+  family: IpVersion;
 }
 
 export interface ObservedLink {
@@ -23,11 +26,20 @@ export interface ObservedLink {
   carrier: boolean;
   master: string | null;
   addrs: ObservedAddr[];
+  /**
+   * Global IPv6 addresses the kernel formed itself from router
+   * advertisements (SLAAC, `dynamic`), as `ip/prefixlen`: not in addrs.
+   * Drift on a port l3ctl tells not to learn (accept_ra 0).
+   */
+  learnt?: string[];
+  /** Some IPv6 address is on it (a link-local one at least, once up): IPv6 is not disabled on it. */
+  ipv6?: boolean;
 }
 
 export interface ObservedRoute {
-  /** Canonical CIDR: `ip -j` prints `192.0.2.5` for a /32 and `default` for 0/0. */
+  /** Canonical CIDR: `ip -j` prints `192.0.2.5` for a /32 and `default` for 0/0 (::/0). */
   dst: string;
+  family: IpVersion;
   gateway: string | null;
   dev: string | null;
   protocol: string | null;
@@ -51,6 +63,10 @@ export interface ObservedSysctls {
    */
   arpIgnore: string | null;
   bridgeNfCall: boolean | null;
+  /** net.ipv6.conf.all.forwarding is 1; null: not read (a router without IPv6). */
+  ipv6Forwarding: boolean | null;
+  /** net.ipv6.conf.<device>.accept_ra of the devices asked for that exist. */
+  acceptRa: Map<string, string>;
   /**
    * Read only for an HA router's namespace: IPv6 is off there (all and
    * default disable_ipv6 are 1); null: not read, or no IPv6 on this kernel.
@@ -84,8 +100,15 @@ interface IpJsonLink {
   address?: string;
   flags?: string[];
   master?: string;
-  addr_info?: { family: string; local: string; prefixlen: number; scope: string }[];
+  addr_info?: { family: string; local: string; prefixlen: number; scope: string; dynamic?: boolean }[];
 }
+
+/**
+ * IPv6 addresses that are ours to compare: global and permanent. Link-local
+ * ones and those the kernel makes itself (SLAAC, with a lifetime: `dynamic`)
+ * are the kernel's.
+ */
+const ownV6 = (a: { scope: string; dynamic?: boolean }) => a.scope === 'global' && !a.dynamic;
 
 export function parseLinks(stdout: string): Map<string, ObservedLink> {
   const out = new Map<string, ObservedLink>();
@@ -100,23 +123,31 @@ export function parseLinks(stdout: string): Map<string, ObservedLink> {
       carrier: (l.flags ?? []).includes('LOWER_UP'),
       master: l.master ?? null,
       addrs: (l.addr_info ?? [])
-        .filter((a) => a.family === 'inet')
-        .map((a) => ({ local: a.local, prefixlen: a.prefixlen, scope: a.scope })),
+        .filter((a) => a.family === 'inet' || (a.family === 'inet6' && ownV6(a)))
+        .map((a) => ({ local: a.local, prefixlen: a.prefixlen, scope: a.scope, family: a.family === 'inet' ? 4 : 6 })),
+      learnt: (l.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global' && a.dynamic).map((a) => `${a.local}/${a.prefixlen}`),
+      ipv6: (l.addr_info ?? []).some((a) => a.family === 'inet6'),
     });
   }
   return out;
 }
 
-export function parseRoutes(stdout: string): ObservedRoute[] {
+/** IPv6 routes the kernel keeps for itself: link-local and multicast prefixes. */
+const kernelsV6 = (dst: string) => !!parseCidr(dst) && (overlaps(dst, 'fe80::/10') || overlaps(dst, 'ff00::/8'));
+
+/** `ip -j route` output of one IP version (`ip -6 -j route`: 6). */
+export function parseRoutes(stdout: string, family: IpVersion = 4): ObservedRoute[] {
   const list = stdout.trim() ? (JSON.parse(stdout) as Record<string, string>[]) : [];
-  return list.map((x) => ({
-    dst: canonicalRouteDst(x.dst ?? 'default'),
+  const routes = list.map((x) => ({
+    dst: canonicalRouteDst(x.dst ?? 'default', family),
+    family,
     gateway: x.gateway ?? null,
     dev: x.dev ?? null,
     protocol: x.protocol ?? null,
     scope: x.scope ?? null,
     prefsrc: x.prefsrc ?? null,
   }));
+  return family === 6 ? routes.filter((r) => r.dst === '::/0' || !kernelsV6(r.dst)) : routes;
 }
 
 /** Links (with addresses) of a namespace; ns null: the namespace l3ctl runs in. */
@@ -131,7 +162,32 @@ export async function observeHost(runner: Runner, hostNs: string | null): Promis
 }
 
 export function absentNs(ns: string | null): ObservedNs {
-  return { ns, exists: false, links: new Map(), routes: [], iptables: emptySave(), sysctl: { ipForward: false, promoteSecondaries: false, arpIgnore: null, bridgeNfCall: null, ipv6Off: false } };
+  return { ns, exists: false, links: new Map(), routes: [], iptables: emptySave(), sysctl: { ipForward: false, promoteSecondaries: false, arpIgnore: null, bridgeNfCall: null, ipv6Forwarding: null, acceptRa: new Map(), ipv6Off: false } };
+}
+
+export interface ObserveOptions {
+  /** The router shares a namespace of l3ctl's own with the bridges (arp_ignore, bridge netfilter matter). */
+  shared?: boolean;
+  /** An HA router: whether IPv6 is off in its namespace is read too. */
+  ha?: boolean;
+  /**
+   * The router has IPv6: its IPv6 routes are read too, with IPv6 forwarding
+   * and the accept_ra of these devices. (`ip -batch` takes no `-6` per
+   * line, so the IPv6 routes are one more read.)
+   */
+  ipv6?: { devices: string[] };
+}
+
+const ACCEPT_RA_RE = /^net\.ipv6\.conf\.(.+)\.accept_ra$/;
+
+/** `sysctl -e KEY…` output (`key = value` lines; keys that do not exist are left out) as a map. */
+export function parseNamedSysctls(stdout: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const m = /^(\S+) = (.*)$/.exec(line.trim());
+    if (m) out.set(m[1]!, m[2]!);
+  }
+  return out;
 }
 
 /**
@@ -139,37 +195,66 @@ export function absentNs(ns: string | null): ObservedNs {
  * namespace of l3ctl's own together with the bridges, whose ARP and bridge
  * netfilter settings then matter.
  */
-export async function observeNs(runner: Runner, ns: string | null, opts: { shared?: boolean; ha?: boolean } = {}): Promise<ObservedNs> {
+export async function observeNs(runner: Runner, ns: string | null, opts: ObserveOptions = {}): Promise<ObservedNs> {
   if (ns !== null && !(await runner.namespaces()).has(ns)) return absentNs(ns);
   // Three processes a namespace: links and routes in one `ip -batch` (one
   // JSON array a line), our rules, and the sysctls. In a namespace shared
   // with the bridges, the bridge key is absent unless br_netfilter is loaded:
   // sysctl then prints the others and fails, which means "no bridge netfilter".
+  // A router with IPv6 reads its IPv6 routes too, and its sysctls by name
+  // (`-e`: a device not made yet has no accept_ra to read).
   const keys = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries', ...(opts.shared ? ['net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables'] : [])];
-  const [ip, save, sysctl, ipv6] = await Promise.all([
+  const v6 = opts.ipv6;
+  const v6Keys = v6 ? ['net.ipv6.conf.all.forwarding', ...v6.devices.map((d) => `net.ipv6.conf.${d}.accept_ra`)] : [];
+  const [ip, save, sysctl, routes6, ipv6] = await Promise.all([
     runner.run(ipIn(ns, ['-j', '-batch', '-']), { read: true, input: 'addr show\nroute show table main\n' }),
     runner.run(inNs(ns, ['iptables-save', '-c']), { read: true }),
-    runner.run(inNs(ns, ['sysctl', '-n', ...keys]), { read: true, okCodes: opts.shared ? [1, 255] : [] }),
+    v6
+      ? runner.run(inNs(ns, ['sysctl', '-e', ...keys, ...v6Keys]), { read: true })
+      : runner.run(inNs(ns, ['sysctl', '-n', ...keys]), { read: true, okCodes: opts.shared ? [1, 255] : [] }),
+    v6 ? readRoutes6(runner, ns) : null,
     // An HA router: IPv6 must be off. Without IPv6 in the kernel the keys are absent: sysctl fails, and there is nothing to turn off.
     opts.ha ? runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']), { read: true, okCodes: [1, 255] }) : null,
   ]);
-  const v6 = ipv6 ? ipv6.stdout.trim().split('\n').map((x) => x.trim()).filter(Boolean) : null;
-  const [links = '', routes = ''] = ip.stdout.split('\n');
-  const v = sysctl.stdout.trim().split('\n').map((x) => x.trim());
+  const off = ipv6 ? ipv6.stdout.trim().split('\n').map((x) => x.trim()).filter(Boolean) : null;
+  const [linksText = '', routes = ''] = ip.stdout.split('\n');
+  const links = parseLinks(linksText);
+  let named: Map<string, string>;
+  if (v6) named = parseNamedSysctls(sysctl.stdout);
+  else {
+    const v = sysctl.stdout.trim().split('\n').map((x) => x.trim());
+    named = new Map(keys.flatMap((k, i) => (v[i] === undefined ? [] : [[k, v[i]!] as [string, string]])));
+  }
+  // No IPv6 wanted, but an address of ours left over: its routes are read to be cleaned up with it.
+  const leftover = !v6 && [...links.values()].some((l) => isRouterDevice(l.name) && l.addrs.some((a) => a.family === 6));
+  const v6Routes = routes6 ?? (leftover ? await readRoutes6(runner, ns) : []);
+  const acceptRa = new Map<string, string>();
+  for (const [k, val] of named) {
+    const m = ACCEPT_RA_RE.exec(k);
+    if (m && m[1] !== 'all' && m[1] !== 'default') acceptRa.set(m[1]!, val);
+  }
+  const bridgeNf = named.get('net.bridge.bridge-nf-call-iptables');
   return {
     ns,
     exists: true,
-    links: parseLinks(links),
-    routes: parseRoutes(routes),
+    links,
+    routes: [...parseRoutes(routes), ...v6Routes],
     iptables: parseSave(save.stdout),
     sysctl: {
-      ipForward: v[0] === '1',
-      promoteSecondaries: v[1] === '1',
-      arpIgnore: opts.shared ? v[2] ?? null : null,
-      bridgeNfCall: opts.shared && v[3] !== undefined ? v[3] === '1' : null,
-      ipv6Off: v6 && v6.length === 2 ? v6.every((x) => x === '1') : null,
+      ipForward: named.get('net.ipv4.ip_forward') === '1',
+      promoteSecondaries: named.get('net.ipv4.conf.all.promote_secondaries') === '1',
+      arpIgnore: opts.shared ? named.get('net.ipv4.conf.all.arp_ignore') ?? null : null,
+      bridgeNfCall: opts.shared && bridgeNf !== undefined ? bridgeNf === '1' : null,
+      ipv6Forwarding: v6 ? named.get('net.ipv6.conf.all.forwarding') === '1' : null,
+      acceptRa,
+      ipv6Off: off && off.length === 2 ? off.every((x) => x === '1') : null,
     },
   };
+}
+
+async function readRoutes6(runner: Runner, ns: string | null): Promise<ObservedRoute[]> {
+  const r = await runner.run(ipIn(ns, ['-6', '-j', 'route', 'show', 'table', 'main']), { read: true });
+  return parseRoutes(r.stdout, 6);
 }
 
 const versionRead = new WeakMap<Runner, Promise<string | null>>();

@@ -2,10 +2,11 @@
 // interface block per internal port that has IPv6 subnets with an RA mode,
 // the flags following Neutron's meaning of each mode.
 import ipaddr from 'ipaddr.js';
+import { IPV6_MODES, type Ipv6Mode } from '../model/types.js';
 import { daemonSpec, type DaemonSpec } from './daemon.js';
 
-export type RaMode = 'slaac' | 'dhcpv6-stateless' | 'dhcpv6-stateful';
-export const RA_MODES: readonly RaMode[] = ['slaac', 'dhcpv6-stateless', 'dhcpv6-stateful'];
+export type RaMode = Ipv6Mode;
+export const RA_MODES: readonly RaMode[] = IPV6_MODES;
 
 export interface RaSubnet {
   /** Canonical IPv6 network CIDR: 2001:db8:1::/64. */

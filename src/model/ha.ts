@@ -5,10 +5,11 @@
 // address, so a router copied between nodes (export | apply) brings its VRRP
 // id and nothing node-specific.
 import { createHash } from 'node:crypto';
-import { fromInt, hostRange, isHostOf, toInt } from './addr.js';
+import { fromInt, hostRangeV4 as hostRange, isHostOf, toInt } from './addr.js';
 import type { Config } from './config.js';
 import { UsageError } from './errors.js';
-import type { Network, Router, State } from './types.js';
+import { subnetOfVersion } from './subnets.js';
+import type { Network, Router, State, Subnet } from './types.js';
 
 /** Neutron's default range for the HA network (l3_ha_net_cidr). */
 export const HA_NET_DEFAULT_CIDR = '169.254.192.0/18';
@@ -35,12 +36,36 @@ export function haNetworkOf(state: State, config: Pick<Config, 'ha_network'>): N
 }
 
 /**
+ * HA routers are IPv4 only: l3ctl keeps IPv6 off in an HA router's
+ * namespace (a standby's ports carry the master's MACs and must stay
+ * silent, and keepalived here manages IPv4 addresses only). On a dual-stack
+ * network an HA router's port takes the IPv4 subnet alone.
+ */
+export const haTakesSubnet = (router: Pick<Router, 'ha'>, subnet: Pick<Subnet, 'ip_version'>): boolean => !router.ha || subnet.ip_version === 4;
+
+/** Why an HA router gets no IPv6 address, for errors and warnings. */
+export const HA_IPV4_ONLY = 'HA routers are IPv4 only (IPv6 is off in their namespace; a dual-stack network gives them its IPv4 subnet alone)';
+
+/** The refusal of an IPv6 address for an HA router's port. */
+export function haIpv6Refused(router: Pick<Router, 'name'>, what: string): UsageError {
+  return new UsageError(`${what} is IPv6 and router '${router.name}' is an HA router: ${HA_IPV4_ONLY}`, 'IPv6 needs a legacy router (l3ctl router add NAME without --ha)');
+}
+
+/** The HA network's IPv4 subnet (VRRP here is IPv4's): a UsageError when it has none. */
+export function haSubnetOf(net: Network): Subnet {
+  const sn = subnetOfVersion(net, 4);
+  if (!sn) throw new UsageError(`ha_network '${net.name}' has no IPv4 subnet: expected one for VRRP`, SETUP_HINT);
+  return sn;
+}
+
+/**
  * This node's address on the HA network: config ha_node_address, else one
  * derived from the machine id (stable, spread over the whole range, never
  * the network's gateway IP). Two nodes may still draw the same: the HA
  * port's duplicate address detection reports it.
  */
-export function haNodeAddress(config: Pick<Config, 'ha_node_address'>, net: Network, machineId: string | null): string {
+export function haNodeAddress(config: Pick<Config, 'ha_node_address'>, network: Network, machineId: string | null): string {
+  const net = { name: network.name, ...haSubnetOf(network) };
   if (config.ha_node_address) {
     if (!isHostOf(net.cidr, config.ha_node_address) || config.ha_node_address === net.gateway_ip) {
       const { first, last } = hostRange(net.cidr);

@@ -1,9 +1,10 @@
 // Argument checks and whole-state checks. Pure: a failure is a UsageError
 // (exit 2) raised before the lock is taken or anything is applied.
-import { broadcastOf, contains, fromInt, hostRange, isHostOf, isIPv4, isMac, networkOf, overlaps, parseCidr } from './addr.js';
+import { broadcastOf, canonicalIp, contains, hostBounds, ipVersion, isHostOf, isMac, networkOf, overlaps, parseCidr, reservedRange } from './addr.js';
 import { UsageError } from './errors.js';
 import { isUuid, networkBridge } from './names.js';
-import type { Network, Port, Router, State } from './types.js';
+import { IPV6_MODES, type Ipv6Mode, type Network, type Port, type Router, type State, type Subnet } from './types.js';
+import { HA_IPV4_ONLY, haTakesSubnet } from './ha.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -21,18 +22,34 @@ export function checkName(kind: string, name: string): string {
   return name;
 }
 
+/** A CIDR of either IP version, in canonical network form. */
 export function checkCidr(what: string, s: string): string {
   if (!parseCidr(s)) {
     const m = /^([^/]*)\/(\d+)$/.exec(s);
-    const why = m && isIPv4(m[1]!) ? ` (prefix length ${m[2]} is more than 32)` : '';
-    throw new UsageError(`invalid ${what} '${shown(s)}'${why}: expected an IPv4 CIDR such as 198.51.100.0/24`);
+    const v = m ? ipVersion(m[1]!) : null;
+    const why = v ? ` (prefix length ${m![2]} is more than ${v === 4 ? 32 : 128})` : '';
+    throw new UsageError(`invalid ${what} '${shown(s)}'${why}: expected a CIDR such as 198.51.100.0/24 or 2001:db8:1::/64`);
   }
   return networkOf(s);
 }
 
+/** An address of either IP version, in canonical form. */
 export function checkIp(what: string, s: string): string {
-  if (!isIPv4(s)) throw new UsageError(`invalid ${what} '${shown(s)}': expected an IPv4 address such as 198.51.100.5`);
-  return s.split('.').map(Number).join('.');
+  const ip = canonicalIp(s);
+  if (ip === null) throw new UsageError(`invalid ${what} '${shown(s)}': expected an IPv4 address such as 198.51.100.5 or an IPv6 address such as 2001:db8:1::5`);
+  return ip;
+}
+
+/** Floating IPs (and the fixed IPs they map to) are IPv4: IPv6 addresses are routed as they are. */
+export function checkIpv4(what: string, s: string): string {
+  const ip = checkIp(what, s);
+  if (ipVersion(ip) === 6) throw new UsageError(`${what} ${ip} is IPv6: floating IPs are IPv4 only (IPv6 addresses are routed without NAT)`);
+  return ip;
+}
+
+export function checkIpv6Mode(what: string, s: string): Ipv6Mode {
+  if (!(IPV6_MODES as readonly string[]).includes(s)) throw new UsageError(`invalid ${what} '${shown(s)}': expected one of ${IPV6_MODES.join(', ')}`);
+  return s as Ipv6Mode;
 }
 
 export function checkMac(s: string): string {
@@ -51,11 +68,40 @@ export function checkUuid(what: string, s: string): string {
 /** Why `ip` cannot be a host of `cidr`, with what is expected; null when it can. */
 export function hostProblem(cidr: string, ip: string): string | null {
   if (isHostOf(cidr, ip)) return null;
-  const { first, last } = hostRange(cidr);
-  const expected = `expected a host address from ${fromInt(first)} to ${fromInt(last)}`;
+  const { first, last } = hostBounds(cidr);
+  const expected = `expected a host address from ${first} to ${last}`;
   if (!contains(cidr, ip)) return `is outside ${cidr}: ${expected}`;
-  if (ip === broadcastOf(cidr)) return `is the broadcast address of ${cidr}: ${expected}`;
+  if (ipVersion(ip) === 4 && ip === broadcastOf(cidr)) return `is the broadcast address of ${cidr}: ${expected}`;
   return `is the network address of ${cidr}: ${expected}`;
+}
+
+/**
+ * What is wrong with a subnet by itself (its CIDR's range, its IPv6 modes),
+ * or null. Neutron's rules: the modes are IPv6's; when both are set they are
+ * the same; SLAAC and stateless DHCPv6 need a /64 (hosts make a 64-bit
+ * interface identifier); link-local, multicast and the reserved ::/8 are no
+ * subnet's.
+ */
+export function subnetProblem(sn: Pick<Subnet, 'cidr' | 'ip_version' | 'ipv6_ra_mode' | 'ipv6_address_mode'>): { field: keyof Subnet; message: string } | null {
+  const c = parseCidr(sn.cidr);
+  if (!c) return { field: 'cidr', message: `${sn.cidr} is not a CIDR` };
+  if (c.version !== sn.ip_version) return { field: 'ip_version', message: `ip_version ${sn.ip_version} does not match ${sn.cidr}, an IPv${c.version} CIDR` };
+  const modes = [['ipv6_ra_mode', sn.ipv6_ra_mode], ['ipv6_address_mode', sn.ipv6_address_mode]] as const;
+  if (c.version === 4) {
+    const set = modes.find(([, m]) => m !== null);
+    return set ? { field: set[0], message: `${set[0]} ${set[1]} on IPv4 subnet ${sn.cidr}: expected the IPv6 modes on IPv6 subnets only` } : null;
+  }
+  const reserved = reservedRange(sn.cidr);
+  if (reserved) return { field: 'cidr', message: `${sn.cidr} is in the ${reserved} range: expected a global or unique-local prefix such as 2001:db8:1::/64` };
+  if (sn.ipv6_ra_mode && sn.ipv6_address_mode && sn.ipv6_ra_mode !== sn.ipv6_address_mode) {
+    return { field: 'ipv6_address_mode', message: `ipv6_ra_mode ${sn.ipv6_ra_mode} and ipv6_address_mode ${sn.ipv6_address_mode} of ${sn.cidr} differ: expected the same mode when both are set` };
+  }
+  for (const [field, m] of modes) {
+    if ((m === 'slaac' || m === 'dhcpv6-stateless') && c.prefix !== 64) {
+      return { field, message: `${field} ${m} needs a /64 prefix (hosts form their address from a 64-bit interface identifier), not ${sn.cidr}` };
+    }
+  }
+  return null;
 }
 
 /** Where in a state a problem is: `['routers', 3, 'gateway', 'ip_address']`. */
@@ -113,10 +159,31 @@ function visitState(s: State, report: Report): void {
   };
   names('network', s.networks);
   names('router', s.routers);
+  /** Subnets by id, with their network. */
+  const subnets = new Map<string, { subnet: Subnet; net: Network }>();
+  /** Subnets found wrong in themselves: what is on them is not judged again (one mistake, one problem). */
+  const doubtful = new Set<string>();
   s.networks.forEach((n, i) => {
     unique(n.id, `network '${n.name}'`, ['networks', i, 'id']);
-    const bad = n.gateway_ip ? hostProblem(n.cidr, n.gateway_ip) : null;
-    if (bad) report(`gateway IP ${n.gateway_ip} of network '${n.name}' ${bad}`, ['networks', i, 'gateway_ip']);
+    const versions = new Map<number, string>();
+    n.subnets.forEach((sn, j) => {
+      const at = (field: string): StatePath => ['networks', i, 'subnets', j, field];
+      unique(sn.id, `subnet ${sn.cidr} of network '${n.name}'`, at('id'));
+      subnets.set(sn.id, { subnet: sn, net: n });
+      const wrong = subnetProblem(sn);
+      if (wrong) {
+        doubtful.add(sn.id);
+        return report(`subnet of network '${n.name}': ${wrong.message}`, at(wrong.field));
+      }
+      const other = versions.get(sn.ip_version);
+      if (other) {
+        doubtful.add(sn.id);
+        return report(`network '${n.name}' has two IPv${sn.ip_version} subnets, ${other} and ${sn.cidr}: expected at most one IPv4 and one IPv6 subnet`, at('cidr'), `l3ctl subnet list ${n.name}`);
+      }
+      versions.set(sn.ip_version, sn.cidr);
+      const bad = sn.gateway_ip ? hostProblem(sn.cidr, sn.gateway_ip) : null;
+      if (bad) report(`gateway IP ${sn.gateway_ip} of network '${n.name}' ${bad}`, at('gateway_ip'));
+    });
   });
   // Tenants may reuse address space (allow_overlapping_ips): networks may
   // overlap; the subnets of one router may not (checked per router below).
@@ -140,7 +207,9 @@ function visitState(s: State, report: Report): void {
     used.set(`${netId} ${ip}`, [key, owner]);
   };
   s.networks.forEach((n, i) => {
-    if (n.gateway_ip) claim(n.id, n.gateway_ip, n.id, `the gateway IP of network '${n.name}'`, 'gateway IP', ['networks', i, 'gateway_ip']);
+    n.subnets.forEach((sn, j) => {
+      if (sn.gateway_ip && !doubtful.has(sn.id) && !hostProblem(sn.cidr, sn.gateway_ip)) claim(n.id, sn.gateway_ip, n.id, `the gateway IP of network '${n.name}'`, 'gateway IP', ['networks', i, 'subnets', j, 'gateway_ip']);
+    });
   });
   const macs = new Map<string, string>();
   const claimMac = (mac: string, owner: string, at: StatePath) => {
@@ -165,65 +234,81 @@ function visitState(s: State, report: Report): void {
       else vrIds.set(r.ha_vr_id, r.name);
     }
     /** This router's subnets, with the network each belongs to. */
-    const subnets: { cidr: string; name: string }[] = [];
-    const ownSubnet = (cidr: string, name: string, at: StatePath): boolean => {
-      const other = subnets.find((x) => overlaps(x.cidr, cidr));
-      if (other) {
-        report(`${cidr} of network '${name}' overlaps ${other.cidr} of network '${other.name}' on router '${r.name}': expected subnets that overlap no other subnet of the router`, at, `l3ctl interface list ${r.name}`);
+    const mine: { id: string; cidr: string; name: string }[] = [];
+    const ownSubnet = (sn: Subnet, name: string, at: StatePath): boolean => {
+      if (mine.some((x) => x.id === sn.id)) {
+        report(`router '${r.name}' already has a port on subnet ${sn.cidr} (network '${name}'): expected one port per subnet`, at, `l3ctl interface list ${r.name}`);
         return false;
       }
-      subnets.push({ cidr, name });
+      const other = mine.find((x) => overlaps(x.cidr, sn.cidr));
+      if (other) {
+        report(`${sn.cidr} of network '${name}' overlaps ${other.cidr} of network '${other.name}' on router '${r.name}': expected subnets that overlap no other subnet of the router`, at, `l3ctl interface list ${r.name}`);
+        return false;
+      }
+      mine.push({ id: sn.id, cidr: sn.cidr, name });
       return true;
     };
+    /** The port's fixed IPs: each on a subnet of its network, one per subnet, a host there, claimed. */
+    const addresses = (p: Port, n: Network, what: string, owner: string, base: StatePath, first: boolean): void => {
+      if (!p.fixed_ips.length) {
+        misplugged.add(r);
+        return report(`${what} of router '${r.name}' has no address: expected a fixed IP on a subnet of network '${n.name}'`, [...base, 'fixed_ips'], `l3ctl subnet list ${n.name}`);
+      }
+      const seen = new Set<string>();
+      p.fixed_ips.forEach((f, k) => {
+        const at = (field: string): StatePath => [...base, 'fixed_ips', k, field];
+        const sub = subnets.get(f.subnet_id);
+        if (!sub || sub.net.id !== n.id) {
+          misplugged.add(r);
+          return report(`${what} ${f.ip_address} of router '${r.name}' refers to subnet ${f.subnet_id}, which is ${sub ? `a subnet of network '${sub.net.name}'` : 'not a known subnet'}: expected a subnet of network '${n.name}'`, at('subnet_id'), `l3ctl subnet list ${n.name}`);
+        }
+        if (doubtful.has(f.subnet_id)) return void misplugged.add(r);
+        if (seen.has(f.subnet_id)) return report(`${what} of router '${r.name}' has two addresses on subnet ${sub.subnet.cidr}: expected one address per subnet`, at('ip_address'));
+        seen.add(f.subnet_id);
+        if (!haTakesSubnet(r, sub.subnet)) return report(`${what} ${f.ip_address} of HA router '${r.name}' is IPv6: ${HA_IPV4_ONLY}`, at('ip_address'), 'IPv6 needs a legacy router (l3ctl router add NAME without --ha)');
+        const outside = hostProblem(sub.subnet.cidr, f.ip_address);
+        if (outside) return report(`${first ? 'interface IP' : 'gateway address'} ${f.ip_address} on ${first ? 'network' : 'external network'} '${n.name}' ${outside}`, at('ip_address'));
+        // Reported at the port's network: that is what was chosen.
+        if (!ownSubnet(sub.subnet, n.name, [...base, 'network_id'])) return;
+        // An interface may take its subnet's gateway IP (the default): that is what it is for.
+        if (first && used.get(`${n.id} ${f.ip_address}`)?.[0] === n.id) used.delete(`${n.id} ${f.ip_address}`);
+        claim(n.id, f.ip_address, p.id, owner, first ? 'interface IP' : 'gateway address', at('ip_address'));
+      });
+      claimMac(p.mac_address, owner, [...base, 'mac_address']);
+    };
     r.interfaces.forEach((p, pi) => {
-      const at = (field: string): StatePath => ['routers', ri, 'interfaces', pi, field];
+      const base: StatePath = ['routers', ri, 'interfaces', pi];
       const owner = `router '${r.name}' port ${p.id.slice(0, 8)}`;
-      unique(p.id, owner, at('id'));
-      portName(p.id, owner, at('id'));
+      unique(p.id, owner, [...base, 'id']);
+      portName(p.id, owner, [...base, 'id']);
       const n = net(p.network_id);
       const bad = (message: string, field: string, hint?: string) => {
         misplugged.add(r);
-        report(message, at(field), hint);
+        report(message, [...base, field], hint);
       };
       if (!n) return bad(`port ${p.id} of router '${r.name}' refers to an unknown network ${p.network_id}`, 'network_id');
       if (n.external) {
         return bad(`network '${n.name}' is external: expected an internal network for an interface; an external one can only be a gateway`, 'network_id', `l3ctl gateway set ${r.name} ${n.name}`);
       }
-      const outside = hostProblem(n.cidr, p.ip_address);
-      if (outside) return report(`interface IP ${p.ip_address} on network '${n.name}' ${outside}`, at('ip_address'));
-      if (subnets.some((x) => x.cidr === n.cidr)) {
-        return report(`router '${r.name}' already has a port on subnet ${n.cidr} (network '${n.name}'): expected one port per subnet`, at('network_id'), `l3ctl interface list ${r.name}`);
-      }
-      if (!ownSubnet(n.cidr, n.name, at('network_id'))) return;
-      // The interface may take its network's gateway IP (the default): that is what it is for.
-      if (used.get(`${n.id} ${p.ip_address}`)?.[0] === n.id) used.delete(`${n.id} ${p.ip_address}`);
-      claim(n.id, p.ip_address, p.id, owner, 'interface IP', at('ip_address'));
-      claimMac(p.mac_address, owner, at('mac_address'));
+      addresses(p, n, 'interface', owner, base, true);
     });
     const gw = r.gateway;
     if (gw) {
-      const at = (field: string): StatePath => ['routers', ri, 'gateway', field];
+      const base: StatePath = ['routers', ri, 'gateway'];
       const owner = `the gateway of router '${r.name}'`;
-      unique(gw.id, owner, at('id'));
-      portName(gw.id, owner, at('id'));
+      unique(gw.id, owner, [...base, 'id']);
+      portName(gw.id, owner, [...base, 'id']);
       const n = net(gw.network_id);
       const bad = (message: string, field: string, hint?: string) => {
         misplugged.add(r);
-        report(message, at(field), hint);
+        report(message, [...base, field], hint);
       };
       if (!n) bad(`gateway of router '${r.name}' refers to an unknown network ${gw.network_id}`, 'network_id');
       else if (!n.external) {
         bad(`network '${n.name}' is not external: expected an external network for a gateway`, 'network_id', 'l3ctl network add NAME --cidr CIDR --external');
-      } else {
-        const outside = hostProblem(n.cidr, gw.ip_address);
-        if (outside) report(`gateway address ${gw.ip_address} on external network '${n.name}' ${outside}`, at('ip_address'));
-        else if (ownSubnet(n.cidr, n.name, at('network_id'))) {
-          claim(n.id, gw.ip_address, gw.id, owner, 'gateway address', at('ip_address'));
-          claimMac(gw.mac_address, owner, at('mac_address'));
-        }
-      }
+      } else addresses(gw, n, 'gateway', owner, base, false);
     }
-    checkRoutes(r, net, !misplugged.has(r), (message, at, hint) => report(message, ['routers', ri, 'routes', ...at], hint));
+    checkRoutes(r, net, subnets, !misplugged.has(r), (message, at, hint) => report(message, ['routers', ri, 'routes', ...at], hint));
   });
   s.floatingips.forEach((f, i) => {
     const at = (field: string): StatePath => ['floatingips', i, field];
@@ -231,7 +316,11 @@ function visitState(s: State, report: Report): void {
     unique(f.id, owner, at('id'));
     const n = net(f.floating_network_id);
     if (!n || !n.external) return report(`floating IP ${f.floating_ip_address} must belong to an external network`, at('floating_network_id'));
-    const bad = hostProblem(n.cidr, f.floating_ip_address);
+    if (ipVersion(f.floating_ip_address) === 6) return report(`floating IP ${f.floating_ip_address} is IPv6: floating IPs are IPv4 only (IPv6 addresses are routed without NAT)`, at('floating_ip_address'));
+    const v4 = n.subnets.find((x) => x.ip_version === 4);
+    if (v4 && doubtful.has(v4.id)) return;
+    if (!v4) return report(`external network '${n.name}' has no IPv4 subnet: floating IP ${f.floating_ip_address} needs one (floating IPs are IPv4 only)`, at('floating_network_id'), `l3ctl subnet add ${n.name} CIDR`);
+    const bad = hostProblem(v4.cidr, f.floating_ip_address);
     if (bad) return report(`floating IP ${f.floating_ip_address} on external network '${n.name}' ${bad}`, at('floating_ip_address'));
     claim(n.id, f.floating_ip_address, f.id, owner, 'floating IP', at('floating_ip_address'));
     if (f.router_id) {
@@ -241,17 +330,24 @@ function visitState(s: State, report: Report): void {
       if (!r.gateway || r.gateway.network_id !== f.floating_network_id) {
         return report(`router '${r.name}' has no gateway on network '${n.name}': floating IP ${f.floating_ip_address} cannot reach it`, at('router_id'), `l3ctl gateway set ${r.name} ${n.name}`);
       }
+      if (!r.gateway.fixed_ips.some((x) => subnets.get(x.subnet_id)?.subnet.ip_version === 4)) {
+        return report(`the gateway of router '${r.name}' has no IPv4 address on network '${n.name}': floating IP ${f.floating_ip_address} needs one`, at('router_id'), `l3ctl gateway set ${r.name} ${n.name}`);
+      }
       const fixed = f.fixed_ip_address!;
-      const subnetsOf = r.interfaces.flatMap((p) => net(p.network_id)?.cidr ?? []);
-      if (!subnetsOf.some((cidr) => isHostOf(cidr, fixed))) {
+      if (ipVersion(fixed) === 6) return report(`fixed IP ${fixed} is IPv6: floating IPs are IPv4 only (IPv6 addresses are routed without NAT)`, at('fixed_ip_address'));
+      const own = r.interfaces.flatMap((p) => p.fixed_ips).flatMap((x) => {
+        const sub = subnets.get(x.subnet_id)?.subnet;
+        return sub && sub.ip_version === 4 ? [{ cidr: sub.cidr, ip: x.ip_address }] : [];
+      });
+      if (!own.some((x) => isHostOf(x.cidr, fixed))) {
         return report(
           `fixed IP ${fixed} is on none of the internal subnets of router '${r.name}'` +
-            (subnetsOf.length ? `: expected a host address in ${subnetsOf.join(' or ')}` : ' (it has no interfaces)'),
+            (own.length ? `: expected a host address in ${own.map((x) => x.cidr).join(' or ')}` : ' (it has no IPv4 interfaces)'),
           at('fixed_ip_address'),
           `l3ctl interface add ${r.name} NETWORK`,
         );
       }
-      if (r.interfaces.some((p) => p.ip_address === fixed)) report(`fixed IP ${fixed} is the router's own interface address: expected the address of a machine behind it`, at('fixed_ip_address'));
+      if (own.some((x) => x.ip === fixed)) report(`fixed IP ${fixed} is the router's own interface address: expected the address of a machine behind it`, at('fixed_ip_address'));
     }
   });
   const fixedSeen = new Map<string, string>();
@@ -267,25 +363,34 @@ function visitState(s: State, report: Report): void {
 }
 
 /**
- * Extra routes as strict as the kernel: the gateway owns the default route;
- * a destination on one of the router's own subnets would replace its
- * connected route; the nexthop must be a host of a subnet of an admin-up
- * port, and not the router's own address there. `at` is relative to the
- * router's routes. Without `portsOk` (a port on a wrong network) nexthops
- * are not judged.
+ * Extra routes as strict as the kernel, in either IP version: the gateway
+ * owns the default route; a destination on one of the router's own subnets
+ * would replace its connected route; the nexthop is of the destination's IP
+ * version, a host of a subnet of an admin-up port, and not the router's own
+ * address there. `at` is relative to the router's routes. Without `portsOk`
+ * (a port on a wrong network) nexthops are not judged.
  */
-function checkRoutes(r: Router, net: (id: string) => Network | undefined, portsOk: boolean, report: Report): void {
-  // A port on an unknown network was reported already: it has no subnet here.
-  const withNet = (ps: Port[]) => ps.flatMap((p) => {
+function checkRoutes(r: Router, net: (id: string) => Network | undefined, subnets: Map<string, { subnet: Subnet; net: Network }>, portsOk: boolean, report: Report): void {
+  // A port on an unknown network or subnet was reported already: it has no subnet here.
+  const withSubnets = (ps: Port[]) => ps.flatMap((p) => {
     const n = net(p.network_id);
-    return n ? [{ port: p, cidr: n.cidr, name: n.name }] : [];
+    if (!n) return [];
+    return p.fixed_ips.flatMap((f) => {
+      const sub = subnets.get(f.subnet_id);
+      return sub && sub.net.id === n.id ? [{ port: p, cidr: sub.subnet.cidr, ip: f.ip_address, name: n.name }] : [];
+    });
   });
-  const onLink = withNet([...r.interfaces.filter((p) => p.admin_state_up), ...(r.gateway?.admin_state_up ? [r.gateway] : [])]);
-  const all = withNet([...r.interfaces, ...(r.gateway ? [r.gateway] : [])]);
+  const onLink = withSubnets([...r.interfaces.filter((p) => p.admin_state_up), ...(r.gateway?.admin_state_up ? [r.gateway] : [])]);
+  const all = withSubnets([...r.interfaces, ...(r.gateway ? [r.gateway] : [])]);
   r.routes.forEach((rt, i) => {
     const what = `route ${rt.destination} via ${rt.nexthop} of router '${r.name}'`;
-    if (parseCidr(rt.destination)?.prefix === 0) {
+    const dst = parseCidr(rt.destination);
+    if (dst?.prefix === 0) {
       return report(`${what}: a /0 destination is the default route, which the gateway owns`, [i, 'destination'], `l3ctl gateway set ${r.name} NETWORK`);
+    }
+    const hv = ipVersion(rt.nexthop);
+    if (dst && hv && dst.version !== hv) {
+      return report(`nexthop ${rt.nexthop} of route ${rt.destination} is IPv${hv}, the destination IPv${dst.version}: expected a nexthop of the destination's IP version`, [i, 'nexthop']);
     }
     const hit = all.find((n) => overlaps(n.cidr, rt.destination));
     if (hit) {
@@ -295,15 +400,16 @@ function checkRoutes(r: Router, net: (id: string) => Network | undefined, portsO
     if (!portsOk) return;
     const link = onLink.find((l) => contains(l.cidr, rt.nexthop));
     if (!link) {
+      const same = onLink.filter((l) => parseCidr(l.cidr)?.version === hv);
       return report(
         `nexthop ${rt.nexthop} of route ${rt.destination} is on none of the subnets of router '${r.name}'` +
-          (onLink.length ? `: expected an address in ${onLink.map((l) => l.cidr).join(' or ')}` : ' (it has no ports)'),
+          (same.length ? `: expected an address in ${same.map((l) => l.cidr).join(' or ')}` : hv && onLink.length ? ` (it has no IPv${hv} subnet)` : ' (it has no ports)'),
         [i, 'nexthop'],
       );
     }
     const bad = hostProblem(link.cidr, rt.nexthop);
     if (bad) return report(`nexthop ${rt.nexthop} of route ${rt.destination} ${bad}`, [i, 'nexthop']);
-    if (link.port.ip_address === rt.nexthop) {
+    if (link.ip === rt.nexthop) {
       report(`nexthop ${rt.nexthop} of route ${rt.destination} is the router's own address on network '${link.name}': expected another host on that subnet`, [i, 'nexthop']);
     }
   });

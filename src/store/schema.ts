@@ -3,7 +3,7 @@
 // (addresses inside subnets, unique names, …) is src/model's job.
 // Imported lazily by store.ts so that tab completion never pays for valibot.
 import * as v from 'valibot';
-import { STATE_VERSION, type State } from '../model/types.js';
+import { IPV6_MODES, STATE_VERSION, type State } from '../model/types.js';
 
 const str = v.string();
 // A union (not v.nullable) so that the message says "expected (string | null)".
@@ -15,19 +15,35 @@ const isPlainObject = (x: unknown) => typeof x === 'object' && x !== null && !Ar
 const plain = <S extends v.GenericSchema>(schema: S) =>
   v.pipe(v.custom<unknown>(isPlainObject, 'expected Object'), schema);
 
+const FixedIpSchema = plain(v.strictObject({
+  subnet_id: str,
+  ip_address: str,
+}));
+
 const PortSchema = plain(v.strictObject({
   id: str,
   network_id: str,
-  ip_address: str,
+  fixed_ips: v.array(FixedIpSchema),
   mac_address: str,
   admin_state_up: v.boolean(),
+}));
+
+// A union of literals, so that the message lists them: ("slaac" | … | null).
+const ipv6Mode = v.union([...IPV6_MODES.map((m) => v.literal(m)), v.null()]);
+
+const SubnetSchema = plain(v.strictObject({
+  id: str,
+  cidr: str,
+  gateway_ip: nullableStr,
+  ip_version: v.union([v.literal(4), v.literal(6)]),
+  ipv6_ra_mode: ipv6Mode,
+  ipv6_address_mode: ipv6Mode,
 }));
 
 const NetworkSchema = plain(v.strictObject({
   id: str,
   name: str,
-  cidr: str,
-  gateway_ip: nullableStr,
+  subnets: v.array(SubnetSchema),
   external: v.boolean(),
   bridge: nullableStr,
 }));
@@ -58,6 +74,7 @@ const FloatingIpSchema = plain(v.strictObject({
 }));
 
 export const StateSchema = plain(v.strictObject({
+  // Older versions are migrated before this check (migrations.ts).
   version: v.pipe(
     v.number(),
     v.integer('expected an integer'),

@@ -14,13 +14,16 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   emptyState,
+  IPV6_MODES,
   STATE_VERSION,
+  type FixedIp,
   type FloatingIp,
   type Network,
   type Port,
   type Route,
   type Router,
   type State,
+  type Subnet,
 } from '../model/types.js';
 import { L3ctlError, StoreError } from '../model/errors.js';
 import { storeValueProblem } from './values.js';
@@ -91,27 +94,35 @@ async function parseStore(text: string, whole = true, storePath: string | null =
   } catch (err) {
     throw new Error(`invalid JSON (${(err as Error).message})`);
   }
-  // An older store is read in the current version (migrate.ts); it is written so by the next save.
+  // An older store is read in the current version (migrate.ts) and checked as
+  // what it becomes; it is written so by the next save.
   const current = migrate(data);
-  // The structural check tab completion uses agrees with the schema on every
-  // corrupt case (store.test.ts): valibot, which says what is wrong, is loaded
-  // only when something is.
-  const state = isState(current) ? (current as State) : (await import('./schema.js')).validateState(current);
-  if (current === data && isState(current) && (await knownGood(storePath, text))) return state;
-  const { CONFIG_KEYS } = await import('../model/config.js');
-  const problem = storeValueProblem(state, CONFIG_KEYS);
-  if (problem) throw new Error(problem);
-  if (whole) {
-    const { checkState } = await import('../model/validate.js');
-    try {
-      checkState(state);
-    } catch (err) {
-      // Its messages name the objects; its hints are for command-line input.
-      if (err instanceof L3ctlError) throw new Error(err.message);
-      throw err;
+  const from = current !== data ? (data as { version: number }).version : null;
+  const note = from !== null ? ` (a version ${from} store, checked as version ${STATE_VERSION})` : '';
+  try {
+    // The structural check tab completion uses agrees with the schema on every
+    // corrupt case (store.test.ts): valibot, which says what is wrong, is loaded
+    // only when something is.
+    const state = isState(current) ? (current as State) : (await import('./schema.js')).validateState(current);
+    if (current === data && isState(current) && (await knownGood(storePath, text))) return state;
+    const { CONFIG_KEYS } = await import('../model/config.js');
+    const problem = storeValueProblem(state, CONFIG_KEYS);
+    if (problem) throw new Error(problem);
+    if (whole) {
+      const { checkState } = await import('../model/validate.js');
+      try {
+        checkState(state);
+      } catch (err) {
+        // Its messages name the objects; its hints are for command-line input.
+        if (err instanceof L3ctlError) throw new Error(err.message);
+        throw err;
+      }
     }
+    return state;
+  } catch (err) {
+    if (note) throw new Error(`${(err as Error).message}${note}`);
+    throw err;
   }
-  return state;
 }
 
 /** Quoted for a POSIX shell only when needed, so the hint can be pasted. */
@@ -169,12 +180,22 @@ const exact = <T>(fields: Fields<T>): Check => (x) => {
   const keys = Object.keys(x);
   return keys.length === Object.keys(fields).length && keys.every((k) => k in fields && fields[k as keyof T](x[k]));
 };
-const isPort = exact<Port>({ id: isStr, network_id: isStr, ip_address: isStr, mac_address: isStr, admin_state_up: isBool });
+const isFixedIp = exact<FixedIp>({ subnet_id: isStr, ip_address: isStr });
+const isPort = exact<Port>({ id: isStr, network_id: isStr, fixed_ips: arrayOf(isFixedIp), mac_address: isStr, admin_state_up: isBool });
+const isMode: Check = (x) => x === null || (IPV6_MODES as readonly unknown[]).includes(x);
+const isSubnet = exact<Subnet>({
+  id: isStr,
+  cidr: isStr,
+  gateway_ip: orNull(isStr),
+  ip_version: (x) => x === 4 || x === 6,
+  ipv6_ra_mode: isMode,
+  ipv6_address_mode: isMode,
+});
 const isState = exact<State>({
-  version: (x) => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= STATE_VERSION,
+  version: (x) => x === STATE_VERSION,
   config: (x) => isObj(x) && Object.values(x).every(isStr),
   networks: arrayOf(
-    exact<Network>({ id: isStr, name: isStr, cidr: isStr, gateway_ip: orNull(isStr), external: isBool, bridge: orNull(isStr) }),
+    exact<Network>({ id: isStr, name: isStr, subnets: arrayOf(isSubnet), external: isBool, bridge: orNull(isStr) }),
   ),
   routers: arrayOf(
     exact<Router>({

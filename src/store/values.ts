@@ -2,7 +2,7 @@
 // structural check for completion): ids are lower-case UUIDs, names follow
 // the name rule, addresses are valid IPv4 in canonical form, MACs unicast in
 // lower case, config keys known with values their key's check accepts as
-// they are. Nothing here has a control character, so no hand-edited value
+// they are; subnets' IPv6 modes and versions are the schema's. Nothing here has a control character, so no hand-edited value
 // can add a line to an `ip -batch` or `iptables-restore` input.
 //
 // Imports nothing at run time: tab completion runs this too, and each module
@@ -10,7 +10,7 @@
 // ipaddr.js) in plain regular expressions; test/unit/store-values.test.ts
 // checks that they agree. Config values are judged by their key's check
 // (src/model/config.ts) when the caller passes the keys in.
-import type { FloatingIp, Network, Port, Route, Router, State } from '../model/types.js';
+import type { FixedIp, FloatingIp, Network, Port, Route, Router, State, Subnet } from '../model/types.js';
 
 /** A value as it can be shown on one line, quoted: control characters escaped. */
 const q = (s: string) => `'${JSON.stringify(s).slice(1, -1).replace(/\\"/g, '"')}'`;
@@ -37,7 +37,7 @@ const name: Rule = (s) =>
   NAME_RE.test(s) ? null : `${q(s)} is not a valid name: expected 1-64 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit`;
 const ifname: Rule = (s) => (IFNAME_RE.test(s) ? null : `${q(s)} is not an interface name: expected 1-15 characters of A-Z a-z 0-9 _ . -`);
 const ipv4: Rule = (s) => (IPV4_RE.test(s) ? null : `${q(s)} is not an IPv4 address`);
-const cidr: Rule = (s) => {
+const cidr4 = (s: string): string | null => {
   const m = CIDR_RE.exec(s);
   if (!m) return `${q(s)} is not a CIDR`;
   const size = 2 ** (32 - Number(m[2]));
@@ -45,6 +45,59 @@ const cidr: Rule = (s) => {
   if (addr % size === 0) return null;
   return `${q(s)} is not in canonical form: expected ${fromInt(addr - (addr % size))}/${m[2]}`;
 };
+
+// IPv6 in plain code (ipaddr.js is src/model's): eight 16-bit groups, and
+// the one text `ip` prints for them (RFC 5952: lower case, no leading
+// zeros, the longest run of two or more zero groups as ::, the first of
+// equal runs). Dotted IPv4 tails are refused: they only write addresses of
+// ranges no subnet may hold.
+const HEX4 = /^[0-9a-fA-F]{1,4}$/;
+function v6Groups(s: string): number[] | null {
+  if (s.length > 39) return null;
+  const halves = s.split('::');
+  if (halves.length > 2) return null;
+  const part = (x: string) => (x === '' ? [] : x.split(':'));
+  const [head, tail] = [part(halves[0]!), halves.length === 2 ? part(halves[1]!) : []];
+  if (![...head, ...tail].every((g) => HEX4.test(g))) return null;
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return null;
+  return [...head, ...Array<string>(halves.length === 2 ? fill : 0).fill('0'), ...tail].map((g) => parseInt(g, 16));
+}
+function v6Text(g: number[]): string {
+  let best = -1;
+  let len = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > len) [best, len] = [i, j - i];
+    i = j > i ? j : i + 1;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + len))}`;
+}
+const ipv6 = (s: string): string | null => {
+  const g = v6Groups(s);
+  if (!g) return `${q(s)} is not an IP address`;
+  const canonical = v6Text(g);
+  return canonical === s ? null : `${q(s)} is not in canonical form: expected ${canonical}`;
+};
+const cidr6 = (s: string): string | null => {
+  const m = /^([^/]+)\/(12[0-8]|1[01]\d|[1-9]?\d)$/.exec(s);
+  const g = m ? v6Groups(m[1]!) : null;
+  if (!m || !g) return `${q(s)} is not a CIDR`;
+  const len = Number(m[2]);
+  // Host bits cleared, group by group.
+  const net = g.map((x, i) => {
+    const keep = Math.max(0, Math.min(16, len - 16 * i));
+    return keep === 16 ? x : keep === 0 ? 0 : x & (0xffff << (16 - keep)) & 0xffff;
+  });
+  const canonical = `${v6Text(net)}/${len}`;
+  return canonical === s ? null : `${q(s)} is not in canonical form: expected ${canonical}`;
+};
+/** An address of either version, as `ip` prints it. */
+const ip: Rule = (s) => (s.includes(':') ? ipv6(s) : ipv4(s));
+/** A network CIDR of either version, in canonical form. */
+const cidr: Rule = (s) => (s.includes(':') ? cidr6(s) : cidr4(s));
 const mac: Rule = (s) => {
   if (!MAC_RE.test(s)) return MAC_RE.test(s.toLowerCase()) ? `${q(s)} is not in canonical form: expected ${s.toLowerCase()}` : `${q(s)} is not a MAC address`;
   return parseInt(s.slice(0, 2), 16) & 1 ? `${q(s)} is a multicast MAC address: expected a unicast one` : null;
@@ -64,10 +117,12 @@ function fields<T>(obj: T, list: Rules<T>): string | null {
   return null;
 }
 
-const PORT = rules<Port>({ id: uuid, network_id: uuid, ip_address: ipv4, mac_address: mac });
+const PORT = rules<Port>({ id: uuid, network_id: uuid, mac_address: mac });
+const FIXED_IP = rules<FixedIp>({ subnet_id: uuid, ip_address: ip });
 const ROUTER = rules<Router>({ id: uuid, name });
-const ROUTE = rules<Route>({ destination: cidr, nexthop: ipv4 });
-const NETWORK = rules<Network>({ id: uuid, name, cidr, gateway_ip: orNull(ipv4), bridge: orNull(ifname) });
+const ROUTE = rules<Route>({ destination: cidr, nexthop: ip });
+const NETWORK = rules<Network>({ id: uuid, name, bridge: orNull(ifname) });
+const SUBNET = rules<Subnet>({ id: uuid, cidr, gateway_ip: orNull(ip) });
 const FLOATING_IP = rules<FloatingIp>({
   id: uuid,
   floating_ip_address: ipv4,
@@ -85,7 +140,8 @@ function each<T>(name: string, list: T[], check: (x: T) => string | null): strin
   return null;
 }
 
-const port = (p: Port) => fields(p, PORT);
+const port = (p: Port) => fields(p, PORT) ?? each('fixed_ips', p.fixed_ips, (f) => fields(f, FIXED_IP));
+const network = (n: Network) => fields(n, NETWORK) ?? each('subnets', n.subnets, (x) => fields(x, SUBNET));
 const route = (rt: Route) => fields(rt, ROUTE);
 
 /** keepalived's VRRP ids, as src/linux/keepalived.ts allocates them (Neutron's range). */
@@ -145,7 +201,7 @@ function config(values: Record<string, string>, keys: readonly ConfigRule[] | nu
 export function storeValueProblem(s: State, configKeys: readonly ConfigRule[] | null = null): string | null {
   return (
     config(s.config, configKeys) ??
-    each('networks', s.networks, (n) => fields(n, NETWORK)) ??
+    each('networks', s.networks, network) ??
     each('routers', s.routers, router) ??
     each('floatingips', s.floatingips, floatingIp)
   );

@@ -21,7 +21,7 @@ const cli = (args: string[]) => l3ctl(args, opts);
 interface StoredState {
   config: Record<string, string>;
   networks: { id: string; name: string }[];
-  routers: { id: string; name: string; admin_state_up: boolean; gateway: { id: string; ip_address: string; mac_address: string } | null; interfaces: { id: string }[] }[];
+  routers: { id: string; name: string; admin_state_up: boolean; gateway: { id: string; fixed_ips: { ip_address: string }[]; mac_address: string } | null; interfaces: { id: string }[] }[];
   floatingips: { router_id: string | null; fixed_ip_address: string | null }[];
 }
 const stored = (): StoredState => JSON.parse(readFileSync(store.path, 'utf8')) as StoredState;

@@ -47,7 +47,7 @@ describe('applying a change', { skip: !!e2eUnavailable() && !process.env.CI }, (
 
   it('gateway set without --ip takes the first free address of the subnet', (t) => {
     if (!requireE2E(t)) return;
-    assert.equal(JSON.parse(readStore(store.path)).routers[0].gateway.ip_address, '203.0.113.2');
+    assert.equal(JSON.parse(readStore(store.path)).routers[0].gateway.fixed_ips[0].ip_address, '203.0.113.2');
   });
 
   it('one iptables-save, at most one iptables-restore and one ip -batch per namespace and kind of work', async (t) => {

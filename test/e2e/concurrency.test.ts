@@ -130,7 +130,7 @@ describe('parallel commands on one store', { skip }, () => {
     assert.deepEqual(s.networks.map((n) => n.name).sort(), ['ext', 'priv1', 'priv2', 'priv3', ...range(0, 6).map((k) => `side${k}`)].sort());
     for (const r of R) {
       const router = s.routers.find((x) => x.name === `r${r}`)!;
-      assert.deepEqual(router.interfaces.map((p) => p.ip_address), [`198.51.100.${base(r) + 1}`], `r${r} interface`);
+      assert.deepEqual(router.interfaces.map((p) => p.fixed_ips[0]!.ip_address), [`198.51.100.${base(r) + 1}`], `r${r} interface`);
       assert.deepEqual(router.routes.map((x) => x.destination).sort(), [`192.0.2.${r * 16 + 128}/28`, `192.0.2.${r * 16}/28`].sort(), `r${r} routes`);
       assert.deepEqual(
         s.floatingips.filter((f) => f.router_id === router.id).map((f) => f.floating_ip_address).sort(),

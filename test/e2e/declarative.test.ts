@@ -149,6 +149,33 @@ describe('export, diff, apply on a real kernel', { skip: !!e2eUnavailable() && !
     assert.match(piped.stderr, /<stdin>: no change/);
   });
 
+  it('a document an older l3ctl wrote (store version 2: one cidr per network, one ip_address per port) is the same site: no change', async (t) => {
+    if (!requireE2E(t)) return;
+    const before = readStore(store.path);
+    const o = await exported();
+    o.storeVersion = 2;
+    for (const n of o.networks) {
+      const [sn] = n.subnets;
+      delete n.subnets;
+      Object.assign(n, { cidr: sn.cidr, gateway_ip: sn.gateway_ip });
+    }
+    const flat = (p: Record<string, any>) => {
+      p.ip_address = p.fixed_ips[0].ip_address;
+      delete p.fixed_ips;
+    };
+    for (const r of o.routers) {
+      if (r.gateway) flat(r.gateway);
+      r.interfaces.forEach(flat);
+    }
+    const path = writeDoc('old.yaml', o);
+    const diff = await l3ctl(['diff', path], opts);
+    assert.equal(diff.code, 0, diff.stdout + diff.stderr);
+    const r = await l3ctlOk(['-v', 'apply', path], opts);
+    assert.deepEqual(mutatingOf(r.stderr.split('\n')), []);
+    assert.match(r.stderr, /old\.yaml: no change/);
+    assert.equal(readStore(store.path), before);
+  });
+
   it('round trip: wipe everything, apply the export: the same store and kernel, and traffic through it', async (t) => {
     if (!requireE2E(t)) return;
     const [storeBefore, kernelBefore] = [readStore(store.path), snapshot()];
@@ -195,7 +222,7 @@ describe('export, diff, apply on a real kernel', { skip: !!e2eUnavailable() && !
 
     // Bad values, each of a kind a single command refuses: all reported at once.
     const values = await exported();
-    values.networks[1].cidr = '198.51.100.0/33';
+    values.networks[1].subnets[0].cidr = '198.51.100.0/33';
     values.routers[0].name = 'a b';
     values.routers[0].interfaces[0].mac_address = '01:16:3e:00:00:01';
     values.routers[0].routes[0].nexthop = 'banana';
@@ -204,7 +231,7 @@ describe('export, diff, apply on a real kernel', { skip: !!e2eUnavailable() && !
     values.config.send_arp_for_ha = 'lots';
     await expectRefused('values.yaml', values, [
       "config.send_arp_for_ha: invalid value 'lots' for send_arp_for_ha: expected an integer from 0 to 100",
-      /^networks\[1\]\.cidr: invalid CIDR '198\.51\.100\.0\/33' \(prefix length 33 is more than 32\)/,
+      /^networks\[1\]\.subnets\[0\]\.cidr: invalid CIDR '198\.51\.100\.0\/33' \(prefix length 33 is more than 32\)/,
       /^routers\[0\]\.name: invalid router name 'a b' \(' ' is not allowed\)/,
       /^routers\[0\]\.interfaces\[0\]\.mac_address: invalid MAC address '01:16:3e:00:00:01' \(a multicast address/,
       /^routers\[0\]\.routes\[0\]\.nexthop: invalid nexthop 'banana'/,
@@ -214,12 +241,12 @@ describe('export, diff, apply on a real kernel', { skip: !!e2eUnavailable() && !
 
     // Whole-state rules: the example among them.
     const rules = await exported();
-    rules.routers[0].gateway.ip_address = '192.0.2.10';
+    rules.routers[0].gateway.fixed_ips[0].ip_address = '192.0.2.10';
     rules.routers[0].routes[0].destination = '0.0.0.0/0';
     rules.routers[1].interfaces[0].network = 'ext';
     rules.floatingips[0].floating_ip_address = '203.0.113.11';
     await expectRefused('rules.yaml', rules, [
-      "routers[0].gateway.ip_address: gateway address 192.0.2.10 on external network 'ext' is outside 203.0.113.0/24: expected a host address from 203.0.113.1 to 203.0.113.254",
+      "routers[0].gateway.fixed_ips[0].ip_address: gateway address 192.0.2.10 on external network 'ext' is outside 203.0.113.0/24: expected a host address from 203.0.113.1 to 203.0.113.254",
       "routers[0].routes[0].destination: route 0.0.0.0/0 via 198.51.100.254 of router 'r1': a /0 destination is the default route, which the gateway owns",
       "routers[1].interfaces[0].network: network 'ext' is external: expected an internal network for an interface; an external one can only be a gateway",
       "floatingips[0].floating_ip_address: floating IP 203.0.113.11 is already used by the gateway of router 'r2': expected a free address",
@@ -227,9 +254,9 @@ describe('export, diff, apply on a real kernel', { skip: !!e2eUnavailable() && !
 
     // Shape, syntax, version, references.
     const shape = await exported();
-    shape.routers[0].gateway.ip_adress = shape.routers[0].gateway.ip_address;
+    shape.routers[0].gateway.fixed_ips[0].ip_adress = shape.routers[0].gateway.fixed_ips[0].ip_address;
     delete shape.networks[0].name;
-    await expectRefused('shape.yaml', shape, ['networks[0].name: missing field', 'routers[0].gateway.ip_adress: unknown field']);
+    await expectRefused('shape.yaml', shape, ['networks[0].name: missing field', 'routers[0].gateway.fixed_ips[0].ip_adress: unknown field']);
     await expectRefused('syntax.yaml', 'apiVersion: l3ctl/v1\nkind: Site\nnetworks: [\n', [/^top level: /]);
     const newer = await exported();
     newer.storeVersion = STATE_VERSION + 1;
@@ -252,8 +279,8 @@ describe('export, diff, apply on a real kernel', { skip: !!e2eUnavailable() && !
     // r1 gets a route, r2 a floating IP, r3 is new: three routers converged at once.
     o.routers[0].routes.push({ destination: '192.0.2.0/26', nexthop: '198.51.100.253' });
     o.floatingips.push({ floating_ip_address: '203.0.113.22', fixed_ip_address: '192.0.2.6' });
-    o.networks.push({ name: 'n3', cidr: '192.0.2.128/26' });
-    o.routers.push({ name: 'r3', id: R3_ID, gateway: { network: 'ext', ip_address: '203.0.113.12' }, interfaces: [{ network: 'n3' }] });
+    o.networks.push({ name: 'n3', subnets: [{ cidr: '192.0.2.128/26' }] });
+    o.routers.push({ name: 'r3', id: R3_ID, gateway: { network: 'ext', fixed_ips: [{ ip_address: '203.0.113.12' }] }, interfaces: [{ network: 'n3' }] });
     o.floatingips.push({ floating_ip_address: '203.0.113.30', fixed_ip_address: '192.0.2.130' });
     const path = writeDoc('grow.yaml', o);
     const r = await l3ctl(['-v', 'apply', path], { ...opts, env: { L3CTL_FAULT_INJECT: '203\\.0\\.113\\.30' } });

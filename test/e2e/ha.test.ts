@@ -201,6 +201,24 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     assert.equal(stateOf(a), 'master');
   });
 
+  step('HA routers are IPv4 only: an IPv6 address is exit 2 with the store unchanged; a dual-stack network gives the IPv4 subnet alone; IPv6 stays off', async () => {
+    await ok(a, ['subnet', 'add', 'priv', '2001:db8:1::/64', '--ipv6-ra-mode', 'slaac', '--ipv6-address-mode', 'slaac']);
+    const before = readFileSync(a.store, 'utf8');
+    const refused = await a.l3ctl(['interface', 'add', 'r1', 'priv', '--ip', '2001:db8:1::1']);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /^l3ctl: error: interface IP 2001:db8:1::1 is IPv6 and router 'r1' is an HA router: HA routers are IPv4 only/m);
+    assert.equal(readFileSync(a.store, 'utf8'), before, 'store unchanged');
+    // Again without --ip: the port keeps its IPv4 address and gets no IPv6 one, said in a warning.
+    const again = await ok(a, ['interface', 'add', 'r1', 'priv']);
+    assert.match(again.stderr, /warning: router 'r1' gets no address on 2001:db8:1::\/64: HA routers are IPv4 only/);
+    const r = stored(a).routers[0]!;
+    assert.deepEqual(r.interfaces[0]!.fixed_ips.map((f) => f.ip_address), [VM.gateway]);
+    assert.equal(a.exec(['ip', 'netns', 'exec', v.ns, 'sysctl', '-n', 'net.ipv6.conf.all.disable_ipv6']).trim(), '1');
+    assert.ok(!existsSync(`${v.dir(a)}/radvd.conf`), 'no radvd for an HA router');
+    assert.equal((await a.l3ctl(['agent', 'check'])).code, 0);
+    await ok(a, ['subnet', 'delete', 'priv', '2001:db8:1::/64']);
+  });
+
   step('router delete on the master: keepalived stopped, files gone; the peer takes over; delete there too', async (t) => {
     const apids = pids(a);
     const stream = pingStream(up(), FIP);

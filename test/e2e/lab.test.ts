@@ -143,6 +143,10 @@ describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI 
     assert.equal(seen['vm1 -> upstream tcp: source seen (floating IP)'], '203.0.113.20');
     assert.equal(seen['upstream -> floating IP tcp: vm1 sees'], '203.0.113.1');
     assert.equal(seen['vm2 -> upstream ping'], 'reply');
+    // The dual-stack VM: IPv6 from radvd, routed without NAT.
+    assert.equal(seen['vm2 IPv6 default route (radvd)'], 'via fe80::… proto ra');
+    assert.equal(seen['vm2 -> upstream ping -6'], 'reply');
+    assert.equal(seen['vm2 -> upstream tcp over IPv6: source seen (no NAT)'], "vm2's own address in 2001:db8:1::/64");
     // The table is the default output, one line per check plus the header.
     const table = await lab(['check']);
     assert.equal(table.code, 0);
@@ -167,7 +171,7 @@ describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI 
     // A converged lab plans no ip command of its own.
     const dry = await lab(['up', '--dry-run']);
     assert.equal(dry.code, 0);
-    assert.deepEqual(dry.stdout.split('\n').filter((l) => l.startsWith('+ ip ') && !/ -j (addr|route) show/.test(l)), []);
+    assert.deepEqual(dry.stdout.split('\n').filter((l) => l.startsWith('+ ip ') && !/ -j (addr|route) show| sysctl -n /.test(l)), []);
   });
 
   it('a floating IP removed by hand fails the check (exit 1, FIP rows fail)', async (t) => {

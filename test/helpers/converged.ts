@@ -7,11 +7,12 @@ import { readFileSync } from 'node:fs';
 import { l3ctl, sh } from './cli.js';
 import { namespaces } from './e2e.js';
 
-interface Port { id: string; network_id: string; ip_address: string }
+interface Port { id: string; network_id: string; fixed_ips: { subnet_id: string; ip_address: string }[] }
+interface Subnet { id: string; cidr: string; gateway_ip: string | null; ip_version: number }
 interface StoredRouter { id: string; name: string; admin_state_up: boolean; gateway: Port | null; interfaces: Port[]; routes: { destination: string; nexthop: string }[] }
 interface StoredState {
   config: Record<string, string>;
-  networks: { id: string; name: string; cidr: string; gateway_ip: string | null }[];
+  networks: { id: string; name: string; subnets: Subnet[] }[];
   routers: StoredRouter[];
   floatingips: { id: string; floating_ip_address: string; fixed_ip_address: string | null; router_id: string | null }[];
 }
@@ -37,7 +38,10 @@ interface RouteJson { dst: string; gateway?: string; dev?: string }
 export function kernelVsStore(storePath: string): string[] {
   const s = loadStore(storePath);
   const out: string[] = [];
-  const prefixOf = (netId: string) => s.networks.find((n) => n.id === netId)!.cidr.split('/')[1];
+  // The IPv4 side (these topologies are IPv4): each network's IPv4 subnet, each port's address on it.
+  const subnet4 = (netId: string) => s.networks.find((n) => n.id === netId)!.subnets.find((x) => x.ip_version === 4)!;
+  const prefixOf = (netId: string) => subnet4(netId).cidr.split('/')[1];
+  const ip4 = (p: Port) => p.fixed_ips.find((f) => f.subnet_id === subnet4(p.network_id).id)!.ip_address;
   for (const r of s.routers) {
     const ns = `qrouter-${r.id}`;
     const tag = `router ${r.name}`;
@@ -54,10 +58,10 @@ export function kernelVsStore(storePath: string): string[] {
     const fips = s.floatingips.filter((f) => f.router_id === r.id && f.fixed_ip_address);
     if (r.gateway) {
       const qg = `qg-${r.gateway.id.slice(0, 11)}`;
-      want.push(`${qg} ${r.gateway.ip_address}/${prefixOf(r.gateway.network_id)}`);
+      want.push(`${qg} ${ip4(r.gateway)}/${prefixOf(r.gateway.network_id)}`);
       for (const f of fips) want.push(`${qg} ${f.floating_ip_address}/32`);
     }
-    for (const p of r.interfaces) want.push(`qr-${p.id.slice(0, 11)} ${p.ip_address}/${prefixOf(p.network_id)}`);
+    for (const p of r.interfaces) want.push(`qr-${p.id.slice(0, 11)} ${ip4(p)}/${prefixOf(p.network_id)}`);
     const links = JSON.parse(sh(['ip', '-n', ns, '-j', 'addr', 'show']).stdout || '[]') as LinkJson[];
     const wantDevs = [...(r.gateway ? [`qg-${r.gateway.id.slice(0, 11)}`] : []), ...r.interfaces.map((p) => `qr-${p.id.slice(0, 11)}`)];
     out.push(...diff(`${tag} device`, wantDevs, links.map((l) => l.ifname).filter((n) => /^q[rg]-/.test(n))));
@@ -68,7 +72,7 @@ export function kernelVsStore(storePath: string): string[] {
 
     // Routes through a next hop: the default route and the extra routes.
     const wantRoutes = r.routes.map((x) => `${x.destination} via ${x.nexthop}`);
-    const ext = r.gateway && s.networks.find((n) => n.id === r.gateway!.network_id);
+    const ext = r.gateway && subnet4(r.gateway.network_id);
     if (ext?.gateway_ip) wantRoutes.push(`default via ${ext.gateway_ip}`);
     const routes = JSON.parse(sh(['ip', '-n', ns, '-j', 'route', 'show', 'table', 'main']).stdout || '[]') as RouteJson[];
     out.push(...diff(`${tag} route`, wantRoutes, routes.filter((x) => x.gateway).map((x) => `${x.dst} via ${x.gateway}`)));
@@ -84,7 +88,7 @@ export function kernelVsStore(storePath: string): string[] {
     ]);
     // And the SNAT of each internal subnet to the gateway address.
     if (r.gateway) {
-      for (const p of r.interfaces) wantNat.push(`-A l3ctl-snat -s ${s.networks.find((n) => n.id === p.network_id)!.cidr} -j SNAT --to-source ${r.gateway.ip_address}${rf}`);
+      for (const p of r.interfaces) wantNat.push(`-A l3ctl-snat -s ${subnet4(p.network_id).cidr} -j SNAT --to-source ${ip4(r.gateway)}${rf}`);
     }
     const haveNat = nat.filter((l) => /^-A l3ctl-(PREROUTING|OUTPUT) .* DNAT |^-A l3ctl-float-snat |^-A l3ctl-snat -s /.test(l));
     out.push(...diff(`${tag} nat`, wantNat, haveNat));

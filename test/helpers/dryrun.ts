@@ -15,11 +15,11 @@ export function listed(text: string): Listed[] {
   return out;
 }
 
-/** Reads: `ip … -j …` (show, or a batch of shows), iptables-save, sysctl -n, iptables --version, ip netns pids, ovs-vsctl … list. */
+/** Reads: `ip … -j …` (show, or a batch of shows; `-6 -j` for IPv6 routes), iptables-save, sysctl -n/-e, iptables --version, ip netns pids, ovs-vsctl … list. */
 export const isReadLine = (line: string) =>
-  /^\+ ip (-n \S+ )?-j /.test(line) ||
+  /^\+ ip (-n \S+ )?(-6 )?-j /.test(line) ||
   /^\+ (ip netns exec \S+ )?(iptables-save|iptables-legacy-save|iptables-nft-save)( |$)/.test(line) ||
-  /^\+ (ip netns exec \S+ )?sysctl -n /.test(line) ||
+  /^\+ (ip netns exec \S+ )?sysctl -[ne] /.test(line) ||
   /^\+ iptables --version$/.test(line) ||
   /^\+ ip netns pids /.test(line) ||
   /^\+ ovs-vsctl .*--format=json/.test(line);

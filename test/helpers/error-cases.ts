@@ -12,6 +12,7 @@
 //       route 192.0.2.128/25 via 198.51.100.254,
 //       floating IP 203.0.113.20 -> 198.51.100.5
 import type { State } from '../../src/model/types.js';
+import { net, port } from './one-subnet.js';
 import { baseCommands } from './e2e.js';
 
 export interface ErrorCase {
@@ -46,13 +47,13 @@ const R1 = 'e0000004-0000-4000-8000-000000000004';
 
 // The same topology, hand-written (no kernel): the unit variant's store.
 export const HAND_WRITTEN: State = {
-  version: 2,
+  version: 3,
   config: { host_namespace: 'l3ctl-t-unit-never-created', external_network_bridge: '', send_arp_for_ha: '0' },
   networks: [
-    { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
-    { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
-    { id: N3, name: 'n3', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null },
-    { id: 'e0000008-0000-4000-8000-000000000008', name: 'over', cidr: '198.51.100.0/25', gateway_ip: '198.51.100.1', external: false, bridge: null },
+    net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
+    net({ id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }),
+    net({ id: N3, name: 'n3', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null }),
+    net({ id: 'e0000008-0000-4000-8000-000000000008', name: 'over', cidr: '198.51.100.0/25', gateway_ip: '198.51.100.1', external: false, bridge: null }),
   ],
   routers: [
     {
@@ -61,8 +62,8 @@ export const HAND_WRITTEN: State = {
       admin_state_up: true,
       ha: false,
       ha_vr_id: null,
-      gateway: { id: 'e0000005-0000-4000-8000-000000000005', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:05', admin_state_up: true },
-      interfaces: [{ id: 'e0000006-0000-4000-8000-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:06', admin_state_up: true }],
+      gateway: port({ id: 'e0000005-0000-4000-8000-000000000005', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:05', admin_state_up: true }),
+      interfaces: [port({ id: 'e0000006-0000-4000-8000-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:06', admin_state_up: true })],
       routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
     },
   ],
@@ -76,8 +77,8 @@ const NEW_ID = '0b8d2c5e-1111-4222-8333-944455566677';
 
 export const ERROR_CASES: ErrorCase[] = [
   // Malformed CIDRs and addresses.
-  { what: 'CIDR prefix over 32', args: ['network', 'add', 'n9', '--cidr', '198.51.100.0/33'], first: E(`invalid CIDR '198\\.51\\.100\\.0/33'.*expected an IPv4 CIDR`) },
-  { what: 'CIDR not an address', args: ['network', 'add', 'n9', '--cidr', 'banana'], first: E(`invalid CIDR 'banana'.*expected an IPv4 CIDR`) },
+  { what: 'CIDR prefix over 32', args: ['network', 'add', 'n9', '--cidr', '198.51.100.0/33'], first: E(`invalid CIDR '198\\.51\\.100\\.0/33'.*expected a CIDR such as`) },
+  { what: 'CIDR not an address', args: ['network', 'add', 'n9', '--cidr', 'banana'], first: E(`invalid CIDR 'banana'.*expected a CIDR such as`) },
   { what: 'gateway IP octet over 255', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--gateway-ip', '198.51.100.300'], first: E(`invalid gateway IP '198\\.51\\.100\\.300'.*expected an IPv4 address`) },
   { what: 'gateway IP outside its subnet', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--gateway-ip', '192.0.2.5'], first: E(`gateway IP 192\\.0\\.2\\.5 of network 'n9' is outside 192\\.0\\.2\\.128/25: expected a host address`) },
   { what: 'gateway IP the broadcast address', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--gateway-ip', '192.0.2.255'], first: E(`gateway IP 192\\.0\\.2\\.255 .*broadcast address`) },
@@ -166,4 +167,18 @@ export const ERROR_CASES: ErrorCase[] = [
   { what: 'too many arguments', args: ['router', 'add', 'r9', 'r10'], first: E(`too many arguments for 'add'`) },
   { what: 'bare noun', args: ['router'], first: E(`'l3ctl router' needs a command`) },
   { what: 'no command at all', args: [], first: E(`'l3ctl' needs a command`) },
+  // IPv6 (issue 19): subnets, modes, and what stays IPv4.
+  { what: 'link-local IPv6 subnet', args: ['subnet', 'add', 'n3', 'fe80::/64'], first: E(`invalid subnet: fe80::/64 is in the link-local fe80::/10 range`) },
+  { what: 'multicast IPv6 subnet', args: ['subnet', 'add', 'n3', 'ff02::/64'], first: E(`invalid subnet: ff02::/64 is in the multicast ff00::/8 range`) },
+  { what: 'IPv6 prefix over 128', args: ['subnet', 'add', 'n3', '2001:db8:5::/129'], first: E(`invalid CIDR '2001:db8:5::/129' \\(prefix length 129 is more than 128\\)`) },
+  { what: 'SLAAC on a prefix that is not /64', args: ['subnet', 'add', 'n3', '2001:db8:5::/65', '--ipv6-ra-mode', 'slaac'], first: E(`invalid subnet: ipv6_ra_mode slaac needs a /64 prefix .*not 2001:db8:5::/65`) },
+  { what: 'RA and address modes that differ', args: ['subnet', 'add', 'n3', '2001:db8:5::/64', '--ipv6-ra-mode', 'slaac', '--ipv6-address-mode', 'dhcpv6-stateful'], first: E(`invalid subnet: ipv6_ra_mode slaac and ipv6_address_mode dhcpv6-stateful of 2001:db8:5::/64 differ`) },
+  { what: 'an IPv6 mode on an IPv4 subnet', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--ipv6-ra-mode', 'slaac'], first: E(`invalid subnet: ipv6_ra_mode slaac on IPv4 subnet 192\\.0\\.2\\.128/25`) },
+  { what: 'a bad RA mode', args: ['subnet', 'add', 'n3', '2001:db8:5::/64', '--ipv6-ra-mode', 'dhcp'], first: /^l3ctl: error: .*dhcp/ },
+  { what: 'a second IPv4 subnet', args: ['subnet', 'add', 'n3', '192.0.2.128/25'], first: E(`network 'n3' has two IPv4 subnets, 192\\.0\\.2\\.0/25 and 192\\.0\\.2\\.128/25`) },
+  { what: 'IPv6 gateway IP outside its subnet', args: ['subnet', 'add', 'n3', '2001:db8:5::/64', '--gateway-ip', '2001:db8:6::1'], first: E(`gateway IP 2001:db8:6::1 of network 'n3' is outside 2001:db8:5::/64`) },
+  { what: 'IPv6 floating IP', args: ['fip', 'add', '2001:db8::5'], first: E(`floating IP 2001:db8::5 is IPv6: floating IPs are IPv4 only`) },
+  { what: 'IPv6 fixed IP for a floating IP', args: ['fip', 'associate', '203.0.113.21', '2001:db8:1::5'], first: E(`fixed IP 2001:db8:1::5 is IPv6: floating IPs are IPv4 only`) },
+  { what: 'IPv6 route via an IPv4 nexthop', args: ['route', 'add', 'r1', '2001:db8:9::/64', '198.51.100.254'], first: E(`nexthop 198\\.51\\.100\\.254 of route 2001:db8:9::/64 is IPv4, the destination IPv6`) },
+  { what: 'IPv6 interface IP on an IPv4-only network', args: ['interface', 'add', 'r1', 'n3', '--ip', '2001:db8:1::1'], first: E(`network 'n3' has no IPv6 subnet for --ip 2001:db8:1::1`) },
 ];

@@ -5,12 +5,21 @@
 //
 // Modelled: named network namespaces and the one l3ctl runs in; links
 // (loopback, veth pairs across namespaces, bridges, dummies) with up, MAC,
-// master and IPv4 addresses (primary/secondary, promote_secondaries); the
-// main routing table, whose connected routes come and go with addresses and
-// link state as the kernel's do (added for a primary address on an up link,
-// removed with the address, a link down flushes every route through it, the
-// last address gone flushes them too); iptables tables per namespace
-// (fakeiptables.ts); the sysctls l3ctl reads and writes; conntrack entries;
+// master, IPv4 addresses (primary/secondary, promote_secondaries) and IPv6
+// ones; the main routing table of each IP version, whose connected routes
+// come and go with addresses and link state as the kernel's do (IPv4: added
+// for a primary address on an up link, removed with the address, a link down
+// flushes every route through it, the last address gone flushes them too;
+// IPv6, as checked on Linux 6.18: an address on a down link waits for the
+// link to come up for its prefix route, a link going down loses its IPv6
+// addresses (keep_addr_on_down 0) and routes, a deleted address takes its
+// prefix route but not the routes through a nexthop in it, a nexthop must be
+// covered by a connected route, the kernel's fe80::/64 on every up link;
+// duplicate address detection is not modelled: an address is usable at
+// once); iptables tables per namespace
+// (fakeiptables.ts); the sysctls l3ctl reads and writes (IPv6 forwarding per
+// namespace, accept_ra per device: a device made or moved in starts at 1);
+// conntrack entries;
 // background arping; the per-router daemons (haproxy, radvd, keepalived) as
 // pretend processes in the namespace they were started in, with their files
 // and signals (fake-host.ts: `files`, the Files face of the System).
@@ -31,7 +40,7 @@
 import { FakeHost } from './fake-host.js';
 import type { TestContext } from 'node:test';
 import { CommandError, NOT_FOUND, type RunOptions, type RunResult, type Runner } from '../../src/linux/runner.js';
-import { contains, isIPv4, isMac, networkOf, parseCidr } from '../../src/model/addr.js';
+import { compareCidr, contains, ipVersion, isIPv4, isMac, networkOf, parseCidr } from '../../src/model/addr.js';
 import { RestoreError, RestoreUnmodelled, SAVE_ORDER, chainsInOrder, restore, save, type FakeTable, type TableKind } from './fakeiptables.js';
 
 export interface FakeAddr {
@@ -40,6 +49,7 @@ export interface FakeAddr {
   brd: string | null;
   scope: 'global' | 'host' | 'link';
   secondary: boolean;
+  family: 4 | 6;
 }
 
 export type LinkKind = 'loopback' | 'veth' | 'bridge' | 'dummy';
@@ -57,11 +67,16 @@ export interface FakeLink {
   addrs: FakeAddr[];
   /** A veth's other end: its namespace key and name. */
   peer: { ns: string; name: string } | null;
+  /** net.ipv6.conf.<name>.accept_ra (1 for a new device). */
+  acceptRa: string;
+  /** net.ipv6.conf.<name>.disable_ipv6 ('0' for a new device): '1' takes every IPv6 address off. */
+  ipv6Off?: string;
 }
 
 export interface FakeRoute {
-  /** Canonical CIDR (0.0.0.0/0 for default). */
+  /** Canonical CIDR (0.0.0.0/0 or ::/0 for default). */
   dst: string;
+  family: 4 | 6;
   gateway: string | null;
   dev: string;
   protocol: 'kernel' | 'boot';
@@ -118,6 +133,15 @@ interface Fault {
 const ROOT = '';
 const key = (ns: string | null) => ns ?? ROOT;
 const IPV4_SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries', 'net.ipv4.conf.all.arp_ignore'];
+const IPV6_FORWARDING = 'net.ipv6.conf.all.forwarding';
+const ACCEPT_RA = /^net\.ipv6\.conf\.([^/\s]+)\.accept_ra$/;
+const DISABLE_IPV6 = /^net\.ipv6\.conf\.([^/\s]+)\.disable_ipv6$/;
+/** A device's own IPv6 key (not all or default): its name and which. */
+const devKey = (k: string): { dev: string; key: 'acceptRa' | 'ipv6Off' } | null => {
+  const m = ACCEPT_RA.exec(k) ?? DISABLE_IPV6.exec(k);
+  if (!m || m[1] === 'all' || m[1] === 'default') return null;
+  return { dev: m[1]!, key: k.endsWith('.accept_ra') ? 'acceptRa' : 'ipv6Off' };
+};
 /** IPv6 on in every namespace, as a kernel with IPv6 has it (an HA router's namespace turns it off). */
 const IPV6_SYSCTLS = ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6'];
 const BRIDGE_SYSCTL = 'net.bridge.bridge-nf-call-iptables';
@@ -138,13 +162,15 @@ class Unmodelled extends Error {}
 
 const ok = (stdout = ''): RunResult => ({ stdout, stderr: '', exitCode: 0 });
 
-/** How `ip route` writes a destination: `default`, a bare address for a /32. */
+/** How `ip route` writes a destination: `default`, a bare address for a /32 (/128). */
 export function dstText(dst: string): string {
-  if (dst === '0.0.0.0/0') return 'default';
-  return dst.endsWith('/32') ? dst.slice(0, -3) : dst;
+  if (dst === '0.0.0.0/0' || dst === '::/0') return 'default';
+  return dst.endsWith('/32') && !dst.includes(':') ? dst.slice(0, -3) : dst.endsWith('/128') ? dst.slice(0, -4) : dst;
 }
 
 function routeText(r: FakeRoute): string {
+  // `ip -6 route` shows the metric and preference, no scope or source.
+  if (r.family === 6) return `${dstText(r.dst)}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.dev}${r.protocol === 'kernel' ? ' proto kernel' : ''} metric ${r.gateway ? 1024 : 256} pref medium`;
   return `${dstText(r.dst)}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.dev}${r.protocol === 'kernel' ? ' proto kernel' : ''}${r.scope === 'link' ? ' scope link' : ''}${r.prefsrc ? ` src ${r.prefsrc}` : ''}`;
 }
 
@@ -198,7 +224,7 @@ export class FakeSystem implements Runner {
     this.iptablesVersion = opts.iptablesVersion ?? 'v1.8.9 (nf_tables)';
     this.brNetfilter = opts.brNetfilter ?? true;
     this.conntrackInstalled = opts.conntrack ?? true;
-    this.newNsSysctls = { 'net.ipv4.ip_forward': '0', 'net.ipv4.conf.all.promote_secondaries': '0', 'net.ipv4.conf.all.arp_ignore': '0', ...opts.newNsSysctls };
+    this.newNsSysctls = { 'net.ipv4.ip_forward': '0', 'net.ipv4.conf.all.promote_secondaries': '0', 'net.ipv4.conf.all.arp_ignore': '0', [IPV6_FORWARDING]: '0', ...opts.newNsSysctls };
     const root = this.makeNs(null);
     this.setUp(root, root.links.get('lo')!, true);
   }
@@ -385,9 +411,10 @@ export class FakeSystem implements Runner {
     for (const l of [...n.links.values()].sort((a, b) => cmp(a.name, b.name))) {
       const peer = l.peer ? ` peer=${l.peer.name}${l.peer.ns === key(ns) ? '' : `@${l.peer.ns || '(root)'}`}` : '';
       const mac = l.macSet || opts.macs === 'all' ? ` mac=${l.mac}` : '';
-      out.push(`  link ${l.name} ${l.kind} ${l.up ? 'up' : 'down'}${l.master ? ` master=${l.master}` : ''}${peer}${mac}`);
-      for (const a of [...l.addrs].sort((x, y) => cmp(`${x.local}/${x.prefixlen}`, `${y.local}/${y.prefixlen}`))) {
-        out.push(`    inet ${a.local}/${a.prefixlen}${a.brd ? ` brd ${a.brd}` : ''} scope ${a.scope}${a.secondary ? ' secondary' : ''}`);
+      const ra = (l.acceptRa !== '1' ? ` accept_ra=${l.acceptRa}` : '') + (l.ipv6Off === '1' ? ' disable_ipv6=1' : '');
+      out.push(`  link ${l.name} ${l.kind} ${l.up ? 'up' : 'down'}${l.master ? ` master=${l.master}` : ''}${peer}${mac}${ra}`);
+      for (const a of [...l.addrs].sort((x, y) => x.family - y.family || cmp(`${x.local}/${x.prefixlen}`, `${y.local}/${y.prefixlen}`))) {
+        out.push(`    inet${a.family === 6 ? '6' : ''} ${a.local}/${a.prefixlen}${a.brd ? ` brd ${a.brd}` : ''} scope ${a.scope}${a.secondary ? ' secondary' : ''}`);
       }
     }
     for (const r of this.routes(ns)) out.push(`  route ${r}`);
@@ -496,6 +523,8 @@ export class FakeSystem implements Runner {
     }
     if (words === '-j addr show') return ok(JSON.stringify(this.linksJson(this.nss.get(ns)!)) + '\n');
     if (words === '-j route show table main') return ok(JSON.stringify(this.routesJson(this.nss.get(ns)!)) + '\n');
+    // `ip -batch` takes no `-6` per line: the IPv6 routes are a read of their own.
+    if (words === '-6 -j route show table main') return ok(JSON.stringify(this.routes6Json(this.nss.get(ns)!)) + '\n');
     // Reads in one batch, one JSON array a line, as ip -j -batch prints them.
     if (words === '-j -batch -') {
       const n = this.nss.get(ns)!;
@@ -610,16 +639,24 @@ export class FakeSystem implements Runner {
   }
 
   private sysctlCmd(n: FakeNs, args: string[], operator: boolean): RunResult {
-    const known = (k: string) => IPV4_SYSCTLS.includes(k) || IPV6_SYSCTLS.includes(k) || k === BRIDGE_SYSCTL;
+    const known = (k: string) => IPV4_SYSCTLS.includes(k) || IPV6_SYSCTLS.includes(k) || k === BRIDGE_SYSCTL || k === IPV6_FORWARDING || devKey(k) !== null;
     const missing = (k: string) => `sysctl: cannot stat /proc/sys/${k.replace(/\./g, '/')}: No such file or directory\n`;
-    if (args[0] === '-n' && args.length > 1) {
+    /** A device's own key lives with the device (gone with it); the rest with the namespace. */
+    const get = (k: string): string | undefined => {
+      const d = devKey(k);
+      if (!d) return n.sysctl.get(k);
+      const l = n.links.get(d.dev);
+      return l && (d.key === 'acceptRa' ? l.acceptRa : l.ipv6Off ?? '0');
+    };
+    // -n: values only; -e: `key = value`, keys that do not exist left out without a word.
+    if ((args[0] === '-n' || args[0] === '-e') && args.length > 1) {
       let stdout = '';
       let stderr = '';
       for (const k of args.slice(1)) {
         if (!known(k)) throw new Unmodelled(`sysctl ${k}`);
-        const v = n.sysctl.get(k);
-        if (v === undefined) stderr += missing(k);
-        else stdout += `${v}\n`;
+        const v = get(k);
+        if (v === undefined) stderr += args[0] === '-e' ? '' : missing(k);
+        else stdout += args[0] === '-e' ? `${k} = ${v}\n` : `${v}\n`;
       }
       return { stdout, stderr, exitCode: stderr ? 1 : 0 };
     }
@@ -629,8 +666,13 @@ export class FakeSystem implements Runner {
     for (const s of sets) {
       const m = /^([\w.-]+)=(\d+)$/.exec(s);
       if (!m || !known(m[1]!)) throw new Unmodelled(`sysctl ${s}`);
-      if (!n.sysctl.has(m[1]!)) stderr += missing(m[1]!);
-      else n.sysctl.set(m[1]!, m[2]!);
+      const d = devKey(m[1]!);
+      const link = d ? n.links.get(d.dev) : undefined;
+      if (d ? !link : !n.sysctl.has(m[1]!)) stderr += missing(m[1]!);
+      else if (link && d) {
+        link[d.key] = m[2]!;
+        if (d.key === 'ipv6Off' && m[2] === '1') link.addrs = link.addrs.filter((a) => a.family !== 6);
+      } else n.sysctl.set(m[1]!, m[2]!);
     }
     return { stdout: '', stderr, exitCode: stderr ? 1 : 0 };
   }
@@ -639,7 +681,7 @@ export class FakeSystem implements Runner {
 
   private makeNs(name: string | null): FakeNs {
     const n: FakeNs = { name, links: new Map(), routes: [], tables: new Map(), sysctl: new Map(), flows: [], nextIfindex: 1 };
-    for (const k of IPV4_SYSCTLS) n.sysctl.set(k, this.newNsSysctls[k]!);
+    for (const k of [...IPV4_SYSCTLS, IPV6_FORWARDING]) n.sysctl.set(k, this.newNsSysctls[k]!);
     for (const k of IPV6_SYSCTLS) n.sysctl.set(k, '0');
     if (this.brNetfilter) n.sysctl.set(BRIDGE_SYSCTL, '1');
     this.nss.set(key(name), n);
@@ -666,7 +708,7 @@ export class FakeSystem implements Runner {
   }
 
   private newLink(n: FakeNs, name: string, kind: LinkKind, mac?: string): FakeLink {
-    const l: FakeLink = { name, ifindex: n.nextIfindex++, kind, mac: mac ?? this.nextMac(), macSet: false, up: false, master: null, addrs: [], peer: null };
+    const l: FakeLink = { name, ifindex: n.nextIfindex++, kind, mac: mac ?? this.nextMac(), macSet: false, up: false, master: null, addrs: [], peer: null, acceptRa: '1' };
     n.links.set(name, l);
     return l;
   }
@@ -705,20 +747,21 @@ export class FakeSystem implements Runner {
     if (l.up === up) return;
     l.up = up;
     if (!up) {
-      // A link going down takes every route through it along.
+      // A link going down takes every route through it along, and its IPv6 addresses (keep_addr_on_down 0).
       n.routes = n.routes.filter((r) => r.dev !== l.name);
+      l.addrs = l.addrs.filter((a) => a.family === 4);
       return;
     }
-    if (l.kind === 'loopback' && !l.addrs.length) l.addrs.push({ local: '127.0.0.1', prefixlen: 8, brd: null, scope: 'host', secondary: false });
+    if (l.kind === 'loopback' && !l.addrs.length) l.addrs.push({ local: '127.0.0.1', prefixlen: 8, brd: null, scope: 'host', secondary: false, family: 4 });
     for (const a of l.addrs) if (!a.secondary) this.addConnected(n, l, a);
   }
 
-  /** The prefix route the kernel adds for a primary address on an up link. */
+  /** The prefix route the kernel adds for a primary address on an up link (IPv6: no source, metric 256). */
   private addConnected(n: FakeNs, l: FakeLink, a: FakeAddr): void {
-    if (!l.up || l.kind === 'loopback' || a.scope === 'host' || a.prefixlen === 32) return;
+    if (!l.up || l.kind === 'loopback' || a.scope === 'host' || a.prefixlen === (a.family === 4 ? 32 : 128)) return;
     const dst = networkOf(`${a.local}/${a.prefixlen}`);
     if (n.routes.some((r) => r.dst === dst && r.dev === l.name && r.gateway === null)) return;
-    n.routes.push({ dst, gateway: null, dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.local });
+    n.routes.push({ dst, family: a.family, gateway: null, dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.family === 4 ? a.local : null });
   }
 
   // ---- ip lines ----------------------------------------------------------
@@ -774,7 +817,7 @@ export class FakeSystem implements Runner {
         if (to.links.has(l.name)) throw new Refusal('RTNETLINK answers: File exists');
         // Moving a link drops its addresses, routes, master and up state.
         this.removeLink(n, l.name, false);
-        Object.assign(l, { addrs: [], master: null, up: false, ifindex: to.nextIfindex++ });
+        Object.assign(l, { addrs: [], master: null, up: false, ifindex: to.nextIfindex++, acceptRa: '1' });
         to.links.set(l.name, l);
         if (l.peer) {
           const other = this.nss.get(l.peer.ns)?.links.get(l.peer.name);
@@ -789,6 +832,19 @@ export class FakeSystem implements Runner {
       this.removeLink(n, m[1]!);
       return;
     }
+    if (obj === 'addr' && verb === 'add' && w[2]?.includes(':')) {
+      // IPv6: never a brd from l3ctl (an operator's is ignored), duplicate address detection not modelled.
+      const m = shape(/^addr add (\S+)\/(\d+) scope (global) dev (\S+)$/, /^addr add (\S+)\/(\d+)(?: brd \S+)?(?: scope (\w+))? dev (\S+)(?: nodad)?$/);
+      const [, local, len, scope, dev] = m;
+      if (ipVersion(local!) !== 6 || Number(len) > 128) throw new Refusal(`Error: any valid prefix is expected rather than "${local}/${len}".`, true);
+      const l = this.dev(n, dev!);
+      const prefixlen = Number(len);
+      if (l.addrs.some((a) => a.family === 6 && a.local === local && a.prefixlen === prefixlen)) throw new Refusal('Error: ipv6: address already assigned.');
+      const a: FakeAddr = { local: local!, prefixlen, brd: null, scope: (scope ?? 'global') as FakeAddr['scope'], secondary: false, family: 6 };
+      l.addrs.push(a);
+      this.addConnected(n, l, a);
+      return;
+    }
     if (obj === 'addr' && verb === 'add') {
       const m = shape(/^addr add (\S+)\/(\d+) brd (\S+) scope (global) dev (\S+)$/, /^addr add (\S+)\/(\d+)(?: brd (\S+))?(?: scope (\w+))? dev (\S+)$/);
       const [, local, len, brd, scope, dev] = m;
@@ -797,24 +853,35 @@ export class FakeSystem implements Runner {
       const prefixlen = Number(len);
       if (l.addrs.some((a) => a.local === local && a.prefixlen === prefixlen)) throw new Refusal('Error: ipv4: Address already assigned.');
       const net = networkOf(`${local}/${prefixlen}`);
-      const secondary = l.addrs.some((a) => !a.secondary && a.prefixlen === prefixlen && networkOf(`${a.local}/${a.prefixlen}`) === net);
-      const a: FakeAddr = { local: local!, prefixlen, brd: brd ?? null, scope: (scope ?? 'global') as FakeAddr['scope'], secondary };
+      const secondary = l.addrs.some((a) => a.family === 4 && !a.secondary && a.prefixlen === prefixlen && networkOf(`${a.local}/${a.prefixlen}`) === net);
+      const a: FakeAddr = { local: local!, prefixlen, brd: brd ?? null, scope: (scope ?? 'global') as FakeAddr['scope'], secondary, family: 4 };
       const firstSecondary = l.addrs.findIndex((x) => x.secondary);
       if (secondary || firstSecondary < 0) l.addrs.push(a);
       else l.addrs.splice(firstSecondary, 0, a);
       if (!secondary) this.addConnected(n, l, a);
       return;
     }
+    if (obj === 'addr' && verb === 'del' && w[2]?.includes(':')) {
+      const m = shape(/^addr del (\S+)\/(\d+) dev (\S+)$/);
+      const l = this.dev(n, m[3]!);
+      const i = l.addrs.findIndex((a) => a.family === 6 && a.local === m[1] && a.prefixlen === Number(m[2]));
+      if (i < 0) throw new Refusal('Error: ipv6: address not found.');
+      const [gone] = l.addrs.splice(i, 1);
+      // Its prefix route goes (unless another address holds the prefix); routes through a nexthop in it stay.
+      const net = networkOf(`${gone!.local}/${gone!.prefixlen}`);
+      if (!l.addrs.some((a) => a.family === 6 && networkOf(`${a.local}/${a.prefixlen}`) === net)) n.routes = n.routes.filter((r) => !(r.dst === net && r.dev === l.name && r.gateway === null));
+      return;
+    }
     if (obj === 'addr' && verb === 'del') {
       const m = shape(/^addr del (\S+)\/(\d+) dev (\S+)$/);
       const l = this.dev(n, m[3]!);
-      const i = l.addrs.findIndex((a) => a.local === m[1] && a.prefixlen === Number(m[2]));
+      const i = l.addrs.findIndex((a) => a.family === 4 && a.local === m[1] && a.prefixlen === Number(m[2]));
       if (i < 0) throw new Refusal('Error: ipv4: Address not found.');
       const [gone] = l.addrs.splice(i, 1);
       const dropped = [gone!.local];
       if (!gone!.secondary) {
         const net = networkOf(`${gone!.local}/${gone!.prefixlen}`);
-        const same = l.addrs.filter((a) => a.secondary && a.prefixlen === gone!.prefixlen && networkOf(`${a.local}/${a.prefixlen}`) === net);
+        const same = l.addrs.filter((a) => a.family === 4 && a.secondary && a.prefixlen === gone!.prefixlen && networkOf(`${a.local}/${a.prefixlen}`) === net);
         if (same.length && n.sysctl.get('net.ipv4.conf.all.promote_secondaries') === '1') {
           same[0]!.secondary = false;
         } else {
@@ -829,32 +896,34 @@ export class FakeSystem implements Runner {
       } else {
         n.routes = n.routes.filter((r) => r.prefsrc !== gone!.local);
       }
-      // The last IPv4 address gone: IP is off on the link, its routes with it.
-      if (!l.addrs.some((a) => a.scope !== 'link')) n.routes = n.routes.filter((r) => r.dev !== l.name);
+      // The last IPv4 address gone: IPv4 is off on the link, its IPv4 routes with it.
+      if (!l.addrs.some((a) => a.family === 4 && a.scope !== 'link')) n.routes = n.routes.filter((r) => !(r.family === 4 && r.dev === l.name));
       return;
     }
     if (obj === 'route' && (verb === 'replace' || (operator && verb === 'add'))) {
       const m = shape(
-        /^route replace (?:to )?(\S+) (?:via (\S+)(?: dev (\S+))?|dev (\S+) proto kernel scope link src (\S+))$/,
-        /^route (?:replace|add) (?:to )?(\S+) (?:via (\S+)(?: dev (\S+))?|dev (\S+)(?: proto kernel)?(?: scope link)?(?: src (\S+))?)$/,
+        /^route replace (?:to )?(\S+) (?:via (\S+)(?: dev (\S+))?|dev (\S+) (?:proto kernel scope link src (\S+)|proto kernel metric 256))$/,
+        /^route (?:replace|add) (?:to )?(\S+) (?:via (\S+)(?: dev (\S+))?|dev (\S+)(?: proto kernel)?(?: scope link)?(?: src (\S+))?(?: metric \d+)?)$/,
       );
-      const dst = this.routeDst(m[1]!);
+      // `default` takes its family from the nexthop (a batch line has no -6).
+      const family = (m[2] ?? m[1]!).includes(':') ? 6 : 4;
+      const dst = this.routeDst(m[1]!, family);
       let route: FakeRoute;
       if (m[2] !== undefined) {
-        if (!isIPv4(m[2])) throw new Refusal(`Error: inet address is expected rather than "${m[2]}".`, true);
+        if (ipVersion(m[2]) !== family) throw new Refusal(`Error: ${family === 4 ? 'inet' : 'inet6'} address is expected rather than "${m[2]}".`, true);
         if (m[3] !== undefined) this.dev(n, m[3]);
         // The nexthop must be on a link: covered by a link-scope route (through `dev` when given).
         const onLink = n.routes
-          .filter((r) => r.gateway === null && r.scope === 'link' && contains(r.dst, m[2]!) && (m[3] === undefined || r.dev === m[3]))
+          .filter((r) => r.family === family && r.gateway === null && r.scope === 'link' && contains(r.dst, m[2]!) && (m[3] === undefined || r.dev === m[3]))
           .sort((a, b) => parseCidr(b.dst)!.prefix - parseCidr(a.dst)!.prefix);
-        if (!onLink.length) throw new Refusal('Error: Nexthop has invalid gateway.');
-        route = { dst, gateway: m[2], dev: onLink[0]!.dev, protocol: 'boot', scope: 'universe', prefsrc: null };
+        if (!onLink.length) throw new Refusal(family === 4 ? 'Error: Nexthop has invalid gateway.' : 'RTNETLINK answers: No route to host');
+        route = { dst, family, gateway: m[2], dev: onLink[0]!.dev, protocol: 'boot', scope: 'universe', prefsrc: null };
       } else {
         const l = this.dev(n, m[4]!);
         if (!l.up) throw new Refusal('Error: Nexthop device is not up.');
         const src = m[5];
         if (src !== undefined && ![...n.links.values()].some((x) => x.addrs.some((a) => a.local === src))) throw new Refusal('Error: Invalid prefsrc address.');
-        route = { dst, gateway: null, dev: l.name, protocol: line.includes('proto kernel') ? 'kernel' : 'boot', scope: 'link', prefsrc: src ?? null };
+        route = { dst, family, gateway: null, dev: l.name, protocol: line.includes('proto kernel') ? 'kernel' : 'boot', scope: 'link', prefsrc: src ?? null };
       }
       const i = n.routes.findIndex((r) => r.dst === dst);
       if (i >= 0 && verb === 'add') throw new Refusal('RTNETLINK answers: File exists');
@@ -864,7 +933,7 @@ export class FakeSystem implements Runner {
     }
     if (obj === 'route' && (verb === 'del' || verb === 'delete')) {
       const m = shape(/^route del (\S+) via (\S+)$/, /^route (?:del|delete) (?:to )?(\S+)(?: via (\S+))?(?: dev (\S+))?$/);
-      const dst = this.routeDst(m[1]!);
+      const dst = this.routeDst(m[1]!, (m[2] ?? m[1]!).includes(':') ? 6 : 4);
       const i = n.routes.findIndex((r) => r.dst === dst && (m[2] === undefined || r.gateway === m[2]) && (m[3] === undefined || r.dev === m[3]));
       if (i < 0) throw new Refusal('RTNETLINK answers: No such process');
       n.routes.splice(i, 1);
@@ -873,10 +942,10 @@ export class FakeSystem implements Runner {
     throw new Unmodelled(line);
   }
 
-  /** A route destination as ip reads it: `default`, a bare address (/32) or a network CIDR. */
-  private routeDst(s: string): string {
-    if (s === 'default') return '0.0.0.0/0';
-    const c = s.includes('/') ? s : `${s}/32`;
+  /** A route destination as ip reads it: `default`, a bare address (/32, /128) or a network CIDR. */
+  private routeDst(s: string, family: 4 | 6 = 4): string {
+    if (s === 'default') return family === 4 ? '0.0.0.0/0' : '::/0';
+    const c = s.includes('/') ? s : `${s}/${s.includes(':') ? 128 : 32}`;
     const p = parseCidr(c);
     if (!p) throw new Refusal(`Error: any valid prefix is expected rather than "${s}".`, true);
     if (networkOf(c) !== `${p.addr}/${p.prefix}`) throw new Refusal('Error: Invalid prefix for given prefix length.');
@@ -891,7 +960,7 @@ export class FakeSystem implements Runner {
       const lo = l.kind === 'loopback';
       const flags = lo ? (l.up ? ['LOOPBACK', 'UP', 'LOWER_UP'] : ['LOOPBACK']) : carrier ? ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'] : l.up ? ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP'] : ['BROADCAST', 'MULTICAST'];
       const peer = l.peer ? this.nss.get(l.peer.ns)?.links.get(l.peer.name) : undefined;
-      const inet = l.addrs.map((a) => ({
+      const inet = l.addrs.filter((a) => a.family === 4).map((a) => ({
         family: 'inet',
         local: a.local,
         prefixlen: a.prefixlen,
@@ -902,7 +971,10 @@ export class FakeSystem implements Runner {
         valid_life_time: 4294967295,
         preferred_life_time: 4294967295,
       }));
-      const inet6 = !l.up ? [] : lo ? [{ family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' }] : [{ family: 'inet6', local: linkLocal(l.mac), prefixlen: 64, scope: 'link' }];
+      // Global IPv6 addresses first, then the kernel's own (::1, the EUI-64 link-local of an up link).
+      const own6 = l.addrs.filter((a) => a.family === 6).map((a) => ({ family: 'inet6', local: a.local, prefixlen: a.prefixlen, scope: a.scope }));
+      const kernels = !l.up ? [] : lo ? [{ family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' }] : [{ family: 'inet6', local: linkLocal(l.mac), prefixlen: 64, scope: 'link' }];
+      const inet6 = l.ipv6Off === '1' ? [] : [...own6, ...kernels];
       return {
         ifindex: l.ifindex,
         ...(peer ? { link_index: peer.ifindex } : {}),
@@ -923,8 +995,25 @@ export class FakeSystem implements Runner {
     });
   }
 
+  /** `ip -6 -j route show table main`: ours, and the kernel's fe80::/64 on every up link. */
+  private routes6Json(n: FakeNs): unknown[] {
+    const kernels: FakeRoute[] = [...n.links.values()].filter((l) => l.up && l.kind !== 'loopback').map((l) => ({ dst: 'fe80::/64', family: 6, gateway: null, dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: null }));
+    return sortedRoutes([...n.routes.filter((r) => r.family === 6), ...kernels]).map((r) => {
+      const l = n.links.get(r.dev);
+      return {
+        dst: dstText(r.dst),
+        ...(r.gateway ? { gateway: r.gateway } : {}),
+        dev: r.dev,
+        ...(r.protocol === 'kernel' ? { protocol: 'kernel' } : {}),
+        metric: r.gateway ? 1024 : 256,
+        flags: l && !this.carrier(n, l) ? ['linkdown'] : [],
+        pref: 'medium',
+      };
+    });
+  }
+
   private routesJson(n: FakeNs): unknown[] {
-    return sortedRoutes(n.routes).map((r) => {
+    return sortedRoutes(n.routes.filter((r) => r.family === 4)).map((r) => {
       const l = n.links.get(r.dev);
       return {
         dst: dstText(r.dst),
@@ -942,18 +1031,14 @@ export class FakeSystem implements Runner {
 /** What l3ctl reads (and must mark as reads, so --dry-run runs them). */
 function isRead(argv: string[]): boolean {
   const a = argv.join(' ');
-  return / -j (addr|route) show( table main)?$/.test(a) || / -j -batch -$/.test(a) || /^ip netns pids /.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -n /.test(a) || a === 'iptables --version';
+  return / -j (addr|route) show( table main)?$/.test(a) || / -j -batch -$/.test(a) || /^ip netns pids /.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -[ne] /.test(a) || a === 'iptables --version';
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The kernel's dump order: by destination address, then prefix length. */
+/** The kernel's dump order: IPv4 before IPv6, then by destination address, then prefix length. */
 function sortedRoutes(routes: FakeRoute[]): FakeRoute[] {
-  const keyOf = (dst: string) => {
-    const [ip, len] = dst.split('/');
-    return ip!.split('.').reduce((a, b) => a * 256 + Number(b), 0) * 64 + Number(len);
-  };
-  return routes.map((r) => ({ r, k: keyOf(r.dst) })).sort((a, b) => a.k - b.k || cmp(a.r.dev, b.r.dev)).map((x) => x.r);
+  return [...routes].sort((a, b) => compareCidr(a.dst, b.dst) || cmp(a.dev, b.dev));
 }
 
 /** A fake for one test: verify() runs when the test ends, so an unmodelled command or a refusal fails it. */

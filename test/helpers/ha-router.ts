@@ -11,10 +11,11 @@ export const FIP = '203.0.113.20';
 /** What keepalived holds on the master: the internal and gateway addresses and the FIP. */
 export const HELD_ON_MASTER = [`${VM.gateway}/24`, `${FIP}/32`, `${GW_IP}/24`].sort();
 
-export interface StoredPort { id: string; network_id: string; ip_address: string; mac_address: string }
+export interface StoredPort { id: string; network_id: string; fixed_ips: { subnet_id: string; ip_address: string }[]; mac_address: string }
+export interface StoredSubnet { id: string; cidr: string; gateway_ip: string | null; ipv6_ra_mode: string | null; ipv6_address_mode: string | null }
 export interface Stored {
   config: Record<string, string>;
-  networks: { id: string; name: string; cidr: string; gateway_ip: string | null; external: boolean; bridge: string | null }[];
+  networks: { id: string; name: string; subnets: StoredSubnet[]; external: boolean; bridge: string | null }[];
   routers: { id: string; name: string; gateway: StoredPort | null; interfaces: StoredPort[]; routes: { destination: string; nexthop: string }[]; ha: boolean; ha_vr_id: number | null }[];
   floatingips: { floating_ip_address: string; fixed_ip_address: string | null; router_id: string | null }[];
 }

@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 const SERVER = `
 const net = require('node:net');
 const s = net.createServer((c) => { c.end(c.remoteAddress.replace(/^::ffff:/, '') + '\\n'); });
-s.listen(Number(process.argv[1]), '0.0.0.0', () => process.stdout.write('ready\\n'));
+s.listen(Number(process.argv[1]), process.argv[2] || '0.0.0.0', () => process.stdout.write('ready\\n'));
 setTimeout(() => process.exit(0), 120000).unref();
 `;
 
@@ -24,9 +24,10 @@ export interface Server {
   stop(): void;
 }
 
-export function startServer(ns: string, port: number): Promise<Server> {
+/** HOST: where it listens; `::` takes IPv6 and IPv4 (as ::ffff:…, shown without the prefix). */
+export function startServer(ns: string, port: number, host = '0.0.0.0'): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER, String(port), host], { stdio: ['ignore', 'pipe', 'pipe'] });
     const stop = () => {
       if (child.exitCode === null && child.pid) child.kill('SIGKILL');
     };
@@ -51,5 +52,6 @@ export function connectFrom(ns: string, host: string, port: number, local?: stri
 }
 
 export function ping(ns: string, host: string, count = 1): boolean {
-  return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-n', '-q', '-c', String(count), '-W', '1', host], { timeout: 10_000 }).status === 0;
+  const family = host.includes(':') ? ['-6'] : [];
+  return spawnSync('ip', ['netns', 'exec', ns, 'ping', ...family, '-n', '-q', '-c', String(count), '-W', '1', host], { timeout: 10_000 }).status === 0;
 }

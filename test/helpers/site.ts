@@ -5,6 +5,7 @@
 // 203.0.113.20 -> 198.51.100.5. Fixed ids (their first 11 characters differ: kernel names), so that
 // tests can name them.
 import type { State } from '../../src/model/types.js';
+import { net, port } from './one-subnet.js';
 
 export const IDS = {
   ext: 'e1000000-0000-4000-8000-000000000001',
@@ -20,11 +21,11 @@ export const NODE_CONFIG = { host_namespace: 'l3ctl-t-unit-site' };
 
 export function siteState(): State {
   return {
-    version: 2,
+    version: 3,
     config: { ...NODE_CONFIG, external_network_bridge: '', send_arp_for_ha: '0' },
     networks: [
-      { id: IDS.ext, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
-      { id: IDS.priv, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
+      net({ id: IDS.ext, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
+      net({ id: IDS.priv, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }),
     ],
     routers: [
       {
@@ -33,8 +34,8 @@ export function siteState(): State {
         admin_state_up: true,
         ha: false,
         ha_vr_id: null,
-        gateway: { id: IDS.gw, network_id: IDS.ext, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:10', admin_state_up: true },
-        interfaces: [{ id: IDS.qr, network_id: IDS.priv, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }],
+        gateway: port({ id: IDS.gw, network_id: IDS.ext, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:10', admin_state_up: true }),
+        interfaces: [port({ id: IDS.qr, network_id: IDS.priv, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true })],
         routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
       },
     ],

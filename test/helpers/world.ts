@@ -5,6 +5,7 @@
 import type { System } from '../../src/agent/pass.js';
 import { effectiveConfig } from '../../src/model/config.js';
 import { emptyState, type State } from '../../src/model/types.js';
+import { net, port } from './one-subnet.js';
 import { applyPlans, planHostLeftovers, planNetworkBridges, planRouterPass } from '../../src/agent/pass.js';
 import { isEmptyPlan, type Plan } from '../../src/agent/steps.js';
 import type { Runner } from '../../src/linux/runner.js';
@@ -42,18 +43,18 @@ export function world(opts: WorldOptions = {}): State {
   const s = emptyState();
   s.config = { host_namespace: HOST, external_network_bridge: '', send_arp_for_ha: '3', ...opts.config };
   s.networks.push(
-    { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
-    { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
-    { id: PRIV2, name: 'priv2', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null },
+    net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
+    net({ id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }),
+    net({ id: PRIV2, name: 'priv2', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null }),
   );
   s.routers.push({
     id: R,
     name: 'r1',
     admin_state_up: true,
-    gateway: opts.gateway ? { id: GWP, network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true } : null,
+    gateway: opts.gateway ? port({ id: GWP, network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }) : null,
     interfaces: [
-      ...(opts.port ? [{ id: QRP, network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true }] : []),
-      ...(opts.port2 ? [{ id: QRP2, network_id: PRIV2, ip_address: '192.0.2.1', mac_address: 'fa:16:3e:00:00:03', admin_state_up: true }] : []),
+      ...(opts.port ? [port({ id: QRP, network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true })] : []),
+      ...(opts.port2 ? [port({ id: QRP2, network_id: PRIV2, ip_address: '192.0.2.1', mac_address: 'fa:16:3e:00:00:03', admin_state_up: true })] : []),
     ],
     routes: (opts.routes ?? []).map(([destination, nexthop]) => ({ destination, nexthop })),
     ha: false,

@@ -28,13 +28,13 @@ describe('bench stores', () => {
     assert.equal(state.routers.length, 10);
     assert.equal(state.floatingips.length, 50);
     const r0 = state.routers[0]!;
-    assert.equal(r0.gateway!.ip_address, '203.0.113.2');
-    assert.deepEqual(r0.interfaces.map((p) => p.ip_address), ['198.51.100.1', '198.51.100.17']);
+    assert.equal(r0.gateway!.fixed_ips[0]!.ip_address, '203.0.113.2');
+    assert.deepEqual(r0.interfaces.map((p) => p.fixed_ips[0]!.ip_address), ['198.51.100.1', '198.51.100.17']);
     // FIP j of router r: host 1 + j div I of subnet j mod I; gateways and FIPs in the harness's order.
     assert.deepEqual(state.floatingips.slice(0, 5).map((f) => [f.floating_ip_address, f.fixed_ip_address]), [
       ['203.0.113.3', '198.51.100.2'], ['203.0.113.4', '198.51.100.18'], ['203.0.113.5', '198.51.100.3'], ['203.0.113.6', '198.51.100.19'], ['203.0.113.7', '198.51.100.4'],
     ]);
-    assert.equal(state.routers[9]!.gateway!.ip_address, '203.0.113.56');
+    assert.equal(state.routers[9]!.gateway!.fixed_ips[0]!.ip_address, '203.0.113.56');
     assert.deepEqual(spare, { fip: '203.0.113.62', fixed: '198.51.100.20', router: 'r0' });
   });
 

@@ -22,6 +22,7 @@ import { configGet, configList, configSet, configUnset } from '../../src/cli/con
 import { agentStatus, agentSync } from '../../src/cli/agent.js';
 import { completion, completionScript } from '../../src/cli/completion.js';
 import type { IOInit } from '../../src/cli/io.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const R1 = 'e0000004-0000-4000-8000-000000000004';
 const EXT = 'e0000001-0000-4000-8000-000000000001';
@@ -57,9 +58,10 @@ describe('network', () => {
     await refused(({ io }) => networkAdd({ name: 'n9', cidr: '192.0.2.128/25', bridge: 'a bridge name too long' }, io), /invalid bridge name/);
     const t = setup({ format: 'json' });
     await networkAdd({ name: 'n9', cidr: '192.0.2.128/25', id: 'e0000000-0000-4000-8000-0000000000aa' }, t.io);
-    const n = stored().networks.find((x) => x.name === 'n9');
-    assert.deepEqual(n, { id: 'e0000000-0000-4000-8000-0000000000aa', name: 'n9', cidr: '192.0.2.128/25', gateway_ip: '192.0.2.129', external: false, bridge: null });
-    assert.deepEqual(JSON.parse(t.stdout()), { id: n!.id, name: 'n9', cidr: '192.0.2.128/25', gateway_ip: '192.0.2.129', 'router:external': false, bridge: 'brqe0000000-00' });
+    const n = stored().networks.find((x) => x.name === 'n9')!;
+    const sn = { id: n.subnets[0]!.id, cidr: '192.0.2.128/25', gateway_ip: '192.0.2.129', ip_version: 4, ipv6_ra_mode: null, ipv6_address_mode: null };
+    assert.deepEqual(n, { id: 'e0000000-0000-4000-8000-0000000000aa', name: 'n9', subnets: [sn], external: false, bridge: null });
+    assert.deepEqual(JSON.parse(t.stdout()), { id: n.id, name: 'n9', cidr: '192.0.2.128/25', gateway_ip: '192.0.2.129', 'router:external': false, bridge: 'brqe0000000-00', subnets: [{ ...sn, ip_version: 4 }] });
     assert.match(mutating(t.runner), /link add brqe0000000-00 type bridge/);
   });
 
@@ -153,7 +155,7 @@ describe('router', () => {
     await routerList({}, t.io);
     assert.deepEqual(JSON.parse(t.stdout()), [{
       id: R1, name: 'r1', admin_state_up: true,
-      external_gateway_info: { network_id: EXT, external_fixed_ips: [{ ip_address: '203.0.113.10' }] },
+      external_gateway_info: { network_id: EXT, external_fixed_ips: [{ subnet_id: stored().networks.find((n) => n.id === EXT)!.subnets[0]!.id, ip_address: '203.0.113.10' }] },
       interfaces: 1, routes: 1, floating_ips: 1, ha: false, ha_state: null,
     }]);
   });
@@ -195,9 +197,9 @@ describe('router', () => {
 describe('interface and gateway', () => {
   it('interface add: external network, bad IP, second port refused; a new port printed', async () => {
     await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'ext' }, io), /network 'ext' is external/);
-    await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'n3', ip: '198.51.100.7' }, io), /interface IP 198\.51\.100\.7 on network 'n3' is outside/);
+    await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'n3', ip: ['198.51.100.7'] }, io), /interface IP 198\.51\.100\.7 on network 'n3' is outside/);
     await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'n3', mac: 'zz' }, io), /invalid MAC address 'zz'/);
-    await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'priv', ip: '198.51.100.9' }, io), /already has a port on network 'priv'/);
+    await refused(({ io }) => interfaceAdd({ router: 'r1', network: 'priv', ip: ['198.51.100.9'] }, io), /already has a port on network 'priv'/);
     const t = setup({ format: 'value', columns: ['ip_address', 'device'] });
     await interfaceAdd({ router: 'r1', network: 'n3', id: 'e0000000-0000-4000-8000-0000000000cc' }, t.io);
     assert.equal(t.stdout(), '192.0.2.1\tqr-e0000000-00\n');
@@ -222,12 +224,13 @@ describe('interface and gateway', () => {
 
   it('gateway set: an internal network is exit 2; clear: refused while FIPs use it', async () => {
     await refused(({ io }) => gatewaySet({ router: 'r1', network: 'priv' }, io), /network 'priv' is not external/);
-    await refused(({ io }) => gatewaySet({ router: 'r1', network: 'ext', ip: '203.0.113.1' }, io), /already used by the gateway IP of network 'ext'/);
+    await refused(({ io }) => gatewaySet({ router: 'r1', network: 'ext', ip: ['203.0.113.1'] }, io), /already used by the gateway IP of network 'ext'/);
     await refused(({ io }) => gatewayClear({ router: 'r1' }, io), /gateway is in use by floating IP 203\.0\.113\.20/);
     const t = setup({ format: 'json', columns: ['external_gateway_info'] });
-    await gatewaySet({ router: 'r1', network: 'ext', ip: '203.0.113.11' }, t.io);
-    assert.deepEqual(JSON.parse(t.stdout()), { external_gateway_info: { network_id: EXT, external_fixed_ips: [{ ip_address: '203.0.113.11' }] } });
-    assert.equal(stored().routers[0]!.gateway!.ip_address, '203.0.113.11');
+    await gatewaySet({ router: 'r1', network: 'ext', ip: ['203.0.113.11'] }, t.io);
+    const extSubnet = stored().networks.find((n) => n.id === EXT)!.subnets[0]!.id;
+    assert.deepEqual(JSON.parse(t.stdout()), { external_gateway_info: { network_id: EXT, external_fixed_ips: [{ subnet_id: extSubnet, ip_address: '203.0.113.11' }] } });
+    assert.equal(stored().routers[0]!.gateway!.fixed_ips[0]!.ip_address, '203.0.113.11');
   });
 });
 
@@ -251,9 +254,9 @@ describe('fip', () => {
   it('associate: a fixed IP on subnets of several routers needs --router (exit 2 naming them)', async () => {
     // A second router behind its own copy of 198.51.100.0/24 (tenants reuse address space).
     const s = structuredClone(FIXTURE);
-    s.networks.push({ id: 'e0000000-0000-4000-8000-0000000000d1', name: 'priv2', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null });
+    s.networks.push(net({ id: 'e0000000-0000-4000-8000-0000000000d1', name: 'priv2', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }));
     s.routers.push({ id: 'e0000000-0000-4000-8000-0000000000d2', name: 'r2', admin_state_up: true, gateway: null, routes: [], ha: false, ha_vr_id: null,
-      interfaces: [{ id: 'e0000000-0000-4000-8000-0000000000d3', network_id: 'e0000000-0000-4000-8000-0000000000d1', ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:d3', admin_state_up: true }] });
+      interfaces: [port({ id: 'e0000000-0000-4000-8000-0000000000d3', network_id: 'e0000000-0000-4000-8000-0000000000d1', ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:d3', admin_state_up: true })] });
     writeFileSync(store.path, JSON.stringify(s));
     const before = readStore(store.path);
     const t = setup();
@@ -332,5 +335,50 @@ describe('agent and completion', () => {
     const t = setup({ quiet: true });
     await completion({ shell: 'fish' }, t.io);
     assert.equal(t.stdout(), completionScript('fish'));
+  });
+});
+
+describe('HA routers are IPv4 only (issue 19 with issue 20)', () => {
+  const HA_R = 'e00000a1-0000-4000-8000-0000000000a1';
+  const DUAL = 'e00000a2-0000-4000-8000-0000000000a2';
+  const SIX = 'e00000a3-0000-4000-8000-0000000000a3';
+  /** The fixture with an HA network, an HA router without ports, a dual-stack network and an IPv6-only one. */
+  function haText(): string {
+    const s = structuredClone(FIXTURE);
+    s.config = { ...s.config, ha_network: 'ha', ha_node_address: '169.254.192.7' };
+    s.networks.push(net({ id: 'e00000a0-0000-4000-8000-0000000000a0', name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: null }));
+    const dual = net({ id: DUAL, name: 'dual', cidr: '192.0.2.128/26', gateway_ip: '192.0.2.129', external: false, bridge: null });
+    dual.subnets.push({ id: 'e00000b2-0000-4000-8000-0000000000b2', cidr: '2001:db8:2::/64', gateway_ip: '2001:db8:2::1', ip_version: 6, ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+    const six = { id: SIX, name: 'six', subnets: [{ id: 'e00000b3-0000-4000-8000-0000000000b3', cidr: '2001:db8:3::/64', gateway_ip: '2001:db8:3::1', ip_version: 6 as const, ipv6_ra_mode: null, ipv6_address_mode: null }], external: false, bridge: null };
+    s.networks.push(dual, six);
+    // Disabled: nothing of it runs (no keepalived under a recording runner), its store still counts.
+    s.routers.push({ id: HA_R, name: 'rha', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: true, ha_vr_id: 1 });
+    return JSON.stringify(s, null, 2) + '\n';
+  }
+
+  it('an IPv6 address for an HA router is exit 2 with the store unchanged; on a dual-stack network it takes the IPv4 subnet alone, with a warning', async () => {
+    const before = haText();
+    writeFileSync(store.path, before);
+    for (const [call, message] of [
+      [(io: ReturnType<typeof setup>['io']) => interfaceAdd({ router: 'rha', network: 'six' }, io), /^network 'six' \(2001:db8:3::\/64\) is IPv6 and router 'rha' is an HA router: HA routers are IPv4 only/],
+      [(io: ReturnType<typeof setup>['io']) => interfaceAdd({ router: 'rha', network: 'dual', ip: ['2001:db8:2::9'] }, io), /^interface IP 2001:db8:2::9 is IPv6 and router 'rha' is an HA router/],
+    ] as const) {
+      const t = setup();
+      await assert.rejects(call(t.io), (e: L3ctlError) => e instanceof UsageError && e.exitCode === EXIT.usage && message.test(e.message) && /legacy router/.test(e.hint ?? ''));
+      assert.equal(readStore(store.path), before, 'store untouched');
+    }
+    const t = setup({ format: 'value', columns: ['ip_address'] });
+    await interfaceAdd({ router: 'rha', network: 'dual' }, t.io);
+    assert.equal(t.stdout(), '192.0.2.129\n', 'the IPv4 address only');
+    assert.deepEqual(stored().routers.find((x) => x.name === 'rha')!.interfaces[0]!.fixed_ips.map((f) => f.ip_address), ['192.0.2.129']);
+    assert.match(t.stderr(), /warning: router 'rha' gets no address on 2001:db8:2::\/64: HA routers are IPv4 only/);
+  });
+
+  it('a store or document with an IPv6 address on an HA router port fails the whole-state check', async () => {
+    const { stateProblems } = await import('../../src/model/validate.js');
+    const s = JSON.parse(haText()) as State;
+    const r = s.routers.find((x) => x.name === 'rha')!;
+    r.interfaces.push({ id: 'e00000c1-0000-4000-8000-0000000000c1', network_id: DUAL, fixed_ips: [{ subnet_id: 'e00000b2-0000-4000-8000-0000000000b2', ip_address: '2001:db8:2::1' }], mac_address: 'fa:16:3e:00:00:c1', admin_state_up: true });
+    assert.deepEqual(stateProblems(s).map((p) => p.message), ["interface 2001:db8:2::1 of HA router 'rha' is IPv6: HA routers are IPv4 only (IPv6 is off in their namespace; a dual-stack network gives them its IPv4 subnet alone)"]);
   });
 });

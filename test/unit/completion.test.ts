@@ -12,6 +12,7 @@ import { SHELLS } from '../../src/cli/commands.js';
 import { FILES, cmdTree, complete } from '../../src/cli/complete.js';
 import { keySpecs, specOf } from '../../src/cli/spec.js';
 import type { State } from '../../src/model/types.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const R1 = '11111111-aaaa-4aaa-8aaa-000000000001';
 const R2 = '22222222-bbbb-4bbb-8bbb-000000000002';
@@ -21,20 +22,20 @@ const PRIV2 = '55555555-eeee-4eee-8eee-000000000005';
 const PORT = '66666666-ffff-4fff-8fff-000000000006';
 
 const state: State = {
-  version: 1,
+  version: 3,
   config: {},
   networks: [
-    { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
-    { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
-    { id: PRIV2, name: 'priv2', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null },
+    net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
+    net({ id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }),
+    net({ id: PRIV2, name: 'priv2', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null }),
   ],
   routers: [
     {
       id: R1,
       name: 'r1',
       admin_state_up: true,
-      gateway: { id: '77777777-0000-4000-8000-000000000007', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true },
-      interfaces: [{ id: PORT, network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true }],
+      gateway: port({ id: '77777777-0000-4000-8000-000000000007', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }),
+      interfaces: [port({ id: PORT, network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true })],
       routes: [{ destination: '192.0.2.128/25', nexthop: '198.51.100.254' }],
       ha: false,
       ha_vr_id: null,
@@ -69,7 +70,7 @@ function bashComplete(words: string[], env: Record<string, string> = { L3CTL_STO
 }
 
 const CASES: [string, string[], string[]][] = [
-  ['nouns', [''], ['network', 'router', 'interface', 'gateway', 'fip', 'route', 'config', 'agent', 'diagnose', 'lab', 'export', 'diff', 'apply', 'completion']],
+  ['nouns', [''], ['network', 'subnet', 'router', 'interface', 'gateway', 'fip', 'route', 'config', 'agent', 'diagnose', 'lab', 'export', 'diff', 'apply', 'completion']],
   ['noun prefix', ['ro'], ['router', 'route']],
   ['verbs', ['router', ''], ['add', 'delete', 'list', 'show', 'enable', 'disable', 'exec', 'set', 'standby']],
   ['router names', ['router', 'show', ''], ['r1', 'r2']],
@@ -97,6 +98,9 @@ const CASES: [string, string[], string[]][] = [
   ['boolean config values', ['config', 'set', 'use_namespaces', ''], ['true', 'false']],
   ['completion shells', ['completion', ''], ['bash', 'zsh', 'fish']],
   ['options of the command, then global ones', ['router', 'add', '--d'], ['--disabled', '--dry-run']],
+  ['subnets of the network for subnet delete', ['subnet', 'delete', 'priv', ''], ['198.51.100.0/24']],
+  ['networks for subnet add', ['subnet', 'add', 'pr'], ['priv', 'priv2']],
+  ['--ipv6-ra-mode values', ['subnet', 'add', 'priv', '2001', ':', 'db8', ':', '1', ':', ':/64', '--ipv6-ra-mode', ''], ['slaac', 'dhcpv6-stateless', 'dhcpv6-stateful']],
   ['hidden aliases are not offered', ['router-'], []],
 ];
 
@@ -122,10 +126,10 @@ test('fip associate --router with overlapping tenant subnets: every router holdi
   try {
     const s = structuredClone(state);
     // r2 behind its own 198.51.100.0/24, r3 behind 192.0.2.0/25 only.
-    s.networks.push({ id: 'aaaaaaaa-0000-4000-8000-00000000000a', name: 'priv3', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null });
-    s.routers[1]!.interfaces.push({ id: 'aaaaaaaa-0000-4000-8000-00000000000b', network_id: 'aaaaaaaa-0000-4000-8000-00000000000a', ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:0b', admin_state_up: true });
+    s.networks.push(net({ id: 'aaaaaaaa-0000-4000-8000-00000000000a', name: 'priv3', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }));
+    s.routers[1]!.interfaces.push(port({ id: 'aaaaaaaa-0000-4000-8000-00000000000b', network_id: 'aaaaaaaa-0000-4000-8000-00000000000a', ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:0b', admin_state_up: true }));
     s.routers.push({ id: 'aaaaaaaa-0000-4000-8000-00000000000c', name: 'r3', admin_state_up: true, gateway: null, routes: [], ha: false, ha_vr_id: null,
-      interfaces: [{ id: 'aaaaaaaa-0000-4000-8000-00000000000d', network_id: PRIV2, ip_address: '192.0.2.1', mac_address: 'fa:16:3e:00:00:0d', admin_state_up: true }] });
+      interfaces: [port({ id: 'aaaaaaaa-0000-4000-8000-00000000000d', network_id: PRIV2, ip_address: '192.0.2.1', mac_address: 'fa:16:3e:00:00:0d', admin_state_up: true })] });
     writeFileSync(t.path, JSON.stringify(s));
     const env = { L3CTL_STORE: t.path };
     const names = (words: string[]) => (complete(words, env) as [string, string][]).map(([v]) => v);

@@ -16,6 +16,7 @@ import { DryRunFiles } from '../../src/linux/files.js';
 import { metadataProxyConfig } from '../../src/linux/haproxy.js';
 import { DryRunRunner, RecordingRunner } from '../../src/linux/runner.js';
 import { FakeHost } from '../helpers/fake-host.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const RID = '6b1c8f0e-3f4a-4d2b-9c1e-0a1b2c3d4e5f';
 const NS = `qrouter-${RID}`;
@@ -27,15 +28,15 @@ const HOST_NS = 'l3ctl-t-unit-host';
 
 function state(o: { port?: boolean; config?: Record<string, string>; up?: boolean } = {}): State {
   return {
-    version: 1,
+    version: 3,
     config: { host_namespace: HOST_NS, external_network_bridge: '', send_arp_for_ha: '0', ...o.config },
-    networks: [{ id: NET, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }],
+    networks: [net({ id: NET, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null })],
     routers: [{
       id: RID,
       name: 'r1',
       admin_state_up: o.up ?? true,
       gateway: null,
-      interfaces: o.port === false ? [] : [{ id: PORT, network_id: NET, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }],
+      interfaces: o.port === false ? [] : [port({ id: PORT, network_id: NET, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true })],
       routes: [],
       ha: false,
       ha_vr_id: null,

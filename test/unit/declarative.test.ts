@@ -14,9 +14,12 @@ import type { State } from '../../src/model/types.js';
 import { tempStore } from '../helpers/cli.js';
 import { IDS, NODE_CONFIG, siteState } from '../helpers/site.js';
 
+/** A document network or port as version 1 wrote it (one cidr, one ip_address), in version 2's shape. */
+const N = ({ cidr, gateway_ip, ...rest }: { name: string; cidr: string; gateway_ip?: string | null; [k: string]: unknown }) => ({ ...rest, subnets: [{ cidr, ...(gateway_ip === undefined ? {} : { gateway_ip }) }] });
+const P = ({ ip_address, ...rest }: { network: string; ip_address?: string; [k: string]: unknown }) => (ip_address === undefined ? rest : { ...rest, fixed_ips: [{ ip_address }] });
 const docObject = (s: State = siteState()) => parseYaml(renderDocument(toDocument(s), 'yaml')) as Record<string, any>;
 const read = (o: unknown) => readDocument(renderDocument(o as never, 'yaml'), 'site.yaml');
-const empty = (): State => ({ version: 1, config: { ...NODE_CONFIG }, networks: [], routers: [], floatingips: [] });
+const empty = (): State => ({ version: 3, config: { ...NODE_CONFIG }, networks: [], routers: [], floatingips: [] });
 let seq = 0;
 const ids = { newId: () => `${(++seq).toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`, newMac: () => `fa:16:3e:aa:00:${(++seq % 256).toString(16).padStart(2, '0')}` };
 const plan = (current: State, o: unknown, prune = false): DocumentPlan => planDocument(current, read(o), { ...ids, prune });
@@ -62,11 +65,11 @@ describe('identity and defaults', () => {
     const p = plan(empty(), o);
     assert.deepEqual(problems(p), []);
     const [ext, priv] = p.next.networks;
-    assert.equal(ext!.gateway_ip, '203.0.113.1', 'first host, as network add');
+    assert.equal(ext!.subnets[0]!.gateway_ip, '203.0.113.1', 'first host, as network add');
     const r = p.next.routers[0]!;
     assert.equal(r.admin_state_up, true);
-    assert.equal(r.gateway!.ip_address, '203.0.113.2', 'first free, as gateway set');
-    assert.equal(r.interfaces[0]!.ip_address, '198.51.100.1', "the subnet's gateway IP, as interface add");
+    assert.deepEqual(r.gateway!.fixed_ips.map((f) => f.ip_address), ['203.0.113.2'], 'first free, as gateway set');
+    assert.deepEqual(r.interfaces[0]!.fixed_ips.map((f) => f.ip_address), ['198.51.100.1'], "the subnet's gateway IP, as interface add");
     assert.match(r.interfaces[0]!.mac_address, /^fa:16:3e:/);
     assert.deepEqual(p.next.floatingips.map((f) => [f.floating_ip_address, f.floating_network_id, f.fixed_ip_address, f.router_id]), [
       ['203.0.113.20', ext!.id, '198.51.100.5', r.id],
@@ -83,14 +86,14 @@ describe('identity and defaults', () => {
     const s = siteState();
     // A second router behind the same fixed IP space (tenants reuse addresses).
     const o = docObject(s);
-    o.networks.push({ name: 'priv2', cidr: '198.51.100.0/24' });
-    o.routers.push({ name: 'r2', gateway: { network: 'ext', ip_address: '203.0.113.11' }, interfaces: [{ network: 'priv2' }] });
+    o.networks.push(N({ name: 'priv2', cidr: '198.51.100.0/24' }));
+    o.routers.push({ name: 'r2', gateway: P({ network: 'ext', ip_address: '203.0.113.11' }), interfaces: [{ network: 'priv2' }] });
     o.floatingips.push({ floating_ip_address: '203.0.113.21', fixed_ip_address: '198.51.100.6' });
     o.floatingips.push({ floating_ip_address: '192.0.2.9', fixed_ip_address: '198.51.100.7', router: 'r1' });
-    o.networks.push({ name: 'nogw', cidr: '192.0.2.0/25', gateway_ip: null });
+    o.networks.push(N({ name: 'nogw', cidr: '192.0.2.0/25', gateway_ip: null }));
     o.routers[0].interfaces.push({ network: 'nogw' });
     assert.deepEqual(problems(plan(s, o)), [
-      "routers[0].interfaces[1].ip_address: network 'nogw' has no gateway IP: expected the interface's address",
+      "routers[0].interfaces[1].fixed_ips: network 'nogw' has no gateway IP: expected the interface's addresses",
       'floatingips[1].router: fixed IP 198.51.100.6 is on subnets of several routers: r1, r2: expected the router',
       "floatingips[2].network: floating IP 192.0.2.9 is on no external network: expected an address in an external network's subnet",
     ]);
@@ -110,14 +113,14 @@ describe('identity and defaults', () => {
 describe('whole-state rules: each at its path in the file', () => {
   // What the single commands refuse (test/helpers/error-cases.ts), said by the file.
   const cases: [string, (o: Record<string, any>) => void, string][] = [
-    ['gateway address outside the external subnet', (o) => (o.routers[0].gateway.ip_address = '192.0.2.10'), "routers[0].gateway.ip_address: gateway address 192.0.2.10 on external network 'ext' is outside 203.0.113.0/24: expected a host address from 203.0.113.1 to 203.0.113.254"],
-    ['gateway address the upstream gateway', (o) => (o.routers[0].gateway.ip_address = '203.0.113.1'), "routers[0].gateway.ip_address: gateway address 203.0.113.1 is already used by the gateway IP of network 'ext': expected a free address"],
-    ["network's gateway IP outside its subnet", (o) => (o.networks[1].gateway_ip = '192.0.2.5'), "networks[1].gateway_ip: gateway IP 192.0.2.5 of network 'priv' is outside 198.51.100.0/24: expected a host address from 198.51.100.1 to 198.51.100.254"],
-    ['interface IP the broadcast address', (o) => (o.routers[0].interfaces[0].ip_address = '198.51.100.255'), "routers[0].interfaces[0].ip_address: interface IP 198.51.100.255 on network 'priv' is the broadcast address of 198.51.100.0/24: expected a host address from 198.51.100.1 to 198.51.100.254"],
+    ['gateway address outside the external subnet', (o) => (o.routers[0].gateway.fixed_ips[0].ip_address = '192.0.2.10'), "routers[0].gateway.fixed_ips[0].ip_address: gateway address 192.0.2.10 on external network 'ext' is outside 203.0.113.0/24: expected a host address from 203.0.113.1 to 203.0.113.254"],
+    ['gateway address the upstream gateway', (o) => (o.routers[0].gateway.fixed_ips[0].ip_address = '203.0.113.1'), "routers[0].gateway.fixed_ips[0].ip_address: gateway address 203.0.113.1 is already used by the gateway IP of network 'ext': expected a free address"],
+    ["network's gateway IP outside its subnet", (o) => (o.networks[1].subnets[0].gateway_ip = '192.0.2.5'), "networks[1].subnets[0].gateway_ip: gateway IP 192.0.2.5 of network 'priv' is outside 198.51.100.0/24: expected a host address from 198.51.100.1 to 198.51.100.254"],
+    ['interface IP the broadcast address', (o) => (o.routers[0].interfaces[0].fixed_ips[0].ip_address = '198.51.100.255'), "routers[0].interfaces[0].fixed_ips[0].ip_address: interface IP 198.51.100.255 on network 'priv' is the broadcast address of 198.51.100.0/24: expected a host address from 198.51.100.1 to 198.51.100.254"],
     ['external network as an interface', (o) => (o.routers[0].interfaces[0].network = 'ext'), "routers[0].interfaces[0].network: network 'ext' is external: expected an internal network for an interface; an external one can only be a gateway"],
     ['internal network as the gateway', (o) => (o.routers[0].gateway.network = 'priv'), "routers[0].gateway.network: network 'priv' is not external: expected an external network for a gateway"],
-    ["one router's subnets overlapping", (o) => { o.networks.push({ name: 'over', cidr: '198.51.100.0/25' }); o.routers[0].interfaces.push({ network: 'over', ip_address: '198.51.100.2' }); }, "routers[0].interfaces[1].network: 198.51.100.0/25 of network 'over' overlaps 198.51.100.0/24 of network 'priv' on router 'r1': expected subnets that overlap no other subnet of the router"],
-    ['a bridge name another network has', (o) => o.networks.push({ name: 'n9', cidr: '192.0.2.0/25', id: `${IDS.priv.slice(0, 11)}ff-4fff-8fff-ffffffffffff` }), `networks[2].id: bridge brq${IDS.priv.slice(0, 11)} of network 'n9' is already the kernel name of network 'priv': expected an id whose first 11 characters are new`],
+    ["one router's subnets overlapping", (o) => { o.networks.push(N({ name: 'over', cidr: '198.51.100.0/25' })); o.routers[0].interfaces.push(P({ network: 'over', ip_address: '198.51.100.2' })); }, "routers[0].interfaces[1].network: 198.51.100.0/25 of network 'over' overlaps 198.51.100.0/24 of network 'priv' on router 'r1': expected subnets that overlap no other subnet of the router"],
+    ['a bridge name another network has', (o) => o.networks.push(N({ name: 'n9', cidr: '192.0.2.0/25', id: `${IDS.priv.slice(0, 11)}ff-4fff-8fff-ffffffffffff` })), `networks[2].id: bridge brq${IDS.priv.slice(0, 11)} of network 'n9' is already the kernel name of network 'priv': expected an id whose first 11 characters are new`],
     ['a MAC twice', (o) => (o.routers[0].gateway.mac_address = o.routers[0].interfaces[0].mac_address), "routers[0].gateway.mac_address: MAC address fa:16:3e:00:00:01 for the gateway of router 'r1' is already used by router 'r1' port e5000000"],
     ['FIP the broadcast address', (o) => (o.floatingips[0].floating_ip_address = '203.0.113.255'), "floatingips[0].floating_ip_address: floating IP 203.0.113.255 on external network 'ext' is the broadcast address of 203.0.113.0/24: expected a host address from 203.0.113.1 to 203.0.113.254"],
     ['FIP the router gateway address', (o) => (o.floatingips[0].floating_ip_address = '203.0.113.10'), "floatingips[0].floating_ip_address: floating IP 203.0.113.10 is already used by the gateway of router 'r1': expected a free address"],
@@ -147,13 +150,13 @@ describe('whole-state rules: each at its path in the file', () => {
     const p = plan(siteState(), o);
     assert.deepEqual(problems(p), [cases[0]![2], cases[14]![2], cases[12]![2]]);
     const text = renderDocument(o as never, 'yaml').split('\n');
-    assert.equal(text[p.problems[0]!.line! - 1], '      ip_address: 192.0.2.10');
+    assert.equal(text[p.problems[0]!.line! - 1], '        - ip_address: 192.0.2.10');
   });
 
   it('a name the store has for another object: the file is wrong at its path', () => {
     const o = docObject();
     // Another router (another id), also named r1, with its own port on priv.
-    o.routers[0] = { name: 'r1', id: 'ff000000-0000-4000-8000-0000000000ff', interfaces: [{ network: 'priv', ip_address: '198.51.100.2' }] };
+    o.routers[0] = { name: 'r1', id: 'ff000000-0000-4000-8000-0000000000ff', interfaces: [P({ network: 'priv', ip_address: '198.51.100.2' })] };
     o.floatingips = [];
     assert.deepEqual(problems(plan(siteState(), o)), ["routers[0].name: a router named 'r1' already exists: expected a new name"]);
   });
@@ -161,7 +164,7 @@ describe('whole-state rules: each at its path in the file', () => {
   it('an object kept from the store that the file now collides with: named, with where in it', () => {
     const o = docObject();
     o.floatingips = []; // kept: 203.0.113.20
-    o.routers[0].gateway.ip_address = '203.0.113.20';
+    o.routers[0].gateway.fixed_ips[0].ip_address = '203.0.113.20';
     assert.deepEqual(problems(plan(siteState(), o)), [
       "(floating IP 203.0.113.20, kept from the store) floating_ip_address: floating IP 203.0.113.20 is already used by the gateway of router 'r1': expected a free address",
     ]);
@@ -176,7 +179,7 @@ describe('whole-state rules: each at its path in the file', () => {
 
   it("the agent's own refusals: two external networks and no gateway_external_network_id", () => {
     const o = docObject();
-    o.networks.push({ name: 'ext2', cidr: '192.0.2.0/24', external: true });
+    o.networks.push(N({ name: 'ext2', cidr: '192.0.2.0/24', external: true }));
     const p = plan(siteState(), o);
     assert.equal(problems(p).length, 1);
     assert.match(problems(p)[0]!, /^routers\[0\]\.gateway: The 'gateway_external_network_id' option must be configured/);
@@ -191,8 +194,8 @@ describe('diff, object by object', () => {
     o.routers.push({ name: 'r2' });
     o.floatingips[0].fixed_ip_address = '198.51.100.6';
     o.routers[0].routes = [{ destination: '192.0.2.0/26', nexthop: '198.51.100.254' }];
-    o.routers[0].interfaces[0].ip_address = '198.51.100.2';
-    o.networks[1].gateway_ip = '198.51.100.254';
+    o.routers[0].interfaces[0].fixed_ips[0].ip_address = '198.51.100.2';
+    o.networks[1].subnets[0].gateway_ip = '198.51.100.254';
     o.routers[0].routes[0].nexthop = '198.51.100.253';
     const p = plan(s, o);
     assert.deepEqual(problems(p), []);
@@ -228,7 +231,7 @@ describe('prune', () => {
   /** The site with a second router r2 (on its own network n2) and a spare FIP. */
   const bigger = () => {
     const o = docObject();
-    o.networks.push({ name: 'n2', cidr: '192.0.2.0/25', id: 'a1000000-0000-4000-8000-0000000000a1' });
+    o.networks.push(N({ name: 'n2', cidr: '192.0.2.0/25', id: 'a1000000-0000-4000-8000-0000000000a1' }));
     o.routers.push({ name: 'r2', id: 'a2000000-0000-4000-8000-0000000000a2', interfaces: [{ network: 'n2', id: 'a3000000-0000-4000-8000-0000000000a3', mac_address: 'fa:16:3e:00:00:a3' }] });
     o.floatingips.push({ floating_ip_address: '203.0.113.30', id: 'a4000000-0000-4000-8000-0000000000a4' });
     o.config.metadata_port = '9698';
@@ -270,7 +273,7 @@ describe('prune', () => {
     assert.deepEqual(plan(s, o).routers, [IDS.r1]);
     // Moving the spare FIP to r2 touches r2 although the file does not describe it.
     const o2 = docObject();
-    o2.routers.push({ name: 'r2', gateway: { network: 'ext', ip_address: '203.0.113.12' }, interfaces: [{ network: 'n2', id: 'a3000000-0000-4000-8000-0000000000a3', mac_address: 'fa:16:3e:00:00:a3' }] });
+    o2.routers.push({ name: 'r2', gateway: P({ network: 'ext', ip_address: '203.0.113.12' }), interfaces: [{ network: 'n2', id: 'a3000000-0000-4000-8000-0000000000a3', mac_address: 'fa:16:3e:00:00:a3' }] });
     const withGw = plan(s, o2).next;
     const o3 = docObject();
     o3.floatingips.push({ floating_ip_address: '203.0.113.30', fixed_ip_address: '192.0.2.5', router: 'r2' });
@@ -327,7 +330,7 @@ class SlowRunner implements Runner {
 function sixRouters(): Record<string, any> {
   const o = docObject(empty());
   o.config = { external_network_bridge: '', send_arp_for_ha: '0', enable_metadata_proxy: 'false' };
-  o.networks = Array.from({ length: 6 }, (_, i) => ({ name: `n${i}`, cidr: `198.51.100.${i * 16}/28` }));
+  o.networks = Array.from({ length: 6 }, (_, i) => N({ name: `n${i}`, cidr: `198.51.100.${i * 16}/28` }));
   o.routers = Array.from({ length: 6 }, (_, i) => ({ name: `r${i}`, interfaces: [{ network: `n${i}` }] }));
   return o;
 }
@@ -379,14 +382,14 @@ describe('apply: one transaction', () => {
     const runner = new SlowRunner();
     const { deps, path, text } = setup(runner);
     const o = sixRouters();
-    o.routers[1].interfaces[0].ip_address = '198.51.100.99';
-    o.routers[3].interfaces[0].ip_address = '198.51.100.99';
+    o.routers[1].interfaces[0].fixed_ips = [{ ip_address: '198.51.100.99' }];
+    o.routers[3].interfaces[0].fixed_ips = [{ ip_address: '198.51.100.99' }];
     await assert.rejects(applyDocument(deps, read(o)), (err: unknown) => {
       assert.ok(err instanceof InvalidDocument);
       assert.equal(err.exitCode, 2);
       assert.deepEqual(err.lines().map((l) => l.replace(/^site\.yaml:\d+: /, '')), [
-        "routers[1].interfaces[0].ip_address: interface IP 198.51.100.99 on network 'n1' is outside 198.51.100.16/28: expected a host address from 198.51.100.17 to 198.51.100.30",
-        "routers[3].interfaces[0].ip_address: interface IP 198.51.100.99 on network 'n3' is outside 198.51.100.48/28: expected a host address from 198.51.100.49 to 198.51.100.62",
+        "routers[1].interfaces[0].fixed_ips[0].ip_address: interface IP 198.51.100.99 on network 'n1' is outside 198.51.100.16/28: expected a host address from 198.51.100.17 to 198.51.100.30",
+        "routers[3].interfaces[0].fixed_ips[0].ip_address: interface IP 198.51.100.99 on network 'n3' is outside 198.51.100.48/28: expected a host address from 198.51.100.49 to 198.51.100.62",
       ]);
       return true;
     });

@@ -41,7 +41,7 @@ describe('round trip', () => {
       const read = readDocument(text, `site.${format}`);
       assert.deepEqual(read.warnings, []);
       // An empty store of another node: only its own config.
-      const node: State = { version: 1, config: { ...NODE_CONFIG }, networks: [], routers: [], floatingips: [] };
+      const node: State = { version: 3, config: { ...NODE_CONFIG }, networks: [], routers: [], floatingips: [] };
       const plan = planDocument(node, read, { newId: () => assert.fail('no new id'), newMac: () => assert.fail('no new MAC') });
       assert.deepEqual(plan.problems, []);
       assert.deepEqual(plan.next, s);
@@ -130,6 +130,38 @@ describe('syntax and header', () => {
     assert.ok(read.doc.routers!.every((r: any) => !r.ha), JSON.stringify(read.doc.routers));
   });
 
+  for (const version of [1, 2]) {
+    it(`a version-${version} document in the IPv4-only shape (cidr, gateway_ip, ip_address) reads as the current one: the same store`, () => {
+      const o = docObject();
+      o.storeVersion = version;
+      for (const n of o.networks) {
+        const [sn] = n.subnets;
+        delete n.subnets;
+        Object.assign(n, { cidr: sn.cidr, ...('gateway_ip' in sn ? { gateway_ip: sn.gateway_ip } : {}) });
+      }
+      const flat = (p: any) => {
+        p.ip_address = p.fixed_ips[0].ip_address;
+        delete p.fixed_ips;
+      };
+      for (const r of o.routers) {
+        if (r.gateway) flat(r.gateway);
+        r.interfaces.forEach(flat);
+        if (version === 1) { delete r.ha; delete r.ha_vr_id; }
+      }
+      const node: State = { version: STATE_VERSION, config: { ...NODE_CONFIG }, networks: [], routers: [], floatingips: [] };
+      const plan = planDocument(node, readDocument(yamlOf(o), 'site.yaml'), { newId: () => assert.fail('no new id'), newMac: () => assert.fail('no new MAC') });
+      assert.deepEqual(plan.problems, []);
+      assert.deepEqual(plan.next, siteState(), 'the subnet ids the store migration gives');
+      // A store whose subnets got ids of their own (made by version 3's commands): they keep them, nothing changes.
+      const own = siteState();
+      own.networks.forEach((n, i) => (n.subnets[0]!.id = `5b000000-0000-4000-8000-00000000000${i}`));
+      for (const r of own.routers) for (const p of [...(r.gateway ? [r.gateway] : []), ...r.interfaces]) for (const f of p.fixed_ips) f.subnet_id = own.networks.find((n) => n.id === p.network_id)!.subnets[0]!.id;
+      const again = planDocument({ ...own, config: { ...own.config } }, readDocument(yamlOf(o), 'site.yaml'), { newId: () => assert.fail('no new id'), newMac: () => assert.fail('no new MAC') });
+      assert.deepEqual(again.problems, []);
+      assert.deepEqual(again.next, own, 'the stored subnet ids stay');
+    });
+  }
+
   it('migration: an older store version goes through each step to the current one', () => {
     // A made-up version 2 that renamed floatingips to floating_ips.
     const table = {
@@ -170,12 +202,12 @@ describe('JSON', () => {
 describe('shape: every problem, with its path', () => {
   it('a misspelt field, a missing one, a wrong type: all three, in file order, with lines', () => {
     const o = docObject();
-    o.routers[0].interfaces[0].ip_adress = o.routers[0].interfaces[0].ip_address;
-    delete o.networks[1].cidr;
+    o.routers[0].interfaces[0].ip_adress = o.routers[0].interfaces[0].fixed_ips[0].ip_address;
+    delete o.networks[1].subnets[0].cidr;
     o.routers[0].name = 7;
     const lines = problemsOf(yamlOf(o));
     assert.equal(lines.length, 3, lines.join('\n'));
-    assert.match(lines[0]!, /^site\.yaml:\d+: networks\[1\]\.cidr: missing field$/);
+    assert.match(lines[0]!, /^site\.yaml:\d+: networks\[1\]\.subnets\[0\]\.cidr: missing field$/);
     assert.match(lines[1]!, /^site\.yaml:\d+: routers\[0\]\.name: expected string, got 7 \(quote it: '7'\)$/);
     assert.match(lines[2]!, /^site\.yaml:\d+: routers\[0\]\.interfaces\[0\]\.ip_adress: unknown field$/);
     const n = (l: string) => Number(l.split(':')[1]);
@@ -195,16 +227,16 @@ describe('values: each bad value a single command refuses, at its path', () => {
   const cases: [string, (o: Record<string, any>) => void, RegExp][] = [
     ['network name', (o) => (o.networks[1].name = 'a b'), /^networks\[1\]\.name: invalid network name 'a b' \(' ' is not allowed\)/],
     ['router name', (o) => (o.routers[0].name = 'r'.repeat(65)), /^routers\[0\]\.name: invalid router name 'r{65}' \(it is 65 characters long\)/],
-    ['CIDR', (o) => (o.networks[1].cidr = '198.51.100.0/33'), /^networks\[1\]\.cidr: invalid CIDR '198\.51\.100\.0\/33' \(prefix length 33 is more than 32\)/],
-    ['CIDR with host bits', (o) => (o.networks[1].cidr = '198.51.100.7/24'), /^networks\[1\]\.cidr: 198\.51\.100\.7\/24 has host bits set: expected 198\.51\.100\.0\/24/],
-    ['gateway IP', (o) => (o.networks[0].gateway_ip = '203.0.113.300'), /^networks\[0\]\.gateway_ip: invalid gateway IP '203\.0\.113\.300'/],
+    ['CIDR', (o) => (o.networks[1].subnets[0].cidr = '198.51.100.0/33'), /^networks\[1\]\.subnets\[0\]\.cidr: invalid CIDR '198\.51\.100\.0\/33' \(prefix length 33 is more than 32\)/],
+    ['CIDR with host bits', (o) => (o.networks[1].subnets[0].cidr = '198.51.100.7/24'), /^networks\[1\]\.subnets\[0\]\.cidr: 198\.51\.100\.7\/24 has host bits set: expected 198\.51\.100\.0\/24/],
+    ['gateway IP', (o) => (o.networks[0].subnets[0].gateway_ip = '203.0.113.300'), /^networks\[0\]\.subnets\[0\]\.gateway_ip: invalid gateway IP '203\.0\.113\.300'/],
     ['bridge name', (o) => (o.networks[0].bridge = 'br ex'), /^networks\[0\]\.bridge: invalid bridge name 'br ex'/],
     ['network id', (o) => (o.networks[0].id = 'not-a-uuid'), /^networks\[0\]\.id: invalid id 'not-a-uuid': expected a UUID/],
     ['port id', (o) => (o.routers[0].interfaces[0].id = 'xyz'), /^routers\[0\]\.interfaces\[0\]\.id: invalid id 'xyz'/],
     ['MAC', (o) => (o.routers[0].interfaces[0].mac_address = 'zz:16:3e:00:00:01'), /^routers\[0\]\.interfaces\[0\]\.mac_address: invalid MAC address 'zz:16:3e:00:00:01'/],
     ['multicast MAC', (o) => (o.routers[0].gateway.mac_address = '01:16:3e:00:00:01'), /^routers\[0\]\.gateway\.mac_address: invalid MAC address '01:16:3e:00:00:01' \(a multicast address/],
-    ['interface IP', (o) => (o.routers[0].interfaces[0].ip_address = '198.51.100.300'), /^routers\[0\]\.interfaces\[0\]\.ip_address: invalid interface IP '198\.51\.100\.300'/],
-    ['gateway address', (o) => (o.routers[0].gateway.ip_address = 'banana'), /^routers\[0\]\.gateway\.ip_address: invalid gateway IP 'banana'/],
+    ['interface IP', (o) => (o.routers[0].interfaces[0].fixed_ips[0].ip_address = '198.51.100.300'), /^routers\[0\]\.interfaces\[0\]\.fixed_ips\[0\]\.ip_address: invalid interface IP '198\.51\.100\.300'/],
+    ['gateway address', (o) => (o.routers[0].gateway.fixed_ips[0].ip_address = 'banana'), /^routers\[0\]\.gateway\.fixed_ips\[0\]\.ip_address: invalid gateway IP 'banana'/],
     ['route destination', (o) => (o.routers[0].routes[0].destination = '192.0.2.300/24'), /^routers\[0\]\.routes\[0\]\.destination: invalid destination '192\.0\.2\.300\/24'/],
     ['route nexthop', (o) => (o.routers[0].routes[0].nexthop = 'banana'), /^routers\[0\]\.routes\[0\]\.nexthop: invalid nexthop 'banana'/],
     ['floating IP', (o) => (o.floatingips[0].floating_ip_address = '203.0.113.256'), /^floatingips\[0\]\.floating_ip_address: invalid floating IP '203\.0\.113\.256'/],
@@ -218,7 +250,7 @@ describe('values: each bad value a single command refuses, at its path', () => {
     ['one id twice', (o) => (o.routers[0].id = o.networks[0].id), /^routers\[0\]\.id: id \S+ is also the id of networks\[0\]: expected a new UUID/],
     ['one floating IP twice', (o) => o.floatingips.push({ floating_ip_address: '203.0.113.20' }), /^floatingips\[1\]\.floating_ip_address: floating IP 203\.0\.113\.20 is already floatingips\[0\]/],
     ['two routes to one destination', (o) => o.routers[0].routes.push({ destination: '192.0.2.128/25', nexthop: '198.51.100.253' }), /^routers\[0\]\.routes\[1\]\.destination: a route to 192\.0\.2\.128\/25 is already routes\[0\]/],
-    ['two ports of a router on one network', (o) => o.routers[0].interfaces.push({ network: 'priv', ip_address: '198.51.100.9' }), /^routers\[0\]\.interfaces\[1\]\.network: router 'r1' has a port on 'priv' already \(interfaces\[0\]\)/],
+    ['two ports of a router on one network', (o) => o.routers[0].interfaces.push({ network: 'priv', fixed_ips: [{ ip_address: '198.51.100.9' }] }), /^routers\[0\]\.interfaces\[1\]\.network: router 'r1' has a port on 'priv' already \(interfaces\[0\]\)/],
   ];
   for (const [what, breakIt, re] of cases) {
     it(what, () => {

@@ -18,6 +18,7 @@ import { RecordingRunner } from '../../src/linux/runner.js';
 import { effectiveConfig } from '../../src/model/config.js';
 import { ApplyError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const R = 'a0000000-0000-4000-8000-00000000000a';
 const NS = `qrouter-${R}`;
@@ -33,17 +34,17 @@ const QG_MAC = 'fa:16:3e:00:00:02';
 
 function state(config: Record<string, string>): State {
   return {
-    version: 1,
+    version: 3,
     // No metadata proxy: these tests are about plugging, and plan no daemons.
     config: { host_namespace: HOST, send_arp_for_ha: '0', enable_metadata_proxy: 'false', ...config },
     networks: [
-      { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
-      { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
+      net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
+      net({ id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }),
     ],
     routers: [{
       id: R, name: 'r1', admin_state_up: true, routes: [], ha: false, ha_vr_id: null,
-      gateway: { id: QG_ID, network_id: EXT, ip_address: '203.0.113.10', mac_address: QG_MAC, admin_state_up: true },
-      interfaces: [{ id: QR_ID, network_id: PRIV, ip_address: '198.51.100.1', mac_address: QR_MAC, admin_state_up: true }],
+      gateway: port({ id: QG_ID, network_id: EXT, ip_address: '203.0.113.10', mac_address: QG_MAC, admin_state_up: true }),
+      interfaces: [port({ id: QR_ID, network_id: PRIV, ip_address: '198.51.100.1', mac_address: QR_MAC, admin_state_up: true })],
     }],
     floatingips: [{ id: 'f1', floating_ip_address: '203.0.113.20', floating_network_id: EXT, fixed_ip_address: '198.51.100.5', router_id: R }],
   };
@@ -56,12 +57,12 @@ const desired = (config: Record<string, string> = OVS_CONFIG) => {
 
 const link = (name: string, mac: string, addrs: string[] = [], o: Partial<ObservedLink> = {}): ObservedLink => ({
   name, mac, up: true, carrier: true, master: null,
-  addrs: addrs.map((a) => ({ local: a.split('/')[0]!, prefixlen: Number(a.split('/')[1]), scope: 'global' })),
+  addrs: addrs.map((a) => ({ local: a.split('/')[0]!, prefixlen: Number(a.split('/')[1]), scope: 'global', family: a.includes(':') ? 6 : 4 })),
   ...o,
 });
 const ns = (links: ObservedLink[], routes: ObservedNs['routes'] = []): ObservedNs => ({
   ns: NS, exists: true, links: new Map([['lo', link('lo', '00:00:00:00:00:00')], ...links.map((l): [string, ObservedLink] => [l.name, l])]),
-  routes, iptables: emptySave(), sysctl: { ipForward: true, promoteSecondaries: true, arpIgnore: null, bridgeNfCall: null, ipv6Off: null },
+  routes, iptables: emptySave(), sysctl: { ipForward: true, promoteSecondaries: true, arpIgnore: null, bridgeNfCall: null, ipv6Forwarding: null, acceptRa: new Map(), ipv6Off: null },
 });
 const host = (links: ObservedLink[] = []): ObservedHost => ({ ns: HOST, exists: true, links: new Map(links.map((l) => [l.name, l])) });
 
@@ -86,9 +87,9 @@ const plugged = (): Rec[] => [
 const converged = (o: { qr?: Partial<ObservedLink>; qg?: Partial<ObservedLink> } = {}) => ns(
   [link(QR, QR_MAC, ['198.51.100.1/24'], o.qr), link(QG, QG_MAC, ['203.0.113.10/24', '203.0.113.20/32'], o.qg)],
   [
-    { dst: '198.51.100.0/24', gateway: null, dev: QR, protocol: 'kernel', scope: 'link', prefsrc: '198.51.100.1' },
-    { dst: '203.0.113.0/24', gateway: null, dev: QG, protocol: 'kernel', scope: 'link', prefsrc: '203.0.113.10' },
-    { dst: '0.0.0.0/0', gateway: '203.0.113.1', dev: QG, protocol: null, scope: null, prefsrc: null },
+    { dst: '198.51.100.0/24', family: 4, gateway: null, dev: QR, protocol: 'kernel', scope: 'link', prefsrc: '198.51.100.1' },
+    { dst: '203.0.113.0/24', family: 4, gateway: null, dev: QG, protocol: 'kernel', scope: 'link', prefsrc: '203.0.113.10' },
+    { dst: '0.0.0.0/0', family: 4, gateway: '203.0.113.1', dev: QG, protocol: null, scope: null, prefsrc: null },
   ],
 );
 

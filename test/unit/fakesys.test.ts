@@ -217,7 +217,7 @@ describe('fake system: links, addresses and routes as the kernel keeps them', ()
         link_type: 'ether', address: 'fa:16:3e:00:00:02', broadcast: 'ff:ff:ff:ff:ff:ff', link_netnsid: 0, addr_info: ['198.51.100.1', 'fe80::f816:3eff:fe00:2'],
       },
     );
-    assert.deepEqual(parseLinks(out).get('qr-0')!.addrs, [{ local: '198.51.100.1', prefixlen: 24, scope: 'global' }]);
+    assert.deepEqual(parseLinks(out).get('qr-0')!.addrs, [{ local: '198.51.100.1', prefixlen: 24, scope: 'global', family: 4 }]);
     // The other end down: no carrier, the route marked linkdown.
     await f.sh(['ip', '-n', HOST, 'link', 'set', 'tap0', 'down']);
     assert.deepEqual(JSON.parse((await f.run(['ip', '-n', NS, '-j', 'addr', 'show'], { read: true })).stdout)[1].flags, ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP']);
@@ -230,7 +230,7 @@ describe('fake system: links, addresses and routes as the kernel keeps them', ()
     const r = await f.run(['ip', 'netns', 'exec', NS, 'sysctl', '-n', 'net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables'], { read: true, okCodes: [1] });
     assert.deepEqual(r, { stdout: '0\n', stderr: 'sysctl: cannot stat /proc/sys/net/bridge/bridge-nf-call-iptables: No such file or directory\n', exitCode: 1 });
     const obs = await observeNs(f, NS, { shared: true });
-    assert.deepEqual(obs.sysctl, { ipForward: false, promoteSecondaries: false, arpIgnore: '0', bridgeNfCall: null, ipv6Off: null });
+    assert.deepEqual(obs.sysctl, { ipForward: false, promoteSecondaries: false, arpIgnore: '0', bridgeNfCall: null, ipv6Forwarding: null, acceptRa: new Map(), ipv6Off: null });
     f.verify();
   });
 

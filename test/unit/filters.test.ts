@@ -8,20 +8,21 @@ import { stateReport } from '../../src/agent/report.js';
 import { checkPass } from '../../src/agent/sync.js';
 import { effectiveConfig } from '../../src/model/config.js';
 import { emptyState, type Router, type State } from '../../src/model/types.js';
+import { net, port as v2port } from '../helpers/one-subnet.js';
 
 const EXT = '11111111-aaaa-4aaa-8aaa-000000000001';
 const EXT2 = '11111111-aaaa-4aaa-8aaa-000000000002';
 const PRIV = '22222222-bbbb-4bbb-8bbb-000000000002';
 const id = (n: number) => `33333333-cccc-4ccc-8ccc-${String(n).padStart(12, '0')}`;
-const port = (n: number, net: string, ip: string) => ({ id: `44444444-dddd-4ddd-8ddd-${String(n).padStart(12, '0')}`, network_id: net, ip_address: ip, mac_address: 'fa:16:3e:00:00:01', admin_state_up: true });
+const port = (n: number, net: string, ip: string) => v2port({ id: `44444444-dddd-4ddd-8ddd-${String(n).padStart(12, '0')}`, network_id: net, ip_address: ip, mac_address: 'fa:16:3e:00:00:01', admin_state_up: true });
 
 /** r1: gateway on ext + one port + 2 FIPs (one unassociated); r2: internal only; r3: disabled, gateway. */
 function state(config: Record<string, string> = {}): State {
   const s = emptyState();
   s.config = config;
   s.networks.push(
-    { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
-    { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
+    net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
+    net({ id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }),
   );
   const r = (n: number, o: Partial<Router>): Router => ({ id: id(n), name: `r${n}`, admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null, ...o });
   s.routers.push(
@@ -66,7 +67,7 @@ describe('skipReason', () => {
 
   it("several external networks and none configured: the agent's error, only for gateway routers", () => {
     const s = state();
-    s.networks.push({ id: EXT2, name: 'ext2', cidr: '192.0.2.0/24', gateway_ip: null, external: true, bridge: null });
+    s.networks.push(net({ id: EXT2, name: 'ext2', cidr: '192.0.2.0/24', gateway_ip: null, external: true, bridge: null }));
     const c = effectiveConfig(s.config);
     const msg = "The 'gateway_external_network_id' option must be configured for this agent as l3ctl has more than one external network.";
     assert.throws(() => agentExternalNetwork(s, c), (e: Error & { exitCode: number }) => e.message === msg && e.exitCode === 2);
@@ -135,7 +136,7 @@ describe('cleanup candidates (no other store)', () => {
 
   it('a stored router whose filter cannot be decided is kept (never remove what may be managed)', () => {
     const s = state();
-    s.networks.push({ id: EXT2, name: 'ext2', cidr: '192.0.2.0/24', gateway_ip: null, external: true, bridge: null });
+    s.networks.push(net({ id: EXT2, name: 'ext2', cidr: '192.0.2.0/24', gateway_ip: null, external: true, bridge: null }));
     assert.deepEqual(staleNamespaces(all, s, effectiveConfig(s.config)), [`qrouter-${id(3)}`, `qrouter-${stray}`].sort());
   });
 });

@@ -20,6 +20,7 @@ import { findingsOf, type Plan } from '../../src/agent/steps.js';
 import { dadRepliers } from '../../src/linux/apply.js';
 import { keepalivedFiles, NOTIFY_SCRIPT } from '../../src/linux/keepalived.js';
 import { FakeSystem, fakeFor } from '../helpers/fakesys.js';
+import { net as oneSubnet } from '../helpers/one-subnet.js';
 import { GWP, HOST, NS, QG, QR, R, converge, replan, world, type WorldOptions } from '../helpers/world.js';
 
 const HANET = '77777777-aaaa-4aaa-8aaa-000000000077';
@@ -31,7 +32,7 @@ const FULL: WorldOptions = { gateway: true, port: true, fips: [FIP], routes: [RO
 /** world() with an HA network and r1 an HA router with VRRP id 1. */
 function haWorld(opts: WorldOptions = FULL, config: Record<string, string> = {}): State {
   const s = world({ ...opts, config: { ha_network: 'ha', ha_node_address: NODE_A, ha_vrrp_advert_int: '1', ...opts.config, ...config } });
-  s.networks.push({ id: HANET, name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: 'br-ha' });
+  s.networks.push(oneSubnet({ id: HANET, name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: 'br-ha' }));
   s.routers[0]!.ha = true;
   s.routers[0]!.ha_vr_id = 1;
   return s;
@@ -83,14 +84,14 @@ describe('HA: store, config and identity (pure)', () => {
   });
 
   it('the node address: ha_node_address, else derived from the machine id (stable, in range, never the gateway IP)', () => {
-    const net = { id: HANET, name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: null };
+    const net = oneSubnet({ id: HANET, name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: null });
     assert.equal(haNodeAddress({ ha_node_address: '169.254.200.7' }, net, null), '169.254.200.7');
     const ids = Array.from({ length: 50 }, (_, i) => createHash('md5').update(String(i)).digest('hex'));
     const derived = ids.map((id) => haNodeAddress({ ha_node_address: null }, net, `${id}\n`));
     assert.deepEqual(derived, ids.map((id) => haNodeAddress({ ha_node_address: null }, net, id)), 'the same machine, the same address');
     for (const a of derived) assert.match(a, /^169\.254\.(19[2-9]|2[0-5]\d)\.\d+$/);
     assert.ok(new Set(derived).size >= 49, 'spread over the range');
-    const tiny = { ...net, cidr: '169.254.192.0/30', gateway_ip: '169.254.192.1' };
+    const tiny = oneSubnet({ id: HANET, name: 'ha', cidr: '169.254.192.0/30', gateway_ip: '169.254.192.1', external: false, bridge: null });
     assert.ok(ids.every((id) => haNodeAddress({ ha_node_address: null }, tiny, id) === '169.254.192.2'), 'the gateway IP is skipped');
     assert.throws(() => haNodeAddress({ ha_node_address: null }, net, null), /no machine id to derive it from/);
   });
@@ -127,7 +128,7 @@ describe('HA: store, config and identity (pure)', () => {
   it("desired: the HA port on the HA network; keepalived owns the router's addresses, FIP and routes", () => {
     const s = haWorld();
     const d = desiredRouter(s, effectiveConfig(s.config), s.routers[0]!, nodeIdentity(null, '/fake/l3ctl/state.json'));
-    assert.deepEqual(d.ports.map((p) => `${p.kind} ${p.device} ${p.ip}/${p.prefixlen} ${p.bridge}`), [
+    assert.deepEqual(d.ports.map((p) => `${p.kind} ${p.device} ${p.addrs.map((a) => `${a.ip}/${a.prefixlen}`).join(' ')} ${p.bridge}`), [
       `internal ${QR} 198.51.100.1/24 brq22222222-bb`,
       `gateway ${QG} 203.0.113.10/24 brq11111111-aa`,
       `ha ${HA} ${NODE_A}/18 br-ha`,

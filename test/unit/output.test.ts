@@ -10,24 +10,25 @@ import { BIN, l3ctl, tempStore } from '../helpers/cli.js';
 import { l3ctlIn } from '../helpers/inproc.js';
 import { requireProgram } from '../helpers/tools.js';
 import type { State } from '../../src/model/types.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const R1 = '11111111-aaaa-4aaa-8aaa-000000000001';
 const EXT = '33333333-cccc-4ccc-8ccc-000000000003';
 const PRIV = '44444444-dddd-4ddd-8ddd-000000000004';
 const state: State = {
-  version: 1,
+  version: 3,
   config: { host_namespace: 'l3ctl-t-output' },
   networks: [
-    { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
-    { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: 'br-priv' },
+    net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
+    net({ id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: 'br-priv' }),
   ],
   routers: [
     {
       id: R1,
       name: 'r1',
       admin_state_up: true,
-      gateway: { id: '77777777-0000-4000-8000-000000000007', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true },
-      interfaces: [{ id: '66666666-ffff-4fff-8fff-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true }],
+      gateway: port({ id: '77777777-0000-4000-8000-000000000007', network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }),
+      interfaces: [port({ id: '66666666-ffff-4fff-8fff-000000000006', network_id: PRIV, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:00:02', admin_state_up: true })],
       routes: [{ destination: '192.0.2.0/24', nexthop: '198.51.100.254' }],
       ha: false,
       ha_vr_id: null,

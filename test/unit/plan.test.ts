@@ -272,7 +272,7 @@ describe('plan + apply: ports that change under the same id', () => {
     const opts = { ...BASE, routes: [['192.0.2.128/26', '198.51.100.254']] as [string, string][] };
     await at(f, opts);
     const s = world(opts);
-    Object.assign(s.routers[0]!.interfaces[0]!, { ip_address: '198.51.100.2', mac_address: 'fa:16:3e:00:00:09' });
+    Object.assign(s.routers[0]!.interfaces[0]!, { mac_address: 'fa:16:3e:00:00:09' }).fixed_ips[0]!.ip_address = '198.51.100.2';
     await change(f, s);
     assert.deepEqual(batches(f, NS), [[`link set ${QR} address fa:16:3e:00:00:09`, `addr add 198.51.100.2/24 brd 198.51.100.255 scope global dev ${QR}`, `addr del 198.51.100.1/24 dev ${QR}`]]);
     assert.deepEqual(addrsOf(f, NS, QR), ['198.51.100.2/24 brd 198.51.100.255']);
@@ -287,7 +287,7 @@ describe('plan + apply: ports that change under the same id', () => {
     await at(f, opts);
     await f.sh(['ip', 'netns', 'exec', NS, 'sysctl', '-w', 'net.ipv4.conf.all.promote_secondaries=0']);
     const s = world(opts);
-    s.routers[0]!.interfaces[0]!.ip_address = '198.51.100.2';
+    s.routers[0]!.interfaces[0]!.fixed_ips[0]!.ip_address = '198.51.100.2';
     await change(f, s);
     assert.deepEqual(addrsOf(f, NS, QR), ['198.51.100.2/24 brd 198.51.100.255']);
     assert.ok(f.routes(NS).includes(`192.0.2.128/26 via 198.51.100.254 dev ${QR}`), f.routes(NS).join('\n'));
@@ -297,7 +297,7 @@ describe('plan + apply: ports that change under the same id', () => {
     const f = fakeFor(t);
     await at(f, BASE);
     const s = world(BASE);
-    Object.assign(s.routers[0]!.interfaces[0]!, { network_id: s.networks[2]!.id, ip_address: '192.0.2.1' });
+    Object.assign(s.routers[0]!.interfaces[0]!, { network_id: s.networks[2]!.id, fixed_ips: [{ subnet_id: s.networks[2]!.subnets[0]!.id, ip_address: '192.0.2.1' }] });
     await change(f, s);
     assert.deepEqual(batches(f, HOST), [[`link set ${TAPR} master ${BRP2}`]]);
     assert.deepEqual(batches(f, NS), [[`addr add 192.0.2.1/25 brd 192.0.2.127 scope global dev ${QR}`, `addr del 198.51.100.1/24 dev ${QR}`]]);
@@ -310,7 +310,7 @@ describe('plan + apply: ports that change under the same id', () => {
     const f = fakeFor(t);
     await at(f, { ...BASE, fips: [FIP_A] });
     const s = world({ ...BASE, fips: [FIP_A] });
-    s.routers[0]!.gateway!.ip_address = '203.0.113.11';
+    s.routers[0]!.gateway!.fixed_ips[0]!.ip_address = '203.0.113.11';
     await change(f, s);
     assert.deepEqual(addrsOf(f, NS, QG), ['203.0.113.11/24 brd 203.0.113.255', '203.0.113.20/32 brd 203.0.113.20']);
     assert.ok(f.routes(NS).includes(`default via 203.0.113.1 dev ${QG}`));

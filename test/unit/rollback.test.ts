@@ -11,6 +11,7 @@ import type { State } from '../../src/model/types.js';
 import { tempStore } from '../helpers/cli.js';
 import { fakeFor } from '../helpers/fakesys.js';
 import { NS, PRIV2, QRP2, R, converge, replan, world, type WorldOptions } from '../helpers/world.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const noInterrupts: InterruptSource = { trap: () => ({ interrupted: () => false, release() {} }) };
 const stores: { cleanup(): void }[] = [];
@@ -42,14 +43,14 @@ const CASES: Case[] = [
   },
   {
     name: 'interface added, its address fails after the veth was made',
-    change: (s) => (s.routers[0]!.interfaces.push({ id: QRP2, network_id: PRIV2, ip_address: '192.0.2.1', mac_address: 'fa:16:3e:00:00:03', admin_state_up: true }), { routers: [R] }),
+    change: (s) => (s.routers[0]!.interfaces.push(port({ id: QRP2, network_id: PRIV2, ip_address: '192.0.2.1', mac_address: 'fa:16:3e:00:00:03', admin_state_up: true })), { routers: [R] }),
     failOn: /^addr add 192\.0\.2\.1\/25/,
   },
   {
     name: 'interface added on a new network, the host batch fails at the veth (the new bridge was made)',
     change: (s) => {
-      s.networks.push({ id: '24242424-bbbb-4bbb-8bbb-000000000004', name: 'priv3', cidr: '192.0.2.192/27', gateway_ip: null, external: false, bridge: null });
-      s.routers[0]!.interfaces.push({ id: QRP2, network_id: '24242424-bbbb-4bbb-8bbb-000000000004', ip_address: '192.0.2.193', mac_address: 'fa:16:3e:00:00:03', admin_state_up: true });
+      s.networks.push(net({ id: '24242424-bbbb-4bbb-8bbb-000000000004', name: 'priv3', cidr: '192.0.2.192/27', gateway_ip: null, external: false, bridge: null }));
+      s.routers[0]!.interfaces.push(port({ id: QRP2, network_id: '24242424-bbbb-4bbb-8bbb-000000000004', ip_address: '192.0.2.193', mac_address: 'fa:16:3e:00:00:03', admin_state_up: true }));
       return { routers: [R], bridges: true };
     },
     failOn: /^link add tap56565656-ee type veth/,

@@ -18,6 +18,7 @@ import { effectiveConfig } from '../../src/model/config.js';
 import { emptyState, type State } from '../../src/model/types.js';
 import { pruneRegistry, readRegistry, registerStore, registryPath, unregisterStores } from '../../src/store/registry.js';
 import { tempStore } from '../helpers/cli.js';
+import { net, port as v2port } from '../helpers/one-subnet.js';
 
 const EXT = 'e0000000-0000-4000-8000-000000000001';
 const PRIV = 'e0000000-0000-4000-8000-000000000002';
@@ -31,10 +32,10 @@ function state(config: Record<string, string> = {}): State {
   const s = emptyState();
   s.config = config;
   s.networks.push(
-    { id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
-    { id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
+    net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
+    net({ id: PRIV, name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }),
   );
-  const port = (id: string, net: string, ip: string) => ({ id, network_id: net, ip_address: ip, mac_address: 'fa:16:3e:00:00:01', admin_state_up: true });
+  const port = (id: string, net: string, ip: string) => v2port({ id, network_id: net, ip_address: ip, mac_address: 'fa:16:3e:00:00:01', admin_state_up: true });
   s.routers.push(
     { id: R1, name: 'r1', admin_state_up: true, gateway: port(GW, EXT, '203.0.113.10'), interfaces: [port(PORT, PRIV, '198.51.100.1')], routes: [], ha: false, ha_vr_id: null },
     { id: R2, name: 'r2', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null },
@@ -145,7 +146,7 @@ describe('foreign devices on a bridge about to go', () => {
   });
 
   it("an operator's bridge (--bridge) is never deleted, so never checked; a missing bridge neither", () => {
-    const op = { id: EXT, name: 'op', cidr: '192.0.2.0/24', gateway_ip: null, external: false, bridge: 'br-op' };
+    const op = net({ id: EXT, name: 'op', cidr: '192.0.2.0/24', gateway_ip: null, external: false, bridge: 'br-op' });
     const gone = { ...op, id: 'f0000000-0000-4000-8000-00000000000f', bridge: null };
     assert.deepEqual(foreignDevices(host, [op, gone], new Set()), []);
   });

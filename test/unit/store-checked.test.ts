@@ -10,6 +10,7 @@ import { removeStore } from '../../src/store/remove.js';
 import { StoreError } from '../../src/model/errors.js';
 import { emptyState, type State } from '../../src/model/types.js';
 import { tempStore } from '../helpers/cli.js';
+import { net } from '../helpers/one-subnet.js';
 
 const store = tempStore();
 after(() => store.cleanup());
@@ -17,8 +18,8 @@ after(() => store.cleanup());
 function state(): State {
   const s = emptyState();
   s.networks.push(
-    { id: 'b1000000-0000-4000-8000-000000000001', name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null },
-    { id: 'b2000000-0000-4000-8000-000000000002', name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null },
+    net({ id: 'b1000000-0000-4000-8000-000000000001', name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }),
+    net({ id: 'b2000000-0000-4000-8000-000000000002', name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }),
   );
   return s;
 }

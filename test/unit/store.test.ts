@@ -9,6 +9,7 @@ import { loadState, loadStateSync, resolveStorePath, saveState, DEFAULT_STORE_PA
 import { validateState } from '../../src/store/schema.js';
 import { emptyState, STATE_VERSION, type State } from '../../src/model/types.js';
 import { StoreError } from '../../src/model/errors.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 const tmpDirs: string[] = [];
 function tmpDir(): string {
@@ -25,27 +26,27 @@ function sampleState(): State {
     version: STATE_VERSION,
     config: { router_id: '6a0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e' },
     networks: [
-      {
+      net({
         id: '0b6c2f3e-1111-4a2b-8c3d-4e5f6a7b8c9d',
         name: 'ext',
         cidr: '203.0.113.0/24',
         gateway_ip: '203.0.113.1',
         external: true,
         bridge: null,
-      },
+      }),
     ],
     routers: [
       {
         id: '6a0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e',
         name: 'r1',
         admin_state_up: true,
-        gateway: {
+        gateway: port({
           id: 'aa0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e',
           network_id: '0b6c2f3e-1111-4a2b-8c3d-4e5f6a7b8c9d',
           ip_address: '203.0.113.10',
           mac_address: 'fa:16:3e:00:00:01',
           admin_state_up: true,
-        },
+        }),
         interfaces: [],
         routes: [{ destination: '192.0.2.0/24', nexthop: '203.0.113.5' }],
         ha: false,
@@ -161,11 +162,11 @@ const corruptCases: { name: string; make: (p: string) => void; expect: RegExp }[
   {
     name: 'wrong nested type',
     make: (p) => {
-      const s = sampleState() as unknown as { routers: { gateway: { ip_address: unknown } }[] };
-      s.routers[0].gateway.ip_address = 7;
+      const s = sampleState() as unknown as { routers: { gateway: { fixed_ips: { ip_address: unknown }[] } }[] };
+      s.routers[0].gateway.fixed_ips[0]!.ip_address = 7;
       fs.writeFileSync(p, JSON.stringify(s));
     },
-    expect: /is corrupt: routers\[0\]\.gateway\.ip_address: expected string, got 7/,
+    expect: /is corrupt: routers\[0\]\.gateway\.fixed_ips\[0\]\.ip_address: expected string, got 7/,
   },
   {
     name: 'an array where an object belongs',
@@ -175,11 +176,11 @@ const corruptCases: { name: string; make: (p: string) => void; expect: RegExp }[
   {
     name: 'missing field',
     make: (p) => {
-      const s = sampleState() as unknown as { networks: Record<string, unknown>[] };
-      delete s.networks[0].cidr;
+      const s = sampleState() as unknown as { networks: { subnets: Record<string, unknown>[] }[] };
+      delete s.networks[0]!.subnets[0]!.cidr;
       fs.writeFileSync(p, JSON.stringify(s));
     },
-    expect: /is corrupt: networks\[0\]\.cidr: missing field/,
+    expect: /is corrupt: networks\[0\]\.subnets\[0\]\.cidr: missing field/,
   },
   {
     name: 'unknown field',
@@ -298,35 +299,75 @@ test('validateState names the field and what was expected', () => {
   assert.throws(() => validateState({ ...emptyState(), routers: 1, networks: 2 }), { message: 'networks: expected Array, got 2 (and 1 more problem)' });
 });
 
-test('a version 1 store (before HA routers) loads as the current version; the next save writes it so', async () => {
-  assert.equal(STATE_VERSION, 2);
-  const dir = tmpDir();
-  const p = path.join(dir, 'state.json');
-  const v1 = sampleState() as unknown as { version: number; routers: Record<string, unknown>[] };
-  v1.version = 1;
-  for (const r of v1.routers) {
-    delete r.ha;
-    delete r.ha_vr_id;
+type Json = Record<string, any>;
+
+/** sampleState() as an older l3ctl wrote it: version 2 (one cidr per network, one ip_address per port), or 1 (no HA fields either). */
+function olderSample(version: 1 | 2): Json {
+  const s = structuredClone(sampleState()) as Json;
+  s.version = version;
+  for (const n of s.networks) {
+    const [sn] = n.subnets;
+    delete n.subnets;
+    Object.assign(n, { cidr: sn.cidr, gateway_ip: sn.gateway_ip });
   }
-  const text = JSON.stringify(v1, null, 2) + '\n';
-  fs.writeFileSync(p, text);
-  const loaded = await loadState(p);
-  assert.deepEqual(loaded, sampleState(), 'routers are legacy (ha false, no VRRP id), version 2');
-  assert.deepEqual(loadStateSync(p), sampleState(), 'completion reads it the same way');
-  assert.equal(fs.readFileSync(p, 'utf8'), text, 'loading does not write');
-  loaded.routers[0]!.name = 'r2';
-  await saveState(p, loaded);
-  const saved = JSON.parse(fs.readFileSync(p, 'utf8')) as { version: number; routers: { ha: boolean; ha_vr_id: null }[] };
-  assert.equal(saved.version, 2);
-  assert.deepEqual([saved.routers[0]!.ha, saved.routers[0]!.ha_vr_id], [false, null]);
-  assert.equal(fs.readFileSync(`${p}.bak`, 'utf8'), text, 'the .bak keeps the version 1 file');
+  const flat = (p: Json) => {
+    const ip = p.fixed_ips[0].ip_address;
+    delete p.fixed_ips;
+    p.ip_address = ip;
+  };
+  for (const r of s.routers) {
+    if (r.gateway) flat(r.gateway);
+    r.interfaces.forEach(flat);
+    if (version === 1) {
+      delete r.ha;
+      delete r.ha_vr_id;
+    }
+  }
+  return s;
+}
+
+for (const version of [1, 2] as const) {
+  test(`a version ${version} store loads as the current version (subnets, fixed IPs${version === 1 ? ', legacy routers' : ''}); the next save writes it so`, async () => {
+    assert.equal(STATE_VERSION, 3);
+    const dir = tmpDir();
+    const p = path.join(dir, 'state.json');
+    const text = JSON.stringify(olderSample(version), null, 2) + '\n';
+    fs.writeFileSync(p, text);
+    const loaded = await loadState(p);
+    assert.deepEqual(loaded, sampleState(), 'each network one IPv4 subnet, each port one fixed IP on it, version 3');
+    assert.deepEqual(loadStateSync(p), sampleState(), 'completion reads it the same way');
+    assert.equal(fs.readFileSync(p, 'utf8'), text, 'loading does not write');
+    loaded.routers[0]!.name = 'r2';
+    await saveState(p, loaded);
+    const saved = JSON.parse(fs.readFileSync(p, 'utf8')) as Json;
+    assert.equal(saved.version, 3);
+    assert.deepEqual([saved.routers[0]!.ha, saved.routers[0]!.ha_vr_id], [false, null]);
+    assert.deepEqual(saved.networks[0].subnets.map((x: Json) => [x.cidr, x.ip_version]), [['203.0.113.0/24', 4]]);
+    assert.equal(saved.networks[0].cidr, undefined);
+    assert.deepEqual(saved.routers[0].gateway.fixed_ips, [{ subnet_id: saved.networks[0].subnets[0].id, ip_address: '203.0.113.10' }]);
+    assert.equal(fs.readFileSync(`${p}.bak`, 'utf8'), text, `the .bak keeps the version ${version} file`);
+  });
+}
+
+test('an older store that is wrong once migrated says so, naming the version it was', async () => {
+  const p = path.join(tmpDir(), 'state.json');
+  const v2 = olderSample(2);
+  v2.routers[0].gateway.ip_address = '198.51.100.7';
+  fs.writeFileSync(p, JSON.stringify(v2));
+  await assert.rejects(loadState(p), (e: unknown) => e instanceof StoreError && /\(a version 2 store, checked as version 3\)/.test((e as Error).message));
 });
 
 test('migration touches only what it knows: a v1 router already carrying the fields keeps them for the checks', async () => {
-  const { migrate, MIGRATIONS } = await import('../../src/store/migrate.js');
-  assert.deepEqual(MIGRATIONS.map((m) => [m.from, m.to]), [[1, 2]], 'one step per version');
+  const { migrate, MIGRATIONS, legacySubnetId } = await import('../../src/store/migrate.js');
+  assert.deepEqual(MIGRATIONS.map((m) => [m.from, m.to]), [[1, 2], [2, 3]], 'one step per version');
   const v1 = { version: 1, config: {}, networks: [], routers: [{ id: 'x', ha: 'yes' }], floatingips: [] };
-  assert.deepEqual(migrate(v1), { version: 2, config: {}, networks: [], routers: [{ id: 'x', ha: 'yes', ha_vr_id: null }], floatingips: [] });
+  assert.deepEqual(migrate(v1), { version: 3, config: {}, networks: [], routers: [{ id: 'x', ha: 'yes', ha_vr_id: null }], floatingips: [] });
   assert.equal(v1.version, 1, 'the input is not changed');
-  for (const other of [null, 5, [], { version: 2 }, { version: 99 }, { version: 0 }, { version: '1' }]) assert.equal(migrate(other), other);
+  // 2 -> 3: unknown fields stay (for the schema to report), the subnet id is the same on every run.
+  const v2 = { version: 2, config: {}, networks: [{ id: 'n', name: 'a', cidr: '192.0.2.0/24', gateway_ip: null, external: false, bridge: null, extra: 1 }], routers: [], floatingips: [] };
+  const m = migrate(v2) as Json;
+  assert.deepEqual(m.networks, [{ id: 'n', name: 'a', subnets: [{ id: legacySubnetId('n'), cidr: '192.0.2.0/24', gateway_ip: null, ip_version: 4, ipv6_ra_mode: null, ipv6_address_mode: null }], external: false, bridge: null, extra: 1 }]);
+  assert.equal(legacySubnetId('n'), legacySubnetId('n'));
+  assert.match(legacySubnetId('n'), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  for (const other of [null, 5, [], { version: 3 }, { version: 99 }, { version: 0 }, { version: '1' }]) assert.equal(migrate(other), other);
 });

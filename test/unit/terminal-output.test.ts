@@ -13,6 +13,8 @@ import { l3ctlIn } from '../helpers/inproc.js';
 import { requireProgram } from '../helpers/tools.js';
 import { columnWidths, outputWidth, wrapText } from '../../src/cli/fit.js';
 import { emptyState, type State } from '../../src/model/types.js';
+import { net, port } from '../helpers/one-subnet.js';
+import { legacySubnetId } from '../../src/store/migrate.js';
 
 const EXT = 'e0000001-0000-4000-8000-000000000001';
 const R1 = 'e0000004-0000-4000-8000-000000000004';
@@ -25,16 +27,16 @@ const LONG_ROUTER = 'edge-router-of-the-tenant-with-the-rather-long-name';
 function wideState(): State {
   const s = emptyState();
   s.config = { host_namespace: 'l3ctl-t-unit-never-created', enable_metadata_proxy: 'false' };
-  s.networks.push({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null });
+  s.networks.push(net({ id: EXT, name: 'ext', cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', external: true, bridge: null }));
   for (let i = 0; i < 6; i++) {
-    s.networks.push({ id: id(i), name: `tenant-network-number-${i}-with-a-long-name`, cidr: `10.${i}.0.0/16`, gateway_ip: `10.${i}.0.1`, external: false, bridge: null });
+    s.networks.push(net({ id: id(i), name: `tenant-network-number-${i}-with-a-long-name`, cidr: `10.${i}.0.0/16`, gateway_ip: `10.${i}.0.1`, external: false, bridge: null }));
   }
   s.routers.push({
     id: R1,
     name: LONG_ROUTER,
     admin_state_up: true,
-    gateway: { id: id(100), network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:01:00', admin_state_up: true },
-    interfaces: [0, 1, 2, 3, 4, 5].map((i) => ({ id: id(200 + i), network_id: id(i), ip_address: `10.${i}.0.1`, mac_address: `fa:16:3e:00:02:0${i}`, admin_state_up: true })),
+    gateway: port({ id: id(100), network_id: EXT, ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:01:00', admin_state_up: true }),
+    interfaces: [0, 1, 2, 3, 4, 5].map((i) => port({ id: id(200 + i), network_id: id(i), ip_address: `10.${i}.0.1`, mac_address: `fa:16:3e:00:02:0${i}`, admin_state_up: true })),
     routes: [{ destination: '192.0.2.0/24', nexthop: '10.0.0.254' }],
     ha: false,
     ha_vr_id: null,
@@ -110,14 +112,14 @@ describe('lists for people', () => {
   test('json, yaml, value and csv print every API field, as they did, whatever the table shows', async () => {
     const json = JSON.parse((await run(['router', 'list', '-f', 'json'])).stdout) as Record<string, unknown>[];
     assert.deepEqual(Object.keys(json[0]!), ['id', 'name', 'admin_state_up', 'external_gateway_info', 'interfaces', 'routes', 'floating_ips', 'ha', 'ha_state']);
-    assert.deepEqual(json[0]!.external_gateway_info, { network_id: EXT, external_fixed_ips: [{ ip_address: '203.0.113.10' }] });
+    assert.deepEqual(json[0]!.external_gateway_info, { network_id: EXT, external_fixed_ips: [{ subnet_id: legacySubnetId(EXT), ip_address: '203.0.113.10' }] });
     assert.deepEqual(parseYaml((await run(['router', 'list', '-f', 'yaml'])).stdout), json);
     const value = (await run(['router', 'list', '-f', 'value'])).stdout.split('\n')[0]!.split('\t');
     assert.deepEqual(value.slice(0, 3), [R1, LONG_ROUTER, 'true']);
     assert.equal(value[3], JSON.stringify(json[0]!.external_gateway_info));
     const csv = (await run(['router', 'list', '-f', 'csv'])).stdout.split('\n');
     assert.equal(csv[0], 'id,name,admin_state_up,external_gateway_info,interfaces,routes,floating_ips,ha,ha_state');
-    assert.equal(csv[1], `${R1},${LONG_ROUTER},true,"{""network_id"":""${EXT}"",""external_fixed_ips"":[{""ip_address"":""203.0.113.10""}]}",6,1,3,false,`);
+    assert.equal(csv[1], `${R1},${LONG_ROUTER},true,"{""network_id"":""${EXT}"",""external_fixed_ips"":[{""subnet_id"":""${legacySubnetId(EXT)}"",""ip_address"":""203.0.113.10""}]}",6,1,3,false,`);
     // A show, too.
     const show = await run(['network', 'show', 'ext', '-f', 'yaml']);
     assert.deepEqual(parseYaml(show.stdout), JSON.parse((await run(['network', 'show', 'ext', '-f', 'json'])).stdout));
@@ -134,10 +136,33 @@ describe('lists for people', () => {
     assert.match(bad.stderr, /^hint: columns: id, name, admin_state_up, .*Name, State, Gateway, Interfaces, Routes, FIPs, HA, ID, Status$/m);
   });
 
+  test('dual-stack: subnets for people (network, CIDR, gateway, IPv6 modes), both addresses of a port, a network show that lists its subnets', async () => {
+    const s = emptyState();
+    s.config = { host_namespace: 'l3ctl-t-unit-never-created', enable_metadata_proxy: 'false' };
+    const priv = net({ id: id(700), name: 'priv', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null });
+    priv.subnets.push({ id: id(701), cidr: '2001:db8:1::/64', gateway_ip: '2001:db8:1::1', ip_version: 6, ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+    s.networks.push(priv);
+    const p = port({ id: id(702), network_id: priv.id, ip_address: '198.51.100.1', mac_address: 'fa:16:3e:00:07:02', admin_state_up: true });
+    p.fixed_ips.push({ subnet_id: id(701), ip_address: '2001:db8:1::1' });
+    s.routers.push({ id: R1, name: 'r1', admin_state_up: false, gateway: null, interfaces: [p], routes: [], ha: false, ha_vr_id: null });
+    const ds = tempStore();
+    writeFileSync(ds.path, JSON.stringify(s));
+    try {
+      const subnets = (await run(['subnet', 'list'], { path: ds.path })).stdout;
+      assert.match(subnets, /^Network +CIDR +Gateway IP +IPv6 modes\npriv +198\.51\.100\.0\/24 +198\.51\.100\.1 *\npriv +2001:db8:1::\/64 +2001:db8:1::1 +slaac\/slaac\n$/);
+      assert.match((await run(['interface', 'list'], { path: ds.path })).stdout, /^r1 +priv +198\.51\.100\.1, 2001:db8:1::1 +qr-/m);
+      assert.match((await run(['network', 'show', 'priv'], { path: ds.path })).stdout, /^subnets +198\.51\.100\.0\/24 gw 198\.51\.100\.1, 2001:db8:1::\/64 gw 2001:db8:1::1 slaac\/slaac$/m);
+      const json = JSON.parse((await run(['subnet', 'list', '-f', 'json'], { path: ds.path })).stdout) as Record<string, unknown>[];
+      assert.deepEqual(Object.keys(json[1]!), ['id', 'network_id', 'cidr', 'ip_version', 'gateway_ip', 'ipv6_ra_mode', 'ipv6_address_mode']);
+    } finally {
+      ds.cleanup();
+    }
+  });
+
   test('HA routers: an HA column by default once a router is HA (keepalived\'s word on this node), ha and ha_state as fields', async () => {
     const s = emptyState();
     s.config = { host_namespace: 'l3ctl-t-unit-never-created', enable_metadata_proxy: 'false', ha_network: 'ha', ha_node_address: '169.254.192.1' };
-    s.networks.push({ id: id(900), name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: null });
+    s.networks.push(net({ id: id(900), name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: null }));
     s.routers.push({ id: R1, name: 'r1', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: true, ha_vr_id: 1 });
     s.routers.push({ id: R2, name: 'r2', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null });
     const ha = tempStore();

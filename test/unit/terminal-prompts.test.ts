@@ -18,6 +18,7 @@ import { PromptInterrupted } from '../../src/cli/prompt.js';
 import type { Prompter } from '../../src/cli/io.js';
 import type { Clock } from '../../src/agent/runloop.js';
 import type { State } from '../../src/model/types.js';
+import { net } from '../helpers/one-subnet.js';
 
 const R1 = 'e0000004-0000-4000-8000-000000000004';
 const NS1 = `qrouter-${R1}`;
@@ -142,7 +143,7 @@ describe('missing arguments: only sensible choices, a new value where one is all
   it('HA: the HA network is never offered for an interface, nor for deletion under an HA router; standby offers HA routers', async () => {
     const withHa = (x: State) => {
       x.config = { ...x.config, ha_network: 'ha', ha_node_address: '169.254.192.1' };
-      x.networks.push({ id: 'e0000011-0000-4000-8000-000000000011', name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: null });
+      x.networks.push(net({ id: 'e0000011-0000-4000-8000-000000000011', name: 'ha', cidr: '169.254.192.0/18', gateway_ip: null, external: false, bridge: null }));
       x.routers.push({ ...x.routers[0]!, id: 'e0000009-0000-4000-8000-000000000009', name: 'r9', admin_state_up: false, gateway: null, interfaces: [], routes: [], ha: true, ha_vr_id: 1 });
     };
     const ifaces = await offered(['interface', 'add', 'r1'], withHa);

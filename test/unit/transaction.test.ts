@@ -12,20 +12,21 @@ import { L3ctlError, UsageError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
 import { tempStore } from '../helpers/cli.js';
 import { FakeHost } from '../helpers/fake-host.js';
+import { net, port } from '../helpers/one-subnet.js';
 
 // A host namespace that does not exist: plans are computed without reads
 // (nothing to observe) and start by creating it, so every run has commands.
 const HOST_NS = 'l3ctl-t-unit-absent-ns';
 const NET_ID = 'c0000000-0000-4000-8000-000000000001';
 const base = (): State => ({
-  version: 1,
+  version: 3,
   config: { host_namespace: HOST_NS, external_network_bridge: '', send_arp_for_ha: '0' },
   networks: [],
   routers: [],
   floatingips: [],
 });
 const addNetwork = (s: State): Change<unknown> => {
-  s.networks.push({ id: NET_ID, name: 'n1', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null });
+  s.networks.push(net({ id: NET_ID, name: 'n1', cidr: '198.51.100.0/24', gateway_ip: '198.51.100.1', external: false, bridge: null }));
   return { bridges: true };
 };
 
@@ -59,7 +60,7 @@ describe('transaction', () => {
     await assert.rejects(
       transact(ctx, (s) => {
         addNetwork(s);
-        s.networks.push({ id: 'c0000000-0000-4000-8000-000000000002', name: 'n1', cidr: '198.51.100.128/25', gateway_ip: null, external: false, bridge: null });
+        s.networks.push(net({ id: 'c0000000-0000-4000-8000-000000000002', name: 'n1', cidr: '198.51.100.128/25', gateway_ip: null, external: false, bridge: null }));
         return { bridges: true };
       }),
       (e: L3ctlError) => e instanceof UsageError && /already exists/.test(e.message),
@@ -75,11 +76,11 @@ describe('transaction', () => {
     await assert.rejects(
       transact(ctx, (s) => {
         s.networks.push(
-          { id: 'c000000a-0000-4000-8000-00000000000a', name: 'e1', cidr: '203.0.113.0/25', gateway_ip: '203.0.113.1', external: true, bridge: null },
-          { id: 'c000000b-0000-4000-8000-00000000000b', name: 'e2', cidr: '203.0.113.128/25', gateway_ip: '203.0.113.129', external: true, bridge: null },
+          net({ id: 'c000000a-0000-4000-8000-00000000000a', name: 'e1', cidr: '203.0.113.0/25', gateway_ip: '203.0.113.1', external: true, bridge: null }),
+          net({ id: 'c000000b-0000-4000-8000-00000000000b', name: 'e2', cidr: '203.0.113.128/25', gateway_ip: '203.0.113.129', external: true, bridge: null }),
         );
         const id = 'c000000c-0000-4000-8000-00000000000c';
-        s.routers.push({ id, name: 'r', admin_state_up: true, gateway: { id: 'c000000d-0000-4000-8000-00000000000d', network_id: 'c000000a-0000-4000-8000-00000000000a', ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }, interfaces: [], routes: [], ha: false, ha_vr_id: null });
+        s.routers.push({ id, name: 'r', admin_state_up: true, gateway: port({ id: 'c000000d-0000-4000-8000-00000000000d', network_id: 'c000000a-0000-4000-8000-00000000000a', ip_address: '203.0.113.10', mac_address: 'fa:16:3e:00:00:01', admin_state_up: true }), interfaces: [], routes: [], ha: false, ha_vr_id: null });
         return { routers: [id] };
       }),
       (e: L3ctlError) => e.exitCode === 2 && /gateway_external_network_id/.test(e.message),

@@ -19,13 +19,21 @@ export interface WantedBridge {
 }
 
 /** The host namespace (when l3ctl owns it) and the bridges the ports need. */
-export function planBridges(host: ObservedHost, bridges: WantedBridge[]): Step[] {
+/** `ipv6Drift`: report a bridge of l3ctl's with IPv6 on (the networks' plan does, once a pass). */
+export function planBridges(host: ObservedHost, bridges: WantedBridge[], ipv6Drift = false): Step[] {
   const out = hostNamespaceSteps(host);
   const seen = new Set<string>();
   for (const b of bridges) {
     if (seen.has(b.name)) continue;
     seen.add(b.name);
     const link = host.links.get(b.name);
+    // IPv6 off on the bridges l3ctl makes, as Neutron's linuxbridge agent: a
+    // bridge with IPv6 on would take an address from the advertisements of a
+    // tenant network's router (radvd), making the host reachable from there.
+    const ipv6Off: Action = { phase: 'host-sysctl', setting: `net.ipv6.conf.${b.name}.disable_ipv6=1` };
+    if (ipv6Drift && link && !b.mustExist && link.ipv6) {
+      out.push(step([{ kind: 'bridge-ipv6', object: b.name, expected: 'IPv6 off (disable_ipv6 1)', live: 'IPv6 on' }], [ipv6Off]));
+    }
     if (link?.up) continue;
     if (link) {
       out.push(step([{ kind: 'bridge-down', object: b.name, expected: 'up', live: 'down' }], [{ phase: 'host', line: `link set ${b.name} up` }]));
@@ -39,6 +47,7 @@ export function planBridges(host: ObservedHost, bridges: WantedBridge[]): Step[]
       out.push(step([{ kind: 'missing-bridge', object: b.name, expected: 'present', live: null }], [
         { phase: 'host', line: `link add ${b.name} type bridge forward_delay 0` },
         { phase: 'host', line: `link set ${b.name} up` },
+        ipv6Off,
       ]));
     }
   }
@@ -78,7 +87,7 @@ export const linuxbridge: InterfaceDriver = {
   name: 'linuxbridge',
   bridgeOf,
   observe: async () => null,
-  planNetworks: (networks, host) => planBridges(host, networks.map((n) => ({ name: networkBridge(n), mustExist: false }))),
+  planNetworks: (networks, host) => planBridges(host, networks.map((n) => ({ name: networkBridge(n), mustExist: false })), true),
   planBridges: (ports, side) => planBridges(side.host, ports.map((p) => ({ name: p.bridge, mustExist: p.bridgeMustExist }))),
   replaces: () => null,
   plug,
