@@ -91,6 +91,28 @@ describe('destructive verbs confirm alike', () => {
     });
   }
 
+  it("a dual-stack port's IPv6 address: asked with what goes with it (its IPv6 route), the IPv4 address and FIP stay", async () => {
+    const s = structuredClone(FIXTURE);
+    const priv = s.networks.find((n) => n.name === 'priv')!;
+    const v6 = 'e0000012-0000-4000-8000-000000000012';
+    priv.subnets.push({ id: v6, cidr: '2001:db8:1::/64', gateway_ip: '2001:db8:1::1', ip_version: 6, ipv6_ra_mode: null, ipv6_address_mode: null });
+    const r1 = s.routers[0]!;
+    r1.interfaces.find((p) => p.network_id === priv.id)!.fixed_ips.push({ subnet_id: v6, ip_address: '2001:db8:1::1' });
+    r1.routes.push({ destination: '2001:db8:99::/64', nexthop: '2001:db8:1::fe' });
+    const before = JSON.stringify(s, null, 2) + '\n';
+    writeFileSync(store.path, before);
+    const no = scriptedPrompter({ confirm: [false] });
+    const r = await run(['interface', 'remove', 'r1', '2001:db8:1::/64'], { tty: true, prompter: no.prompter });
+    assert.deepEqual([r.code, no.asked.map((a) => a.message)], [6, ["Remove the 2001:db8:1::/64 address of router 'r1' on 'priv' (route 2001:db8:99::/64 deleted with it)?"]], r.stderr);
+    assert.equal(readStore(store.path), before);
+    const y = await run(['interface', 'remove', 'r1', '2001:db8:1::/64', '--yes']);
+    assert.equal(y.code, 0, y.stderr);
+    const after = stored().routers[0]!;
+    assert.deepEqual(after.interfaces.find((p) => p.network_id === priv.id)!.fixed_ips.map((f) => f.ip_address), ['198.51.100.1']);
+    assert.deepEqual(after.routes.map((x) => x.destination), ['192.0.2.128/25']);
+    assert.equal(stored().floatingips[0]!.fixed_ip_address, '198.51.100.5', 'the FIP on the IPv4 subnet stays');
+  });
+
   it('nothing to lose, nothing asked: an unassociated FIP, a router whose namespace is not there, an interface nothing needs', async () => {
     const s = structuredClone(FIXTURE);
     s.floatingips[0]!.router_id = s.floatingips[0]!.fixed_ip_address = null;
