@@ -7,7 +7,7 @@
 const MIN_COLUMN = 6;
 
 /** The printed width of a string: ANSI colour codes take no room. */
-export const textWidth = (s: string): number => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+export const textWidth = (s: string): number => (s.includes('\x1b') ? s.replace(/\x1b\[[0-9;]*m/g, '').length : s.length);
 
 /** `text` in lines of at most `width` characters, broken at spaces where possible. */
 export function wrapText(text: string, width: number): string[] {
@@ -38,7 +38,8 @@ export function wrapText(text: string, width: number): string[] {
 /** The room borders and gaps take: `│ a │ b │` (box) or `a  b` (plain). */
 export const overhead = (n: number, box: boolean): number => (box ? 3 * n + 1 : 2 * Math.max(0, n - 1));
 
-const naturalWidth = (s: string) => Math.max(0, ...s.split('\n').map(textWidth));
+// Most cells are one line: measured without splitting (a 500-row list measures thousands).
+const naturalWidth = (s: string) => (s.includes('\n') ? Math.max(0, ...s.split('\n').map(textWidth)) : textWidth(s));
 
 /**
  * Column widths for cells (heading first) in a table at most `width` wide:
@@ -68,13 +69,20 @@ export function columnWidths(cells: string[][], width: number | null, box: boole
 /** The cells wrapped to their column widths (each cell's lines joined by '\n'). */
 export function fitCells(cells: string[][], width: number | null, box: boolean): { cells: string[][]; widths: number[] } {
   const widths = columnWidths(cells, width, box);
-  return { cells: cells.map((r) => r.map((c, i) => wrapText(c, widths[i]!).join('\n'))), widths };
+  // A one-line cell that fits its column is left as it is: wrapping it would change nothing.
+  const fitted = (c: string, w: number) => (!c.includes('\n') && !c.includes('  ') && c.trim() === c && textWidth(c) <= w ? c : wrapText(c, w).join('\n'));
+  return { cells: cells.map((r) => r.map((c, i) => fitted(c, widths[i]!))), widths };
 }
 
 /** Plain aligned text, two spaces between columns; a wrapped cell continues on the lines below. */
 export function plainLines(cells: string[][], widths: number[]): string[] {
   const out: string[] = [];
+  const last = widths.length - 1;
   for (const row of cells) {
+    if (!row.some((c) => c.includes('\n'))) {
+      out.push(row.map((c, i) => (i === last ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+      continue;
+    }
     const parts = row.map((c) => c.split('\n'));
     const height = Math.max(1, ...parts.map((p) => p.length));
     for (let k = 0; k < height; k++) {
