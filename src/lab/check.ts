@@ -96,9 +96,14 @@ async function routeVia(runner: Runner, ns: string, dst: string): Promise<string
   return routes.length ? routes.map((x) => (x.gateway ? `via ${x.gateway}` : 'direct')).join(', ') : 'absent';
 }
 
-/** vm2's own IPv6 address, formed from the router's advertisements (SLAAC); waits for it (duplicate address detection) up to 5 s. */
+/**
+ * vm2's own IPv6 address, formed from the router's advertisements (SLAAC).
+ * Right after `lab up` it may not be there yet: vm2's router solicitation can
+ * precede radvd, the next one comes 4 s later, then duplicate address
+ * detection takes a second. Waits up to 15 s; a formed address returns at once.
+ */
 async function slaacAddress(runner: Runner, ns: string): Promise<string | null> {
-  for (let i = 0; i < 25; i++) {
+  for (let i = 0; i < 75; i++) {
     const r = await runner.run(['ip', '-n', ns, '-6', '-j', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'], { okCodes: [1, 255], read: true });
     // ip -j with a filter leaves an empty object for each address it filtered out.
     const info = r.exitCode === 0 && r.stdout.trim() ? ((JSON.parse(r.stdout) as { addr_info?: { local?: string; tentative?: boolean }[] }[])[0]?.addr_info ?? []) : [];
