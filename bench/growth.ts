@@ -16,7 +16,7 @@ export async function benchGrowth(rounds: number): Promise<Section> {
     const build = (await l3ctl(sb.store, ['agent', 'sync', '-q'])).ms;
     const t = { node: [] as number[], big: [] as number[], small: [] as number[], del: [] as number[] };
     const assoc = async (x: typeof g.big) => (await l3ctl(sb.store, ['fip', 'associate', x.spare.fip, x.spare.fixed, '--router', x.router, '-q'])).ms;
-    const undo = async (x: typeof g.big) => t.del.push((await l3ctl(sb.store, ['fip', 'delete', x.spare.fip, '-q'])).ms);
+    const undo = async (x: typeof g.big) => t.del.push((await l3ctl(sb.store, ['fip', 'delete', x.spare.fip, '--yes', '-q'])).ms);
     // One untimed pass warms the page cache and the store's code paths.
     for (const x of [g.big, g.small]) await assoc(x), await undo(x);
     t.del.length = 0;

@@ -2,10 +2,11 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { checkRouters, type Finding as Drift } from '../agent/check.js';
+import { describeChanges } from '../agent/describe.js';
 import { describeStale, planCleanup, removeStale, type CleanupPlan } from '../agent/cleanup.js';
 import { observeHostSettings, wantedHostSettings, type ObservedHostSetting } from '../agent/host-settings.js';
 import { isHandled, stateReport, type StateReport } from '../agent/report.js';
-import { runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
+import { formatEntry, runLoop, systemClock, type LogFormat, type PassResult } from '../agent/runloop.js';
 import { checkPass, syncPass, type SyncHooks, type SyncResult } from '../agent/sync.js';
 import { ensureRegistered } from '../agent/transaction.js';
 import { effectiveConfig } from '../model/config.js';
@@ -42,10 +43,10 @@ async function syncOnce(io: IO, refs: string[], hooks?: Pick<SyncHooks, 'onError
         (hooks?.onError ?? ((x, e) => io.report(e, routerName(x))))(r, err);
       },
       onProgress: progress ? (i, n, r) => void io.stderr.write(`\r\x1b[Ksyncing ${i + 1}/${n}: ${r.name}`) : undefined,
-      // What changed, router by router (issue 15 shapes this line further).
+      // What changed, router by router, in words: `r1: +fip 203.0.113.20, route 192.0.2.0/24 replaced`.
       onChanged: announce ? (r, f) => {
         clear();
-        io.status(`${r?.name ?? 'host'}: ${f.map((x) => `${x.kind} ${x.object}`).join(', ')}`);
+        io.status(`${r?.name ?? 'host'}: ${describeChanges(f)}`);
       } : undefined,
       warn: hooks?.warn ?? io.warn,
     }, routers, { all: refs.length === 0 });
@@ -153,7 +154,7 @@ const HA_COLUMNS = ['router', 'id', 'ha_vr_id', 'ha_state'];
 async function printStatus(io: IO, r: StateReport, settings: ObservedHostSetting[], ha: Record<string, unknown>[] = []): Promise<void> {
   const json = settings.map((x) => Object.fromEntries(HOST_SETTING_COLUMNS.map((c) => [c, x[c as keyof ObservedHostSetting]])));
   // json keeps the agent's nesting (configurations{…}) and null for the host's own namespace; table and value are flat.
-  if (io.format === 'json') return printObject(io, [...Object.keys(r), 'host_settings', 'ha_routers'], { ...r, host_settings: json, ha_routers: ha });
+  if (io.format === 'json' || io.format === 'yaml') return printObject(io, [...Object.keys(r), 'host_settings', 'ha_routers'], { ...r, host_settings: json, ha_routers: ha });
   const rows = json.map((x) => ({ ...x, namespace: x.namespace ?? '(host)' }));
   if (io.columns.length) return printObject(io, [...REPORT_COLUMNS, 'host_settings', 'ha_routers'], { ...flatReport(r), host_settings: rows, ha_routers: ha });
   await printObject(io, REPORT_COLUMNS, flatReport(r));
@@ -185,7 +186,7 @@ export interface AgentRunOptions {
   logFormat?: LogFormat;
 }
 
-export async function agentRun(o: AgentRunOptions, io: IO): Promise<void> {
+export async function agentRun(o: AgentRunOptions, io: IO): Promise<number> {
   let interval: number | null = null;
   if (o.interval !== undefined) {
     if (!/^\d+(\.\d+)?$/.test(o.interval) || Number(o.interval) <= 0) throw new UsageError(`invalid --interval '${o.interval}': expected a number of seconds above 0`);
@@ -197,11 +198,43 @@ export async function agentRun(o: AgentRunOptions, io: IO): Promise<void> {
     if (level === 'info' && io.quiet) return;
     (format === 'text' && level !== 'info' ? io.stderr : io.stdout).write(line + '\n');
   };
-  // Under --dry-run one pass shows what the loop would do; repeating it would change nothing.
-  await runLoop(
-    { pass: (n) => loopPass(io, n), clock: io.clock ?? systemClock, signals: io.signals ?? process, log },
-    { format, fixedInterval: interval, once: io.dryRun },
-  );
+  // Ctrl-C stops the loop as SIGTERM does (after the pass under way), but is
+  // said at once and is exit 130, as everywhere. SIGTERM (systemd) is exit 0.
+  const signals = io.signals ?? process;
+  let interrupted = false;
+  let inPass = false;
+  const onInt = () => {
+    if (!interrupted && inPass) io.stderr.write('\nl3ctl: interrupted: stopping after this pass…\n');
+    interrupted = true;
+  };
+  signals.on('SIGINT', onInt);
+  let passes: number;
+  try {
+    // Under --dry-run one pass shows what the loop would do; repeating it would change nothing.
+    passes = await runLoop(
+      {
+        pass: async (n) => {
+          inPass = true;
+          try {
+            return await loopPass(io, n);
+          } finally {
+            inPass = false;
+          }
+        },
+        clock: io.clock ?? systemClock,
+        signals,
+        log,
+      },
+      { format, fixedInterval: interval, once: io.dryRun },
+    );
+  } finally {
+    signals.off('SIGINT', onInt);
+  }
+  if (!interrupted) return EXIT.ok;
+  const said = `agent run stopped (Ctrl-C) after ${passes} pass${passes === 1 ? '' : 'es'}`;
+  if (format === 'json') io.stdout.write(formatEntry('json', { level: 'info', msg: said, fields: { signal: 'SIGINT', passes } }, (io.clock ?? systemClock).now()) + '\n');
+  else io.stderr.write(`l3ctl: ${said}\n`);
+  return EXIT.interrupted;
 }
 
 /** One pass of `agent run`: sync everything under the lock, then the state report. Router errors are collected for the loop's log. */

@@ -12,6 +12,15 @@ export const ALIASES: Record<string, string[]> = {
   'router-gateway-clear': ['gateway', 'clear'],
   'floatingip-associate': ['fip', 'associate'],
   'floatingip-disassociate': ['fip', 'disassociate'],
+  // The old client's read verbs (and deletes whose arguments carry over as they are).
+  'router-list': ['router', 'list'],
+  'router-show': ['router', 'show'],
+  'router-port-list': ['interface', 'list'],
+  'floatingip-list': ['fip', 'list'],
+  'floatingip-delete': ['fip', 'delete'],
+  'net-list': ['network', 'list'],
+  'net-show': ['network', 'show'],
+  'net-delete': ['network', 'delete'],
 };
 
 /** Index of the first word that is neither a global option nor its value. */

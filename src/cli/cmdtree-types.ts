@@ -30,6 +30,8 @@ export interface ArgSpec {
   kind: Kind;
   choices?: string[];
   description?: string;
+  /** The last argument: from its first word on, every word is its value, options included (`router exec R CMD ARG…`). */
+  rest?: boolean;
 }
 
 export interface CmdSpec {
@@ -42,6 +44,8 @@ export interface CmdSpec {
   commands: CmdSpec[];
   /** -c columns of a command that prints objects, in their documented order. */
   columns?: string[];
+  /** Long names of the global options that apply to it (its --help lists them). */
+  globals?: string[];
 }
 
 export interface KeySpec {

@@ -24,3 +24,5 @@ export const REPORT_COLUMNS = [
   'binary', 'host', 'topic', 'agent_type', 'use_namespaces', 'router_id', 'handle_internal_only_routers',
   'gateway_external_network_id', 'interface_driver', 'routers', 'ex_gw_ports', 'interfaces', 'floating_ips', 'time',
 ];
+/** lab check: one row per check with real traffic (src/lab/check.ts CHECK_COLUMNS, written out so the table loads no lab code). */
+export const LAB_CHECK_COLUMNS = ['check', 'expected', 'seen', 'result'];

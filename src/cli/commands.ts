@@ -12,6 +12,7 @@ import {
   DIAGNOSE_COLUMNS,
   FINDING_COLUMNS,
   FIP_COLUMNS,
+  LAB_CHECK_COLUMNS,
   NETWORK_COLUMNS,
   NETWORK_SHOW_COLUMNS,
   PORT_COLUMNS,
@@ -27,8 +28,8 @@ import type { OptSpec } from './cmdtree-types.js';
 export const SUMMARY =
   'Build Linux routers the way the Quantum/Neutron L3 agent does: namespaces, qr-/qg- ports, SNAT, floating IPs, extra routes.';
 
-/** yaml: export's document format only (main refuses it for every other command). */
-export const FORMATS = ['table', 'json', 'value', 'yaml'] as const;
+/** table is for people; json, yaml, value and csv print the API fields for programs. */
+export const FORMATS = ['table', 'json', 'value', 'yaml', 'csv'] as const;
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
 /** Neutron's ipv6_ra_mode / ipv6_address_mode values (src/model/types.ts IPV6_MODES). */
@@ -45,8 +46,8 @@ const SUBNET_OPTIONS = [
 export const GLOBAL_OPTIONS: OptSpec[] = [
   opt('--version', 'print the version'),
   opt('--store <path>', 'state file (env L3CTL_STORE; default /var/lib/l3ctl/state.json)', { kind: 'file' }),
-  opt('-f, --format <format>', 'output format (yaml: the document of export)', { choices: FORMATS }),
-  opt('-c, --column <column>', 'only this column (repeatable, in this order)', { kind: 'column', repeat: true }),
+  opt('-f, --format <format>', 'output format; table is for people, the others print every API field for programs', { choices: FORMATS }),
+  opt('-c, --column <column>', 'only this column: an API field name or a table heading (repeatable, in this order)', { kind: 'column', repeat: true }),
   opt('--dry-run', 'print every system command that would run; change nothing'),
   opt('-y, --yes', 'answer yes to every confirmation'),
   opt('--no-input', 'never prompt'),
@@ -57,10 +58,14 @@ export const GLOBAL_OPTIONS: OptSpec[] = [
 
 export const HELP_OPTION: OptSpec = opt('-h, --help', 'show help');
 
+/** A list's --long: the table's other columns (formats for programs print every field anyway). */
+const LONG_OPTION: OptSpec = opt('--long', 'more columns: ids and every other field');
+
 export const COMMANDS: Command[] = [
   noun('network', { summary: 'networks and their subnets (an IPv4 subnet, an IPv6 subnet, or one of each)', examples: ['l3ctl network list'] }, () => import('./network.js'), [
     {
       name: 'add',
+      mutates: true,
       summary: 'add a network with its first subnet, IPv4 or IPv6 (subnet add adds the other); creates its bridge',
       examples: ['l3ctl network add ext --cidr 203.0.113.0/24 --gateway-ip 203.0.113.1 --external', 'l3ctl network add priv --cidr 198.51.100.0/24', 'l3ctl network add priv6 --cidr 2001:db8:1::/64 --ipv6-ra-mode slaac --ipv6-address-mode slaac'],
       args: [arg('<name>')],
@@ -76,13 +81,22 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'delete',
+      mutates: true,
+      confirms: true,
       summary: 'delete a network and its bridge (refused while a router or floating IP uses it, or while devices l3ctl did not plug in are on the bridge)',
       examples: ['l3ctl network delete priv', 'l3ctl network delete priv --force'],
       args: [arg('<network>', 'network')],
       options: [opt('--force', 'delete the bridge even with devices l3ctl did not plug in on it (they stay, unplugged)')],
       run: (m) => m.networkDelete,
     },
-    { name: 'list', summary: 'list networks', examples: ['l3ctl network list -f value -c name -c cidr'], columns: NETWORK_COLUMNS, run: (m) => m.networkList },
+    {
+      name: 'list',
+      summary: 'list networks',
+      examples: ['l3ctl network list', 'l3ctl network list -f value -c name -c cidr'],
+      options: [LONG_OPTION],
+      columns: NETWORK_COLUMNS,
+      run: (m) => m.networkList,
+    },
     {
       name: 'show',
       summary: 'show one network and its subnets',
@@ -96,6 +110,7 @@ export const COMMANDS: Command[] = [
   noun('subnet', { summary: "a network's address ranges: at most one IPv4 and one IPv6 subnet each", examples: ['l3ctl subnet list'] }, () => import('./subnet.js'), [
     {
       name: 'add',
+      mutates: true,
       summary: "add a subnet to a network (router ports on it get an address there with interface add or gateway set)",
       examples: ['l3ctl subnet add priv 2001:db8:1::/64 --ipv6-ra-mode slaac --ipv6-address-mode slaac', 'l3ctl subnet add ext 2001:db8:ff::/64 --gateway-ip 2001:db8:ff::1'],
       args: [arg('<network>', 'network'), arg('<cidr>')],
@@ -105,6 +120,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'delete',
+      mutates: true,
       summary: 'delete a subnet (refused while a router port or floating IP has an address on it)',
       examples: ['l3ctl subnet delete priv 2001:db8:1::/64'],
       args: [arg('<network>', 'network'), arg('<subnet>', 'subnet')],
@@ -113,8 +129,9 @@ export const COMMANDS: Command[] = [
     {
       name: 'list',
       summary: 'list subnets (of one network)',
-      examples: ['l3ctl subnet list priv -f value -c cidr -c ipv6_ra_mode'],
+      examples: ['l3ctl subnet list', 'l3ctl subnet list priv -f value -c cidr -c ipv6_ra_mode'],
       args: [arg('[network]', 'network')],
+      options: [LONG_OPTION],
       columns: SUBNET_COLUMNS,
       run: (m) => m.subnetList,
     },
@@ -123,6 +140,7 @@ export const COMMANDS: Command[] = [
   noun('router', { summary: 'routers: one namespace each', examples: ['l3ctl router list'] }, () => import('./router.js'), [
     {
       name: 'add',
+      mutates: true,
       summary: 'add a router and build its namespace',
       examples: ['l3ctl router add r1'],
       args: [arg('<name>')],
@@ -136,6 +154,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'delete',
+      mutates: true,
+      confirms: true,
       summary: 'delete routers: floating IPs are disassociated, ports and namespace removed',
       examples: ['l3ctl router delete r1', 'l3ctl router delete r1 r2 --yes'],
       args: [arg('<router...>', 'router')],
@@ -143,21 +163,24 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'list',
-      summary: 'list routers (ha_state: what keepalived says of an HA router on this node)',
-      examples: ['l3ctl router list -f value -c id -c name', 'l3ctl router list -c name -c ha_state'],
+      summary: 'list routers (--long: with a live status from the kernel; HA: what keepalived says on this node)',
+      examples: ['l3ctl router list', 'l3ctl router list --long', 'l3ctl router list -f value -c id -c name', 'l3ctl router list -c name -c ha_state'],
+      options: [opt('--long', 'more columns: ids, HA, and a live status (ACTIVE, DOWN, DRIFT) read from the kernel')],
       columns: ROUTER_LIST_COLUMNS,
       run: (m) => m.routerList,
     },
     {
       name: 'show',
-      summary: 'desired and live kernel state side by side, drift marked',
-      examples: ['l3ctl router show r1', 'l3ctl router show r1 -f json'],
+      summary: 'what differs between the store and the kernel, and a one-line summary of what matches (--all: everything side by side)',
+      examples: ['l3ctl router show r1', 'l3ctl router show r1 --all', 'l3ctl router show r1 -f json'],
       args: [arg('<router>', 'router')],
+      options: [opt('--all', 'every device, route, NAT rule and daemon, desired and live side by side')],
       columns: ROUTER_SHOW_COLUMNS,
       run: (m) => m.routerShow,
     },
     {
       name: 'enable',
+      mutates: true,
       summary: 'set admin state up and build the router in the kernel',
       examples: ['l3ctl router enable r1'],
       args: [arg('<router>', 'router')],
@@ -165,6 +188,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'disable',
+      mutates: true,
+      confirms: true,
       summary: 'tear the router down in the kernel, keep it in the store',
       examples: ['l3ctl router disable r1'],
       args: [arg('<router>', 'router')],
@@ -173,12 +198,13 @@ export const COMMANDS: Command[] = [
     {
       name: 'exec',
       summary: "run a command inside the router's namespace; its exit status is passed through",
-      examples: ['l3ctl router exec r1 -- ping -c 1 203.0.113.1', 'l3ctl router exec r1 -- ip addr'],
-      args: [arg('<router>', 'router'), arg('<command...>')],
+      examples: ['l3ctl router exec r1 ping -c 1 203.0.113.1', 'l3ctl router exec r1 ip addr'],
+      args: [arg('<router>', 'router'), arg('<command...>', 'command', { rest: true, description: 'the command and its arguments: every word after ROUTER, options included' })],
       run: (m) => m.routerExec,
     },
     {
       name: 'set',
+      mutates: true,
       summary: 'change a router: --ha / --no-ha while it has no ports',
       examples: ['l3ctl router set r1 --ha'],
       args: [arg('<router>', 'router')],
@@ -188,6 +214,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'standby',
+      mutates: true,
       summary: 'hand an HA router over to a peer node: this node (the master) steps back to backup; keepalived keeps running',
       examples: ['l3ctl router standby r1'],
       args: [arg('<router>', 'router')],
@@ -198,6 +225,7 @@ export const COMMANDS: Command[] = [
   noun('interface', { summary: "a router's internal ports (qr- devices)", examples: ['l3ctl interface list r1'] }, () => import('./interface.js'), [
     {
       name: 'add',
+      mutates: true,
       summary: "plug a router into an internal network: an address on each of its subnets (default: each subnet's gateway IP)",
       examples: ['l3ctl interface add r1 priv', 'l3ctl interface add r1 priv --ip 198.51.100.254 --ip 2001:db8:1::fe'],
       args: [arg('<router>', 'router'), arg('<network>', 'network:internal')],
@@ -211,6 +239,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'remove',
+      mutates: true,
+      confirms: true,
       summary: "unplug a router from an internal network; a subnet's CIDR takes only that address off a dual-stack port",
       examples: ['l3ctl interface remove r1 priv', 'l3ctl interface remove r1 2001:db8:1::/64'],
       args: [arg('<router>', 'router'), arg('<network-or-port>', 'port')],
@@ -219,8 +249,9 @@ export const COMMANDS: Command[] = [
     {
       name: 'list',
       summary: "list routers' internal ports",
-      examples: ['l3ctl interface list r1 -f json'],
+      examples: ['l3ctl interface list r1', 'l3ctl interface list r1 -f json'],
       args: [arg('[router]', 'router')],
+      options: [LONG_OPTION],
       columns: PORT_COLUMNS,
       run: (m) => m.interfaceList,
     },
@@ -229,6 +260,7 @@ export const COMMANDS: Command[] = [
   noun('gateway', { summary: "a router's gateway port (qg- device) on an external network", examples: ['l3ctl gateway set r1 ext'] }, () => import('./gateway.js'), [
     {
       name: 'set',
+      mutates: true,
       summary: 'connect a router to an external network: gateway port with an address on each subnet, default routes, SNAT (IPv4)',
       examples: ['l3ctl gateway set r1 ext --ip 203.0.113.10', 'l3ctl gateway set r1 ext'],
       args: [arg('<router>', 'router'), arg('<network>', 'network:external')],
@@ -238,6 +270,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'clear',
+      mutates: true,
       summary: "remove a router's gateway (refused while it has floating IPs)",
       examples: ['l3ctl gateway clear r1'],
       args: [arg('<router>', 'router')],
@@ -248,6 +281,7 @@ export const COMMANDS: Command[] = [
   noun('fip', { summary: 'floating IPs: one-to-one NAT of an external address to a fixed IP (IPv4 only: IPv6 is routed without NAT)', examples: ['l3ctl fip list'] }, () => import('./fip.js'), [
     {
       name: 'add',
+      mutates: true,
       summary: 'allocate a floating IP (the first free address when IP is omitted)',
       examples: ['l3ctl fip add 203.0.113.20', 'l3ctl fip add --network ext'],
       args: [arg('[ip]')],
@@ -257,6 +291,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'delete',
+      mutates: true,
+      confirms: true,
       summary: 'release a floating IP (disassociates it first)',
       examples: ['l3ctl fip delete 203.0.113.20'],
       args: [arg('<fip>', 'fip')],
@@ -264,6 +300,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'associate',
+      mutates: true,
+      confirms: true,
       summary: 'map a floating IP to a fixed IP behind a router (allocates the FIP when needed)',
       examples: ['l3ctl fip associate 203.0.113.20 198.51.100.5', 'l3ctl fip associate 203.0.113.20 198.51.100.5 --router r1'],
       args: [arg('<fip>', 'fip'), arg('<fixed-ip>')],
@@ -273,6 +311,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'disassociate',
+      mutates: true,
       summary: 'remove the mapping: address, NAT rules and conntrack entries',
       examples: ['l3ctl fip disassociate 203.0.113.20'],
       args: [arg('<fip>', 'fip:associated')],
@@ -282,8 +321,8 @@ export const COMMANDS: Command[] = [
     {
       name: 'list',
       summary: 'list floating IPs',
-      examples: ['l3ctl fip list --router r1 -f value -c floating_ip_address -c fixed_ip_address'],
-      options: [opt('--router <router>', 'only those of this router', { kind: 'router' })],
+      examples: ['l3ctl fip list', 'l3ctl fip list --long', 'l3ctl fip list --router r1 -f value -c floating_ip_address -c fixed_ip_address'],
+      options: [opt('--router <router>', 'only those of this router', { kind: 'router' }), opt('--long', 'more columns: ids, and a live status (ACTIVE, DOWN, DRIFT) read from the kernel')],
       columns: FIP_COLUMNS,
       run: (m) => m.fipList,
     },
@@ -292,6 +331,7 @@ export const COMMANDS: Command[] = [
   noun('route', { summary: "a router's extra routes", examples: ['l3ctl route list r1'] }, () => import('./route.js'), [
     {
       name: 'add',
+      mutates: true,
       summary: "add or replace an extra route, IPv4 or IPv6 (NEXTHOP must lie on one of the router's subnets)",
       examples: ['l3ctl route add r1 192.0.2.0/24 198.51.100.254', 'l3ctl route add r1 2001:db8:99::/64 2001:db8:1::fe'],
       args: [arg('<router>', 'router'), arg('<destination>'), arg('<nexthop>')],
@@ -299,6 +339,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'delete',
+      mutates: true,
       summary: 'delete an extra route',
       examples: ['l3ctl route delete r1 192.0.2.0/24'],
       args: [arg('<router>', 'router'), arg('<destination>', 'route')],
@@ -307,8 +348,9 @@ export const COMMANDS: Command[] = [
     {
       name: 'list',
       summary: 'list extra routes',
-      examples: ['l3ctl route list r1 -f value'],
+      examples: ['l3ctl route list r1', 'l3ctl route list r1 -f value'],
       args: [arg('[router]', 'router')],
+      options: [LONG_OPTION],
       columns: ROUTE_COLUMNS,
       run: (m) => m.routeList,
     },
@@ -332,6 +374,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'set',
+      mutates: true,
       summary: 'set an option and apply it to every router',
       examples: ['l3ctl config set external_network_bridge ""', 'l3ctl config set host_namespace l3ctl-lab-host'],
       args: [arg('<key>', 'config-key'), arg('<value>', 'config-value')],
@@ -339,6 +382,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'unset',
+      mutates: true,
       summary: 'return an option to its default',
       examples: ['l3ctl config unset router_id'],
       args: [arg('<key>', 'config-key')],
@@ -349,6 +393,7 @@ export const COMMANDS: Command[] = [
   noun('agent', { summary: 'the L3 agent: keep the kernel in line with the store', examples: ['l3ctl agent sync', 'l3ctl agent check'] }, () => import('./agent.js'), [
     {
       name: 'sync',
+      mutates: true,
       summary: 'make the kernel match the store: converge handled routers, tear down the others',
       examples: ['l3ctl agent sync', 'l3ctl agent sync r1 --dry-run'],
       args: [arg('[router...]', 'router')],
@@ -364,6 +409,8 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'cleanup',
+      mutates: true,
+      confirms: true,
       summary: 'remove qrouter- namespaces no store on this host owns (with router_id set: only that one); those still in use only with --force',
       examples: ['l3ctl agent cleanup --dry-run', 'l3ctl agent cleanup --yes'],
       options: [opt('--force', 'also remove router namespaces of unknown owner that still have devices or processes (their processes are killed)')],
@@ -378,6 +425,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'run',
+      mutates: true,
       summary: 'loop: sync every router every periodic_interval seconds, one log line per pass; SIGHUP: a pass now; SIGTERM: stop after the pass',
       examples: ['l3ctl agent run', 'l3ctl agent run --interval 10 --log-format json'],
       options: [
@@ -431,6 +479,7 @@ export const COMMANDS: Command[] = [
     [
       {
         name: 'up',
+        mutates: true,
         // The lab's store and router name (src/lab/topology.ts), written out so the table loads no lab code.
         summary: 'build the lab in a store of its own (/var/lib/l3ctl/lab.json, or lab --store PATH; never L3CTL_STORE); running it again changes nothing',
         examples: ['l3ctl lab up', 'l3ctl lab up --dry-run', 'l3ctl --store /var/lib/l3ctl/lab.json router show lab-r1', 'l3ctl lab up --ha && l3ctl lab check'],
@@ -439,12 +488,15 @@ export const COMMANDS: Command[] = [
       },
       {
         name: 'check',
+        mutates: true,
         summary: 'prove the lab with real traffic (SNAT, floating IP both ways; the HA lab: a failover too); exit 1 when a check fails',
         examples: ['l3ctl lab check', 'l3ctl lab check -f json'],
+        columns: LAB_CHECK_COLUMNS,
         run: (m) => m.labCheck,
       },
       {
         name: 'down',
+        mutates: true,
         summary: 'remove the lab: router, networks, test hosts, its namespaces and its store (the HA lab: its nodes and their stores too)',
         examples: ['l3ctl lab down'],
         run: (m) => m.labDown,
@@ -455,6 +507,7 @@ export const COMMANDS: Command[] = [
   command(
     {
       name: 'export',
+      formats: true,
       summary: 'print the whole desired state as a document apply accepts (YAML, or JSON with -f json)',
       examples: ['l3ctl export -o site.yaml', 'l3ctl export -f json | ssh node2 l3ctl apply -'],
       options: [opt('-o, --output <file>', 'write to FILE instead of standard output (format from its extension: .json or .yaml)', { kind: 'file' })],
@@ -466,6 +519,7 @@ export const COMMANDS: Command[] = [
   command(
     {
       name: 'diff',
+      formats: true,
       summary: 'what apply would change, object by object; exit 1 when anything, 0 when nothing, 2 for an invalid file',
       examples: ['l3ctl diff site.yaml', 'l3ctl diff --prune site.yaml -f json'],
       args: [arg('<file>', 'file')],
@@ -478,6 +532,7 @@ export const COMMANDS: Command[] = [
   command(
     {
       name: 'apply',
+      mutates: true,
       summary: 'make the store and kernel match a document (- reads standard input): checked whole first, then one transaction',
       examples: ['l3ctl apply site.yaml', 'l3ctl apply --prune site.yaml', 'l3ctl --store /var/lib/l3ctl/state.json export | l3ctl --store other.json apply -'],
       args: [arg('<file>', 'file')],

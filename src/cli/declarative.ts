@@ -48,6 +48,7 @@ async function withDocument(io: IO, file: string, fn: (read: ReadDocument) => Pr
 async function printDiff(io: IO, entries: DiffEntry[]): Promise<void> {
   const { diffLine } = await import('../agent/declarative.js');
   if (io.format === 'json') return io.out(JSON.stringify(entries, null, 2));
+  if (io.format === 'yaml') return io.out(await (await import('./output.js')).yamlText(entries));
   if (!entries.length) return;
   const chalk = io.color ? new (await import('chalk')).Chalk({ level: 1 }) : null;
   const paint = (op: string, s: string) => (!chalk ? s : op === '+' ? chalk.green(s) : op === '-' ? chalk.red(s) : chalk.yellow(s));

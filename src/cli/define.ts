@@ -19,6 +19,8 @@ export interface Command {
   args: ArgSpec[];
   options: OptSpec[];
   columns?: string[];
+  /** Long names of the global options that mean something to this verb (its --help lists them). */
+  globals?: string[];
   commands: Command[];
   /** On top-level commands: imports the module with the code of it and its verbs. */
   load?: () => Promise<unknown>;
@@ -33,7 +35,29 @@ export interface VerbDecl<M> {
   args?: ArgSpec[];
   options?: OptSpec[];
   columns?: string[];
+  /** It changes the system (--dry-run shows how). */
+  mutates?: boolean;
+  /** It may ask for a confirmation (--yes answers it). */
+  confirms?: boolean;
+  /** It prints a document whose format -f picks, without columns (export, diff). */
+  formats?: boolean;
   run: (module: M) => Verb;
+}
+
+/** The global options that apply to a verb, by long name, in GLOBAL_OPTIONS' order. */
+function globalsOf<M>(d: VerbDecl<M>): string[] {
+  const asks = d.confirms || (d.args ?? []).some((a) => a.required && a.kind !== 'none' && !a.rest);
+  return [
+    '--store',
+    ...(d.columns || d.formats ? ['--format'] : []),
+    ...(d.columns ? ['--column'] : []),
+    ...(d.mutates ? ['--dry-run'] : []),
+    ...(d.confirms ? ['--yes'] : []),
+    ...(asks ? ['--no-input'] : []),
+    '--no-color',
+    '--verbose',
+    '--quiet',
+  ];
 }
 
 const leafOf = <M>(d: VerbDecl<M>): Command => ({
@@ -43,6 +67,7 @@ const leafOf = <M>(d: VerbDecl<M>): Command => ({
   args: d.args ?? [],
   options: d.options ?? [],
   ...(d.columns ? { columns: d.columns } : {}),
+  globals: globalsOf(d),
   commands: [],
   run: d.run,
 });
@@ -58,12 +83,16 @@ export function command<M>(decl: VerbDecl<M>, load: () => Promise<M>): Command {
 }
 
 /** `<name>`, `[name]`, `<name...>`: an argument, and what its value is. */
-export function arg(spec: string, kind: Kind = 'none', more: { choices?: readonly string[]; description?: string } = {}): ArgSpec {
+export function arg(spec: string, kind: Kind = 'none', more: { choices?: readonly string[]; description?: string; rest?: boolean } = {}): ArgSpec {
   const m = /^([<[])([a-z][a-z-]*)(\.\.\.)?[>\]]$/.exec(spec);
   if (!m) throw new Error(`bad argument spec ${spec}`);
   const a: ArgSpec = { name: m[2]!, required: m[1] === '<', variadic: !!m[3], kind: more.choices ? 'choices' : kind };
   if (more.choices) a.choices = [...more.choices];
   if (more.description) a.description = more.description;
+  if (more.rest) {
+    if (!a.variadic) throw new Error(`${spec}: only a variadic argument takes the rest of the line`);
+    a.rest = true;
+  }
   return a;
 }
 

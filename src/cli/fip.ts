@@ -4,6 +4,7 @@ import { contains, firstFree, isIPv4 } from '../model/addr.js';
 import { subnetOfVersion } from '../model/subnets.js';
 import { effectiveConfig } from '../model/config.js';
 import { UsageError } from '../model/errors.js';
+import { gatewayDevice } from '../model/names.js';
 import type { FloatingIp, Network, State } from '../model/types.js';
 import { checkIpv4 } from '../model/validate.js';
 import { loadState } from '../store/store.js';
@@ -13,7 +14,9 @@ import { newId } from './ids.js';
 import type { IO } from './io.js';
 import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
+import { confirm, confirmOnTerminal } from './prompt.js';
 import { findFip, findNetwork, findRouter } from './resolve.js';
+import { fipView } from './views.js';
 
 export function fipRow(s: State, f: FloatingIp) {
   const r = f.router_id ? s.routers.find((x) => x.id === f.router_id) : undefined;
@@ -62,7 +65,13 @@ export async function fipAdd(o: { ip?: string; network?: string }, io: IO): Prom
   if (row) await printObject(io, FIP_COLUMNS, row);
 }
 
+/** `198.51.100.5 on router r1` */
+const mappedTo = (s: State, f: FloatingIp) => `${f.fixed_ip_address} on router ${s.routers.find((r) => r.id === f.router_id)?.name ?? f.router_id}`;
+
 export async function fipDelete(o: { fip: string }, io: IO): Promise<void> {
+  const s0 = await loadState(io.storePath);
+  const pre = findFip(s0, o.fip);
+  if (pre.router_id) await confirm(io, `Delete floating IP ${pre.floating_ip_address}, mapped to ${mappedTo(s0, pre)}?`);
   const addr = await mutate(io, (s) => {
     const f = findFip(s, o.fip);
     s.floatingips = s.floatingips.filter((x) => x.id !== f.id);
@@ -82,6 +91,17 @@ export async function fipAssociate(o: FipAssociateOptions, io: IO): Promise<void
   const fixed = checkIpv4('fixed IP', o.fixedIp);
   // An address (not an id): checked here, an IPv6 one refused with why.
   if (isIPv4(o.fip) || (/^\d/.test(o.fip) && o.fip.includes('.')) || o.fip.includes(':')) checkIpv4('floating IP', o.fip);
+  // Already mapped elsewhere: said, and asked on a terminal (the old mapping's connections end).
+  const pre = await loadState(io.storePath);
+  const was = pre.floatingips.find((x) => x.floating_ip_address === o.fip || x.id === o.fip.toLowerCase());
+  let moved: string | undefined;
+  if (was?.router_id && was.fixed_ip_address) {
+    const to = o.router ? findRouter(pre, o.router) : undefined;
+    if (was.fixed_ip_address !== fixed || (to && to.id !== was.router_id)) {
+      moved = `floating IP ${was.floating_ip_address} from ${mappedTo(pre, was)} to ${fixed}${to ? ` on router ${to.name}` : ''}`;
+      await confirmOnTerminal(io, `Move ${moved}?`);
+    }
+  }
   const row = await mutate(io, (s) => {
     const f = s.floatingips.find((x) => x.floating_ip_address === o.fip) ?? (isIPv4(o.fip) ? allocate(s, o.fip) : findFip(s, o.fip));
     const candidates = o.router
@@ -100,6 +120,7 @@ export async function fipAssociate(o: FipAssociateOptions, io: IO): Promise<void
     // A FIP that moves from another router leaves that one too.
     return { routers: [...(old && old !== r.id ? [old] : []), r.id], value: fipRow(s, f) };
   });
+  if (row && moved) io.status(`moved ${moved}`);
   if (row) await printObject(io, FIP_COLUMNS, row);
 }
 
@@ -114,8 +135,18 @@ export async function fipDisassociate(o: { fip: string }, io: IO): Promise<void>
   if (row) await printObject(io, FIP_COLUMNS, row);
 }
 
-export async function fipList(o: { router?: string }, io: IO): Promise<void> {
+export async function fipList(o: { router?: string; long?: boolean }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
   const rid = o.router ? findRouter(s, o.router).id : undefined;
-  await printList(io, FIP_COLUMNS, s.floatingips.filter((f) => !rid || f.router_id === rid).map((f) => fipRow(s, f)));
+  const fips = s.floatingips.filter((f) => !rid || f.router_id === rid);
+  if (!o.long) return printList(io, FIP_COLUMNS, fips.map((f) => fipRow(s, f)), { view: fipView(s) });
+  // --long: status is what the kernel has, not what the store implies.
+  const { routerStatuses, fipStatus } = await import('../agent/status.js');
+  const ids = new Set(fips.map((f) => f.router_id));
+  const live = await routerStatuses(io, s, effectiveConfig(s.config), s.routers.filter((r) => ids.has(r.id)));
+  const qg = (id: string) => {
+    const g = s.routers.find((r) => r.id === id)?.gateway;
+    return g ? gatewayDevice(g.id) : null;
+  };
+  await printList(io, FIP_COLUMNS, fips.map((f) => ({ ...fipRow(s, f), status: fipStatus(f, live, qg) })), { view: fipView(s), long: true });
 }

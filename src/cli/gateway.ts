@@ -13,6 +13,8 @@ import { mutate } from './mutate.js';
 import { printObject } from './output.js';
 import { findNetwork, findRouter } from './resolve.js';
 import { routerRow } from './router.js';
+import { routerView } from './views.js';
+import { loadState } from '../store/store.js';
 
 /** Addresses of a network already taken by gateways, interfaces, floating IPs and its subnets' gateway IPs. */
 export function usedAddresses(s: State, networkId: string): string[] {
@@ -74,7 +76,7 @@ export async function gatewaySet(o: GatewaySetOptions, io: IO): Promise<void> {
   });
   if (!done) return;
   for (const c of done.haSkipped) io.warn(`router '${done.router}' gets no gateway address on ${c}: ${HA_IPV4_ONLY}`);
-  await printObject(io, ROUTER_COLUMNS, done.row);
+  await printObject(io, ROUTER_COLUMNS, done.row, { view: routerView(await loadState(io.storePath)) });
 }
 
 export async function gatewayClear(o: { router: string }, io: IO): Promise<void> {

@@ -26,7 +26,12 @@ export function helpText(path: string[], root: Command = PROGRAM): string {
       ...(cmd.commands.length ? [['help [command]', 'show help for a command'] as [string, string]] : []),
     ]),
   ];
-  if (path.length && root === PROGRAM) lines.push('', 'Global options (before or after the command): see l3ctl --help');
+  if (cmd.globals && root === PROGRAM) {
+    // The global options this verb makes use of, valid before or after it.
+    const globals = cmd.globals.map((g) => root.options.find((o) => o.flags.includes(g))!).filter(Boolean);
+    lines.push(...section('Global options (before or after the command)', globals.map((o) => [flagsText(o), `${o.description}${choices(o.choices)}`])));
+    lines.push('  (every global option: l3ctl --help)');
+  } else if (path.length && root === PROGRAM) lines.push('', 'Global options (before or after the command): see l3ctl --help');
   if (cmd.examples.length) lines.push('', ...cmd.examples.map((e) => `Example: ${e}`));
   return lines.join('\n') + '\n';
 }

@@ -14,7 +14,9 @@ import { newId, newMac } from './ids.js';
 import type { IO } from './io.js';
 import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
+import { confirm } from './prompt.js';
 import { findNetwork, findPort, findRouter } from './resolve.js';
+import { portView } from './views.js';
 
 /** `ip_address`: every fixed IP, joined by commas (one address for an IPv4-only port, as before). */
 export const portRow = (r: Router, p: Port) => ({
@@ -113,31 +115,57 @@ function removal(s: State, r: Router, ref: string): { port: Port; net: Network; 
   return { port, net, subnets: net.subnets.filter((sn) => port.fixed_ips.some((f) => f.subnet_id === sn.id)), whole: true };
 }
 
+/** What the removal takes away, and what needs it: floating IPs mapped to those subnets and routes via them. */
+function dependents(s: State, r: Router, ref: string) {
+  const rm = removal(s, r, ref);
+  const on = (ip: string) => rm.subnets.some((sn) => contains(sn.cidr, ip));
+  const fips = s.floatingips.filter((f) => f.router_id === r.id && f.fixed_ip_address && on(f.fixed_ip_address));
+  const routes = r.routes.filter((rt) => on(rt.nexthop));
+  return { ...rm, fips, routes };
+}
+
+/** `floating IP 203.0.113.20 disassociated, route 192.0.2.0/24 deleted` */
+function consequences(d: ReturnType<typeof dependents>): string {
+  const fips = d.fips.map((f) => f.floating_ip_address);
+  const routes = d.routes.map((rt) => rt.destination);
+  return [
+    ...(fips.length ? [`floating IP${fips.length > 1 ? 's' : ''} ${fips.join(', ')} disassociated`] : []),
+    ...(routes.length ? [`route${routes.length > 1 ? 's' : ''} ${routes.join(', ')} deleted`] : []),
+  ].join(', ');
+}
+
+/**
+ * Unplug a router from a network. Floating IPs behind it and routes through
+ * it cannot stay: the operator confirms (--yes), and they go with it.
+ */
 export async function interfaceRemove(o: { router: string; networkOrPort: string }, io: IO): Promise<void> {
+  const pre = await loadState(io.storePath);
+  const r0 = findRouter(pre, o.router);
+  const d0 = dependents(pre, r0, o.networkOrPort);
+  const what = d0.whole ? 'the interface' : `the ${d0.subnets.map((x) => x.cidr).join(', ')} address`;
+  if (d0.fips.length || d0.routes.length) await confirm(io, `Remove ${what} of router '${r0.name}' on '${d0.net.name}' (${consequences(d0)} with it)?`);
   const done = await mutate(io, (s) => {
     const r = findRouter(s, o.router);
-    const { port: p, net, subnets, whole } = removal(s, r, o.networkOrPort);
-    const on = (ip: string) => subnets.some((sn) => contains(sn.cidr, ip));
-    const fips = s.floatingips.filter((f) => f.router_id === r.id && f.fixed_ip_address && on(f.fixed_ip_address));
-    if (fips.length) {
-      throw new UsageError(`the interface on '${net.name}' is required by floating IP ${fips.map((f) => f.floating_ip_address).join(', ')}`, `l3ctl fip disassociate ${fips[0]!.floating_ip_address}`);
-    }
-    const routes = r.routes.filter((rt) => on(rt.nexthop));
-    if (routes.length) {
-      throw new UsageError(`route ${routes[0]!.destination} via ${routes[0]!.nexthop} needs the interface on '${net.name}'`, `l3ctl route delete ${r.name} ${routes[0]!.destination}`);
-    }
-    if (!whole) {
-      const gone = p.fixed_ips.filter((f) => subnets.some((sn) => sn.id === f.subnet_id));
+    const d = dependents(s, r, o.networkOrPort);
+    const p = d.port;
+    // Confirmed for what was there when asked; anything added since is refused as before.
+    const more = d.fips.some((f) => !d0.fips.some((x) => x.id === f.id)) || d.routes.some((x) => !d0.routes.some((y) => y.destination === x.destination));
+    if (more) throw new UsageError(`the interface on '${d.net.name}' gained floating IPs or routes while asking`, `l3ctl interface remove ${r.name} ${d.net.name}`);
+    for (const f of d.fips) [f.router_id, f.fixed_ip_address] = [null, null];
+    r.routes = r.routes.filter((rt) => !d.routes.includes(rt));
+    const also = consequences(d);
+    if (!d.whole) {
+      const gone = p.fixed_ips.filter((f) => d.subnets.some((sn) => sn.id === f.subnet_id));
       p.fixed_ips = p.fixed_ips.filter((f) => !gone.includes(f));
-      return { routers: [r.id], value: `removed address ${gone.map((f) => f.ip_address).join(', ')} from interface ${internalDevice(p.id)} of router ${r.name}` };
+      return { routers: [r.id], value: `removed address ${gone.map((f) => f.ip_address).join(', ')} from interface ${internalDevice(p.id)} of router ${r.name}${also ? `; ${also}` : ''}` };
     }
     r.interfaces = r.interfaces.filter((x) => x.id !== p.id);
-    return { routers: [r.id], value: `removed interface ${internalDevice(p.id)} (${addressesText(p)}) from router ${r.name}` };
+    return { routers: [r.id], value: `removed interface ${internalDevice(p.id)} (${addressesText(p)}) from router ${r.name}${also ? `; ${also}` : ''}` };
   });
   if (done) io.status(done);
 }
 
-export async function interfaceList(o: { router?: string }, io: IO): Promise<void> {
+export async function interfaceList(o: { router?: string; long?: boolean }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
-  await printList(io, PORT_COLUMNS, allPorts(s, o.router ? findRouter(s, o.router) : undefined));
+  await printList(io, PORT_COLUMNS, allPorts(s, o.router ? findRouter(s, o.router) : undefined), { view: portView(s), long: o.long });
 }

@@ -12,6 +12,8 @@ import type { Format, Globals } from './parse.js';
 export interface Output {
   write(text: string): void;
   readonly isTTY: boolean;
+  /** A terminal's width in characters, when known. */
+  readonly columns?: number;
 }
 
 export interface Choice {
@@ -20,13 +22,17 @@ export interface Choice {
   description?: string;
 }
 
-/** The questions a command may ask on the terminal (prompt.ts has the real one). */
+/**
+ * The questions a command may ask on the terminal (prompt.ts has the real
+ * one). Ctrl-C at any of them throws (exit 130: prompt.ts PromptInterrupted).
+ */
 export interface Prompter {
-  /** false when declined, interrupted (Ctrl-C) or the input closed. */
+  /** false when declined or the input closed. */
   confirm(message: string): Promise<boolean>;
-  /** null when cancelled. */
+  /** null when the input closed. */
   select(message: string, choices: Choice[]): Promise<string | null>;
-  input(message: string): Promise<string | null>;
+  /** null when nothing was typed (and there is no default) or the input closed. */
+  input(message: string, opts?: { default?: string }): Promise<string | null>;
 }
 
 export interface IO {
@@ -42,6 +48,8 @@ export interface IO {
   /** Daemon config and pid files, with the runner's face (dry-run prints the writes). */
   files: Files;
   format: Format;
+  /** The width tables fit in (COLUMNS, else the terminal's); null or absent: no limit (piped). */
+  width?: number | null;
   /** -f was given on the command line. */
   formatGiven?: boolean;
   columns: string[];
@@ -59,8 +67,12 @@ export interface IO {
   clock?: Clock;
   signals?: SignalSource;
   hostname?: string;
-  /** Runs another l3ctl command in this process (lab builds its router with them); throws what it fails with. */
-  l3ctl(args: string[]): Promise<void>;
+  /**
+   * Runs another l3ctl command in this process (lab builds its router with
+   * them); throws what it fails with. `changed`: it ran a command or wrote a
+   * file that changes the system (reads do not count; the store is the caller's to compare).
+   */
+  l3ctl(args: string[]): Promise<{ changed: boolean }>;
   /** An error line (+ hint) for one item of a command that carries on (a router of agent sync). */
   report(err: unknown, subject: string): void;
   /** The requested output (stdout), silenced by -q. */
@@ -181,4 +193,35 @@ export async function commandFiles(g: Globals, out: { stdout: Output }): Promise
 export function storeOf(g: Globals, env: NodeJS.ProcessEnv): { storePath: string; storeNamed: boolean; storeOption?: string } {
   const named = g.store || env.L3CTL_STORE || undefined;
   return { storePath: named ?? DEFAULT_STORE_PATH, storeNamed: !!named, ...(g.store ? { storeOption: g.store } : {}) };
+}
+
+/** The runner, with every command that changes something (not a read) reported to `onChange`. */
+export function noticingRunner(inner: Runner, onChange: () => void): Runner {
+  return {
+    run: (argv, opts) => {
+      if (!opts?.read) onChange();
+      return inner.run(argv, opts);
+    },
+    background: (argv) => {
+      onChange();
+      inner.background(argv);
+    },
+    namespaces: () => inner.namespaces(),
+    interactive: (argv) => {
+      onChange();
+      return inner.interactive(argv);
+    },
+  };
+}
+
+/** The files, with every write and removal reported to `onChange`. */
+export function noticingFiles(inner: Files, onChange: () => void): Files {
+  return {
+    live: inner.live,
+    read: (f) => inner.read(f),
+    identity: (f) => inner.identity(f),
+    write: (f, c, m) => (onChange(), inner.write(f, c, m)),
+    remove: (f) => (onChange(), inner.remove(f)),
+    removeDir: (d) => (onChange(), inner.removeDir(d)),
+  };
 }

@@ -2,7 +2,7 @@
 // lab builds its router with the real l3ctl commands (run in-process against
 // a store of its own), adds test hosts on the bridges, proves the result with
 // traffic and removes all of it again.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { EXIT, L3ctlError } from '../model/errors.js';
 import { namespaceName } from '../model/names.js';
 import { formatCommand } from '../linux/runner.js';
@@ -47,14 +47,16 @@ const seconds = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)}
  * parsing, validation, lock and apply as from a shell. Its own stdout (the
  * object it made) is not the lab's output, so io.l3ctl drops it.
  */
-async function l3ctlInProcess(io: IO, store: string, args: string[]): Promise<void> {
+async function l3ctlInProcess(io: IO, store: string, args: string[]): Promise<{ changed: boolean }> {
   try {
-    await io.l3ctl(['--store', store, '-q', '--yes', '--no-input', ...(io.verbose ? ['-v'] : []), ...args]);
+    return await io.l3ctl(['--store', store, '-q', '--yes', '--no-input', ...(io.verbose ? ['-v'] : []), ...args]);
   } catch (err) {
     const e = err as L3ctlError;
     throw new L3ctlError(`lab: l3ctl ${shown(args)}: ${e.message}`, e instanceof L3ctlError ? e.exitCode : EXIT.apply, e.hint);
   }
 }
+
+const readStoreText = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : null);
 
 /** How the operator reaches the lab's objects with the ordinary commands. */
 const inspectHint = (store: string) => `l3ctl --store ${shq(store)} router show ${ROUTER}`;
@@ -91,8 +93,10 @@ export async function labUp(o: { ha?: boolean }, io: IO): Promise<void> {
     // against the store the previous ones would have written.
     if (io.dryRun) io.out(formatCommand(['l3ctl', '--store', shq(store.path), ...step.map(shq)]));
     else {
-      io.status(`lab: l3ctl ${shown(step)}`);
-      await l3ctlInProcess(io, store.path, step);
+      // Said once it is done: a re-run shows at a glance that nothing needed doing.
+      const before = readStoreText(store.path);
+      const { changed } = await l3ctlInProcess(io, store.path, step);
+      io.status(`lab: l3ctl ${shown(step)}${changed || readStoreText(store.path) !== before ? '' : ' (unchanged)'}`);
     }
   }
 

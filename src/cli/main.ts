@@ -31,6 +31,8 @@ export interface System {
   clock?: Clock;
   signals?: SignalSource;
   hostname?: string;
+  /** Told of every command and file write that changes the system (io.l3ctl reports whether a command changed anything). */
+  onChange?: () => void;
 }
 
 /** `l3ctl: error: …` and its `hint:` lines. */
@@ -50,7 +52,8 @@ export function errorLines(err: unknown, opts: { subject?: string; verbose?: boo
 export async function run(args: string[], sys: System): Promise<number> {
   try {
     return await dispatch(args, sys);
-  } catch (err) {
+  } catch (caught) {
+    const err = caught instanceof ParseError && !(caught instanceof MissingArgument) ? await withHabitHint(caught, args) : caught;
     sys.stderr.write(errorLines(err, { verbose: args.includes('-v') || args.includes('--verbose') }));
     if (err instanceof ParseError && err.helpFor) sys.stderr.write((await import('./help.js')).helpText(err.helpFor));
     return err instanceof L3ctlError ? err.exitCode : EXIT.apply;
@@ -70,24 +73,25 @@ export async function dispatch(args: string[], sys: System): Promise<number> {
     sys.stdout.write((await import('./help.js')).helpText(p.path));
     return EXIT.ok;
   }
-  const [module, { makeIO, commandRunner, commandFiles, storeOf, colorEnabled }, { terminalPrompter }] = await Promise.all([
+  const [module, { makeIO, commandRunner, commandFiles, storeOf, colorEnabled, noticingRunner, noticingFiles }, { terminalPrompter }, { outputWidth }] = await Promise.all([
     p.top.load!(),
     import('./io.js'),
     import('./prompt.js'),
+    import('./fit.js'),
   ]);
   const g = p.globals;
-  // -f yaml is export's document format; every other command prints table, json or value.
-  if (g.format === 'yaml' && p.path.join(' ') !== 'export') {
-    throw new UsageError(`-f yaml is the document format of export only: expected -f table, json or value for '${p.path.join(' ')}'`);
-  }
   const stderrColor = colorEnabled(g.color, sys.stderr, sys.env);
+  let runner = await commandRunner(g, sys, sys.env, sys.runner);
+  let files = sys.files ?? (await commandFiles(g, sys));
+  if (sys.onChange) [runner, files] = [noticingRunner(runner, sys.onChange), noticingFiles(files, sys.onChange)];
   const io = makeIO({
     stdout: sys.stdout,
     stderr: sys.stderr,
     ...storeOf(g, sys.env),
-    runner: await commandRunner(g, sys, sys.env, sys.runner),
-    files: sys.files ?? (await commandFiles(g, sys)),
+    runner,
+    files,
     format: g.format,
+    width: outputWidth(sys.env, sys.stdout),
     formatGiven: !!g.formatGiven,
     columns: g.column,
     dryRun: g.dryRun,
@@ -102,13 +106,42 @@ export async function dispatch(args: string[], sys: System): Promise<number> {
     signals: sys.signals,
     hostname: sys.hostname,
     l3ctl: async (words) => {
+      let changed = false;
+      const outer = sys.onChange;
+      const onChange = () => {
+        changed = true;
+        outer?.();
+      };
       // The requested output of a command run on the lab's behalf is not the lab's output.
-      const code = await dispatch(words, { ...sys, stdout: { write: () => {}, isTTY: false } });
+      const code = await dispatch(words, { ...sys, stdout: { write: () => {}, isTTY: false }, onChange });
       if (code !== EXIT.ok) throw new L3ctlError(`exit status ${code}`, code);
+      return { changed };
     },
     report: (err, subject) => sys.stderr.write(errorLines(err, { subject, verbose: g.verbose })),
   });
-  return (await p.command.run!(module)(p.values, io)) ?? EXIT.ok;
+  try {
+    return (await p.command.run!(module)(p.values, io)) ?? EXIT.ok;
+  } catch (err) {
+    throw await withSwapHint(err, p.path, p.values, alias?.args ?? args, io.storePath);
+  }
+}
+
+/** A usage error of a verb given two arguments the wrong way round gets the right command line as its first hint. */
+async function withSwapHint(err: unknown, path: string[], values: Record<string, unknown>, args: string[], storePath: string): Promise<unknown> {
+  if (!(err instanceof UsageError)) return err;
+  const { swapHint } = await import('./swapped.js');
+  const hint = swapHint(path, values, args, storePath);
+  if (!hint) return err;
+  // Its own "did you mean" guessed at a name; the swap says what was meant.
+  const rest = err.hint && !err.hint.startsWith('did you mean') ? err.hint : undefined;
+  return new UsageError(err.message, [hint, rest].filter(Boolean).join('\n'));
+}
+
+/** A command line written the openstackclient way gets the l3ctl command that does it as its hint. */
+async function withHabitHint(err: ParseError, args: string[]): Promise<ParseError> {
+  const { habitHint } = await import('./habits.js');
+  const hint = habitHint(args);
+  return hint ? new ParseError(err.message, hint) : err;
 }
 
 const interactive = (g: Globals, sys: System) => g.input && sys.stdinTTY && sys.stderr.isTTY;
@@ -122,7 +155,7 @@ async function parseAsking(args: string[], sys: System): Promise<Parsed> {
       if (!(err instanceof MissingArgument) || tries >= 5 || !interactive(err.globals, sys)) throw err;
       const [{ askMissing }, { storeOf, colorEnabled }, { terminalPrompter }] = await Promise.all([import('./ask.js'), import('./io.js'), import('./prompt.js')]);
       const prompter = sys.prompter ?? terminalPrompter(colorEnabled(err.globals.color, sys.stderr, sys.env));
-      const value = await askMissing(err.arg, err.path, storeOf(err.globals, sys.env).storePath, prompter);
+      const value = await askMissing(err.arg, err.path, storeOf(err.globals, sys.env).storePath, prompter, err.given);
       if (value === null) throw err;
       // Positional arguments may follow options: the value simply goes last.
       args = value.startsWith('-') && !args.includes('--') ? [...args, '--', value] : [...args, value];
@@ -134,6 +167,9 @@ const processOutput = (s: NodeJS.WriteStream): Output => ({
   write: (t) => void s.write(t),
   get isTTY() {
     return !!s.isTTY;
+  },
+  get columns() {
+    return s.columns;
   },
 });
 

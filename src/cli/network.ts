@@ -12,6 +12,7 @@ import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
 import { confirm } from './prompt.js';
 import { findNetwork } from './resolve.js';
+import { networkShowView, networkView } from './views.js';
 import { sameSubnet, subnetFromOptions, subnetRow } from './subnet.js';
 
 /**
@@ -78,7 +79,7 @@ export async function networkAdd(o: NetworkAddOptions, io: IO): Promise<void> {
     s.networks.push(want);
     return { bridges: true, value: want };
   });
-  if (made) await printObject(io, NETWORK_SHOW_COLUMNS, networkRow(made));
+  if (made) await printObject(io, NETWORK_SHOW_COLUMNS, networkRow(made), { view: networkShowView(await loadState(io.storePath)) });
 }
 
 export async function networkDelete(o: { network: string; force?: boolean }, io: IO): Promise<void> {
@@ -96,12 +97,12 @@ export async function networkDelete(o: { network: string; force?: boolean }, io:
   if (gone) io.status(`deleted network ${gone.name}`);
 }
 
-export async function networkList(_o: object, io: IO): Promise<void> {
+export async function networkList(o: { long?: boolean }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
-  await printList(io, NETWORK_COLUMNS, s.networks.map(networkRow));
+  await printList(io, NETWORK_COLUMNS, s.networks.map(networkRow), { view: networkView(s), long: o.long });
 }
 
 export async function networkShow(o: { network: string }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
-  await printObject(io, NETWORK_SHOW_COLUMNS, networkRow(findNetwork(s, o.network)));
+  await printObject(io, NETWORK_SHOW_COLUMNS, networkRow(findNetwork(s, o.network)), { view: networkShowView(s) });
 }

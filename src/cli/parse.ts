@@ -50,7 +50,14 @@ export class ParseError extends UsageError {
 
 /** A required argument is missing: on a terminal it is asked for instead (ask.ts). */
 export class MissingArgument extends ParseError {
-  constructor(readonly arg: ArgSpec, readonly path: string[], usage: string, readonly globals: Globals) {
+  constructor(
+    readonly arg: ArgSpec,
+    readonly path: string[],
+    usage: string,
+    readonly globals: Globals,
+    /** The arguments before it, by name: what the question may take into account. */
+    readonly given: Record<string, string> = {},
+  ) {
     super(`missing required argument '${arg.name}'`, `usage: ${usage}`);
   }
 }
@@ -58,7 +65,6 @@ export class MissingArgument extends ParseError {
 const commandLine = (path: string[]) => ['l3ctl', ...path].join(' ');
 
 export function parse(args: string[], root: Command = PROGRAM): Parsed {
-  if (args.slice(0, idx(args, '--')).includes('--version')) return { action: 'version' };
   const chain: Command[] = [root];
   const path: string[] = [];
   const positionals: string[] = [];
@@ -72,7 +78,12 @@ export function parse(args: string[], root: Command = PROGRAM): Parsed {
   // A verb's own options first (they may shadow a global one), then the global ones.
   const scope = (): OptSpec[] => [...(isLeaf() ? node().options : []), HELP_OPTION, ...root.options];
 
+  let version = false;
   const set = (o: OptSpec, value: string | undefined) => {
+    if (o.flags.includes('--version') && root.options.includes(o)) {
+      version = true;
+      return;
+    }
     if (o === HELP_OPTION) {
       help = true;
       return;
@@ -141,6 +152,8 @@ export function parse(args: string[], root: Command = PROGRAM): Parsed {
       }
       const sub = node().commands.find((c) => c.name === w);
       if (!sub) {
+        // --version anywhere (before --) wins over a mistyped command.
+        if (version || args.slice(i, idx(args, '--')).includes('--version')) return { action: 'version' };
         if (unknown) throw unknownOption(unknown, scope(), path);
         throw new ParseError(
           `unknown command '${w}'`,
@@ -151,9 +164,12 @@ export function parse(args: string[], root: Command = PROGRAM): Parsed {
       path.push(w);
     } else {
       positionals.push(w);
+      // `router exec R CMD ARG…`: from CMD on, every word is the command's, options included.
+      if (restStarts(node(), positionals.length - 1)) dashdash = true;
     }
   }
 
+  if (version) return { action: 'version' };
   const cmd = node();
   if (help) return { action: 'help', path, command: cmd };
   if (!isLeaf()) {
@@ -166,7 +182,9 @@ export function parse(args: string[], root: Command = PROGRAM): Parsed {
   }
   const usage = `${commandLine(path)} ${usageOf(cmd)}`;
   cmd.args.forEach((a, i) => {
-    if (a.required && positionals[i] === undefined) throw new MissingArgument(a, path, usage, globals as unknown as Globals);
+    if (a.required && positionals[i] === undefined) {
+      throw new MissingArgument(a, path, usage, globals as unknown as Globals, Object.fromEntries(cmd.args.slice(0, i).map((x, j) => [x.name, positionals[j]!])));
+    }
   });
   const last = cmd.args[cmd.args.length - 1];
   if (positionals.length > cmd.args.length && !last?.variadic) {
@@ -183,6 +201,12 @@ export function parse(args: string[], root: Command = PROGRAM): Parsed {
     values[argKey(a)] = given;
   });
   return { action: 'run', path, top: chain[1]!, command: cmd, values, globals: globals as unknown as Globals };
+}
+
+/** The positional at index `i` is the first word of an argument that takes the rest of the line. */
+function restStarts(cmd: Command, i: number): boolean {
+  const last = cmd.args[cmd.args.length - 1];
+  return !!last?.rest && i === cmd.args.length - 1;
 }
 
 function idx(args: string[], w: string): number {

@@ -7,6 +7,7 @@ import type { IO } from './io.js';
 import { mutate } from './mutate.js';
 import { printList } from './output.js';
 import { findRouter } from './resolve.js';
+import { routeView } from './views.js';
 
 const rows = (r: Router) => r.routes.map((x) => ({ router_id: r.id, destination: x.destination, nexthop: x.nexthop }));
 
@@ -37,8 +38,8 @@ export async function routeDelete(o: { router: string; destination: string }, io
   if (said) io.status(said);
 }
 
-export async function routeList(o: { router?: string }, io: IO): Promise<void> {
+export async function routeList(o: { router?: string; long?: boolean }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
   const list = o.router ? [findRouter(s, o.router)] : s.routers;
-  await printList(io, ROUTE_COLUMNS, list.flatMap(rows));
+  await printList(io, ROUTE_COLUMNS, list.flatMap(rows), { view: routeView(s), long: o.long });
 }

@@ -2,7 +2,6 @@
 //
 // `router list` must start as fast as a bare node: what only the other verbs
 // need (validation, the agent, ids) is imported inside them.
-import type { ViewLine } from '../agent/show.js';
 import { effectiveConfig } from '../model/config.js';
 import { L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
@@ -13,6 +12,7 @@ import { mutate } from './mutate.js';
 import { printList, printObject } from './output.js';
 import { confirm } from './prompt.js';
 import { findRouter } from './resolve.js';
+import { routerView } from './views.js';
 
 /** Floating IPs per router id: counted once for a whole list, not once per router. */
 function fipCounts(s: State): Map<string, number> {
@@ -59,7 +59,7 @@ export async function routerAdd(o: RouterAddOptions, io: IO): Promise<void> {
     }
     return { routers: [r.id], value: routerRow(s, r) };
   });
-  if (row) await printObject(io, ROUTER_COLUMNS, row);
+  if (row) await printObject(io, ROUTER_COLUMNS, row, { view: routerView(await loadState(io.storePath)) });
 }
 
 export async function routerDelete(o: { router: string[] }, io: IO): Promise<void> {
@@ -79,15 +79,20 @@ export async function routerDelete(o: { router: string[] }, io: IO): Promise<voi
   if (names) io.status(`deleted router ${names.join(', ')}`);
 }
 
-export async function routerList(_o: object, io: IO): Promise<void> {
+export async function routerList(o: { long?: boolean }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
   const fips = fipCounts(s);
   // keepalived's word on this node, read only when there are HA routers (legacy ones start fast).
   const ha = s.routers.some((r) => r.ha) ? await (await import('../agent/ha.js')).haReports(io, effectiveConfig(s.config), s.routers) : new Map<string, { ha_state: string | null }>();
-  await printList(io, ROUTER_LIST_COLUMNS, s.routers.map((r) => ({ ...routerRow(s, r, fips), ha_state: ha.get(r.id)?.ha_state ?? null })));
+  const rows: Record<string, unknown>[] = s.routers.map((r) => ({ ...routerRow(s, r, fips), ha_state: ha.get(r.id)?.ha_state ?? null }));
+  if (!o.long) return printList(io, ROUTER_LIST_COLUMNS, rows, { view: routerView(s) });
+  // --long looks at the kernel: a status from the store alone would only repeat admin_state_up.
+  const { routerStatuses } = await import('../agent/status.js');
+  const live = await routerStatuses(io, s, effectiveConfig(s.config));
+  await printList(io, [...ROUTER_LIST_COLUMNS, 'status'], rows.map((r) => ({ ...r, status: live.get(r.id as string)?.status ?? 'ERROR' })), { view: routerView(s), long: true });
 }
 
-export async function routerShow(o: { router: string }, io: IO): Promise<void> {
+export async function routerShow(o: { router: string; all?: boolean }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
   const r = findRouter(s, o.router);
   const { routerView } = await import('../agent/show.js');
@@ -106,36 +111,21 @@ export async function routerShow(o: { router: string }, io: IO): Promise<void> {
     notices: v.notices,
   };
   if (io.format !== 'table' || io.columns.length) return printObject(io, ROUTER_SHOW_COLUMNS, row);
-  const lines = [
-    ['router', `${r.name} (${r.id})`],
-    ['admin_state_up', String(r.admin_state_up)],
-    ['handled', String(v.handled)],
-    ...(v.ha ? [['ha', `${v.ha.state} (VRRP id ${v.ha.vrId}${v.ha.device ? `, ${v.ha.device} ${v.ha.address}` : ''})`]] : []),
-    ['namespace', `${ns}${v.exists ? '' : ' (missing)'}`],
-  ];
-  // One row per object of either side, so an object missing on one side never
-  // shifts the rest; rows a finding of the plan names are marked '!' (and red
-  // on a colour terminal).
+  const { headerLines, showSections, hanging: wrapped } = await import('./show-text.js');
+  // Lines a finding of the plan names are marked '!' (and red on a colour terminal).
   const red = io.color ? new (await import('chalk')).Chalk({ level: 1 }).red : (t: string) => t;
-  const side = (title: string, a: ViewLine[], b: ViewLine[]) => {
-    const w = Math.max(8, ...a.map((x) => x.text.length));
-    const out = [`${title}:`, `  ${'desired'.padEnd(w)}  live`];
-    const keys = [...new Set([...a.map((x) => x.key), ...b.map((x) => x.key)])].sort();
-    for (const k of keys) {
-      const x = a.find((l) => l.key === k)?.text ?? '';
-      const y = b.find((l) => l.key === k)?.text ?? '';
-      out.push(v.drifted.has(k) ? red(`! ${x.padEnd(w)}  ${y}`) : `  ${x.padEnd(w)}  ${y}`);
-    }
-    return out;
-  };
+  const width = io.width ?? null;
   const text = [
-    ...lines.map(([k, val]) => `${k!.padEnd(15)} ${val}`),
-    ...side('devices', v.desired.devices, v.live.devices),
-    ...side('routes', v.desired.routes, v.live.routes),
-    ...side('nat', v.desired.nat, v.live.nat),
-    ...side('daemons', v.desired.daemons, v.live.daemons),
+    ...headerLines([
+      ['router', `${r.name} (${r.id})`],
+      ['admin_state_up', String(r.admin_state_up)],
+      ['handled', String(v.handled)],
+      ...(v.ha ? [['ha', `${v.ha.state} (VRRP id ${v.ha.vrId}${v.ha.device ? `, ${v.ha.device} ${v.ha.address}` : ''})`] as [string, string]] : []),
+      ['namespace', `${ns}${v.exists ? '' : ' (missing)'}`],
+    ], width),
+    ...showSections(v, { all: !!o.all, width, mark: red }),
     ...v.notices.map((n) => `notice: ${n}`),
-    v.findings.length ? `drift (agent sync would change):\n${v.findings.map((f) => `  ${f.kind} ${f.object}`).join('\n')}` : 'drift: none',
+    ...(v.findings.length ? ['drift (agent sync would change):', ...v.findings.flatMap((f) => wrapped(`  ${f.kind} `, f.object, width))] : ['drift: none']),
   ];
   io.out(text.join('\n'));
 }
@@ -150,7 +140,20 @@ async function setAdminState(ref: string, up: boolean, io: IO): Promise<void> {
 }
 
 export const routerEnable = (o: { router: string }, io: IO) => setAdminState(o.router, true, io);
-export const routerDisable = (o: { router: string }, io: IO) => setAdminState(o.router, false, io);
+
+/** A live router (up, its namespace there) is asked about: disabling tears it down. */
+export async function routerDisable(o: { router: string }, io: IO): Promise<void> {
+  const s = await loadState(io.storePath);
+  const r = findRouter(s, o.router);
+  if (r.admin_state_up && !io.yes && !io.dryRun) {
+    const { placement } = await import('../agent/desired.js');
+    const ns = placement(effectiveConfig(s.config), r.id).ns;
+    if (ns === null || (await io.runner.namespaces()).has(ns)) {
+      await confirm(io, `Disable router '${r.name}' (torn down in the kernel, kept in the store)?`);
+    }
+  }
+  await setAdminState(o.router, false, io);
+}
 
 /** The command's exit status (128+N for a signal death). */
 export async function routerExec(o: { router: string; command: string[] }, io: IO): Promise<number> {
@@ -160,7 +163,15 @@ export async function routerExec(o: { router: string; command: string[] }, io: I
   const { placement } = await import('../agent/desired.js');
   const ns = placement(effectiveConfig(s.config), r.id).ns;
   if (ns !== null && !(await io.runner.namespaces()).has(ns)) throw new L3ctlError(`namespace ${ns} of router '${r.name}' does not exist`, 1, 'l3ctl agent sync ' + r.name);
-  return io.runner.interactive(ns ? ['ip', 'netns', 'exec', ns, ...o.command] : o.command);
+  // Ctrl-C is the command's to answer (ping prints its summary): l3ctl waits and passes its status on.
+  const signals = io.signals ?? process;
+  const wait = () => {};
+  signals.on('SIGINT', wait);
+  try {
+    return await io.runner.interactive(ns ? ['ip', 'netns', 'exec', ns, ...o.command] : o.command);
+  } finally {
+    signals.off('SIGINT', wait);
+  }
 }
 
 export async function routerSet(o: { router: string; ha?: boolean }, io: IO): Promise<void> {
@@ -171,7 +182,7 @@ export async function routerSet(o: { router: string; ha?: boolean }, io: IO): Pr
     setRouterHa(s, r, o.ha!);
     return { routers: [r.id], value: routerRow(s, r) };
   });
-  if (row) await printObject(io, ROUTER_COLUMNS, row);
+  if (row) await printObject(io, ROUTER_COLUMNS, row, { view: routerView(await loadState(io.storePath)) });
 }
 
 export async function routerStandby(o: { router: string }, io: IO): Promise<void> {

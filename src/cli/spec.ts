@@ -17,6 +17,7 @@ export function specOf(c: Command = PROGRAM): CmdSpec {
     commands: c.commands.map((x) => specOf(x)),
   };
   if (c.columns) spec.columns = c.columns;
+  if (c.globals) spec.globals = c.globals;
   return spec;
 }
 

@@ -128,8 +128,9 @@ export async function subnetDelete(o: { network: string; subnet: string }, io: I
   if (gone) io.status(gone);
 }
 
-export async function subnetList(o: { network?: string }, io: IO): Promise<void> {
+export async function subnetList(o: { network?: string; long?: boolean }, io: IO): Promise<void> {
   const s = await loadState(io.storePath);
   const nets = o.network ? [findNetwork(s, o.network)] : s.networks;
-  await printList(io, SUBNET_COLUMNS, nets.flatMap((n) => n.subnets.map((sn) => subnetRow(n, sn))));
+  const { subnetView } = await import('./views.js');
+  await printList(io, SUBNET_COLUMNS, nets.flatMap((n) => n.subnets.map((sn) => subnetRow(n, sn))), { view: subnetView(s), long: o.long });
 }

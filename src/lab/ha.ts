@@ -232,10 +232,17 @@ export async function haLabUp(io: LabIo, names: LabNames, labStore: string): Pro
     }
     holders.set(n.name, await ensureHolder(runner, io.files, n));
   }
+  const { existsSync, readFileSync } = await import('node:fs');
+  const storeText = (n: HaNode) => (existsSync(n.store) ? readFileSync(n.store, 'utf8') : null);
   for (const n of h.nodes) {
+    const holder = holders.get(n.name)!;
+    // A step that leaves the node's store as it was changes nothing in a node whose kernel already
+    // matched it (agent check exit 0: its transaction has nothing to apply): said '(unchanged)', as lab up does.
+    const converged = existsSync(n.store) && (await runner.run(nodeL3ctlArgv(holder, n, ['-q', 'agent', 'check']), { read: true, okCodes: [1, 2, 3, 4, 5] })).exitCode === 0;
     for (const s of haBuildSteps(names, n)) {
-      io.status(`lab: node ${n.name}: l3ctl ${s.join(' ')}`);
-      await runner.run(nodeL3ctlArgv(holders.get(n.name)!, n, ['-q', ...s]));
+      const before = storeText(n);
+      await runner.run(nodeL3ctlArgv(holder, n, ['-q', ...s]));
+      io.status(`lab: node ${n.name}: l3ctl ${s.join(' ')}${converged && storeText(n) === before ? ' (unchanged)' : ''}`);
     }
   }
   io.status('lab: waiting for keepalived to elect a master…');

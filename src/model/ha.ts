@@ -31,7 +31,7 @@ export function haNetworkOf(state: State, config: Pick<Config, 'ha_network'>): N
   if (!n) throw new UsageError(`ha_network '${ref}' is not a network of this store: expected the internal network the nodes share for VRRP`, SETUP_HINT);
   if (n.external) throw new UsageError(`ha_network '${n.name}' is an external network: expected an internal network the nodes share, used only for VRRP`, SETUP_HINT);
   const user = state.routers.find((r) => r.interfaces.some((p) => p.network_id === n.id));
-  if (user) throw new UsageError(`ha_network '${n.name}' is not dedicated to HA: router '${user.name}' has an interface on it`, `l3ctl interface delete ${user.name} ${n.name}, or give HA its own network`);
+  if (user) throw new UsageError(`ha_network '${n.name}' is not dedicated to HA: router '${user.name}' has an interface on it`, `l3ctl interface remove ${user.name} ${n.name}, or give HA its own network`);
   return n;
 }
 

@@ -170,7 +170,7 @@ describe('agent', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
 
   it('router disable tears r2 down and keeps it; a namespace put back by hand is unwanted; enable rebuilds', async (t) => {
     if (!requireE2E(t)) return;
-    await run(['router', 'disable', 'r2']);
+    await run(['router', 'disable', 'r2', '--yes']);
     assert.ok(!namespaces().includes(ns2), 'r2 namespace gone');
     assert.equal(stored().routers[1]!.admin_state_up, false);
     assert.equal(JSON.parse((await run(['agent', 'status', '-f', 'json'])).stdout).configurations.routers, 1);

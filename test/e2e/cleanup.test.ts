@@ -187,7 +187,8 @@ describe('agent cleanup (unscoped, in a private /run/netns)', { skip: !!e2eUnava
 
   it('a disabled router of this store is not handled: its namespace, put back by hand, is removed', (t) => {
     if (!requireE2E(t)) return;
-    run(['router', 'disable', 'r1']);
+    // A live router: no terminal, so the confirmation is --yes.
+    run(['router', 'disable', 'r1', '--yes']);
     assert.ok(!namespaces().includes(managed), 'disable tore it down');
     shOk(['ip', 'netns', 'add', managed]);
     shOk(['ip', '-n', managed, 'link', 'add', 'qr-byhand0001', 'type', 'veth', 'peer', 'name', 'qr-byhand0002']);

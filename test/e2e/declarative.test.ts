@@ -179,7 +179,7 @@ describe('export, diff, apply on a real kernel', { skip: !!e2eUnavailable() && !
   it('round trip: wipe everything, apply the export: the same store and kernel, and traffic through it', async (t) => {
     if (!requireE2E(t)) return;
     const [storeBefore, kernelBefore] = [readStore(store.path), snapshot()];
-    for (const args of [['fip', 'delete', '203.0.113.20'], ['fip', 'delete', '203.0.113.21'], ['router', 'delete', 'r1', 'r2', '--yes'], ['network', 'delete', 'priv', '--yes'], ['network', 'delete', 'n2', '--yes'], ['network', 'delete', 'ext', '--yes']]) {
+    for (const args of [['fip', 'delete', '203.0.113.20', '--yes'], ['fip', 'delete', '203.0.113.21', '--yes'], ['router', 'delete', 'r1', 'r2', '--yes'], ['network', 'delete', 'priv', '--yes'], ['network', 'delete', 'n2', '--yes'], ['network', 'delete', 'ext', '--yes']]) {
       await l3ctlOk([...args, '-q'], opts);
     }
     assert.deepEqual(stored().routers, []);

@@ -111,6 +111,15 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     assert.match(diag.stdout, /backup on this node, VRRP id 1/);
     const status = JSON.parse((await ok(a, ['agent', 'status', '-f', 'json'])).stdout) as { ha_routers: { router: string; ha_state: string; ha_vr_id: number }[] };
     assert.deepEqual(status.ha_routers.map((x) => [x.router, x.ha_state, x.ha_vr_id]), [['r1', 'master', 1]]);
+    // For people: the HA column says keepalived's word, and the live status knows a backup holds none of the addresses.
+    for (const [n, role] of [[a, 'master'], [b, 'backup']] as const) {
+      assert.match((await ok(n, ['router', 'list'])).stdout, new RegExp(`^Name .* HA\nr1 .* ${role}$`, 'm'), n.name);
+      const long = (await ok(n, ['router', 'list', '--long'])).stdout;
+      assert.match(long, new RegExp(`^r1 .* ${role} +\\S+ +ACTIVE$`, 'm'), `${n.name}: ${long}`);
+      const text = (await ok(n, ['router', 'show', 'r1'])).stdout;
+      assert.match(text, new RegExp(`^ha +${role} \\(VRRP id 1, ha-\\S+ 169\\.254\\.`, 'm'), `${n.name}: ${text}`);
+      assert.match(text, /^drift: none$/m, `${n.name}: ${text}`);
+    }
   });
 
   step('traffic through the master: the VM leaves by SNAT and by its FIP; upstream reaches the VM through the FIP', async () => {

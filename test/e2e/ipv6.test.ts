@@ -202,7 +202,9 @@ describe('a dual-stack router: IPv6 routed without NAT, router advertisements by
 
   it('router show and agent check cover IPv6; a converged router plans nothing (dry-run sync changes nothing)', async (t) => {
     if (!requireE2E(t)) return;
-    const show = await run(['router', 'show', 'r1']);
+    // Every line with --all (the default shows what differs and a summary of the rest).
+    assert.match((await run(['router', 'show', 'r1'])).stdout, /^devices: 2 devices as desired$/m);
+    const show = await run(['router', 'show', 'r1', '--all']);
     assert.match(show.stdout, /2001:db8:1::1\/64/);
     assert.match(show.stdout, /2001:db8:ff::10\/64/);
     assert.match(show.stdout, /radvd/);

@@ -58,6 +58,17 @@ describe('lab up --ha | check | down', { skip: (!!e2eUnavailable() || !!noKeepal
     assert.deepEqual(ours().sort(), ['ha-a', 'ha-b', 'ha-f', 'ha-up', 'ha-vm'].map((x) => `${prefix}-${x}`));
     assert.ok(!namespaces().includes(`qrouter-${labId(prefix, 'ha:lab-r1')}`), 'the router namespaces live in the nodes, not on the host');
     assert.equal(keepalivedOf().length, 4, 'keepalived and its VRRP child in each node');
+    assert.match(r.stderr, /^lab: node b: l3ctl router add lab-r1 .*--ha$/m, 'built: no (unchanged)');
+  });
+
+  it('lab up --ha again changes nothing, and says so: every command in each node (unchanged)', async (t) => {
+    if (!ready(t)) return;
+    const r = await lab(['up', '--ha']);
+    assert.equal(r.code, 0, r.stderr);
+    const steps = r.stderr.split('\n').filter((l) => /^lab: node [ab]: l3ctl /.test(l));
+    assert.ok(steps.length >= 2 * 8, r.stderr);
+    assert.deepEqual(steps.filter((l) => !l.endsWith(' (unchanged)')), [], r.stderr);
+    assert.equal(keepalivedOf().length, 4, 'keepalived left running');
   });
 
   it('lab check proves a failover, twice (the master alternates)', async (t) => {

@@ -78,6 +78,7 @@ describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI 
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '', 'progress goes to stderr');
     assert.match(r.stderr, new RegExp(`^lab: store ${store.path}, `, 'm'), 'says where its store is');
+    assert.doesNotMatch(r.stderr, /\(unchanged\)/, 'from nothing, every step changes something');
     operatorUntouched('lab up');
     assert.ok(registered().includes(store.path), `the lab's store is registered: ${registered()}`);
     assert.ok(!registered().includes(operator.path), 'the operator store was not written, so not registered by the lab');
@@ -163,6 +164,10 @@ describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI 
     assert.equal(kernelSnapshot(nss), before);
     assert.equal(readStore(store.path), storeBefore);
     for (const h of testHosts) assert.match(r.stderr, new RegExp(`test host ${h}: .*\\(in place\\)`));
+    // Every l3ctl step of the lab says it had nothing to do.
+    const steps = r.stderr.split('\n').filter((l) => l.startsWith('lab: l3ctl '));
+    assert.ok(steps.length >= 5, r.stderr);
+    for (const l of steps) assert.match(l, / \(unchanged\)$/, l);
     // A converged lab plans no ip command of its own.
     const dry = await lab(['up', '--dry-run']);
     assert.equal(dry.code, 0);

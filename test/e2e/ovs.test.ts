@@ -275,7 +275,7 @@ describe('the ovs interface driver on a private Open vSwitch', { skip: (!!e2eUna
     await run(['interface', 'remove', 'r1', 'priv']);
     assert.deepEqual(portsOn(intBr), [VM_DEV]);
     assert.equal(link(routerNs, qr), undefined);
-    await run(['router', 'disable', 'r1']);
+    await run(['router', 'disable', 'r1', '--yes']);
     assert.deepEqual(portsOn(exBr), [UP_DEV], 'disable unplugs the gateway');
     assert.ok(!namespaces().includes(routerNs));
     await run(['router', 'enable', 'r1']);

@@ -156,16 +156,23 @@ describe('routers that route', { skip: !!e2eUnavailable() && !process.env.CI }, 
     assert.ok(!ping(up, '203.0.113.20'), 'the FIP no longer answers');
   });
 
-  it('router show puts desired and live side by side and marks a route deleted by hand', async (t) => {
+  it('router show names a route deleted by hand and sums up the rest; --all puts desired and live side by side', async (t) => {
     if (!requireE2E(t)) return;
     sh(['ip', '-n', ns, 'route', 'del', '192.0.2.0/24']);
     const text = (await run(['router', 'show', 'r1'])).stdout;
-    assert.match(text, /^! 192\.0\.2\.0\/24 via 198\.51\.100\.254 +$/m, text);
-    assert.match(text, new RegExp(`^  default via 203\\.0\\.113\\.1 dev ${gwDev} +default via`, 'm'), text);
+    assert.match(text, /^routes: 1 line differs; \d+ routes as desired$/m, text);
+    assert.match(text, /^  ! desired  192\.0\.2\.0\/24 via 198\.51\.100\.254\n    live     \(absent\)$/m, text);
+    assert.match(text, /^nat: \d+ rules, \d+ chains as desired$/m, text);
+    assert.doesNotMatch(text, /default via/, 'what matches is summed up, not listed');
+    const all = (await run(['router', 'show', 'r1', '--all'])).stdout;
+    assert.match(all, /^! 192\.0\.2\.0\/24 via 198\.51\.100\.254$/m, all);
+    assert.match(all, new RegExp(`^  default via 203\\.0\\.113\\.1 dev ${gwDev} +default via`, 'm'), all);
     const json = JSON.parse((await run(['router', 'show', 'r1', '-f', 'json'])).stdout) as { drift: { kind: string; object: string }[] };
     assert.deepEqual(json.drift.map((f) => [f.kind, f.object]), [['missing-route', '192.0.2.0/24']]);
-    await run(['agent', 'sync', 'r1']);
-    assert.doesNotMatch((await run(['router', 'show', 'r1'])).stdout, /^!/m);
+    const sync = await run(['agent', 'sync', 'r1']);
+    assert.match(sync.stderr, /^r1: \+route 192\.0\.2\.0\/24$/m, 'sync says what it changed');
+    for (const args of [[], ['--all']]) assert.doesNotMatch((await run(['router', 'show', 'r1', ...args])).stdout, /^ *!/m);
+    assert.match((await run(['router', 'show', 'r1'])).stdout, /^routes: \d+ routes as desired$/m);
   });
 
   it('deletes the extra route', async (t) => {

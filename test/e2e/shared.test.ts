@@ -88,7 +88,7 @@ describe('use_namespaces false: the router in the host namespace', { skip: !!e2e
 
   it('disable removes our devices and chains and keeps the host namespace, its bridges and hosts', async (t) => {
     if (!requireE2E(t)) return;
-    await run(['router', 'disable', 'r1']);
+    await run(['router', 'disable', 'r1', '--yes']);
     assert.deepEqual(ours(), []);
     assert.deepEqual(chains(), []);
     assert.ok(namespaces().includes(h));

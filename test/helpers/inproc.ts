@@ -6,6 +6,8 @@ import { run, errorLines, type System } from '../../src/cli/main.js';
 import { makeIO, type Choice, type IO, type IOInit, type Prompter } from '../../src/cli/io.js';
 import { RecordingRunner, type Runner } from '../../src/linux/runner.js';
 import { FakeHost } from './fake-host.js';
+import type { Files } from '../../src/linux/files.js';
+import type { Clock, SignalSource } from '../../src/agent/runloop.js';
 
 export interface InProcResult {
   code: number;
@@ -19,7 +21,13 @@ export interface InProcOptions {
   env?: Record<string, string>;
   /** stdin, stdout and stderr are terminals. */
   tty?: boolean;
+  /** The terminal's width (what a real one reports; COLUMNS in `env` overrides it). */
+  columns?: number;
   prompter?: Prompter;
+  /** Daemon files (default: an empty fake host); a FakeSystem brings its own. */
+  files?: Files;
+  clock?: Clock;
+  signals?: SignalSource;
 }
 
 /** Runs `l3ctl ARGS` in-process; the environment is only what `opts` gives (no NO_COLOR, no L3CTL_* from outside). */
@@ -27,14 +35,16 @@ export async function l3ctlIn(args: string[], opts: InProcOptions = {}): Promise
   let stdout = '';
   let stderr = '';
   const sys: System = {
-    stdout: { write: (t) => void (stdout += t), isTTY: !!opts.tty },
+    stdout: { write: (t) => void (stdout += t), isTTY: !!opts.tty, ...(opts.columns ? { columns: opts.columns } : {}) },
     stderr: { write: (t) => void (stderr += t), isTTY: !!opts.tty },
     stdinTTY: !!opts.tty,
     env: { ...opts.env, ...(opts.store ? { L3CTL_STORE: opts.store } : {}) },
     runner: opts.runner ?? new RecordingRunner(),
-    files: new FakeHost(),
+    files: opts.files ?? new FakeHost(),
     prompter: opts.prompter ?? refusingPrompter,
     hostname: 'test-host',
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.signals ? { signals: opts.signals } : {}),
   };
   const code = await run(args, sys);
   return { code, stdout, stderr };

@@ -55,6 +55,18 @@ test('router list: its noun, the store and output; no other noun, no agent, no s
   assert.deepEqual(packages(files), ['node_modules/ipaddr.js']);
 });
 
+test('router list -f yaml: no table, colour or prompt package, no agent (yaml itself is required: this hook sees ES modules only)', () => {
+  const files = loaded(['router', 'list', '-f', 'yaml']);
+  assert.deepEqual(packages(files).filter((p) => /cli-table3|chalk|@inquirer/.test(p)), []);
+  assert.deepEqual(src(files).filter((f) => /^(agent|linux)\//.test(f)), []);
+});
+
+test('router list --long observes the kernel (the agent loads) but prints no table package when piped', () => {
+  const files = loaded(['router', 'list', '--long', '-f', 'value']);
+  assert.ok(src(files).includes('agent/status.js'), src(files).join(' '));
+  assert.deepEqual(packages(files).filter((p) => /cli-table3|chalk|yaml|@inquirer/.test(p)), []);
+});
+
 test('fip associate --dry-run loads the agent (the plan), and still no other noun than its own and those it names', () => {
   const s = src(loaded(['fip', 'associate', '203.0.113.21', '198.51.100.6', '--dry-run']));
   assert.ok(s.includes('agent/transaction.js') && s.includes('linux/runner.js'), s.join(' '));

@@ -119,10 +119,11 @@ describe('a missing argument on a terminal is asked for, from its kind', () => {
     assert.deepEqual(asked[0]!.choices!.map((c) => c.value), ['r1']);
   });
 
-  it('gateway set: only external networks; interface add: only internal ones; disassociate: only associated FIPs', async () => {
+  it('gateway set: only external networks; interface add: only internal ones the router is not on (nor overlapping its subnets); disassociate: only associated FIPs', async () => {
     for (const [args, want] of [
       [['gateway', 'set', 'r1'], ['ext']],
-      [['interface', 'add', 'r1'], ['priv', 'n3', 'over']],
+      // r1 is on priv; over (198.51.100.0/25) overlaps it.
+      [['interface', 'add', 'r1'], ['n3']],
       [['fip', 'disassociate'], ['203.0.113.20']],
     ] as [string[], string[]][]) {
       const { prompter, asked } = scriptedPrompter({ select: [null] });

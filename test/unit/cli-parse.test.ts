@@ -119,7 +119,7 @@ describe('parse: usage errors (exit 2) with their hint', () => {
     [['--bogus', 'router', 'list'], "unknown option '--bogus'", 'l3ctl router list --help lists the options'],
     [['--bogus', 'nosuch'], "unknown option '--bogus'", 'l3ctl --help lists the options'],
     [['router', 'list', '-x'], "unknown option '-x'", 'l3ctl router list --help lists the options'],
-    [['-f', 'xml', 'router', 'list'], "option '-f, --format <format>' argument 'xml' is invalid. Allowed choices are table, json, value, yaml.", undefined],
+    [['-f', 'xml', 'router', 'list'], "option '-f, --format <format>' argument 'xml' is invalid. Allowed choices are table, json, value, yaml, csv.", undefined],
     [['router', 'list', '-f'], "option '-f, --format <format>' argument missing", undefined],
     [['router', 'list', '--dry-run=yes'], "option '--dry-run' takes no value", undefined],
     [['network', 'add', 'n9'], "required option '--cidr <cidr>' not specified", undefined],

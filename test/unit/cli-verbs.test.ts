@@ -91,7 +91,8 @@ describe('network', () => {
   it('list and show: table (plain when not a terminal), json, value, -c', async () => {
     const table = setup();
     await networkList({}, table.io);
-    assert.match(table.stdout(), /^id +name +cidr +gateway_ip +router:external +bridge\n/);
+    assert.match(table.stdout(), /^Name +CIDR +Gateway IP +External +Routers\n/);
+    assert.match(table.stdout(), /^priv +198\.51\.100\.0\/24 +198\.51\.100\.1 +no +r1$/m);
     assert.equal(table.stdout().trimEnd().split('\n').length, 5);
     const json = setup({ format: 'json', columns: ['name', 'cidr'] });
     await networkList({}, json.io);
@@ -205,8 +206,17 @@ describe('interface and gateway', () => {
     assert.match(mutating(t.runner), /qr-e0000000-00/);
   });
 
-  it('interface remove: refused while a FIP needs it; list per router', async () => {
-    await refused(({ io }) => interfaceRemove({ router: 'r1', networkOrPort: 'priv' }, io), /required by floating IP 203\.0\.113\.20/);
+  it('interface remove with a FIP and a route behind it: confirmed (exit 6 without a terminal), then both go with it; list per router', async () => {
+    await assert.rejects(interfaceRemove({ router: 'r1', networkOrPort: 'priv' }, setup().io), (e: L3ctlError) =>
+      e.exitCode === EXIT.declined && e.message === "confirmation needed: Remove the interface of router 'r1' on 'priv' (floating IP 203.0.113.20 disassociated, route 192.0.2.128/25 deleted with it); no terminal to ask on");
+    assert.equal(readStore(store.path), text);
+    const y = setup({ yes: true });
+    await interfaceRemove({ router: 'r1', networkOrPort: 'priv' }, y.io);
+    assert.deepEqual(stored().routers[0]!.interfaces, []);
+    assert.deepEqual(stored().routers[0]!.routes, []);
+    assert.deepEqual(stored().floatingips.map((f) => [f.router_id, f.fixed_ip_address]), [[null, null]]);
+    assert.match(y.stderr(), /^removed interface qr-e0000006-00 \(198\.51\.100\.1\) from router r1; floating IP 203\.0\.113\.20 disassociated, route 192\.0\.2\.128\/25 deleted$/m);
+    writeFileSync(store.path, text);
     const t = setup({ format: 'value', columns: ['ip_address'] });
     await interfaceList({ router: 'r1' }, t.io);
     assert.equal(t.stdout(), '198.51.100.1\n');

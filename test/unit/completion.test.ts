@@ -9,7 +9,7 @@ import { BIN, ROOT, l3ctl, tempStore } from '../helpers/cli.js';
 import { requireProgram } from '../helpers/tools.js';
 import { SHIPPED } from '../../src/cli/completion.js';
 import { SHELLS } from '../../src/cli/commands.js';
-import { cmdTree, complete } from '../../src/cli/complete.js';
+import { FILES, cmdTree, complete } from '../../src/cli/complete.js';
 import { keySpecs, specOf } from '../../src/cli/spec.js';
 import type { State } from '../../src/model/types.js';
 import { net, port } from '../helpers/one-subnet.js';
@@ -88,7 +88,7 @@ const CASES: [string, string[], string[]][] = [
   ['fip associate --router before FIXED: every router', ['fip', 'associate', '--router', ''], ['r1', 'r2']],
   ['external networks for fip add --network', ['fip', 'add', '--network', ''], ['ext']],
   ["a router's routes for route delete", ['route', 'delete', 'r1', ''], ['192.0.2.128/25']],
-  ['-f choices', ['router', 'list', '-f', ''], ['table', 'json', 'value', 'yaml']],
+  ['-f choices', ['router', 'list', '-f', ''], ['table', 'json', 'value', 'yaml', 'csv']],
   ['-c columns of the command', ['route', 'list', '-c', ''], ['router_id', 'destination', 'nexthop']],
   ['-c columns of router show', ['router', 'show', 'r1', '-c', 'l'], ['live']],
   ['a column with a colon, split by bash', ['network', 'list', '-c', 'router', ':'], [':external']],
@@ -98,7 +98,6 @@ const CASES: [string, string[], string[]][] = [
   ['boolean config values', ['config', 'set', 'use_namespaces', ''], ['true', 'false']],
   ['completion shells', ['completion', ''], ['bash', 'zsh', 'fish']],
   ['options of the command, then global ones', ['router', 'add', '--d'], ['--disabled', '--dry-run']],
-  ['nothing after router exec ROUTER --', ['router', 'exec', 'r1', '--', ''], []],
   ['subnets of the network for subnet delete', ['subnet', 'delete', 'priv', ''], ['198.51.100.0/24']],
   ['networks for subnet add', ['subnet', 'add', 'pr'], ['priv', 'priv2']],
   ['--ipv6-ra-mode values', ['subnet', 'add', 'priv', '2001', ':', 'db8', ':', '1', ':', ':/64', '--ipv6-ra-mode', ''], ['slaac', 'dhcpv6-stateless', 'dhcpv6-stateful']],
@@ -110,6 +109,17 @@ for (const [name, words, want] of CASES) {
     assert.deepEqual(bashComplete(words), want);
   });
 }
+
+test('router exec ROUTER: programs on PATH for the command (with or without --), then file names; never l3ctl options', () => {
+  const env = { L3CTL_STORE: store.path, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  for (const words of [['router', 'exec', 'r1', 'pin'], ['router', 'exec', 'r1', '--', 'pin']]) {
+    const got = complete(words, env) as [string, string][];
+    assert.ok(got.some(([v, d]) => v === 'ping' && /ICMP/.test(d)), JSON.stringify(got));
+    assert.ok(got.every(([v]) => v.startsWith('pin')));
+  }
+  assert.equal(complete(['router', 'exec', 'r1', 'ping', '-'], env), FILES, 'ping -c is not l3ctl -c');
+  assert.equal(complete(['router', 'exec', 'r1', 'ping', '-c', ''], env), FILES);
+});
 
 test('fip associate --router with overlapping tenant subnets: every router holding the fixed IP, none other', () => {
   const t = tempStore();

@@ -92,7 +92,7 @@ test('table when piped: plain aligned text, no box drawing', async () => {
   assert.equal(lines.length, 3);
   assert.doesNotMatch(r.stdout, /[┌│─+|]/);
   // Every column starts at the same offset on every line.
-  const col = lines[0]!.indexOf('cidr');
+  const col = lines[0]!.indexOf('CIDR');
   assert.ok(col > 0);
   for (const l of lines.slice(1)) assert.match(l.slice(col), /^\d+\.\d+\.\d+\.\d+\/\d+ /);
 });
