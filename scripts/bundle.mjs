@@ -3,9 +3,12 @@
 // resolved and read one by one (bench section 1 and 2 show the difference).
 // bin/l3ctl runs the bundle when it is there; the unbundled dist/src stays
 // for the tests that import modules (and L3CTL_UNBUNDLED=1 runs it).
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const out = 'dist/src/bundle';
+// Chunk names change with their contents: old ones would pile up (and be packaged).
+rmSync(out, { recursive: true, force: true });
 await build({
   // Not tab completion: it loads four small modules, and a bundle buys it nothing.
   entryPoints: ['dist/src/cli/main.js'],

@@ -136,6 +136,7 @@ export function testHosts(names: LabNames): TestHost[] {
 }
 
 const ACCEPT_RA = 'net.ipv6.conf.eth0.accept_ra';
+const DISABLE_IPV6 = 'net.ipv6.conf.eth0.disable_ipv6=1';
 
 /** The bridge a lab network's ports hang on: from the store, else from the id the lab would give it. */
 export function labBridge(state: State, names: LabNames, network: string): string {
@@ -194,6 +195,8 @@ export async function ensureTestHost(runner: Runner, h: TestHost, hostNs: string
   const v6 = h.ipv6;
   // Before the link comes up: it then asks for an advertisement at once (no 30-100 s wait for radvd's next one).
   if (v6 && 'slaac' in v6) await runner.run(['ip', 'netns', 'exec', h.ns, 'sysctl', '-q', '-w', `${ACCEPT_RA}=2`]);
+  // An IPv4-only host stays so: on the dual-stack network it would otherwise form a SLAAC address whenever an advertisement comes.
+  if (!v6) await runner.run(['ip', 'netns', 'exec', h.ns, 'sysctl', '-q', '-w', DISABLE_IPV6]);
   const inside = batch(h.ns, [
     'link set lo up',
     `addr add ${h.cidr} dev eth0`,
