@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import type { State } from '../../src/model/types.js';
 import { kernelConfig, routerNamespaces } from './topology.js';
 import { requestStop } from './proc.js';
+import { killStoreDaemons } from '../../test/helpers/store-daemons.js';
 
 const live = new Set<Sandbox>();
 
@@ -19,7 +20,19 @@ export const isRoot = () => process.getuid?.() === 0;
 const nsExists = (ns: string) => existsSync(`/run/netns/${ns}`);
 
 export function deleteNamespaces(names: Iterable<string>): void {
-  for (const ns of names) if (nsExists(ns)) spawnSync('ip', ['netns', 'del', ns]);
+  for (const ns of names) {
+    if (!nsExists(ns)) continue;
+    // Every process in a sandbox's namespace is the benchmark's.
+    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
+    for (const pid of pids.split('\n').filter((l) => /^\d+$/.test(l))) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
 }
 
 export class Sandbox {
@@ -53,6 +66,8 @@ export class Sandbox {
 
   /** Remove every namespace this sandbox may have created (router namespaces first, then its host namespace). */
   clearKernel(): void {
+    // The store's proxies and daemons first: a namespace outlives its deletion while a process runs in it.
+    killStoreDaemons(this.store);
     deleteNamespaces([...this.namespaces].filter((n) => n !== this.hostNs));
     deleteNamespaces([this.hostNs]);
   }

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killStoreDaemons } from './store-daemons.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -77,7 +78,16 @@ export const nsExec = (ns: string, argv: string[]) => sh(['ip', 'netns', 'exec',
 /** A fresh store path in its own temp directory. */
 export function tempStore(): { path: string; dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'l3ctl-test-'));
-  return { dir, path: join(dir, 'state.json'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const path = join(dir, 'state.json');
+  return {
+    dir,
+    path,
+    cleanup: () => {
+      // Daemons of a router whose namespace a test deleted by hand outlive it.
+      killStoreDaemons(path);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export const readStore = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '<absent>');

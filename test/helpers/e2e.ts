@@ -2,6 +2,7 @@
 import type { TestContext } from 'node:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { sh, shOk, uniqueName } from './cli.js';
+import { killStoreDaemons } from './store-daemons.js';
 
 const TOOLS = ['ip', 'iptables-save', 'iptables-restore', 'conntrack', 'arping', 'ping', 'sysctl'];
 
@@ -116,5 +117,6 @@ export function removeTestKernel(storePath: string, extra: string[]): void {
   } catch {
     // no readable store: only the named namespaces are ours to remove
   }
+  killStoreDaemons(storePath);
   deleteNamespaces([...ids.map((id) => `qrouter-${id}`), ...extra]);
 }
