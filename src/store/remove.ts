@@ -1,5 +1,6 @@
 // Removing a whole store (`lab down`: the lab's own store goes with the lab):
-// the file and its .bak, under the lock so that no writer is half-way.
+// the file, its .bak and digest, and the daemons' directory once empty,
+// under the lock so that no writer is half-way.
 import { existsSync, promises as fsp } from 'node:fs';
 import { withStoreLock } from './lock.js';
 import { backupPath, checkedPath } from './store.js';
@@ -13,5 +14,8 @@ export async function removeStore(storePath: string): Promise<void> {
   await withStoreLock(storePath, async (lease) => {
     lease.assertHeld();
     for (const f of [storePath, backupPath(storePath), checkedPath(storePath)]) await fsp.rm(f, { force: true });
+    // The daemons' directory beside it, once its routers left nothing there
+    // (rmdir removes only an empty directory: a file left is kept, and so is the directory).
+    for (const d of [`${storePath}.d/routers`, `${storePath}.d`]) await fsp.rmdir(d).catch(() => undefined);
   });
 }

@@ -4,7 +4,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { checkedPath, loadState, saveState } from '../../src/store/store.js';
 import { removeStore } from '../../src/store/remove.js';
 import { StoreError } from '../../src/model/errors.js';
@@ -60,4 +60,19 @@ test('removing a store removes its digest too', async () => {
   assert.ok(existsSync(checkedPath(store.path)));
   await removeStore(store.path);
   assert.ok(!existsSync(store.path) && !existsSync(checkedPath(store.path)));
+});
+
+test("removing a store removes the daemons' directory beside it once empty, and keeps one that still holds a file", async () => {
+  await saveState(store.path, state(), { checked: true });
+  mkdirSync(`${store.path}.d/routers/r1`, { recursive: true });
+  rmSync(`${store.path}.d/routers/r1`, { recursive: true });
+  await removeStore(store.path);
+  assert.ok(!existsSync(`${store.path}.d`), 'an empty .d directory goes with the store');
+  await saveState(store.path, state(), { checked: true });
+  mkdirSync(`${store.path}.d/routers/r2`, { recursive: true });
+  writeFileSync(`${store.path}.d/routers/r2/haproxy.pid`, '4242\n');
+  await removeStore(store.path);
+  assert.ok(!existsSync(store.path));
+  assert.ok(existsSync(`${store.path}.d/routers/r2/haproxy.pid`), 'a file left there is kept');
+  rmSync(`${store.path}.d`, { recursive: true });
 });
