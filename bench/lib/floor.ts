@@ -9,6 +9,7 @@
 // so the floor loads exactly the same rules whatever rules l3ctl chooses.
 import type { Network, Port, State } from '../../src/model/types.js';
 import { broadcastOf, prefixOf } from '../../src/model/addr.js';
+import { isReadLine } from '../../test/helpers/dryrun.js';
 
 const short = (id: string) => id.slice(0, 11);
 const bridge = (n: Network) => n.bridge ?? `brq${short(n.id)}`;
@@ -80,10 +81,5 @@ export function verboseCommands(stderr: string): string[] {
     .map((l) => l.slice(2).replace(/\s+\(\d+(\.\d+)? ms, exit -?\d+\)$/, ''));
 }
 
-/** True for a command that only reads kernel state. Anything not recognised counts as mutating. */
-export function isReadOnly(cmd: string): boolean {
-  // l3ctl's batched read: JSON output is only asked of show commands (-v does not print the batch itself).
-  if (/^ip (-n \S+ )?-j -batch -$/.test(cmd)) return true;
-  if (/-batch|restore|\s-w\b|=|\b(add|del|delete|replace|flush|set|change)\b/.test(cmd)) return false;
-  return /\b(iptables|ip6tables)-save\b/.test(cmd) || /^ip\b.*\b(show|list)\b/.test(cmd) || /^ip netns exec \S+ sysctl -n\b/.test(cmd) || /^sysctl -n\b/.test(cmd) || /^conntrack -L\b/.test(cmd);
-}
+/** True for a command that only reads kernel state (the dry-run tests' rule). Anything not recognised counts as mutating. */
+export const isReadOnly = (cmd: string): boolean => isReadLine(`+ ${cmd}`);

@@ -4,36 +4,18 @@
 // that everything is removed afterwards — on success, on failure and on
 // Ctrl-C.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import type { State } from '../../src/model/types.js';
 import { kernelConfig, routerNamespaces } from './topology.js';
 import { requestStop } from './proc.js';
-import { killStoreDaemons } from '../../test/helpers/store-daemons.js';
+import { deleteNamespaces, killStoreDaemons } from '../../test/helpers/teardown.js';
 
 const live = new Set<Sandbox>();
 
 export const isRoot = () => process.getuid?.() === 0;
 
-const nsExists = (ns: string) => existsSync(`/run/netns/${ns}`);
-
-export function deleteNamespaces(names: Iterable<string>): void {
-  for (const ns of names) {
-    if (!nsExists(ns)) continue;
-    // Every process in a sandbox's namespace is the benchmark's.
-    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
-    for (const pid of pids.split('\n').filter((l) => /^\d+$/.test(l))) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
-}
 
 export class Sandbox {
   readonly dir: string;

@@ -2,7 +2,9 @@
 import type { TestContext } from 'node:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { sh, shOk, uniqueName } from './cli.js';
-import { killStoreDaemons } from './store-daemons.js';
+import { deleteNamespaces, killStoreDaemons } from './teardown.js';
+
+export { deleteNamespaces };
 
 const TOOLS = ['ip', 'iptables-save', 'iptables-restore', 'conntrack', 'arping', 'ping', 'sysctl'];
 
@@ -34,19 +36,6 @@ export const namespaces = (): string[] => {
     return [];
   }
 };
-
-/**
- * Deletes the test's namespaces. Processes still in one (a metadata proxy
- * l3ctl left when a test failed half-way, a test's own server) are ended
- * first, by pid: a deleted namespace lives on while a process holds it.
- */
-export function deleteNamespaces(names: string[]): void {
-  for (const n of names) {
-    if (!namespaces().includes(n)) continue;
-    for (const pid of sh(['ip', 'netns', 'pids', n]).stdout.split('\n').filter((l) => /^\d+$/.test(l))) sh(['kill', '-KILL', pid]);
-    sh(['ip', 'netns', 'del', n]);
-  }
-}
 
 /** TCP ports listened on in a namespace (`0.0.0.0:9697`), sorted: the metadata proxy is there or not. */
 export function listening(ns: string): string[] {

@@ -1,10 +1,30 @@
-// The daemons l3ctl started for a store (haproxy, radvd, keepalived), found
-// by the pid files beside it (<store>.d/routers/<id>/*.pid). A test or a
-// benchmark that deletes a router namespace by its own hand, or a store
-// directory without asking l3ctl first, would otherwise leave them running
-// in a namespace nobody can name any more.
+// Putting the kernel back after a test or a benchmark: a deleted namespace
+// lives on while a process holds it, so its processes are ended first, by
+// pid; and the daemons l3ctl started for a store (haproxy, radvd,
+// keepalived), found by the pid files beside it, are ended before the store
+// goes (a namespace deleted by hand leaves them in a namespace nobody can name).
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+const kill = (pid: number) => {
+  try {
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false; // gone meanwhile
+  }
+};
+
+/** Deletes namespaces of the caller's own, ending every process still in one first. */
+export function deleteNamespaces(names: Iterable<string>): void {
+  for (const ns of names) {
+    if (!existsSync(`/run/netns/${ns}`)) continue;
+    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
+    for (const pid of pids.split('\n').filter((l) => /^\d+$/.test(l))) kill(Number(pid));
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
 
 /** SIGKILLs every live process a pid file of STOREPATH names whose command line names that store's files; returns their pids. */
 export function killStoreDaemons(storePath: string): number[] {
@@ -30,12 +50,7 @@ export function killStoreDaemons(storePath: string): number[] {
       }
       // Ours only: a recycled pid belongs to someone else.
       if (!cmdline.includes(`${storePath}.d/`)) continue;
-      try {
-        process.kill(pid, 'SIGKILL');
-        killed.push(pid);
-      } catch {
-        // gone meanwhile
-      }
+      if (kill(pid)) killed.push(pid);
     }
   }
   return killed;
