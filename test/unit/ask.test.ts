@@ -3,10 +3,10 @@
 // pseudo-terminal (util-linux `script`); no kernel change is involved.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { BIN, l3ctl, tempStore } from '../helpers/cli.js';
+import { l3ctl, tempStore } from '../helpers/cli.js';
 import { requireProgram } from '../helpers/tools.js';
+import { typeOnTty } from '../helpers/pty.js';
 
 const store = tempStore();
 const R1 = '1a1a1a1a-0000-4000-8000-000000000001';
@@ -23,31 +23,7 @@ writeFileSync(store.path, JSON.stringify({
 after(() => store.cleanup());
 
 
-/** l3ctl on a pseudo-terminal: once `prompt` shows, `keys` are typed. */
-function onTty(args: string[], prompt: RegExp, keys: string): Promise<{ code: number; out: string }> {
-  const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const { CI: _ci, ...env } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...env, L3CTL_STORE: store.path, TERM: 'xterm', NO_COLOR: '1' } });
-    let out = '';
-    let typed = false;
-    const onData = (d: Buffer) => {
-      out += d;
-      if (!typed && prompt.test(out)) {
-        typed = true;
-        child.stdin.write(keys);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, out });
-    });
-  });
-}
+const onTty = (args: string[], prompt: RegExp, keys: string) => typeOnTty(store.path, args, prompt, keys);
 
 test('router show without ROUTER on a terminal: pick it from the routers', async (t) => {
   if (!requireProgram(t, 'script', 'util-linux')) return;

@@ -6,10 +6,9 @@
 // answers, then the real binary on a pseudo-terminal.
 import { describe, it, beforeEach, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { BIN, readStore, tempStore } from '../helpers/cli.js';
+import { readStore, tempStore } from '../helpers/cli.js';
 import { HAND_WRITTEN } from '../helpers/error-cases.js';
 import { l3ctlIn, scriptedPrompter } from '../helpers/inproc.js';
 import { requireProgram } from '../helpers/tools.js';
@@ -19,6 +18,7 @@ import type { Prompter } from '../../src/cli/io.js';
 import type { Clock } from '../../src/agent/runloop.js';
 import type { State } from '../../src/model/types.js';
 import { net } from '../helpers/one-subnet.js';
+import { typeOnTty } from '../helpers/pty.js';
 
 const R1 = 'e0000004-0000-4000-8000-000000000004';
 const NS1 = `qrouter-${R1}`;
@@ -247,31 +247,7 @@ describe('agent run and Ctrl-C', () => {
   });
 });
 
-/** The real binary on a pseudo-terminal; `keys` are typed once `prompt` shows. */
-function onTty(args: string[], prompt: RegExp, keys: string, env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
-  const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const { CI: _ci, ...base } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...base, L3CTL_STORE: store.path, TERM: 'xterm', NO_COLOR: '1', ...env } });
-    let out = '';
-    let typed = false;
-    const onData = (d: Buffer) => {
-      out += d;
-      if (!typed && prompt.test(out)) {
-        typed = true;
-        child.stdin.write(keys);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, out });
-    });
-  });
-}
+const onTty = (args: string[], prompt: RegExp, keys: string, env: Record<string, string> = {}) => typeOnTty(store.path, args, prompt, keys, env);
 
 test('on a pseudo-terminal: Ctrl-C at a yes/no question is exit 130, the store untouched', async (t) => {
   if (!requireProgram(t, 'script', 'util-linux')) return;
