@@ -23,6 +23,7 @@ import { metadataProxyConfig } from '../linux/haproxy.js';
 import { radvdConfig, type RaPort } from '../linux/radvd.js';
 import type { Action } from '../linux/actions.js';
 import { setDiff, type Finding, type Step } from './steps.js';
+import { byText } from '../model/order.js';
 
 /** Every kind a router may run: each is observed for every router, wanted or not, so an unwanted one is stopped. */
 export const ROUTER_DAEMON_KINDS: readonly DaemonKind[] = ['haproxy', 'keepalived', 'radvd'];
@@ -69,7 +70,7 @@ export function desiredDaemons(routerId: string, config: Config, metadataPort: n
   }
   const radvd = radvdConfig(ra);
   if (radvd !== null) {
-    const what = [...ra].sort((a, b) => a.device.localeCompare(b.device)).map((p) => `${p.device} ${p.subnets.map((x) => `${x.cidr} ${x.raMode}`).join(', ')}`);
+    const what = [...ra].sort((a, b) => byText(a.device, b.device)).map((p) => `${p.device} ${p.subnets.map((x) => `${x.cidr} ${x.raMode}`).join(', ')}`);
     out.push({ kind: 'radvd', role: `router advertisements on ${what.join('; ')}`, config: radvd });
   }
   return out;

@@ -14,6 +14,7 @@ import type { Action } from '../linux/actions.js';
 import { setDiff, type Finding, type Plan, type Step } from './steps.js';
 import { daemonNotices, planDaemons, specOf, type ObservedDaemon } from './daemons.js';
 import type { HaState } from '../linux/keepalived.js';
+import { byText } from '../model/order.js';
 
 export { planBridges, type WantedBridge } from './drivers/linuxbridge.js';
 
@@ -212,7 +213,7 @@ const isFipAddr = (a: string) => a.endsWith('/32') && !a.includes(':');
 
 /** Internal ports first, then the gateway, then the HA port, as the agent unplugs them. */
 const unplugRank = (n: string) => (n.startsWith(HA_DEV_PREFIX) ? 2 : n.startsWith(EXTERNAL_DEV_PREFIX) ? 1 : 0);
-const unplugOrder = (a: string, b: string) => unplugRank(a) - unplugRank(b) || a.localeCompare(b);
+const unplugOrder = (a: string, b: string) => unplugRank(a) - unplugRank(b) || byText(a, b);
 
 const DNAT_RE = /^-A l3ctl-PREROUTING -d (\S+)\/32 -j DNAT --to-destination (\S+)$/;
 

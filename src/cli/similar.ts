@@ -35,7 +35,7 @@ export function similar(word: string, candidates: string[]): string[] {
     if (d < bestD) [best, bestD] = [[c], d];
     else if (d === bestD) best.push(c);
   }
-  return best.sort((a, b) => a.localeCompare(b));
+  return best.sort();
 }
 
 /** `did you mean x?` / `did you mean one of x, y?`, or undefined. */

@@ -11,6 +11,7 @@ import type { Files } from './files.js';
 import { TABLES } from './iptables.js';
 import { CommandError, NOT_FOUND, type RunResult, type Runner } from './runner.js';
 import { ApplyError } from '../model/errors.js';
+import { byText } from '../model/order.js';
 
 const ipBatch = (ns: string | null) => (ns ? ['ip', '-n', ns, '-batch', '-'] : ['ip', '-batch', '-']);
 const inNs = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
@@ -35,8 +36,8 @@ export function restorePayload(actions: Action[]): string | null {
   const jumps = pick(actions, 'nat-jumps');
   const out: string[] = [];
   for (const t of TABLES) {
-    const c = chains.filter((a) => a.table === t).sort((a, b) => a.chain.localeCompare(b.chain));
-    const j = jumps.filter((a) => a.table === t).sort((a, b) => a.builtin.localeCompare(b.builtin));
+    const c = chains.filter((a) => a.table === t).sort((a, b) => byText(a.chain, b.chain));
+    const j = jumps.filter((a) => a.table === t).sort((a, b) => byText(a.builtin, b.builtin));
     if (!c.length && !j.length) continue;
     out.push(`*${t}`);
     for (const a of c) out.push(`:${a.chain} - [0:0]`);

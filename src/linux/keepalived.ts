@@ -9,6 +9,7 @@ export { HA_DEV_PREFIX, haDevice } from '../model/names.js';
 
 /** Neutron hands out VRRP ids 1..254 per HA network (keepalived accepts 255 too). */
 import { VR_ID_MAX, VR_ID_MIN } from '../model/ha.js';
+import { byText } from '../model/order.js';
 export { VR_ID_MAX, VR_ID_MIN };
 /** Neutron's priority for every node: equal priorities plus nopreempt, so a master keeps the router until it fails. */
 export const HA_PRIORITY = 50;
@@ -137,7 +138,7 @@ function routeLine(r: VirtualRoute): string {
 const byAddress = (a: VirtualAddress, b: VirtualAddress) => {
   const pa = parseCidr(a.cidr)!;
   const pb = parseCidr(b.cidr)!;
-  return toInt(pa.addr) - toInt(pb.addr) || pa.prefix - pb.prefix || a.dev.localeCompare(b.dev);
+  return toInt(pa.addr) - toInt(pb.addr) || pa.prefix - pb.prefix || byText(a.dev, b.dev);
 };
 
 function block(name: string, lines: string[]): string[] {

@@ -4,6 +4,7 @@
 import ipaddr from 'ipaddr.js';
 import { IPV6_MODES, type Ipv6Mode } from '../model/types.js';
 import { daemonSpec, type DaemonSpec } from './daemon.js';
+import { byText } from '../model/order.js';
 
 export type RaMode = Ipv6Mode;
 export const RA_MODES: readonly RaMode[] = IPV6_MODES;
@@ -62,9 +63,9 @@ export function radvdConfig(ports: RaPort[], opts: RaOptions = {}): string | nul
 
   const blocks: string[] = [];
   // Sorted, so that the same router always gives the same text and a pass with no change reloads nothing.
-  for (const port of [...ports].sort((a, b) => a.device.localeCompare(b.device))) {
+  for (const port of [...ports].sort((a, b) => byText(a.device, b.device))) {
     if (!DEVICE_RE.test(port.device)) throw new Error(`radvd: bad device name ${JSON.stringify(port.device)}`);
-    const subnets = port.subnets.filter((s): s is RaSubnet & { raMode: RaMode } => s.raMode !== null).sort((a, b) => a.cidr.localeCompare(b.cidr));
+    const subnets = port.subnets.filter((s): s is RaSubnet & { raMode: RaMode } => s.raMode !== null).sort((a, b) => byText(a.cidr, b.cidr));
     if (subnets.length === 0) continue;
     for (const s of subnets) checkPrefix(s.cidr, s.raMode);
     const modes = new Set(subnets.map((s) => s.raMode));

@@ -18,6 +18,7 @@
 import { promises as fsp, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../model/errors.js';
+import { byText } from '../model/order.js';
 
 export const DEFAULT_REGISTRY_PATH = '/var/lib/l3ctl/stores.json';
 export const REGISTRY_VERSION = 1;
@@ -74,7 +75,7 @@ export function parseRegistry(text: string, file: string): RegistryEntry[] {
 }
 
 export function serializeRegistry(entries: RegistryEntry[]): string {
-  const stores = [...entries].sort((a, b) => a.path.localeCompare(b.path));
+  const stores = [...entries].sort((a, b) => byText(a.path, b.path));
   return JSON.stringify({ version: REGISTRY_VERSION, stores }, null, 2) + '\n';
 }
 
