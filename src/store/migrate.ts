@@ -4,8 +4,9 @@
 // then keeps the old one). Each step is small and on its own, so a later
 // version adds one step and touches none of the others.
 //
-// Imports only node:crypto at run time: tab completion migrates too (loadStateSync).
-import { createHash } from 'node:crypto';
+// Imports nothing at run time: tab completion migrates too (loadStateSync);
+// node:crypto is loaded only for a step that needs it.
+import { createRequire } from 'node:module';
 import { STATE_VERSION } from '../model/types.js';
 
 type Obj = Record<string, unknown>;
@@ -32,6 +33,7 @@ const add = (o: unknown, key: string, value: unknown) => {
  * the same ids on every node and every run.
  */
 export function legacySubnetId(networkId: string): string {
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   const h = createHash('sha1').update(`l3ctl-subnet:${networkId}`).digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;

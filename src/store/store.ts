@@ -11,6 +11,7 @@
 // A hand-edited store that fails any of them is corrupt: exit 5 naming the
 // field, before any command uses a value of it.
 import { promises as fsp, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import {
   emptyState,
@@ -75,15 +76,27 @@ function describeReadError(err: unknown): string {
  */
 export const checkedPath = (storePath: string) => `${storePath}.checked`;
 
-async function digestOf(text: string): Promise<string> {
-  const { createHash } = await import('node:crypto');
+/** sha256 of the text; node:crypto is loaded on first use (a tab press without a sidecar never pays for it). */
+function digestOf(text: string): string {
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   return createHash('sha256').update(text).digest('hex');
 }
 
+const sidecarMatches = (want: string | null, text: string) => want !== null && want.trim() === digestOf(text);
+
 async function knownGood(storePath: string | null, text: string): Promise<boolean> {
   if (storePath === null) return false;
-  const want = await fsp.readFile(checkedPath(storePath), 'utf8').catch(() => null);
-  return want !== null && want.trim() === (await digestOf(text));
+  return sidecarMatches(await fsp.readFile(checkedPath(storePath), 'utf8').catch(() => null), text);
+}
+
+function knownGoodSync(storePath: string, text: string): boolean {
+  let want: string | null = null;
+  try {
+    want = readFileSync(checkedPath(storePath), 'utf8');
+  } catch {
+    return false;
+  }
+  return sidecarMatches(want, text);
 }
 
 async function parseStore(text: string, whole = true, storePath: string | null = null): Promise<State> {
@@ -227,8 +240,14 @@ const isState = exact<State>({
  */
 export function loadStateSync(storePath: string): State | null {
   try {
-    const data: unknown = migrate(JSON.parse(readFileSync(storePath, 'utf8')));
-    return isState(data) && storeValueProblem(data as State) === null ? (data as State) : null;
+    const text = readFileSync(storePath, 'utf8');
+    const raw: unknown = JSON.parse(text);
+    const data = migrate(raw);
+    if (!isState(data)) return null;
+    // Text l3ctl saved after checking it whole: its values need no second look
+    // (a hash is cheaper than the value checks of a large store).
+    if (data === raw && knownGoodSync(storePath, text)) return data as State;
+    return storeValueProblem(data as State) === null ? (data as State) : null;
   } catch {
     return null;
   }
@@ -284,10 +303,10 @@ async function keepBackup(storePath: string, previous: string, isRegularFile: bo
  * checkState): its digest is kept beside it, so reads need not check again.
  */
 export async function saveState(storePath: string, state: State, opts: { checked?: boolean } = {}): Promise<void> {
-  const { validateState } = await import('./schema.js');
   const { CONFIG_KEYS } = await import('../model/config.js');
   try {
-    validateState(state);
+    // The checks a load makes (shape, then values): valibot only to say what a bad shape is.
+    if (!isState(state)) (await import('./schema.js')).validateState(state);
     const problem = storeValueProblem(state, CONFIG_KEYS);
     if (problem) throw new Error(problem);
   } catch (err) {
@@ -315,7 +334,7 @@ export async function saveState(storePath: string, state: State, opts: { checked
     try {
       // Loaded and fully checked by this command under the lock; shape and
       // values again in case of a hand edit since (the lock does not stop one).
-      await parseStore(previous, false);
+      await parseStore(previous, false, storePath);
     } catch (err) {
       // A corrupt store is reported, never overwritten (architecture.md).
       throw new StoreError(
@@ -331,7 +350,7 @@ export async function saveState(storePath: string, state: State, opts: { checked
   await fsp.rm(checkedPath(storePath), { force: true });
   // mode only for a new file; an existing one keeps its mode and owner.
   await writeFileAtomic(storePath, text, previous === null ? { fsync: true, mode: 0o600 } : { fsync: true });
-  if (opts.checked) await writeFileAtomic(checkedPath(storePath), (await digestOf(text)) + '\n', { fsync: false, mode: 0o600 });
+  if (opts.checked) await writeFileAtomic(checkedPath(storePath), digestOf(text) + '\n', { fsync: false, mode: 0o600 });
   // write-file-atomic renames into the symlink's target directory, if any.
   const real = await fsp.realpath(storePath).catch(() => path.resolve(storePath));
   await fsyncDir(path.dirname(real));
