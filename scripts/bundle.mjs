@@ -3,7 +3,8 @@
 // resolved and read one by one (bench section 1 and 2 show the difference).
 // bin/l3ctl runs the bundle when it is there; the unbundled dist/src stays
 // for the tests that import modules (and L3CTL_UNBUNDLED=1 runs it).
-import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const out = 'dist/src/bundle';
@@ -30,3 +31,60 @@ await build({
     ].join(' '),
   },
 });
+
+// Tab completion as one CommonJS file, which bin/l3ctl runs directly: a tab
+// press then starts no ES module loader (≈8 ms here) and reads one file.
+// import.meta.url stays the unbundled module's, beside cmdtree.json.
+await build({
+  entryPoints: ['dist/src/cli/complete.js'],
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  outfile: `${out}/complete.cjs`,
+  logLevel: 'warning',
+  define: { 'import.meta.url': '__l3ctlCompleteUrl' },
+  banner: { js: "const __l3ctlCompleteUrl = require('node:url').pathToFileURL(__dirname + '/../cli/complete.js').href;" },
+  footer: { js: 'module.exports.main(process.argv.slice(2));' },
+});
+
+// The same code once more as a V8 start-up snapshot (src/cli/snapshot.ts):
+// one CommonJS file (a snapshot holds one script), its `import()`s of our own
+// modules inlined and of node's built-ins turned into `require` (a snapshot
+// has no module loader), run once by `node --build-snapshot`. bin/l3ctl runs
+// the blob with the node that built it (its path is in l3ctl.blob.node, which
+// has that binary's mtime); a blob that is missing or stale is passed over for
+// the bundle above. A failed snapshot build is a warning, never a failed build.
+const snapshotScript = `${out}/snapshot.cjs`;
+const blob = `${out}/l3ctl.blob`;
+const builtinsAsRequire = {
+  name: 'builtins-as-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (a) => (a.kind === 'dynamic-import' ? { path: a.path, namespace: 'builtin' } : { path: a.path, external: true }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (a) => ({ contents: `module.exports = require(${JSON.stringify(a.path)});`, loader: 'js' }));
+  },
+};
+try {
+  await build({
+    entryPoints: ['dist/src/cli/snapshot.js'],
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    outfile: snapshotScript,
+    logLevel: 'error',
+    // Set from the blob's path at start-up: the chunks' place, so the same relative URLs hold.
+    define: { 'import.meta.url': 'globalThis.__l3ctlUrl' },
+    plugins: [builtinsAsRequire],
+  });
+  const r = spawnSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', snapshotScript], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`node --build-snapshot exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`);
+  writeFileSync(`${blob}.node`, process.execPath + '\n');
+  // To the nanosecond (utimes from node would round): the launcher compares the two.
+  const t = spawnSync('touch', ['-r', process.execPath, `${blob}.node`]);
+  if (t.status !== 0) throw new Error('touch -r failed');
+} catch (err) {
+  rmSync(blob, { force: true });
+  rmSync(`${blob}.node`, { force: true });
+  console.warn(`bundle: no start-up snapshot (${err.message}); l3ctl runs the bundle`);
+}

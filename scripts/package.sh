@@ -66,8 +66,10 @@ if find "$app/node_modules" -name '*.node' | grep -q .; then
   exit 1
 fi
 # A packaged program runs the packaged Node.js (Depends: nodejs), not the
-# first `node` on root's PATH.
-sed -i '1s|^#!/usr/bin/env node$|#!/usr/bin/node|' "$app/bin/l3ctl"
+# first `node` on root's PATH. Its start-up snapshot is made by postinst with
+# that node (npm pack leaves out the one made here, for this machine's node).
+sed -i 's|^":" //; node=node; |":" //; node=/usr/bin/node; |' "$app/bin/l3ctl"
+grep -q '^":" //; node=/usr/bin/node; ' "$app/bin/l3ctl" || { echo "package: bin/l3ctl: the line that names node was not found" >&2; exit 1; }
 
 # 3. Where Debian's tools look.
 mkdir -p "$stage/usr/bin" "$stage/usr/share/man/man1"

@@ -91,7 +91,7 @@ export function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: str
 // The registry of stores beside the benchmark's own store, never the host's (/var/lib/l3ctl/stores.json).
 export const storeEnv = (store: string): NodeJS.ProcessEnv => ({ ...process.env, L3CTL_STORE: store, L3CTL_REGISTRY: `${store}.registry.json`, NO_COLOR: '1', CI: process.env.CI ?? '' });
 
-export const l3ctlArgv = (args: string[]) => [NODE, BIN, ...args];
+export const l3ctlArgv = (args: string[]) => [BIN, ...args];
 
 /** One l3ctl process against `store`. */
 export function l3ctl(store: string, args: string[], opts: { input?: string; check?: boolean } = {}): Promise<Result> {

@@ -209,6 +209,10 @@ describe('the Debian package', { skip: !!e2eUnavailable() && !process.env.CI, ti
     assert.equal(verify.stderr.split('\n').filter((l) => l.includes('l3ctl')).join('\n'), '', 'no complaint about the unit');
     const v = sh(['env', '-i', `PATH=${CLEAN_PATH}`, 'l3ctl', '--version']);
     assert.deepEqual([v.code, v.stdout, v.stderr], [0, `${VERSION}\n`, '']);
+    // postinst made the start-up snapshot with the packaged node, and l3ctl runs it.
+    const traced = sh(['env', '-i', `PATH=${CLEAN_PATH}`, 'sh', '-x', '/usr/bin/l3ctl', '--version']);
+    assert.equal(traced.stdout, `${VERSION}\n`);
+    assert.match(traced.stderr, /^\+ exec \/usr\/bin\/node --snapshot-blob \/usr\/lib\/l3ctl\/bin\/\.\.\/dist\/src\/bundle\/l3ctl\.blob \/usr\/lib\/l3ctl\/bin\/l3ctl --version$/m);
     if (existsSync('/run/systemd/system')) {
       // A machine booted with systemd: postinst enabled and started the agent (on the default, empty store).
       assert.equal(sh(['systemctl', 'is-enabled', 'l3ctl-agent']).stdout.trim(), 'enabled');
@@ -338,7 +342,7 @@ describe('the Debian package', { skip: !!e2eUnavailable() && !process.env.CI, ti
     if (!ready(t)) return;
     const tgz = join(work, `l3ctl-${VERSION}.tgz`);
     const listed = shOk(['tar', '-tzf', tgz]).split('\n').filter(Boolean);
-    assert.deepEqual(listed.filter((f) => !/^package\/(bin\/l3ctl|dist\/src\/.*\.js|dist\/src\/cli\/cmdtree\.json|completions\/.*|man\/l3ctl\.1|package\.json|README\.md)$/.test(f)), [], 'the tarball ships the program only');
+    assert.deepEqual(listed.filter((f) => !/^package\/(bin\/l3ctl|dist\/src\/.*\.c?js|dist\/src\/cli\/cmdtree\.json|completions\/.*|man\/l3ctl\.1|package\.json|README\.md)$/.test(f)), [], 'the tarball ships the program only');
     const prefix = join(work, 'prefix');
     const r = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tgz], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

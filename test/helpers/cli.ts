@@ -39,7 +39,8 @@ export function l3ctl(args: string[], opts: CliOptions = {}): Promise<CliResult>
     if (opts.store) env.L3CTL_STORE = opts.store;
     delete env.NO_COLOR;
     Object.assign(env, opts.env ?? {});
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // As an operator runs it: the launcher picks the start-up snapshot (or the bundle).
+    const child = spawn(BIN, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

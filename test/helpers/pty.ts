@@ -6,7 +6,7 @@ import { BIN } from './cli.js';
 export function typeOnTty(store: string, args: string[], prompt: RegExp, keys: string, env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
   // `exec`: script runs the command under $SHELL -c, and a shell left waiting in
   // between (dash, CI's /bin/sh) would die of the Ctrl-C meant for l3ctl.
-  const cmd = 'exec ' + [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const cmd = 'exec ' + [BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   // An operator's terminal: no CI variable, which would make l3ctl assume none.
   const { CI: _ci, ...base } = process.env;
   return new Promise((resolve, reject) => {

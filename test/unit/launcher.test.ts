@@ -1,0 +1,89 @@
+// bin/l3ctl, the launcher that sh and node both read: which code it starts.
+// A command runs the start-up snapshot while the node that built it is the
+// same file; a snapshot whose node changed (another mtime), or none at all,
+// is passed over for the bundle; tab completion runs its CommonJS bundle.
+// `sh -x` shows the command the launcher ran. The copies run from a scratch
+// checkout whose dist/src/bundle links to the real one, except the stamp.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, ROOT } from '../helpers/cli.js';
+
+const BUNDLE = join(ROOT, 'dist', 'src', 'bundle');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+const scratch = mkdtempSync(join(tmpdir(), 'l3ctl-test-launcher-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+mkdirSync(join(scratch, 'bin'));
+mkdirSync(join(scratch, 'dist', 'src', 'bundle'), { recursive: true });
+copyFileSync(BIN, join(scratch, 'bin', 'l3ctl'));
+copyFileSync(join(ROOT, 'package.json'), join(scratch, 'package.json'));
+for (const f of readdirSync(BUNDLE)) if (f !== 'l3ctl.blob.node') symlinkSync(join(BUNDLE, f), join(scratch, 'dist', 'src', 'bundle', f));
+for (const d of readdirSync(join(ROOT, 'dist', 'src'))) if (d !== 'bundle') symlinkSync(join(ROOT, 'dist', 'src', d), join(scratch, 'dist', 'src', d));
+const STAMP = join(scratch, 'dist', 'src', 'bundle', 'l3ctl.blob.node');
+const SCRATCH_BIN = join(scratch, 'bin', 'l3ctl');
+
+/** Runs the launcher under `sh -x`: its output, and the command it ran (the `+ exec` line). */
+function launch(bin: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync('sh', ['-x', bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const ran = r.stderr.split('\n').filter((l) => /^\+ exec /.test(l));
+  return { code: r.status, stdout: r.stdout, ran: ran.join('\n') };
+}
+
+/** The stamp as the build writes it: this node's path, with this node's mtime. */
+function freshStamp(): void {
+  writeFileSync(STAMP, process.execPath + '\n');
+  const st = statSync(process.execPath);
+  utimesSync(STAMP, st.atime, st.mtime);
+}
+
+test('the build made a start-up snapshot for this node, and l3ctl runs it', () => {
+  assert.ok(existsSync(join(BUNDLE, 'l3ctl.blob')), 'npm run build makes dist/src/bundle/l3ctl.blob');
+  assert.equal(readFileSync(join(BUNDLE, 'l3ctl.blob.node'), 'utf8'), process.execPath + '\n');
+  const r = launch(BIN, ['--version']);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, VERSION + '\n');
+  assert.match(r.ran, new RegExp(`^\\+ exec ${process.execPath} --snapshot-blob \\S+/dist/src/bundle/l3ctl\\.blob \\S+/bin/l3ctl --version$`));
+});
+
+test('a snapshot whose node changed since (another mtime) is passed over: node runs the launcher itself', () => {
+  freshStamp();
+  assert.match(launch(SCRATCH_BIN, ['--version']).ran, /--snapshot-blob/, 'fresh: the snapshot');
+  utimesSync(STAMP, new Date(0), new Date(0));
+  const r = launch(SCRATCH_BIN, ['--version']);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, VERSION + '\n');
+  assert.equal(r.ran, `+ exec node ${SCRATCH_BIN} --version`);
+});
+
+test('no stamp, a stamp naming a node that is not there, or L3CTL_UNBUNDLED=1: no snapshot', () => {
+  rmSync(STAMP, { force: true });
+  assert.equal(launch(SCRATCH_BIN, ['--version']).ran, `+ exec node ${SCRATCH_BIN} --version`);
+  writeFileSync(STAMP, join(scratch, 'no-such-node') + '\n');
+  assert.equal(launch(SCRATCH_BIN, ['--version']).ran, `+ exec node ${SCRATCH_BIN} --version`);
+  freshStamp();
+  const r = launch(SCRATCH_BIN, ['--version'], { L3CTL_UNBUNDLED: '1' });
+  assert.equal(r.ran, `+ exec node ${SCRATCH_BIN} --version`);
+  assert.equal(r.stdout, VERSION + '\n');
+});
+
+test('through a symbolic link (an install in /usr/local/bin) the launcher finds its checkout', () => {
+  freshStamp();
+  const link = join(scratch, 'l3ctl-link');
+  rmSync(link, { force: true });
+  symlinkSync(SCRATCH_BIN, link);
+  const r = launch(link, ['--version']);
+  assert.equal(r.stdout, VERSION + '\n');
+  assert.match(r.ran, new RegExp(`--snapshot-blob ${scratch}/bin/../dist/src/bundle/l3ctl\\.blob ${SCRATCH_BIN} --version$`));
+});
+
+test('tab completion runs its CommonJS bundle, which answers as the modules do', () => {
+  const r = launch(BIN, ['__complete', 'rou']);
+  assert.match(r.ran, /^\+ exec node \S+\/dist\/src\/bundle\/complete\.cjs rou$/);
+  const viaNode = spawnSync(process.execPath, [BIN, '__complete', 'rou'], { encoding: 'utf8' });
+  assert.equal(r.stdout, viaNode.stdout);
+  assert.match(r.stdout, /^router\t.*\nroute\t/);
+});
