@@ -152,6 +152,9 @@ async function backupHint(storePath: string): Promise<string | undefined> {
   return `the previous good store is ${bak}; restore it with: cp ${shq(bak)} ${shq(storePath)}`;
 }
 
+/** The last text loadState checked whole, per store: a save that finds it unchanged need not check it again. */
+const checkedTexts = new Map<string, string>();
+
 /**
  * Load and validate the store. A missing file is an empty store. Anything
  * else wrong is a StoreError (exit 5); the file is never touched.
@@ -168,7 +171,9 @@ export async function loadState(storePath: string): Promise<State> {
     );
   }
   try {
-    return await parseStore(text, true, storePath);
+    const state = await parseStore(text, true, storePath);
+    checkedTexts.set(storePath, text);
+    return state;
   } catch (err) {
     throw new StoreError(
       `store ${storePath} is corrupt: ${(err as Error).message}`,
@@ -333,8 +338,8 @@ export async function saveState(storePath: string, state: State, opts: { checked
     if (previous === text) return;
     try {
       // Loaded and fully checked by this command under the lock; shape and
-      // values again in case of a hand edit since (the lock does not stop one).
-      await parseStore(previous, false, storePath);
+      // values again if it was edited by hand since (the lock does not stop that).
+      if (previous !== checkedTexts.get(storePath)) await parseStore(previous, false, storePath);
     } catch (err) {
       // A corrupt store is reported, never overwritten (architecture.md).
       throw new StoreError(
@@ -350,7 +355,11 @@ export async function saveState(storePath: string, state: State, opts: { checked
   await fsp.rm(checkedPath(storePath), { force: true });
   // mode only for a new file; an existing one keeps its mode and owner.
   await writeFileAtomic(storePath, text, previous === null ? { fsync: true, mode: 0o600 } : { fsync: true });
-  if (opts.checked) await writeFileAtomic(checkedPath(storePath), digestOf(text) + '\n', { fsync: false, mode: 0o600 });
+  // Not atomic, no fsync: a torn or lost sidecar only means one full check more.
+  if (opts.checked) {
+    await fsp.writeFile(checkedPath(storePath), digestOf(text) + '\n', { mode: 0o600 });
+    checkedTexts.set(storePath, text);
+  }
   // write-file-atomic renames into the symlink's target directory, if any.
   const real = await fsp.realpath(storePath).catch(() => path.resolve(storePath));
   await fsyncDir(path.dirname(real));
