@@ -99,7 +99,8 @@ function knownGoodSync(storePath: string, text: string): boolean {
   return sidecarMatches(want, text);
 }
 
-async function parseStore(text: string, whole = true, storePath: string | null = null): Promise<State> {
+/** `checkedWhole` is called when the text passed every check here (not when its digest vouched for it). */
+async function parseStore(text: string, whole = true, storePath: string | null = null, checkedWhole?: () => void): Promise<State> {
   if (text.trim() === '') throw new Error('the file is empty');
   let data: unknown;
   try {
@@ -130,6 +131,7 @@ async function parseStore(text: string, whole = true, storePath: string | null =
         if (err instanceof L3ctlError) throw new Error(err.message);
         throw err;
       }
+      checkedWhole?.();
     }
     return state;
   } catch (err) {
@@ -152,7 +154,7 @@ async function backupHint(storePath: string): Promise<string | undefined> {
   return `the previous good store is ${bak}; restore it with: cp ${shq(bak)} ${shq(storePath)}`;
 }
 
-/** The last text loadState checked whole, per store: a save that finds it unchanged need not check it again. */
+/** The last text this process checked whole, per store: loading or saving over it again needs no second check. */
 const checkedTexts = new Map<string, string>();
 
 /**
@@ -171,9 +173,9 @@ export async function loadState(storePath: string): Promise<State> {
     );
   }
   try {
-    const state = await parseStore(text, true, storePath);
-    checkedTexts.set(storePath, text);
-    return state;
+    // Loaded and checked before by this process (a verb looks, then its transaction loads under the lock).
+    if (text === checkedTexts.get(storePath)) return migrate(JSON.parse(text)) as State;
+    return await parseStore(text, true, storePath, () => checkedTexts.set(storePath, text));
   } catch (err) {
     throw new StoreError(
       `store ${storePath} is corrupt: ${(err as Error).message}`,
