@@ -70,6 +70,17 @@ test('no stamp, a stamp naming a node that is not there, or L3CTL_UNBUNDLED=1: n
   assert.equal(r.stdout, VERSION + '\n');
 });
 
+test('with NODE_OPTIONS set, no snapshot: node refuses one under other V8 flags (exit 14)', () => {
+  freshStamp();
+  const env = { NODE_OPTIONS: '--max-old-space-size=512' };
+  const r = launch(SCRATCH_BIN, ['--version'], env);
+  assert.equal(r.ran, `+ exec node ${SCRATCH_BIN} --version`);
+  assert.deepEqual([r.code, r.stdout], [0, VERSION + '\n']);
+  // What the launcher avoids:
+  const refused = spawnSync(process.execPath, ['--snapshot-blob', join(BUNDLE, 'l3ctl.blob'), BIN, '--version'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.equal(refused.status, 14, refused.stderr);
+});
+
 test('through a symbolic link (an install in /usr/local/bin) the launcher finds its checkout', () => {
   freshStamp();
   const link = join(scratch, 'l3ctl-link');
