@@ -84,12 +84,7 @@ function digestOf(text: string): string {
 
 const sidecarMatches = (want: string | null, text: string) => want !== null && want.trim() === digestOf(text);
 
-async function knownGood(storePath: string | null, text: string): Promise<boolean> {
-  if (storePath === null) return false;
-  return sidecarMatches(await fsp.readFile(checkedPath(storePath), 'utf8').catch(() => null), text);
-}
-
-function knownGoodSync(storePath: string, text: string): boolean {
+function knownGood(storePath: string, text: string): boolean {
   let want: string | null = null;
   try {
     want = readFileSync(checkedPath(storePath), 'utf8');
@@ -118,7 +113,7 @@ async function parseStore(text: string, whole = true, storePath: string | null =
     // corrupt case (store.test.ts): valibot, which says what is wrong, is loaded
     // only when something is.
     const state = isState(current) ? (current as State) : (await import('./schema.js')).validateState(current);
-    if (current === data && isState(current) && (await knownGood(storePath, text))) return state;
+    if (current === data && isState(current) && storePath !== null && knownGood(storePath, text)) return state;
     const { CONFIG_KEYS } = await import('../model/config.js');
     const problem = storeValueProblem(state, CONFIG_KEYS);
     if (problem) throw new Error(problem);
@@ -164,7 +159,8 @@ const checkedTexts = new Map<string, string>();
 export async function loadState(storePath: string): Promise<State> {
   let text: string;
   try {
-    text = await fsp.readFile(storePath, 'utf8');
+    // Read at once: a command waits for it anyway, and the thread pool's round trip is a few ms.
+    text = readFileSync(storePath, 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return emptyState();
     throw new StoreError(
@@ -253,7 +249,7 @@ export function loadStateSync(storePath: string): State | null {
     if (!isState(data)) return null;
     // Text l3ctl saved after checking it whole: its values need no second look
     // (a hash is cheaper than the value checks of a large store).
-    if (data === raw && knownGoodSync(storePath, text)) return data as State;
+    if (data === raw && knownGood(storePath, text)) return data as State;
     return storeValueProblem(data as State) === null ? (data as State) : null;
   } catch {
     return null;
