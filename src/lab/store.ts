@@ -1,11 +1,11 @@
 // Which store the lab uses, and how it goes. The lab deletes its store on
 // `lab down`, so it only ever works in a store it made: its own default path,
 // or `--store` given on the command line; never the operator's L3CTL_STORE.
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { UsageError } from '../model/errors.js';
-import { withStoreLock } from '../store/lock.js';
+import { removeStore } from '../store/remove.js';
 import { readRegistrySync, unregisterStores } from '../store/registry.js';
-import { backupPath, checkedPath, loadState, loadStateSync } from '../store/store.js';
+import { loadState, loadStateSync } from '../store/store.js';
 import { foreignContent, LAB_STORE_PATH, ROUTER, type LabNames } from './topology.js';
 
 export interface LabStore {
@@ -28,17 +28,16 @@ export function chooseLabStore(option: string | undefined, env: NodeJS.ProcessEn
 }
 
 /**
- * Remove the lab's store and its .bak, then its registry entry. Looked at
+ * Remove the lab's store, its .bak, digest and daemons' directory (once
+ * empty), then its registry entry. Looked at
  * again under the store's lock: a store that meanwhile holds anything but the
  * lab is refused (exit 2) and left as it is.
  */
 export async function removeLabStore(storePath: string, names: LabNames, warn: (t: string) => void): Promise<void> {
-  await withStoreLock(storePath, async () => {
-    if (existsSync(storePath)) {
-      const why = foreignContent(await loadState(storePath), names);
-      if (why) throw new UsageError(`lab down: store ${storePath} was not removed: ${why}`, 'remove those objects with the ordinary commands, or remove the file by hand');
-    }
-    for (const f of [storePath, backupPath(storePath), checkedPath(storePath)]) await fsp.rm(f, { force: true });
+  await removeStore(storePath, async () => {
+    if (!existsSync(storePath)) return;
+    const why = foreignContent(await loadState(storePath), names);
+    if (why) throw new UsageError(`lab down: store ${storePath} was not removed: ${why}`, 'remove those objects with the ordinary commands, or remove the file by hand');
   });
   try {
     await unregisterStores([storePath]);

@@ -10,8 +10,10 @@ export function storeFiles(storePath: string): string[] {
   return [storePath, backupPath(storePath), checkedPath(storePath)].filter((f) => existsSync(f));
 }
 
-export async function removeStore(storePath: string): Promise<void> {
+/** `check` runs first under the lock: what it throws leaves everything as it is. */
+export async function removeStore(storePath: string, check?: () => Promise<void>): Promise<void> {
   await withStoreLock(storePath, async (lease) => {
+    await check?.();
     lease.assertHeld();
     for (const f of [storePath, backupPath(storePath), checkedPath(storePath)]) await fsp.rm(f, { force: true });
     // The daemons' directory beside it, once its routers left nothing there

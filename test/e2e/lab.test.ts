@@ -207,6 +207,9 @@ describe('lab up | check | down', { skip: !!e2eUnavailable() && !process.env.CI 
     assert.ok(!namespaces().includes(routerNs), 'router namespace gone');
     assert.ok(!existsSync(store.path), 'store gone');
     assert.ok(!existsSync(`${store.path}.bak`), 'store backup gone');
+    assert.ok(!existsSync(`${store.path}.checked`), 'its digest gone');
+    // radvd's and the proxy's files lived there (the lab has an IPv6 subnet): nothing of it is left.
+    assert.ok(!existsSync(`${store.path}.d`), "the daemons' directory gone");
     const again = await lab(['down']);
     assert.equal(again.code, 0, again.stderr);
     const check = await lab(['check']);
