@@ -998,33 +998,25 @@ export class FakeSystem implements Runner {
   /** `ip -6 -j route show table main`: ours, and the kernel's fe80::/64 on every up link. */
   private routes6Json(n: FakeNs): unknown[] {
     const kernels: FakeRoute[] = [...n.links.values()].filter((l) => l.up && l.kind !== 'loopback').map((l) => ({ dst: 'fe80::/64', family: 6, gateway: null, dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: null }));
-    return sortedRoutes([...n.routes.filter((r) => r.family === 6), ...kernels]).map((r) => {
-      const l = n.links.get(r.dev);
-      return {
-        dst: dstText(r.dst),
-        ...(r.gateway ? { gateway: r.gateway } : {}),
-        dev: r.dev,
-        ...(r.protocol === 'kernel' ? { protocol: 'kernel' } : {}),
-        metric: r.gateway ? 1024 : 256,
-        flags: l && !this.carrier(n, l) ? ['linkdown'] : [],
-        pref: 'medium',
-      };
-    });
+    return sortedRoutes([...n.routes.filter((r) => r.family === 6), ...kernels]).map((r) => ({ ...this.routeJson(n, r), metric: r.gateway ? 1024 : 256, pref: 'medium' }));
+  }
+
+  /** What `ip -j route` prints of a route of either family. */
+  private routeJson(n: FakeNs, r: FakeRoute): Record<string, unknown> {
+    const l = n.links.get(r.dev);
+    return {
+      dst: dstText(r.dst),
+      ...(r.gateway ? { gateway: r.gateway } : {}),
+      dev: r.dev,
+      ...(r.protocol === 'kernel' ? { protocol: 'kernel' } : {}),
+      ...(r.scope === 'link' && r.family === 4 ? { scope: 'link' } : {}),
+      ...(r.prefsrc ? { prefsrc: r.prefsrc } : {}),
+      flags: l && !this.carrier(n, l) ? ['linkdown'] : [],
+    };
   }
 
   private routesJson(n: FakeNs): unknown[] {
-    return sortedRoutes(n.routes.filter((r) => r.family === 4)).map((r) => {
-      const l = n.links.get(r.dev);
-      return {
-        dst: dstText(r.dst),
-        ...(r.gateway ? { gateway: r.gateway } : {}),
-        dev: r.dev,
-        ...(r.protocol === 'kernel' ? { protocol: 'kernel' } : {}),
-        ...(r.scope === 'link' ? { scope: 'link' } : {}),
-        ...(r.prefsrc ? { prefsrc: r.prefsrc } : {}),
-        flags: l && !this.carrier(n, l) ? ['linkdown'] : [],
-      };
-    });
+    return sortedRoutes(n.routes.filter((r) => r.family === 4)).map((r) => this.routeJson(n, r));
   }
 }
 
