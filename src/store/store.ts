@@ -82,16 +82,15 @@ function digestOf(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-const sidecarMatches = (want: string | null, text: string) => want !== null && want.trim() === digestOf(text);
-
+/** The sidecar holds the digest of exactly this text (a missing or unreadable one does not). */
 function knownGood(storePath: string, text: string): boolean {
-  let want: string | null = null;
+  let want: string;
   try {
     want = readFileSync(checkedPath(storePath), 'utf8');
   } catch {
     return false;
   }
-  return sidecarMatches(want, text);
+  return want.trim() === digestOf(text);
 }
 
 /** `checkedWhole` is called when the text passed every check here (not when its digest vouched for it). */
@@ -112,8 +111,9 @@ async function parseStore(text: string, whole = true, storePath: string | null =
     // The structural check tab completion uses agrees with the schema on every
     // corrupt case (store.test.ts): valibot, which says what is wrong, is loaded
     // only when something is.
-    const state = isState(current) ? (current as State) : (await import('./schema.js')).validateState(current);
-    if (current === data && isState(current) && storePath !== null && knownGood(storePath, text)) return state;
+    const shaped = isState(current);
+    const state = shaped ? (current as State) : (await import('./schema.js')).validateState(current);
+    if (shaped && current === data && storePath !== null && knownGood(storePath, text)) return state;
     const { CONFIG_KEYS } = await import('../model/config.js');
     const problem = storeValueProblem(state, CONFIG_KEYS);
     if (problem) throw new Error(problem);
