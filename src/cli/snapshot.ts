@@ -29,15 +29,15 @@ function blobUrl(): string {
   throw new Error('l3ctl: the start-up snapshot was run without --snapshot-blob');
 }
 
-globalThis.__l3ctlUrl = blobUrl();
-
 // Evaluated while the snapshot is built, not at each start (about 10 ms of a
 // fip associate): the nouns, output, the transaction with planning and
 // apply, and the agent's verbs. Loading them reads nothing of the run (no
 // environment, no terminal, no file) and leaves their caches empty. Left to
 // load on first use: src/lab (paths from import.meta.url at load), and the
 // packages the modules import lazily (prompts, tables, colours, YAML, the
-// atomic writer and its exit hooks).
+// atomic writer and its exit hooks). `__l3ctlUrl` is set only at each start:
+// a module that read import.meta.url while loading would fail the build of
+// the snapshot (test/unit/launcher.test.ts then fails), not keep a stale path.
 const WARM = [
   () => import('./network.js'),
   () => import('./subnet.js'),
