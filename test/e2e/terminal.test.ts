@@ -4,8 +4,8 @@
 // store as before).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { BIN, l3ctl, l3ctlOk, readStore, sh, tempStore, uniqueName } from '../helpers/cli.js';
+import { l3ctl, l3ctlOk, readStore, sh, tempStore, uniqueName } from '../helpers/cli.js';
+import { typeOnTty } from '../helpers/pty.js';
 import { deleteNamespaces, e2eUnavailable, kernelSnapshot, requireE2E } from '../helpers/e2e.js';
 import { TOPOLOGY_COMMANDS } from '../helpers/error-cases.js';
 import { requireProgram } from '../helpers/tools.js';
@@ -19,34 +19,11 @@ let qg = '';
 const snapshot = () => kernelSnapshot([hostNs, routerNs]).replace(/^(link brq\S+) \S+/gm, '$1 <mac>');
 const run = (args: string[]) => l3ctlOk(args, opts);
 
-/** l3ctl on a pseudo-terminal: once `when` shows, Ctrl-C is typed; when it was typed and when each later line came. */
-function ctrlCOnTty(args: string[], env: Record<string, string>, when: RegExp): Promise<{ code: number; out: string; typedAt: number; seen: (re: RegExp) => number }> {
-  const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const { CI: _ci, ...base } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...base, L3CTL_STORE: store.path, TERM: 'xterm', NO_COLOR: '1', ...env } });
-    let out = '';
-    let typedAt = 0;
-    const arrivals: { at: number; text: string }[] = [];
-    const onData = (d: Buffer) => {
-      out += d;
-      arrivals.push({ at: performance.now(), text: out });
-      if (!typedAt && when.test(out)) {
-        typedAt = performance.now();
-        child.stdin.write('\x03');
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const seen = (re: RegExp) => arrivals.find((a) => re.test(a.text))?.at ?? Infinity;
-      resolve({ code: code ?? 1, out: out.replace(/\r/g, ''), typedAt, seen });
-    });
-  });
-}
+/** l3ctl on a pseudo-terminal: once `when` shows, Ctrl-C is typed (line ends without \r). */
+const ctrlCOnTty = async (args: string[], env: Record<string, string>, when: RegExp) => {
+  const r = await typeOnTty(store.path, args, when, '\x03', env, 60_000);
+  return { ...r, out: r.out.replace(/\r/g, '') };
+};
 
 describe('the operator\'s terminal on a real router', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
   before(async () => {
