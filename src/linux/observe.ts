@@ -198,33 +198,26 @@ export function parseNamedSysctls(stdout: string): Map<string, string> {
 export async function observeNs(runner: Runner, ns: string | null, opts: ObserveOptions = {}): Promise<ObservedNs> {
   if (ns !== null && !(await runner.namespaces()).has(ns)) return absentNs(ns);
   // Three processes a namespace: links and routes in one `ip -batch` (one
-  // JSON array a line), our rules, and the sysctls. In a namespace shared
-  // with the bridges, the bridge key is absent unless br_netfilter is loaded:
-  // sysctl then prints the others and fails, which means "no bridge netfilter".
-  // A router with IPv6 reads its IPv6 routes too, and its sysctls by name
-  // (`-e`: a device not made yet has no accept_ra to read).
+  // JSON array a line), our rules, and the sysctls by name. A key that is not
+  // there is left out: the bridge key unless br_netfilter is loaded ("no
+  // bridge netfilter"), a device not made yet, IPv6 absent from the kernel.
+  // A router with IPv6 reads its IPv6 routes too.
   const keys = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.promote_secondaries', ...(opts.shared ? ['net.ipv4.conf.all.arp_ignore', 'net.bridge.bridge-nf-call-iptables'] : [])];
   const v6 = opts.ipv6;
   const v6Keys = v6 ? ['net.ipv6.conf.all.forwarding', ...v6.devices.map((d) => `net.ipv6.conf.${d}.accept_ra`)] : [];
-  const [ip, save, sysctl, routes6, ipv6] = await Promise.all([
+  // An HA router: IPv6 must be off. Without IPv6 in the kernel the keys are absent, and there is nothing to turn off.
+  const haKeys = opts.ha ? ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6'] : [];
+  const [ip, save, sysctl, routes6] = await Promise.all([
     runner.run(ipIn(ns, ['-j', '-batch', '-']), { read: true, input: 'addr show\nroute show table main\n' }),
     runner.run(inNs(ns, ['iptables-save', '-c']), { read: true }),
-    v6
-      ? runner.run(inNs(ns, ['sysctl', '-e', ...keys, ...v6Keys]), { read: true })
-      : runner.run(inNs(ns, ['sysctl', '-n', ...keys]), { read: true, okCodes: opts.shared ? [1, 255] : [] }),
+    // By name (`-e`: a key that does not exist is left out: no bridge netfilter, a device not made yet, no IPv6).
+    runner.run(inNs(ns, ['sysctl', '-e', ...keys, ...v6Keys, ...haKeys]), { read: true }),
     v6 ? readRoutes6(runner, ns) : null,
-    // An HA router: IPv6 must be off. Without IPv6 in the kernel the keys are absent: sysctl fails, and there is nothing to turn off.
-    opts.ha ? runner.run(inNs(ns, ['sysctl', '-n', 'net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']), { read: true, okCodes: [1, 255] }) : null,
   ]);
-  const off = ipv6 ? ipv6.stdout.trim().split('\n').map((x) => x.trim()).filter(Boolean) : null;
   const [linksText = '', routes = ''] = ip.stdout.split('\n');
   const links = parseLinks(linksText);
-  let named: Map<string, string>;
-  if (v6) named = parseNamedSysctls(sysctl.stdout);
-  else {
-    const v = sysctl.stdout.trim().split('\n').map((x) => x.trim());
-    named = new Map(keys.flatMap((k, i) => (v[i] === undefined ? [] : [[k, v[i]!] as [string, string]])));
-  }
+  const named = parseNamedSysctls(sysctl.stdout);
+  const off = haKeys.flatMap((k) => named.get(k) ?? []);
   // No IPv6 wanted, but an address of ours left over: its routes are read to be cleaned up with it.
   const leftover = !v6 && [...links.values()].some((l) => isRouterDevice(l.name) && l.addrs.some((a) => a.family === 6));
   const v6Routes = routes6 ?? (leftover ? await readRoutes6(runner, ns) : []);
@@ -247,7 +240,7 @@ export async function observeNs(runner: Runner, ns: string | null, opts: Observe
       bridgeNfCall: opts.shared && bridgeNf !== undefined ? bridgeNf === '1' : null,
       ipv6Forwarding: v6 ? named.get('net.ipv6.conf.all.forwarding') === '1' : null,
       acceptRa,
-      ipv6Off: off && off.length === 2 ? off.every((x) => x === '1') : null,
+      ipv6Off: opts.ha && off.length === 2 ? off.every((x) => x === '1') : null,
     },
   };
 }
