@@ -2,18 +2,15 @@
 // interface block per internal port that has IPv6 subnets with an RA mode,
 // the flags following Neutron's meaning of each mode.
 import ipaddr from 'ipaddr.js';
-import { IPV6_MODES, type Ipv6Mode } from '../model/types.js';
+import type { Ipv6Mode } from '../model/types.js';
 import { daemonSpec, type DaemonSpec } from './daemon.js';
 import { byText } from '../model/order.js';
-
-export type RaMode = Ipv6Mode;
-export const RA_MODES: readonly RaMode[] = IPV6_MODES;
 
 export interface RaSubnet {
   /** Canonical IPv6 network CIDR: 2001:db8:1::/64. */
   cidr: string;
   /** null: not advertised (addresses come from elsewhere). */
-  raMode: RaMode | null;
+  raMode: Ipv6Mode | null;
   /** Advertised as RDNSS for SLAAC subnets (at most 3 in all, as Neutron). */
   dnsNameservers?: string[];
 }
@@ -36,7 +33,7 @@ const MAX_RDNSS = 3;
 const IPV6_MIN_MTU = 1280;
 const DEVICE_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 
-function checkPrefix(cidr: string, mode: RaMode): void {
+function checkPrefix(cidr: string, mode: Ipv6Mode): void {
   let addr: ipaddr.IPv6;
   let len: number;
   try {
@@ -65,7 +62,7 @@ export function radvdConfig(ports: RaPort[], opts: RaOptions = {}): string | nul
   // Sorted, so that the same router always gives the same text and a pass with no change reloads nothing.
   for (const port of [...ports].sort((a, b) => byText(a.device, b.device))) {
     if (!DEVICE_RE.test(port.device)) throw new Error(`radvd: bad device name ${JSON.stringify(port.device)}`);
-    const subnets = port.subnets.filter((s): s is RaSubnet & { raMode: RaMode } => s.raMode !== null).sort((a, b) => byText(a.cidr, b.cidr));
+    const subnets = port.subnets.filter((s): s is RaSubnet & { raMode: Ipv6Mode } => s.raMode !== null).sort((a, b) => byText(a.cidr, b.cidr));
     if (subnets.length === 0) continue;
     for (const s of subnets) checkPrefix(s.cidr, s.raMode);
     const modes = new Set(subnets.map((s) => s.raMode));

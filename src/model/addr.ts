@@ -34,8 +34,6 @@ function ipv4Int(s: string): number | null {
 }
 
 export const isIPv4 = (s: string): boolean => ipOf(s)?.version === 4;
-export const isIPv6 = (s: string): boolean => ipOf(s)?.version === 6;
-export const isIp = (s: string): boolean => ipOf(s) !== null;
 /** 4, 6, or null when `s` is no address. */
 export const ipVersion = (s: string): IpVersion | null => ipOf(s)?.version ?? null;
 
@@ -48,22 +46,7 @@ const V6_ALL = (1n << V6_BITS) - 1n;
  * first of equal runs).
  */
 function fromBig(n: bigint): string {
-  const g = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(112 - 16 * i)) & 0xffffn));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return new IPv6(Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(112 - 16 * i)) & 0xffffn))).toRFC5952String();
 }
 
 export function fromInt(n: number): string {
@@ -114,7 +97,6 @@ const mustCidr = (s: string): Cidr => {
   return c;
 };
 
-export const cidrVersion = (cidr: string): IpVersion => mustCidr(cidr).version;
 
 /** Canonical network form: 198.51.100.7/24 -> 198.51.100.0/24, 2001:DB8:1::7/64 -> 2001:db8:1::/64. */
 export function networkOf(cidr: string): string {
