@@ -24,6 +24,7 @@ import {
   SUBNET_COLUMNS,
 } from './columns.js';
 import type { OptSpec } from './cmdtree-types.js';
+import { IPV6_MODES } from '../model/types.js';
 
 export const SUMMARY =
   'Build Linux routers the way the Quantum/Neutron L3 agent does: namespaces, qr-/qg- ports, SNAT, floating IPs, extra routes.';
@@ -32,8 +33,6 @@ export const SUMMARY =
 export const FORMATS = ['table', 'json', 'value', 'yaml', 'csv'] as const;
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
-/** Neutron's ipv6_ra_mode / ipv6_address_mode values (src/model/types.ts IPV6_MODES). */
-export const IPV6_MODES = ['slaac', 'dhcpv6-stateless', 'dhcpv6-stateful'] as const;
 
 /** A new subnet's options beside its CIDR (network add, subnet add). */
 const SUBNET_OPTIONS = [
