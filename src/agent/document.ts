@@ -6,7 +6,7 @@
 //
 //   apiVersion: l3ctl/v1        what kind of file this is, as kubectl's
 //   kind: Site
-//   storeVersion: 2             the store schema the objects follow (1 is migrated)
+//   storeVersion: 3             the store schema the objects follow (1 and 2 are migrated)
 //   config: {KEY: VALUE}        per-node keys (ConfigKey.perNode) left out
 //   networks: [...]  routers: [...]  floatingips: [...]
 //

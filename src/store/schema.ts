@@ -74,7 +74,7 @@ const FloatingIpSchema = plain(v.strictObject({
 }));
 
 export const StateSchema = plain(v.strictObject({
-  // Older versions are migrated before this check (migrations.ts).
+  // Older versions are migrated before this check (migrate.ts).
   version: v.pipe(
     v.number(),
     v.integer('expected an integer'),

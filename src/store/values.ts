@@ -1,6 +1,6 @@
 // The values of a store that has the right shape (schema.ts, or store.ts's
 // structural check for completion): ids are lower-case UUIDs, names follow
-// the name rule, addresses are valid IPv4 in canonical form, MACs unicast in
+// the name rule, addresses are valid IPv4 or IPv6 in canonical form, MACs unicast in
 // lower case, config keys known with values their key's check accepts as
 // they are; subnets' IPv6 modes and versions are the schema's. Nothing here has a control character, so no hand-edited value
 // can add a line to an `ip -batch` or `iptables-restore` input.
