@@ -10,6 +10,7 @@
 import { startupSnapshot } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { main } from './main.js';
+import { COMMANDS } from './commands.js';
 
 declare global {
   // The bundle's `import.meta.url` (scripts/bundle.mjs): where package.json,
@@ -38,16 +39,10 @@ function blobUrl(): string {
 // atomic writer and its exit hooks). `__l3ctlUrl` is set only at each start:
 // a module that read import.meta.url while loading would fail the build of
 // the snapshot (test/unit/launcher.test.ts then fails), not keep a stale path.
+const COLD = new Set(['lab', 'diagnose', 'export', 'diff', 'apply', 'completion']);
 const WARM = [
-  () => import('./network.js'),
-  () => import('./subnet.js'),
-  () => import('./router.js'),
-  () => import('./interface.js'),
-  () => import('./gateway.js'),
-  () => import('./fip.js'),
-  () => import('./route.js'),
-  () => import('./config.js'),
-  () => import('./agent.js'),
+  // Every noun of the command table but the rarely run (each one more makes the blob, and every start, bigger).
+  ...COMMANDS.filter((c) => c.load && !COLD.has(c.name)).map((c) => c.load!),
   () => import('./io.js'),
   () => import('./output.js'),
   () => import('./views.js'),
