@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { l3ctl, l3ctlOk, nsExec, readStore, sh, shOk, tempStore, uniqueName } from '../helpers/cli.js';
-import { addTestHost, baseCommands, deleteNamespaces, e2eUnavailable, requireE2E } from '../helpers/e2e.js';
+import { addTestHost, baseCommands, e2eUnavailable, requireE2E, removeTestKernel } from '../helpers/e2e.js';
 import { connectFrom, ping, startServer, type Server } from '../helpers/peer.js';
 import { plannedChanges } from '../helpers/converged.js';
 
@@ -64,7 +64,8 @@ describe('correct in every case an operator meets', { skip: !!e2eUnavailable() &
   after(async () => {
     for (const s of servers) s.stop();
     await l3ctl(['router', 'delete', 'ra', 'rb', '--yes'], opts);
-    deleteNamespaces([up, vmA, vmB, hop, far, hostNs]);
+    // The store's router namespaces and daemons too, should the delete have failed.
+    removeTestKernel(store.path, [up, vmA, vmB, hop, far, hostNs]);
     store.cleanup();
   });
 

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { l3ctl, l3ctlOk, nsExec, readStore, sh, shOk, tempStore, uniqueName } from '../helpers/cli.js';
-import { addTestHost, baseCommands, deleteNamespaces, e2eUnavailable, requireE2E } from '../helpers/e2e.js';
+import { addTestHost, baseCommands, e2eUnavailable, requireE2E, removeTestKernel } from '../helpers/e2e.js';
 
 const store = tempStore();
 const tag = uniqueName('l3ctl-t-diag');
@@ -58,7 +58,8 @@ describe('diagnose', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
 
   after(async () => {
     await l3ctl(['router', 'delete', 'r1', '--yes'], opts);
-    deleteNamespaces([up, vm, hostNs, ns]);
+    // The store's router namespaces and daemons too, should the delete have failed.
+    removeTestKernel(store.path, [up, vm, hostNs]);
     store.cleanup();
   });
 

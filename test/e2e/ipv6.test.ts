@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { l3ctl, l3ctlOk, nsExec, readStore, sh, shOk, tempStore, uniqueName } from '../helpers/cli.js';
-import { addTestHost, baseCommands, deleteNamespaces, e2eUnavailable, namespaces, requireE2E } from '../helpers/e2e.js';
+import { addTestHost, baseCommands, e2eUnavailable, namespaces, requireE2E, removeTestKernel } from '../helpers/e2e.js';
 import { mutatingCommands } from '../helpers/dryrun.js';
 import { connectFrom, ping, startServer, type Server } from '../helpers/peer.js';
 
@@ -113,7 +113,8 @@ describe('a dual-stack router: IPv6 routed without NAT, router advertisements by
   after(async () => {
     for (const s of servers) s.stop();
     await l3ctl(['router', 'delete', 'r1', '--yes'], opts);
-    deleteNamespaces([up, vm, hostNs, ns].filter(Boolean));
+    // The store's router namespaces and daemons too, should the delete have failed.
+    removeTestKernel(store.path, [up, vm, hostNs]);
     store.cleanup();
   });
 

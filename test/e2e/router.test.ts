@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { l3ctl, l3ctlOk, nsExec, readStore, sh, tempStore, uniqueName } from '../helpers/cli.js';
-import { addTestHost, baseCommands, deleteNamespaces, e2eUnavailable, namespaces, requireE2E } from '../helpers/e2e.js';
+import { addTestHost, baseCommands, e2eUnavailable, namespaces, requireE2E, removeTestKernel } from '../helpers/e2e.js';
 import { connectFrom, ping, startServer, type Server } from '../helpers/peer.js';
 
 const store = tempStore();
@@ -56,7 +56,8 @@ describe('routers that route', { skip: !!e2eUnavailable() && !process.env.CI }, 
   after(async () => {
     for (const s of servers) s.stop();
     await l3ctl(['router', 'delete', 'r1', '--yes'], opts);
-    deleteNamespaces([up, vm1, vm2, hostNs, ns].filter(Boolean));
+    // The store's router namespaces and daemons too, should the delete have failed.
+    removeTestKernel(store.path, [up, vm1, vm2, hostNs]);
     store.cleanup();
   });
 

@@ -5,7 +5,7 @@ import { mutatingCommands } from '../helpers/dryrun.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { l3ctl, l3ctlOk, nsExec, readStore, sh, shOk, tempStore, uniqueName } from '../helpers/cli.js';
-import { addTestHost, baseCommands, deleteNamespaces, e2eUnavailable, namespaces, requireE2E } from '../helpers/e2e.js';
+import { addTestHost, baseCommands, e2eUnavailable, namespaces, requireE2E, removeTestKernel } from '../helpers/e2e.js';
 import { connectFrom, startServer, type Server } from '../helpers/peer.js';
 
 const store = tempStore();
@@ -47,7 +47,8 @@ describe('use_namespaces false: the router in the host namespace', { skip: !!e2e
   after(async () => {
     for (const s of servers) s.stop();
     await l3ctl(['router', 'delete', 'r1', '--yes'], opts);
-    deleteNamespaces([up, vm1, vm2, h, `qrouter-${routerId}`]);
+    // The store's router namespaces and daemons too, should the delete have failed.
+    removeTestKernel(store.path, [up, vm1, vm2, h]);
     store.cleanup();
   });
 
