@@ -7,6 +7,14 @@ import type { State } from '../../src/model/types.js';
 import { checkCidr, checkIp, checkIpv4, checkMac, checkName, checkState, checkUuid, hostProblem, stateProblems } from '../../src/model/validate.js';
 import { net, port } from '../helpers/one-subnet.js';
 
+/** checkState refuses S saying RE (exit 2), and collecting every problem finds that one and no other. */
+function onlyProblem(s: State, re: RegExp): void {
+  assert.throws(() => checkState(s), usage(re));
+  const all = stateProblems(s);
+  assert.equal(all.length, 1, all.map((p) => p.message).join('\n'));
+  assert.match(all[0]!.message, re);
+}
+
 const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && e.exitCode === 2 && re.test(e.message);
 
 describe('argument checks', () => {
@@ -164,11 +172,7 @@ describe('checkState', () => {
     it(what, () => {
       const s = good();
       mutate(s);
-      assert.throws(() => checkState(s), usage(re));
-      // Collecting them all starts with the one checkState throws, and finds no other.
-      const all = stateProblems(s);
-      assert.equal(all.length, 1, all.map((p) => p.message).join('\n'));
-      assert.match(all[0]!.message, re);
+      onlyProblem(s, re);
     });
   }
 
@@ -261,9 +265,7 @@ describe('IPv6 (issue 19)', () => {
     it(what, () => {
       const s = dual();
       mutate(s);
-      assert.throws(() => checkState(s), usage(re));
-      const all = stateProblems(s);
-      assert.equal(all.length, 1, all.map((p) => p.message).join('\n'));
+      onlyProblem(s, re);
     });
   }
 
