@@ -2,6 +2,7 @@
 // addresses by version, and the check that the network has a subnet of each.
 import { ipVersion } from '../model/addr.js';
 import { UsageError } from '../model/errors.js';
+import { subnetOfVersion } from '../model/subnets.js';
 import type { Network } from '../model/types.js';
 import { checkIp } from '../model/validate.js';
 
@@ -20,7 +21,7 @@ export function addressesByVersion(ips: string[] | undefined, what: string): Map
 /** An address of a version the network has no subnet of is refused. */
 export function subnetsFor(n: Network, given: Map<4 | 6, string>, flag = '--ip'): void {
   for (const [v, ip] of given) {
-    if (!n.subnets.some((sn) => sn.ip_version === v)) {
+    if (!subnetOfVersion(n, v)) {
       throw new UsageError(`network '${n.name}' has no IPv${v} subnet for ${flag} ${ip}`, n.subnets.length ? `its subnets: ${n.subnets.map((x) => x.cidr).join(', ')}` : `l3ctl subnet add ${n.name} CIDR`);
     }
   }

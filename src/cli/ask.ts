@@ -5,6 +5,7 @@
 // IPs to disassociate, the router's own routes to delete …); a new value may
 // be typed where the command accepts one (a new floating IP address).
 // Without a terminal, or with --no-input, main leaves it a usage error (exit 2).
+import { subnetOfVersion } from '../model/subnets.js';
 import type { Router, State } from '../model/types.js';
 import { loadStateSync } from '../store/store.js';
 import type { ArgSpec } from './cmdtree-types.js';
@@ -87,7 +88,7 @@ async function firstFreeFip(s: State): Promise<string | undefined> {
   const ext = s.networks.filter((n) => n.external);
   if (ext.length !== 1) return undefined;
   const [{ firstFree }, { usedAddresses }] = await Promise.all([import('../model/addr.js'), import('./gateway.js')]);
-  const v4 = ext[0]!.subnets.find((x) => x.ip_version === 4);
+  const v4 = subnetOfVersion(ext[0]!, 4);
   return v4 ? firstFree(v4.cidr, usedAddresses(s, ext[0]!.id)) ?? undefined : undefined;
 }
 

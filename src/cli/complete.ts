@@ -189,7 +189,7 @@ function values(kind: string, p: Parsed, cur: string, load: () => State | null, 
       const ref = argValue(p, 'network');
       const n = s.networks.find((x) => x.name === ref || x.id === ref);
       if (!n) return [];
-      const ids: Candidate[] = cur && /^[0-9a-f-]+$/i.test(cur) && !cur.includes(':') ? n.subnets.map((x) => [x.id, `subnet ${x.cidr}`]) : [];
+      const ids: Candidate[] = cur && /^[0-9a-f-]+$/i.test(cur) ? n.subnets.map((x) => [x.id, `subnet ${x.cidr}`]) : [];
       return [...n.subnets.map((x): Candidate => [x.cidr, `IPv${x.ip_version}${x.gateway_ip ? ` gateway ${x.gateway_ip}` : ''}`]), ...ids];
     }
     case 'fip':

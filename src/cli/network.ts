@@ -1,5 +1,4 @@
 // `network add | delete | list | show`.
-import { randomUUID } from 'node:crypto';
 import { UsageError } from '../model/errors.js';
 import { networkBridge } from '../model/names.js';
 import { cidrsText, gatewayIpsText } from '../model/subnets.js';
@@ -14,6 +13,7 @@ import { confirm } from './prompt.js';
 import { findNetwork } from './resolve.js';
 import { networkShowView, networkView } from './views.js';
 import { sameSubnet, subnetFromOptions, subnetRow } from './subnet.js';
+import { newId } from './ids.js';
 
 /**
  * `cidr` and `gateway_ip` are every subnet's, joined by commas (one value
@@ -65,8 +65,8 @@ export async function networkAdd(o: NetworkAddOptions, io: IO): Promise<void> {
   if (o.bridge !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(o.bridge)) {
     throw new UsageError(`invalid bridge name '${o.bridge}': expected 1-15 characters of A-Z a-z 0-9 _ . -`);
   }
-  const id = o.id ? checkUuid('network id', o.id) : randomUUID();
-  const want: Network = { id, name: o.name, subnets: [{ id: randomUUID(), ...subnet }], external: !!o.external, bridge: o.bridge ?? null };
+  const id = o.id ? checkUuid('network id', o.id) : newId();
+  const want: Network = { id, name: o.name, subnets: [{ id: newId(), ...subnet }], external: !!o.external, bridge: o.bridge ?? null };
   const made = await mutate(io, (s) => {
     const same = s.networks.find((n) => n.name === o.name);
     if (same) {
