@@ -49,6 +49,9 @@ export interface PortAddr {
 /** The port's address of one IP version (a port has at most one of each). */
 export const addrOf = (p: DesiredPort, version: 4 | 6): PortAddr | undefined => p.addrs.find((a) => a.version === version);
 
+/** Addresses as `ip` takes and prints them: IP/PREFIXLEN, space-separated. */
+export const addrsText = (xs: { ip: string; prefixlen: number }[]): string => xs.map((a) => `${a.ip}/${a.prefixlen}`).join(' ');
+
 export interface DesiredRoute {
   /** Canonical CIDR; the default route is 0.0.0.0/0. */
   dst: string;

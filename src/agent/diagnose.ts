@@ -16,7 +16,7 @@ import {
 import { parseSave } from '../linux/iptables.js';
 import type { Runner } from '../linux/runner.js';
 import type { System } from './pass.js';
-import { desiredRouter, placement, type DesiredRouter } from './desired.js';
+import { addrsText, desiredRouter, placement, type DesiredRouter } from './desired.js';
 import { skipReason } from './filters.js';
 import { observeRouter, planRouterFrom } from './pass.js';
 import type { ObservedDaemon } from './daemons.js';
@@ -57,7 +57,6 @@ export function verdictOf(checks: Check[], subject: string): Diagnosis {
 const inNs = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
 const ipIn = (ns: string | null, args: string[]) => (ns ? ['ip', '-n', ns, ...args] : ['ip', ...args]);
 const nsLabel = (ns: string | null) => ns ?? 'the host namespace';
-const addrsText = (xs: { ip: string; prefixlen: number }[]) => xs.map((a) => `${a.ip}/${a.prefixlen}`).join(' ');
 
 /** A rule of ours with its counters, from `iptables-save -c`. */
 function ruleCounters(obs: ObservedNs, chain: string, rule: string): string | null {

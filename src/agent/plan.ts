@@ -6,7 +6,7 @@ import { routeDstText } from '../model/addr.js';
 import { EXTERNAL_DEV_PREFIX, HA_DEV_PREFIX, isRouterDevice } from '../model/names.js';
 import { supportsRandomFully, type ParsedSave } from '../linux/iptables.js';
 import type { ObservedLink, ObservedNs, ObservedRoute } from '../linux/observe.js';
-import type { DesiredPort, DesiredRoute, DesiredRouter } from './desired.js';
+import { addrsText, type DesiredPort, type DesiredRoute, type DesiredRouter } from './desired.js';
 import { driverFor, type HostSide, type InterfaceDriver, type PortSide } from './drivers/index.js';
 import { desiredSection, emptySection } from './nat.js';
 import { planNat } from './plan-nat.js';
@@ -83,7 +83,6 @@ function addrAdd(d: DesiredRouter, p: DesiredPort, w: WantedAddr, sendArp: boole
 
 const acceptRaKey = (dev: string) => `net.ipv6.conf.${dev}.accept_ra`;
 const acceptRaSet = (p: DesiredPort): Action[] => (p.acceptRa === null ? [] : [{ phase: 'dev-sysctl', setting: `${acceptRaKey(p.device)}=${p.acceptRa}` }]);
-const addrsText = (p: DesiredPort) => p.addrs.map((a) => `${a.ip}/${a.prefixlen}`).join(' ');
 
 /**
  * Devices the driver cannot keep (an OVS port stranded or on another
@@ -115,7 +114,7 @@ function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, s
     if (!dev) {
       readdressed.add(p.device);
       const why = replaced.get(p.device);
-      const finding: Finding = why ?? { kind: 'missing-device', object: p.device, expected: `${p.kind} port ${p.portId} ${addrsText(p)} on ${p.bridge}`, live: null };
+      const finding: Finding = why ?? { kind: 'missing-device', object: p.device, expected: `${p.kind} port ${p.portId} ${addrsText(p.addrs)} on ${p.bridge}`, live: null };
       out.push(step([finding], [...driver.plug(p, side, why ? was.links.get(p.device) : undefined), ...want.flatMap((w) => addrAdd(d, p, w, sendArp)), ...acceptRaSet(p)]));
       continue;
     }
