@@ -4,6 +4,8 @@
 // is passed over for the bundle; tab completion runs its CommonJS bundle.
 // `sh -x` shows the command the launcher ran. The copies run from a scratch
 // checkout whose dist/src/bundle links to the real one, except the stamp.
+// It needs `npm run build` (tsc alone makes no snapshot), and fails without
+// one on purpose: CI must run, and the benchmark measure, the snapshot.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
