@@ -113,8 +113,9 @@ export function manPage(tree: CmdSpec, version: string): string {
   L.push(
     '\\fB\\-f table\\fR uses box drawing on a terminal and aligned plain text otherwise;',
     '\\fB\\-f json\\fR prints stable objects whose keys are Neutron\'s API field names;',
-    '\\fB\\-f value\\fR prints bare values, one object per line, separated by a tab.',
-    '\\fB\\-c\\fR selects and orders the columns of all three.',
+    '\\fB\\-f value\\fR prints bare values, one object per line, separated by a tab;',
+    '\\fB\\-f yaml\\fR and \\fB\\-f csv\\fR print the same fields as json.',
+    '\\fB\\-c\\fR selects and orders the columns of every format.',
     'Only the requested output goes to standard output; status lines, progress, prompts and errors go to standard error.',
     '.PP',
     '\\fB\\-\\-dry\\-run\\fR prints each system command as \\fB+\\fR followed by its arguments, in the order they',
@@ -130,6 +131,7 @@ export function manPage(tree: CmdSpec, version: string): string {
     '.TP', '.B L3CTL_REGISTRY', 'The registry of the stores on this host (default \\fI/var/lib/l3ctl/stores.json\\fR).',
     '.TP', '.B L3CTL_LOCK_TIMEOUT', 'Seconds to wait for another l3ctl holding the store lock before giving up with exit status 4 (default 30).',
     '.TP', '.B NO_COLOR', 'When set and not empty, no colours (as \\fB\\-\\-no\\-color\\fR). Colours are only ever used on a terminal.',
+    '.TP', '.B NODE_OPTIONS', 'When set, l3ctl starts without its start-up snapshot (node refuses one under other V8 flags): the same commands, a slower start.',
   );
   sh('FILES');
   L.push(
