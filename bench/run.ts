@@ -5,16 +5,17 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
 import { cleanupOnSignal, isRoot } from './lib/kernel.js';
-import { stopping } from './lib/proc.js';
+import { freshMachineEnv, START_UP_VARIABLES, stopping } from './lib/proc.js';
 import { missing, progress, renderSection, type Section } from './lib/report.js';
 
-const USAGE = `usage: npm run bench -- [--neutron] [--parallel] [--only 1,2,…] [--runs N] [--rounds N] [--big-rounds N]
+const USAGE = `usage: npm run bench -- [--neutron] [--parallel] [--only 1,2,…] [--runs N] [--rounds N] [--big-rounds N] [--inherit-env]
   --neutron      also section 4: the Neutron L3 agent side by side (installs python3-neutron if missing; minutes)
   --parallel     also issue 5's 24 parallel fip associate
   --only LIST    only these sections (1 start-up, 2 growth, 3 floor, 4 neutron, 5 memory, 6 scale, 7 apply, 9 HA failover)
   --runs N       start-up: interleaved runs per command (default 30)
   --rounds N     kernel sections: rounds per figure (default 5; twice that for growth, at most 3 for Neutron and apply)
   --big-rounds N rounds of the 200-router scale figures (default 2)
+  --inherit-env  keep ${START_UP_VARIABLES.join(' and ')} (by default removed from every measured process, as on a fresh machine)
 `;
 
 interface Options {
@@ -24,10 +25,11 @@ interface Options {
   runs: number;
   rounds: number;
   bigRounds: number;
+  inheritEnv: boolean;
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { neutron: false, parallel: false, only: null, runs: 30, rounds: 5, bigRounds: 2 };
+  const o: Options = { neutron: false, parallel: false, only: null, runs: 30, rounds: 5, bigRounds: 2, inheritEnv: false };
   const num = (v: string | undefined, name: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} needs a positive integer, got ${v}`);
@@ -43,6 +45,7 @@ function parse(argv: string[]): Options {
     else if (flag === '--runs') o.runs = num(value(), '--runs');
     else if (flag === '--rounds') o.rounds = num(value(), '--rounds');
     else if (flag === '--big-rounds') o.bigRounds = num(value(), '--big-rounds');
+    else if (flag === '--inherit-env') o.inheritEnv = true;
     else if (flag === '-h' || flag === '--help') {
       process.stdout.write(USAGE);
       process.exit(0);
@@ -68,10 +71,14 @@ async function main(): Promise<void> {
   const results: Section[] = [];
   const t0 = performance.now();
   const load0 = loadavg()[0]!;
+  const removed = o.inheritEnv ? [] : freshMachineEnv();
+  const inherited = o.inheritEnv ? START_UP_VARIABLES.filter((v) => process.env[v] !== undefined) : [];
   process.stdout.write(
     `l3ctl benchmark — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} CPUs, Linux ${release()}, node ${process.version}, ` +
       `l3ctl ${sh(process.execPath, [new URL('../../bin/l3ctl', import.meta.url).pathname, '--version'])} (git ${sh('git', ['-C', new URL('../..', import.meta.url).pathname, 'rev-parse', '--short', 'HEAD'])}), load average ${load0.toFixed(2)} at start\n`,
   );
+  if (removed.length) process.stdout.write(`(${removed.join(' and ')} removed from the environment of every measured process, as on a fresh machine; --inherit-env keeps them)\n`);
+  if (inherited.length) process.stdout.write(`(--inherit-env: ${inherited.join(' and ')} kept: every node start, bare node's too, pays for them)\n`);
 
   const section = async (n: number, title: string, kernel: boolean, fn: () => Promise<Section>) => {
     if (!want(n) || stopping()) return;

@@ -13,6 +13,23 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
 export const BIN = process.env.L3CTL_BENCH_BIN ?? join(ROOT, 'bin', 'l3ctl');
 export const NODE = process.execPath;
 
+/**
+ * Variables that change what every node start costs, whatever it runs: a fresh
+ * Debian machine has none of them. NODE_EXTRA_CA_CERTS makes node read and
+ * parse a certificate bundle before any script (on the development VM, which
+ * sets it, +70 ms to every process: bare node 36 ms became 105 ms, which hid
+ * l3ctl's own start-up cost in every ratio against it); NODE_OPTIONS turns
+ * l3ctl's start-up snapshot off.
+ */
+export const START_UP_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'] as const;
+
+/** Remove START_UP_VARIABLES from this process's environment, which every measured process inherits; the names removed. */
+export function freshMachineEnv(): string[] {
+  const removed = START_UP_VARIABLES.filter((v) => process.env[v] !== undefined);
+  for (const v of removed) delete process.env[v];
+  return removed;
+}
+
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
