@@ -3,8 +3,8 @@
 // would change nothing" are the same statement.
 import type { Config } from '../model/config.js';
 import type { Router, State } from '../model/types.js';
-import { observeShared, planHostLeftovers, planRouterPass, type System } from './pass.js';
-import { mapLimit, ROUTER_CONCURRENCY } from './pool.js';
+import { observeRouter, observeShared, planHostLeftovers, planRouterFrom, planRouterPass, type System } from './pass.js';
+import { mapStaged, ROUTER_CONCURRENCY } from './pool.js';
 import { findingsOf, noticesOf, type Finding } from './steps.js';
 
 export type { Finding, FindingKind } from './steps.js';
@@ -29,9 +29,10 @@ export interface RouterFindings {
  */
 export async function checkRouters(sys: System, state: State, config: Config, routers: Router[], opts: { host?: boolean } = {}): Promise<RouterFindings[]> {
   const view = await observeShared(sys.runner, config).catch(() => undefined);
-  const out: RouterFindings[] = await mapLimit(routers, ROUTER_CONCURRENCY, async (r) => {
+  const observe = (r: Router) => observeRouter(sys, state, config, r.id, view);
+  const out: RouterFindings[] = await mapStaged(routers, ROUTER_CONCURRENCY, observe, async (r, seen) => {
     try {
-      const plans = await planRouterPass(sys, state, config, r.id, view);
+      const plans = planRouterFrom(state, config, r.id, await seen);
       return { router: r, findings: plans.flatMap(findingsOf), notices: plans.flatMap(noticesOf) };
     } catch (err) {
       return { router: r, findings: [], notices: [], error: err as Error };

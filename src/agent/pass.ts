@@ -199,8 +199,8 @@ export async function planHostLeftovers(runner: Runner, state: State, config: Co
 }
 
 /** Bridges of the networks in `state` exist; bridges l3ctl made for `removed` networks are gone. */
-export async function planNetworkBridges(runner: Runner, state: State, config: Config, removed: Network[] = []): Promise<Plan> {
-  const host = await observeHost(runner, config.host_namespace);
+export async function planNetworkBridges(runner: Runner, state: State, config: Config, removed: Network[] = [], seen?: ObservedHost): Promise<Plan> {
+  const host = seen ?? (await observeHost(runner, config.host_namespace));
   const steps = driverFor(config.interface_driver).planNetworks(state.networks, host);
   for (const n of removed) {
     const b = networkBridge(n);

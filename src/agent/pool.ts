@@ -13,3 +13,30 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 
 /** How many router passes run at once. */
 export const ROUTER_CONCURRENCY = 8;
+
+/**
+ * How many routers start their reads together. Their reads then share a few
+ * shells (linux/reads.ts) instead of a process each; the bound keeps what a
+ * router saw recent when its plan runs, and the observations held small.
+ */
+export const READ_WAVE = 32;
+
+/**
+ * `start` (the reads) for every item of a wave at once, then `fn` for each
+ * with its started reads, at most `limit` at once: a router plans and applies
+ * as soon as its own reads are back. A failed start is `fn`'s to meet, when it
+ * awaits it.
+ */
+export async function mapStaged<T, A, R>(items: readonly T[], limit: number, start: (item: T) => Promise<A>, fn: (item: T, started: Promise<A>, index: number) => Promise<R>, wave = READ_WAVE): Promise<R[]> {
+  const out: R[] = [];
+  for (let w = 0; w < items.length; w += wave) {
+    const part = items.slice(w, w + wave);
+    const started = part.map((x) => {
+      const p = start(x);
+      p.catch(() => {}); // handled where fn awaits it, maybe after it settled
+      return p;
+    });
+    out.push(...(await mapLimit(part, limit, (x, i) => fn(x, started[i]!, w + i))));
+  }
+  return out;
+}

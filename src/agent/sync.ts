@@ -5,8 +5,8 @@
 import type { Config } from '../model/config.js';
 import type { Router, State } from '../model/types.js';
 import { agentExternalNetwork, checkConfig, skipReason, type SkipReason } from './filters.js';
-import { applyPlans, convergeRouter, observeShared, planHostLeftovers, planNetworkBridges, type SharedView, type System } from './pass.js';
-import { mapLimit, ROUTER_CONCURRENCY } from './pool.js';
+import { applyPlans, observeRouter, observeShared, planHostLeftovers, planNetworkBridges, planRouterFrom, type SharedView, type System } from './pass.js';
+import { mapStaged, ROUTER_CONCURRENCY } from './pool.js';
 import { findingsOf, isEmptyPlan, type Finding } from './steps.js';
 
 export interface SyncHooks {
@@ -47,30 +47,37 @@ export async function syncPass(sys: System, state: State, config: Config, hooks:
   const res: SyncResult = { converged: [], skipped: [], changed: [], failed: [], findings: new Map() };
   const { runner } = sys;
   const ctx = { runner, files: sys.files, storePath: sys.storePath, config, warn: hooks.warn };
+  // One read of the bridges' side for every router; read again only if the bridges pass changed it.
+  let view: SharedView | undefined = await observeShared(runner, config).catch(() => undefined);
   try {
-    const bridges = await planNetworkBridges(runner, state, config);
+    const bridges = await planNetworkBridges(runner, state, config, [], view?.host);
     await applyPlans(ctx, [bridges]);
-    if (!isEmptyPlan(bridges)) hooks.onChanged?.(null, findingsOf(bridges));
+    if (!isEmptyPlan(bridges)) {
+      hooks.onChanged?.(null, findingsOf(bridges));
+      view = undefined;
+    }
   } catch (err) {
     // The routers that need a missing bridge fail below with their own error.
     hooks.onError(null, err as Error);
+    view = undefined;
   }
   if (!config.use_namespaces && config.router_id && routers.some((r) => r.id === config.router_id)) {
     // The agent warns too: forwarding is switched on for the whole host namespace.
     hooks.warn?.(`use_namespaces=false: the router_id router lives in the host namespace ${config.host_namespace ?? '(the one l3ctl runs in)'}, with net.ipv4.ip_forward=1 there`);
   }
-  // One read of the bridges' side for every router, after the bridges pass.
-  let view: SharedView | undefined;
   try {
-    view = await observeShared(runner, config);
+    view ??= await observeShared(runner, config);
   } catch {
     view = undefined; // each router reads it again, and fails with its own error
   }
   let started = 0;
-  const outcomes = await mapLimit(routers, ROUTER_CONCURRENCY, async (r) => {
+  const observe = (r: Router) => observeRouter(ctx, state, config, r.id, view);
+  const outcomes = await mapStaged(routers, ROUTER_CONCURRENCY, observe, async (r, seen) => {
     hooks.onProgress?.(started++, routers.length, r);
     try {
-      return { r, plans: await convergeRouter(ctx, state, r.id, view) };
+      const plans = planRouterFrom(state, config, r.id, await seen);
+      await applyPlans(ctx, plans);
+      return { r, plans };
     } catch (err) {
       return { r, err: err as Error };
     }

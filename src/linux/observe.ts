@@ -92,6 +92,9 @@ export interface ObservedHost {
   links: Map<string, ObservedLink>;
 }
 
+/** The reads of a pass: quick, and started together for many namespaces, so they share shells. */
+const QUICK = { read: true, batch: true } as const;
+
 const inNs = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
 const ipIn = (ns: string | null, args: string[]) => (ns ? ['ip', '-n', ns, ...args] : ['ip', ...args]);
 
@@ -152,7 +155,7 @@ export function parseRoutes(stdout: string, family: IpVersion = 4): ObservedRout
 
 /** Links (with addresses) of a namespace; ns null: the namespace l3ctl runs in. */
 export async function observeLinks(runner: Runner, ns: string | null): Promise<Map<string, ObservedLink>> {
-  const r = await runner.run(ipIn(ns, ['-j', 'addr', 'show']), { read: true });
+  const r = await runner.run(ipIn(ns, ['-j', 'addr', 'show']), QUICK);
   return parseLinks(r.stdout);
 }
 
@@ -208,10 +211,10 @@ export async function observeNs(runner: Runner, ns: string | null, opts: Observe
   // An HA router: IPv6 must be off. Without IPv6 in the kernel the keys are absent, and there is nothing to turn off.
   const haKeys = opts.ha ? ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6'] : [];
   const [ip, save, sysctl, routes6] = await Promise.all([
-    runner.run(ipIn(ns, ['-j', '-batch', '-']), { read: true, input: 'addr show\nroute show table main\n' }),
-    runner.run(inNs(ns, ['iptables-save', '-c']), { read: true }),
+    runner.run(ipIn(ns, ['-j', '-batch', '-']), { ...QUICK, input: 'addr show\nroute show table main\n' }),
+    runner.run(inNs(ns, ['iptables-save', '-c']), QUICK),
     // By name (`-e`: a key that does not exist is left out: no bridge netfilter, a device not made yet, no IPv6).
-    runner.run(inNs(ns, ['sysctl', '-e', ...keys, ...v6Keys, ...haKeys]), { read: true }),
+    runner.run(inNs(ns, ['sysctl', '-e', ...keys, ...v6Keys, ...haKeys]), QUICK),
     v6 ? readRoutes6(runner, ns) : null,
   ]);
   const [linksText = '', routes = ''] = ip.stdout.split('\n');
@@ -246,7 +249,7 @@ export async function observeNs(runner: Runner, ns: string | null, opts: Observe
 }
 
 async function readRoutes6(runner: Runner, ns: string | null): Promise<ObservedRoute[]> {
-  const r = await runner.run(ipIn(ns, ['-6', '-j', 'route', 'show', 'table', 'main']), { read: true });
+  const r = await runner.run(ipIn(ns, ['-6', '-j', 'route', 'show', 'table', 'main']), QUICK);
   return parseRoutes(r.stdout, 6);
 }
 

@@ -7,12 +7,19 @@ import { readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ApplyError } from '../model/errors.js';
 import { linesAround } from './iptables.js';
+import { ReadBatcher } from './reads.js';
 
 export interface RunOptions {
   /** Text fed on stdin (ip -batch -, iptables-restore). */
   input?: string;
   /** A read (ip -j … show, iptables-save): runs even under --dry-run. */
   read?: boolean;
+  /**
+   * A short read that may share a shell with the other batched reads started
+   * in the same turn (reads.ts). Never for a slow one (ping, a stream): the
+   * reads after it in its shell would wait for it.
+   */
+  batch?: boolean;
   /** Exit codes that are not failures (conntrack -D exits 1 when nothing matched). */
   okCodes?: number[];
 }
@@ -114,11 +121,14 @@ export function spawnCollect(argv: string[], input?: string): Promise<RunResult>
 export const signalNumber = (signal: string) => (constants.signals as Record<string, number>)[signal] ?? 1;
 
 export class RealRunner implements Runner {
+  /** Reads issued together share a few shells (reads.ts); changes run one by one, as planned. */
+  private readonly reads = new ReadBatcher();
+
   constructor(private readonly verbose?: Echo) {}
 
   async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     const t0 = performance.now();
-    const result = await spawnCollect(argv, opts.input);
+    const result = await (opts.read && opts.batch ? this.reads.run(argv, opts.input) : spawnCollect(argv, opts.input));
     this.verbose?.(`+ ${argv.join(' ')}  (${(performance.now() - t0).toFixed(1)} ms, exit ${result.exitCode})`);
     if (result.exitCode !== 0 && !(opts.okCodes ?? []).includes(result.exitCode)) {
       throw new CommandError(argv, result, opts.input);
