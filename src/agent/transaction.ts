@@ -17,7 +17,7 @@ import { registerStore, registryPath } from '../store/registry.js';
 import { checkConfig, skipReason } from './filters.js';
 import { foreignDevices, foreignDevicesError, ourTaps } from './foreign.js';
 import { observeHost } from '../linux/observe.js';
-import { applyPlans, convergeRouter, planHostLeftovers, planNetworkBridges, type ApplyContext } from './pass.js';
+import { applyPlans, convergeRouter, observeShared, planHostLeftovers, planNetworkBridges, type ApplyContext } from './pass.js';
 
 export interface Change<T = void> {
   /** Routers whose kernel state must follow the new desired state. */
@@ -120,7 +120,9 @@ export async function applyChange(ctx: ApplyContext, state: State, change: Chang
     }
     return;
   }
-  await convergeBounded(ids, change.maxConcurrent ?? ids.length, (id) => convergeRouter(ctx, state, id), change.progress);
+  // One read of the host side serves every router (each router's host ends are its own), as in agent sync.
+  const view = ids.length > 1 ? await observeShared(ctx.runner, ctx.config).catch(() => undefined) : undefined;
+  await convergeBounded(ids, change.maxConcurrent ?? ids.length, (id) => convergeRouter(ctx, state, id, view), change.progress);
 }
 
 /**

@@ -71,6 +71,8 @@ export interface FakeLink {
   acceptRa: string;
   /** net.ipv6.conf.<name>.disable_ipv6 ('0' for a new device): '1' takes every IPv6 address off. */
   ipv6Off?: string;
+  /** Device group (`link set dev X group N`); 0, the default, when unset. */
+  group?: number;
 }
 
 export interface FakeRoute {
@@ -796,6 +798,11 @@ export class FakeSystem implements Runner {
       b.peer = { ns: key(n.name), name };
       return;
     }
+    if (obj === 'link' && verb === 'set' && w[2] === 'dev' && w[4] === 'group') {
+      const m = shape(/^link set dev (\S+) group (\d+)$/);
+      this.dev(n, m[1]!).group = Number(m[2]);
+      return;
+    }
     if (obj === 'link' && verb === 'set') {
       const m = shape(/^link set (\S+) (up|address (\S+)|master (\S+)|netns (\S+))$/, /^link set (\S+) (down|nomaster)$/);
       const l = this.dev(n, m[1]!);
@@ -824,6 +831,15 @@ export class FakeSystem implements Runner {
           if (other) other.peer = { ns: key(to.name), name: l.name };
         }
       }
+      return;
+    }
+    if (obj === 'link' && (verb === 'del' || verb === 'delete') && w[2] === 'group') {
+      // Every device of the group at once, veth peers too; none in it: ENODEV.
+      const g = Number(shape(/^link del group (\d+)$/)[1]);
+      const members = [...n.links.values()].filter((l) => (l.group ?? 0) === g);
+      if (!members.length) throw new Refusal('RTNETLINK answers: No such device');
+      if (members.some((l) => l.kind === 'loopback')) throw new Refusal('RTNETLINK answers: Operation not supported');
+      for (const l of members) this.removeLink(n, l.name);
       return;
     }
     if (obj === 'link' && (verb === 'del' || verb === 'delete')) {
@@ -984,7 +1000,7 @@ export class FakeSystem implements Runner {
         qdisc: l.up ? 'noqueue' : 'noop',
         ...(l.master ? { master: l.master } : {}),
         operstate: lo ? (l.up ? 'UNKNOWN' : 'DOWN') : carrier ? 'UP' : l.up && l.kind === 'veth' ? 'LOWERLAYERDOWN' : 'DOWN',
-        group: 'default',
+        group: l.group ? String(l.group) : 'default',
         txqlen: 1000,
         link_type: lo ? 'loopback' : 'ether',
         address: l.mac,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { desiredRouter } from '../../src/agent/desired.js';
 import { driverFor } from '../../src/agent/drivers/index.js';
 import { observeRouter } from '../../src/agent/pass.js';
-import { planRouter, planTeardown } from '../../src/agent/plan.js';
+import { planRouter, planTeardown, TEARDOWN_GROUP } from '../../src/agent/plan.js';
 import { actionsOf, findingsOf, type Plan } from '../../src/agent/steps.js';
 import { applyActions } from '../../src/linux/apply.js';
 import { emptySave } from '../../src/linux/iptables.js';
@@ -245,7 +245,7 @@ describe('interface drivers: unplugging', () => {
     const recs = plugged().slice(1);
     const p = planTeardown(NS, converged({ qg: { carrier: false } }), { host: host(), ovs: sw(recs) }, driverFor('ovs'));
     const acts = actionsOf(p).actions;
-    assert.deepEqual(acts.filter((a) => a.phase === 'router' && a.order === 'link-del').map((a) => (a as { line: string }).line), [`link del ${QR}`, `link del ${QG}`]);
+    assert.deepEqual(acts.filter((a) => a.phase === 'router' && a.order === 'link-del').map((a) => (a as { line: string }).line), [`link set dev ${QR} group ${TEARDOWN_GROUP}`, `link set dev ${QG} group ${TEARDOWN_GROUP}`, `link del group ${TEARDOWN_GROUP}`]);
     assert.deepEqual(acts.filter((a) => a.phase === 'unplug').map((a) => (a as { argv: string[] }).argv.join(' ')), [`ovs-vsctl --timeout=10 -- --if-exists del-port br-ex ${QG}`]);
   });
 
@@ -264,7 +264,7 @@ describe('interface drivers: unplugging', () => {
 
   it('linuxbridge: unplug is the veth deletion, as before', () => {
     const p = planTeardown(NS, converged(), { host: host(), ovs: null }, driverFor('linuxbridge'));
-    assert.deepEqual(actionsOf(p).actions.map((a) => (a.phase === 'router' ? a.line : a.phase)), [`addr del 203.0.113.20/32 dev ${QG}`, `link del ${QR}`, `link del ${QG}`, 'netns-del']);
+    assert.deepEqual(actionsOf(p).actions.map((a) => (a.phase === 'router' ? a.line : a.phase)), [`addr del 203.0.113.20/32 dev ${QG}`, `link set dev ${QR} group ${TEARDOWN_GROUP}`, `link set dev ${QG} group ${TEARDOWN_GROUP}`, `link del group ${TEARDOWN_GROUP}`, 'netns-del']);
   });
 });
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { ApplyError } from '../../src/model/errors.js';
 import { routerFilesDir } from '../../src/agent/daemons.js';
 import { findingsOf, type Plan } from '../../src/agent/steps.js';
+import { TEARDOWN_GROUP } from '../../src/agent/plan.js';
 import { FakeSystem, fakeFor } from '../helpers/fakesys.js';
 import { BRP, BRP2, BRX, GWP, HOST, NS, QG, QR, QR2, QRP, R, TAPG, TAPR, TAPR2, converge, replan, world, type WorldOptions } from '../helpers/world.js';
 
@@ -348,7 +349,7 @@ describe('plan + apply: removing', () => {
     const pid = pidIn(f, NS);
     const plans = await change(f, s);
     assert.deepEqual(kinds(plans), [`unwanted-namespace ${NS}`, 'extra-daemon haproxy']);
-    assert.deepEqual(batches(f, NS), [[`addr del 203.0.113.20/32 dev ${QG}`, `link del ${QR}`, `link del ${QG}`]]);
+    assert.deepEqual(batches(f, NS), [[`addr del 203.0.113.20/32 dev ${QG}`, `link set dev ${QR} group ${TEARDOWN_GROUP}`, `link set dev ${QG} group ${TEARDOWN_GROUP}`, `link del group ${TEARDOWN_GROUP}`]]);
     // The metadata proxy is stopped while its namespace still exists, and its files go.
     assert.deepEqual(cmds(f).slice(-2), [`kill -TERM ${pid}`, `ip netns del ${NS}`]);
     assert.equal(f.hasNs(NS), false);
