@@ -17,7 +17,8 @@ import { registerStore, registryPath } from '../store/registry.js';
 import { checkConfig, skipReason } from './filters.js';
 import { foreignDevices, foreignDevicesError, ourTaps } from './foreign.js';
 import { observeHost } from '../linux/observe.js';
-import { applyPlans, convergeRouter, observeShared, planHostLeftovers, planNetworkBridges, type ApplyContext } from './pass.js';
+import { applyPlans, convergeRouter, observeRouter, observeShared, planHostLeftovers, planNetworkBridges, planRouterFrom, type ApplyContext } from './pass.js';
+import { READ_WAVE } from './pool.js';
 
 export interface Change<T = void> {
   /** Routers whose kernel state must follow the new desired state. */
@@ -122,7 +123,14 @@ export async function applyChange(ctx: ApplyContext, state: State, change: Chang
   }
   // One read of the host side serves every router (each router's host ends are its own), as in agent sync.
   const view = ids.length > 1 ? await observeShared(ctx.runner, ctx.config).catch(() => undefined) : undefined;
-  await convergeBounded(ids, change.maxConcurrent ?? ids.length, (id) => convergeRouter(ctx, state, id, view), change.progress);
+  const limit = change.maxConcurrent ?? ids.length;
+  // A wave's reads start together and share a few shells; its plans and applies follow, at most `limit` at once.
+  for (let w = 0; w < ids.length; w += READ_WAVE) {
+    const wave = ids.slice(w, w + READ_WAVE);
+    const seen = new Map(wave.map((id) => [id, observeRouter(ctx, state, ctx.config, id, view)]));
+    for (const p of seen.values()) p.catch(() => {}); // met where its router is planned, or dropped after a failure
+    await convergeBounded(wave, limit, async (id) => applyPlans(ctx, planRouterFrom(state, ctx.config, id, await seen.get(id)!)), (done) => change.progress?.(w + done, ids.length));
+  }
 }
 
 /**
