@@ -54,9 +54,12 @@ await build({
 // has no module loader), run once by `node --build-snapshot`. bin/l3ctl runs
 // the blob with the node that built it (its path is in l3ctl.blob.node, which
 // has that binary's mtime); a blob that is missing or stale is passed over for
-// the bundle above. A failed snapshot build is a warning, never a failed build.
-const snapshotScript = `${out}/snapshot.cjs`;
+// the bundle above. Tab completion has a blob of its own, l3ctl.blob.complete
+// (src/cli/complete-snapshot.ts): the command line's is three times the
+// start-up cost of the small completion code. A failed snapshot build is a
+// warning, never a failed build.
 const blob = `${out}/l3ctl.blob`;
+const completeBlob = `${blob}.complete`;
 const builtinsAsRequire = {
   name: 'builtins-as-require',
   setup(b) {
@@ -64,27 +67,24 @@ const builtinsAsRequire = {
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (a) => ({ contents: `module.exports = require(${JSON.stringify(a.path)});`, loader: 'js' }));
   },
 };
+async function snapshot(entry, script, target, options) {
+  await build({ entryPoints: [entry], bundle: true, format: 'cjs', platform: 'node', target: 'node20', outfile: script, logLevel: 'error', plugins: [builtinsAsRequire], ...options });
+  const r = spawnSync(process.execPath, ['--snapshot-blob', target, '--build-snapshot', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`node --build-snapshot ${script} exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`);
+}
 try {
-  await build({
-    entryPoints: ['dist/src/cli/snapshot.js'],
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    outfile: snapshotScript,
-    logLevel: 'error',
-    // Set from the blob's path at start-up: the chunks' place, so the same relative URLs hold.
-    define: { 'import.meta.url': 'globalThis.__l3ctlUrl' },
-    plugins: [builtinsAsRequire],
+  // Set from the blob's path at start-up: the chunks' place, so the same relative URLs hold.
+  await snapshot('dist/src/cli/snapshot.js', `${out}/snapshot.cjs`, blob, { define: { 'import.meta.url': 'globalThis.__l3ctlUrl' } });
+  // complete.js's own URL, as in complete.cjs: at build time from here, at start-up from the blob's path.
+  await snapshot('dist/src/cli/complete-snapshot.js', `${out}/complete-snapshot.cjs`, completeBlob, {
+    define: { 'import.meta.url': 'globalThis.__l3ctlCompleteUrl' },
+    banner: { js: "globalThis.__l3ctlCompleteUrl = require('node:url').pathToFileURL(__dirname + '/../cli/complete.js').href;" },
   });
-  const r = spawnSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', snapshotScript], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`node --build-snapshot exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`);
   writeFileSync(`${blob}.node`, process.execPath + '\n');
   // To the nanosecond (utimes from node would round): the launcher compares the two.
   const t = spawnSync('touch', ['-r', process.execPath, `${blob}.node`]);
   if (t.status !== 0) throw new Error('touch -r failed');
 } catch (err) {
-  rmSync(blob, { force: true });
-  rmSync(`${blob}.node`, { force: true });
+  for (const f of [blob, completeBlob, `${blob}.node`]) rmSync(f, { force: true });
   console.warn(`bundle: no start-up snapshot (${err.message}); l3ctl runs the bundle`);
 }

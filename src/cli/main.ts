@@ -3,6 +3,7 @@
 // module loaded and the verb called with its options and dependencies. The
 // one place where failures become `l3ctl: error:` lines and exit statuses.
 import { readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import type { Clock, SignalSource } from '../agent/runloop.js';
 import type { Files } from '../linux/files.js';
 import type { Runner } from '../linux/runner.js';
@@ -180,6 +181,8 @@ export async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  const sys: System = { stdout: processOutput(process.stdout), stderr: processOutput(process.stderr), stdinTTY: !!process.stdin.isTTY, env: process.env };
+  // isatty(0), not process.stdin.isTTY: that getter builds a stdin stream (a
+  // ReadStream or socket, ~5 ms at each start) that only a few commands read.
+  const sys: System = { stdout: processOutput(process.stdout), stderr: processOutput(process.stderr), stdinTTY: isatty(0), env: process.env };
   process.exitCode = await run(argv.slice(2), sys);
 }

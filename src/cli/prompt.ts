@@ -42,7 +42,7 @@ export function terminalPrompter(color: boolean): Prompter {
   const load = async () => {
     // Inquirer's colours follow NO_COLOR, read when it loads: --no-color too.
     if (!color) process.env.NO_COLOR = '1';
-    return import('@inquirer/prompts');
+    return import('./inquirer.js');
   };
   const output = { output: process.stderr };
   const orNull = async <T>(ask: () => Promise<T>): Promise<T | null> => {

@@ -213,6 +213,10 @@ describe('the Debian package', { skip: !!e2eUnavailable() && !process.env.CI, ti
     const traced = sh(['env', '-i', `PATH=${CLEAN_PATH}`, 'sh', '-x', '/usr/bin/l3ctl', '--version']);
     assert.equal(traced.stdout, `${VERSION}\n`);
     assert.match(traced.stderr, /^\+ exec \/usr\/bin\/node --snapshot-blob \/usr\/lib\/l3ctl\/bin\/\.\.\/dist\/src\/bundle\/l3ctl\.blob \/usr\/lib\/l3ctl\/bin\/l3ctl --version$/m);
+    // And tab completion's own.
+    const tab = sh(['env', '-i', `PATH=${CLEAN_PATH}`, 'sh', '-x', '/usr/bin/l3ctl', '__complete', 'ag']);
+    assert.match(tab.stdout, /^agent\t/);
+    assert.match(tab.stderr, /^\+ exec \/usr\/bin\/node --snapshot-blob \/usr\/lib\/l3ctl\/bin\/\.\.\/dist\/src\/bundle\/l3ctl\.blob\.complete \/usr\/lib\/l3ctl\/bin\/l3ctl __complete ag$/m);
     if (existsSync('/run/systemd/system')) {
       // A machine booted with systemd: postinst enabled and started the agent (on the default, empty store).
       assert.equal(sh(['systemctl', 'is-enabled', 'l3ctl-agent']).stdout.trim(), 'enabled');

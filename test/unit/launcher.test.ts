@@ -1,7 +1,8 @@
 // bin/l3ctl, the launcher that sh and node both read: which code it starts.
 // A command runs the start-up snapshot while the node that built it is the
 // same file; a snapshot whose node changed (another mtime), or none at all,
-// is passed over for the bundle; tab completion runs its CommonJS bundle.
+// is passed over for the bundle; tab completion runs a small snapshot of its
+// own under the same conditions, else its CommonJS bundle.
 // `sh -x` shows the command the launcher ran. The copies run from a scratch
 // checkout whose dist/src/bundle links to the real one, except the stamp.
 // It needs `npm run build` (tsc alone makes no snapshot), and fails without
@@ -13,6 +14,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { emptyState } from '../../src/model/types.js';
+import { checkedPath, saveState } from '../../src/store/store.js';
 
 const BUNDLE = join(ROOT, 'dist', 'src', 'bundle');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -93,10 +96,36 @@ test('through a symbolic link (an install in /usr/local/bin) the launcher finds 
   assert.match(r.ran, new RegExp(`--snapshot-blob ${scratch}/bin/../dist/src/bundle/l3ctl\\.blob ${SCRATCH_BIN} --version$`));
 });
 
-test('tab completion runs its CommonJS bundle, which answers as the modules do', () => {
+test('tab completion runs its own snapshot, which answers as the modules do, from the command table and a saved store', async () => {
+  assert.ok(existsSync(join(BUNDLE, 'l3ctl.blob.complete')), 'npm run build makes dist/src/bundle/l3ctl.blob.complete');
   const r = launch(BIN, ['__complete', 'rou']);
-  assert.match(r.ran, /^\+ exec node \S+\/dist\/src\/bundle\/complete\.cjs rou$/);
+  assert.equal(r.code, 0);
+  assert.match(r.ran, new RegExp(`^\\+ exec ${process.execPath} --snapshot-blob \\S+/dist/src/bundle/l3ctl\\.blob\\.complete \\S+/bin/l3ctl __complete rou$`));
   const viaNode = spawnSync(process.execPath, [BIN, '__complete', 'rou'], { encoding: 'utf8' });
   assert.equal(r.stdout, viaNode.stdout);
   assert.match(r.stdout, /^router\t.*\nroute\t/);
+  // A store saved checked: its digest (node:crypto, loaded in the snapshot) vouches for it.
+  const store = join(scratch, 'state.json');
+  const s = emptyState();
+  s.routers.push({ id: '6a0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e', name: 'edge-1', admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null });
+  await saveState(store, s, { checked: true });
+  const env = { L3CTL_STORE: store };
+  const names = launch(BIN, ['__complete', 'router', 'show', ''], env);
+  assert.match(names.ran, /l3ctl\.blob\.complete/);
+  assert.equal(names.stdout, spawnSync(process.execPath, [BIN, '__complete', 'router', 'show', ''], { encoding: 'utf8', env: { ...process.env, ...env } }).stdout);
+  assert.match(names.stdout, /^edge-1\trouter /);
+  assert.ok(existsSync(checkedPath(store)), 'the digest path was taken');
+});
+
+test('tab completion without its snapshot (NODE_OPTIONS, a stale stamp) runs its CommonJS bundle, which answers the same', () => {
+  freshStamp();
+  const want = launch(SCRATCH_BIN, ['__complete', 'rou']);
+  assert.match(want.ran, /--snapshot-blob \S+\/l3ctl\.blob\.complete /);
+  const r = launch(SCRATCH_BIN, ['__complete', 'rou'], { NODE_OPTIONS: '--max-old-space-size=512' });
+  assert.match(r.ran, /^\+ exec node \S+\/dist\/src\/bundle\/complete\.cjs rou$/);
+  assert.equal(r.stdout, want.stdout);
+  utimesSync(STAMP, new Date(0), new Date(0));
+  const stale = launch(SCRATCH_BIN, ['__complete', 'rou']);
+  assert.match(stale.ran, /^\+ exec node \S+\/dist\/src\/bundle\/complete\.cjs rou$/);
+  assert.equal(stale.stdout, want.stdout);
 });

@@ -1,0 +1,41 @@
+// The start-up snapshot of tab completion (scripts/bundle.mjs builds it as
+// l3ctl.blob.complete, bin/l3ctl runs it for `__complete`): complete.ts
+// compiled, the command table parsed and node:crypto loaded (the store's
+// digest; loading it is ~4 ms of a tab press) before any tab is pressed.
+// What is evaluated at build time must not depend on the run: cmdtree.json is
+// part of the build, like the code.
+import 'node:crypto';
+import { startupSnapshot } from 'node:v8';
+import { pathToFileURL } from 'node:url';
+import { cmdTree, main } from './complete.js';
+
+declare global {
+  // The bundle's `import.meta.url` (scripts/bundle.mjs): dist/src/cli/complete.js's.
+  // eslint-disable-next-line no-var
+  var __l3ctlCompleteUrl: string;
+}
+
+cmdTree();
+
+startupSnapshot.setDeserializeMainFunction(() => {
+  // Where complete.js is, beside the blob's directory; computed only if asked
+  // for (the first URL built costs about a millisecond).
+  let url: string | undefined;
+  Object.defineProperty(globalThis, '__l3ctlCompleteUrl', {
+    configurable: true,
+    get: () => (url ??= new URL('../cli/complete.js', pathToFileURL(blobPath())).href),
+  });
+  // argv: node, the launcher, `__complete`, then the words to complete.
+  main(process.argv.slice(3));
+});
+
+/** The blob node was started with (`--snapshot-blob PATH`). */
+function blobPath(): string {
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--snapshot-blob') return args[i + 1]!;
+    if (a.startsWith('--snapshot-blob=')) return a.slice('--snapshot-blob='.length);
+  }
+  throw new Error('l3ctl: the completion snapshot was run without --snapshot-blob');
+}
