@@ -1,6 +1,6 @@
 // Questions on the terminal. confirm() is the policy every destructive verb
 // follows (--yes and --dry-run skip it; no terminal is exit 6; Ctrl-C is exit
-// 130); the terminal prompter asks with @inquirer/prompts on stderr, loaded
+// 130); the terminal prompter asks with @inquirer (inquirer.ts) on stderr, loaded
 // only when it asks.
 import { EXIT, L3ctlError } from '../model/errors.js';
 import type { Choice, IO, Prompter } from './io.js';
