@@ -1,6 +1,7 @@
 // Our iptables section: desired (nat.ts) against the parsed save. One step per
-// chain of ours whose rules differ (rewritten whole, the counters of the
-// rules it keeps carried over), per built-in chain whose jumps differ, and
+// chain of ours whose rules differ (edited in place when that is shorter,
+// else rewritten whole with the counters of the rules it keeps carried
+// over), per built-in chain whose jumps differ, and
 // per chain of ours that is no longer wanted. Unchanged chains are not
 // touched, so their counters run on. Set comparisons only: linear in the
 // number of rules.
@@ -21,6 +22,23 @@ function ruleFindings(t: TableName, want: string[], have: string[]): Finding[] {
   ];
 }
 
+/**
+ * The rules to delete (by text) and insert (at 1-based positions, ascending)
+ * that turn `have` into `want`, when that is no more lines than writing the
+ * chain whole: one floating IP more on a router of 200 is three rules, not
+ * 600, for iptables-restore to take in. Null (rewrite it) when either list
+ * repeats a rule or the rules both hold are in another order.
+ */
+export function chainEdits(want: string[], have: string[]): { del: string[]; ins: { position: number; rule: string }[] } | null {
+  const w = new Set(want);
+  const h = new Set(have);
+  if (w.size !== want.length || h.size !== have.length) return null;
+  if (!sameList(want.filter((r) => h.has(r)), have.filter((r) => w.has(r)))) return null;
+  const del = have.filter((r) => !w.has(r));
+  const ins = want.flatMap((rule, i) => (h.has(rule) ? [] : [{ position: i + 1, rule }]));
+  return del.length + ins.length <= want.length ? { del, ins } : null;
+}
+
 export function planNat(desired: Section, obs: ParsedSave): Step[] {
   const out: Step[] = [];
   for (const t of TABLES) {
@@ -36,6 +54,11 @@ export function planNat(desired: Section, obs: ParsedSave): Step[] {
         : ruleFindings(t, w, h);
       // Same rules in another order: the order is what differs.
       if (!findings.length) findings.push({ kind: 'nat-order', object: chainLine(t, c), expected: w.map((r) => ruleLine(t, r)).join('; '), live: h!.map((r) => ruleLine(t, r)).join('; ') });
+      const edits = h && chainEdits(w, h);
+      if (edits) {
+        out.push({ findings, actions: [{ phase: 'nat-edit', table: t, chain: c, ...edits }] });
+        continue;
+      }
       const rules: NatRule[] = w.map((rule) => ({ rule, counters: counters.get(rule) }));
       out.push({ findings, actions: [{ phase: 'nat', table: t, chain: c, rules }] });
     }

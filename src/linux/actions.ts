@@ -33,6 +33,12 @@ export type Action =
   | { phase: 'router'; order: RouterOrder; line: string }
   /** One of our chains rewritten whole (declared, hence flushed, then its rules); rules null: the chain goes. */
   | { phase: 'nat'; table: TableName; chain: string; rules: NatRule[] | null }
+  /**
+   * One of our chains edited in place: these rules deleted by text, then
+   * these inserted at their positions (1-based, ascending); the rules it
+   * keeps keep their counters.
+   */
+  | { phase: 'nat-edit'; table: TableName; chain: string; del: string[]; ins: { position: number; rule: string }[] }
   /** Our jumps in a built-in chain: the live ones deleted by text, the wanted ones inserted at their positions. */
   | { phase: 'nat-jumps'; table: TableName; builtin: string; del: string[]; ins: { position: number; rule: string }[] }
   /** A program of the interface driver that unplugs a port (ovs-vsctl del-port), after the router batch took its addresses off. */

@@ -30,18 +30,24 @@ const pick = <P extends Action['phase']>(actions: Action[], phase: P) => actions
 
 const ruleText = (r: NatRule) => (r.counters ? `${r.counters} ${r.rule}` : r.rule);
 
-/** The restore payload for our chains and jumps: declared chains are flushed, so each is written whole. */
+/** The restore payload for our chains and jumps: declared chains are flushed, so each is written whole; edited ones are not declared. */
 export function restorePayload(actions: Action[]): string | null {
   const chains = pick(actions, 'nat');
+  const edits = pick(actions, 'nat-edit');
   const jumps = pick(actions, 'nat-jumps');
   const out: string[] = [];
   for (const t of TABLES) {
     const c = chains.filter((a) => a.table === t).sort((a, b) => byText(a.chain, b.chain));
+    const e = edits.filter((a) => a.table === t).sort((a, b) => byText(a.chain, b.chain));
     const j = jumps.filter((a) => a.table === t).sort((a, b) => byText(a.builtin, b.builtin));
-    if (!c.length && !j.length) continue;
+    if (!c.length && !e.length && !j.length) continue;
     out.push(`*${t}`);
     for (const a of c) out.push(`:${a.chain} - [0:0]`);
     for (const a of c) out.push(...(a.rules ?? []).map(ruleText));
+    for (const a of e) {
+      for (const r of a.del) out.push(`-D ${a.chain}${r.slice(`-A ${a.chain}`.length)}`);
+      for (const r of a.ins) out.push(`-I ${a.chain} ${r.position}${r.rule.slice(`-A ${a.chain}`.length)}`);
+    }
     for (const a of j) {
       for (const r of a.del) out.push(`-D ${a.builtin}${r.slice(`-A ${a.builtin}`.length)}`);
       for (const r of a.ins) out.push(`-I ${a.builtin} ${r.position}${r.rule.slice(`-A ${a.builtin}`.length)}`);

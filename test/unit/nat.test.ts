@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkSection, desiredSection, sectionLines, type NatInput } from '../../src/agent/nat.js';
-import { planNat } from '../../src/agent/plan-nat.js';
+import { chainEdits, planNat } from '../../src/agent/plan-nat.js';
 import type { Step } from '../../src/agent/steps.js';
 import { restorePayload } from '../../src/linux/apply.js';
 import { emptySave, emptySection, parseSave, type Section } from '../../src/linux/iptables.js';
@@ -214,7 +214,35 @@ describe('planNat and the restore payload, executed by the fake kernel', () => {
     assert.deepEqual(planNat(desiredSection(NAT_FULL), parseSave(f.saveText(NS))), []);
   });
 
-  it('one floating IP more: only its three chains are declared; kept rules carry their counters', async (t) => {
+  it('one floating IP fewer: its three rules deleted by text, the rest untouched with their counters', async (t) => {
+    const f = fakeFor(t);
+    await kernelWith(f, CURRENT_SAVE);
+    f.bumpCounters(NS, 'nat', 'l3ctl-PREROUTING', { packets: 4, bytes: 336 });
+    const before = f.rules(NS, 'nat', 'l3ctl-PREROUTING', { counters: true });
+    const gone = NAT_FULL.floatingIps[0]!;
+    const { payload } = await sync(f, { ...NAT_FULL, floatingIps: NAT_FULL.floatingIps.slice(1) });
+    assert.equal(payload, [
+      '*nat',
+      `-D l3ctl-float-snat -s ${gone.fixed}/32 -j SNAT --to-source ${gone.fip} --random-fully`,
+      `-D l3ctl-OUTPUT -d ${gone.fip}/32 -j DNAT --to-destination ${gone.fixed}`,
+      `-D l3ctl-PREROUTING -d ${gone.fip}/32 -j DNAT --to-destination ${gone.fixed}`,
+      'COMMIT',
+      '',
+    ].join('\n'));
+    assert.deepEqual(f.rules(NS, 'nat', 'l3ctl-PREROUTING', { counters: true }), before.filter((l) => !l.includes(`-d ${gone.fip}/32`)));
+  });
+
+  it('chainEdits: in place only when shorter and the kept rules keep their order', () => {
+    const [a, b, c, d, e] = ['-A x -s 1', '-A x -s 2', '-A x -s 3', '-A x -s 4', '-A x -s 5'];
+    assert.deepEqual(chainEdits([a, b, c, d], [a, c, d]), { del: [], ins: [{ position: 2, rule: b }] });
+    assert.deepEqual(chainEdits([a, c, d, e], [a, b, c, d]), { del: [b], ins: [{ position: 4, rule: e }] });
+    assert.deepEqual(chainEdits([b, a, c, d], [a, b, c, d]), null, 'another order: rewritten');
+    assert.deepEqual(chainEdits([a, b, c], [a, a, b, c]), null, 'a repeated rule: rewritten');
+    assert.deepEqual(chainEdits([a, b], [c, d]), null, 'as long as a rewrite: rewritten');
+    assert.deepEqual(chainEdits([], [a]), null, 'an emptied chain: flushed');
+  });
+
+  it('one floating IP more: its three rules inserted in place, no chain rewritten; kept rules keep their counters', async (t) => {
     const f = fakeFor(t);
     await kernelWith(f, CURRENT_SAVE);
     f.bumpCounters(NS, 'nat', 'l3ctl-PREROUTING', { packets: 4, bytes: 336 });
@@ -227,19 +255,9 @@ describe('planNat and the restore payload, executed by the fake kernel', () => {
     ]);
     assert.equal(payload, [
       '*nat',
-      ':l3ctl-float-snat - [0:0]',
-      ':l3ctl-OUTPUT - [0:0]',
-      ':l3ctl-PREROUTING - [0:0]',
-      '[0:0] -A l3ctl-float-snat -s 192.0.2.7/32 -j SNAT --to-source 203.0.113.9 --random-fully',
-      '[0:0] -A l3ctl-float-snat -s 198.51.100.5/32 -j SNAT --to-source 203.0.113.20 --random-fully',
-      '-A l3ctl-float-snat -s 198.51.100.8/32 -j SNAT --to-source 203.0.113.30 --random-fully',
-      '[0:0] -A l3ctl-OUTPUT -d 203.0.113.9/32 -j DNAT --to-destination 192.0.2.7',
-      '[0:0] -A l3ctl-OUTPUT -d 203.0.113.20/32 -j DNAT --to-destination 198.51.100.5',
-      '-A l3ctl-OUTPUT -d 203.0.113.30/32 -j DNAT --to-destination 198.51.100.8',
-      '[4:336] -A l3ctl-PREROUTING -d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697',
-      '[4:336] -A l3ctl-PREROUTING -d 203.0.113.9/32 -j DNAT --to-destination 192.0.2.7',
-      '[4:336] -A l3ctl-PREROUTING -d 203.0.113.20/32 -j DNAT --to-destination 198.51.100.5',
-      '-A l3ctl-PREROUTING -d 203.0.113.30/32 -j DNAT --to-destination 198.51.100.8',
+      '-I l3ctl-float-snat 3 -s 198.51.100.8/32 -j SNAT --to-source 203.0.113.30 --random-fully',
+      '-I l3ctl-OUTPUT 3 -d 203.0.113.30/32 -j DNAT --to-destination 198.51.100.8',
+      '-I l3ctl-PREROUTING 4 -d 203.0.113.30/32 -j DNAT --to-destination 198.51.100.8',
       'COMMIT',
       '',
     ].join('\n'));

@@ -34,7 +34,7 @@ const CASES: Case[] = [
   {
     name: 'floating IP associated, the NAT restore fails (nothing of the table committed)',
     change: (s) => (s.floatingips.push({ id: '66666666-ffff-4fff-8fff-000000000021', floating_ip_address: '203.0.113.21', floating_network_id: s.networks[0]!.id, fixed_ip_address: '198.51.100.6', router_id: R }), { routers: [R] }),
-    failOn: /-A l3ctl-float-snat -s 198\.51\.100\.6/,
+    failOn: /^-I l3ctl-float-snat \d+ -s 198\.51\.100\.6/,
   },
   {
     name: 'floating IP associated, its address fails after its rules went in',
