@@ -86,7 +86,7 @@ export class ReadBatcher {
     const args = ['-c', SCRIPT, 'l3ctl-read', token, ...cmds.flatMap((c) => [c.argv.join(SEP), c.input ?? ''])];
     let child;
     try {
-      child = this.spawnFn('sh', args, { env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = this.spawnFn('/bin/sh', args, { env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch {
       for (const c of cmds) void this.runDirect(c.argv, c.input).then(c.resolve);
       return;

@@ -1,5 +1,6 @@
 // The commands of a --dry-run (or -v) listing, with the stdin lines that
 // follow each, and which of them only read: a converged host shows no other.
+import { OBSERVE_SCRIPT } from '../../src/linux/observe.js';
 export interface Listed {
   line: string;
   input: string[];
@@ -17,6 +18,7 @@ export function listed(text: string): Listed[] {
 
 /** Reads: `ip … -j …` (show, or a batch of shows; `-6 -j` for IPv6 routes), iptables-save, sysctl -n/-e, iptables --version, ip netns pids, ovs-vsctl … list. */
 export const isReadLine = (line: string) =>
+  (/^\+ (ip netns exec \S+ )?\/bin\/sh -c /.test(line) && line.includes(OBSERVE_SCRIPT)) ||
   /^\+ ip (-n \S+ )?(-6 )?-j /.test(line) ||
   /^\+ (ip netns exec \S+ )?(iptables-save|iptables-legacy-save|iptables-nft-save)( |$)/.test(line) ||
   /^\+ (ip netns exec \S+ )?sysctl -[ne] /.test(line) ||

@@ -4,6 +4,7 @@
 // pretend daemons the way haproxy and radvd behave.
 import type { FileIdentity, Files } from '../../src/linux/files.js';
 import type { RunResult } from '../../src/linux/runner.js';
+import { EMPTY_OBSERVATION, isObserveRead } from './empty-reads.js';
 
 interface Proc {
   argv: string[];
@@ -111,6 +112,7 @@ export class FakeHost implements Files {
       ns = argv[3]!;
       cmd = argv.slice(4);
     }
+    if (isObserveRead(cmd)) return { stdout: EMPTY_OBSERVATION };
     if (cmd[0] === 'kill') {
       const sig = cmd[1];
       const p = this.procs.get(Number(cmd[2]));

@@ -40,6 +40,7 @@
 import { FakeHost } from './fake-host.js';
 import type { TestContext } from 'node:test';
 import { CommandError, NOT_FOUND, type RunOptions, type RunResult, type Runner } from '../../src/linux/runner.js';
+import { OBSERVE_SCRIPT, SYSCTL_MARK } from '../../src/linux/observe.js';
 import { compareCidr, contains, ipVersion, isIPv4, isMac, networkOf, parseCidr } from '../../src/model/addr.js';
 import { RestoreError, RestoreUnmodelled, SAVE_ORDER, chainsInOrder, restore, save, type FakeTable, type TableKind } from './fakeiptables.js';
 
@@ -443,6 +444,9 @@ export class FakeSystem implements Runner {
     return { ns: ROOT, rest: argv };
   }
 
+  /** A fault was injected into a program inside the command being run (observe.ts's read): not a refusal. */
+  private injectedInside = false;
+
   private takeFault(argv: string[], input: string | undefined): { fault: Fault; line: number } | null {
     const text = argv.join(' ');
     const lines = input ? input.replace(/\n$/, '').split('\n') : [];
@@ -470,9 +474,10 @@ export class FakeSystem implements Runner {
       return { result: { stdout: '', stderr: fault.fault.stderr ?? `${prog}: Operation not permitted (injected by fakesys)\n`, exitCode: fault.fault.exitCode ?? 1 }, refusal: false };
     }
     try {
+      this.injectedInside = false;
       const result = this.dispatch(argv, input, operator, fault);
       const missingProgram = result.exitCode === NOT_FOUND || /^exec of "[^"]+" failed: No such file/.test(result.stderr);
-      return { result, refusal: !fault && !missingProgram };
+      return { result, refusal: !fault && !this.injectedInside && !missingProgram };
     } catch (err) {
       if (err instanceof Unmodelled || err instanceof RestoreUnmodelled) {
         this.unmodelled.push(`${where}${err.message ? ` (${err.message})` : ''}`);
@@ -614,6 +619,30 @@ export class FakeSystem implements Runner {
       }
     }
     if (prog === 'sysctl') return this.sysctlCmd(n, args, operator);
+    if (prog === '/bin/sh' && args[0] === '-c' && args[1] === OBSERVE_SCRIPT) {
+      // observe.ts's one read of a namespace: its three programs, each as modelled, stopping at the first that fails.
+      const parts = [
+        () => this.dispatch(ns === ROOT ? ['ip', '-j', '-batch', '-'] : ['ip', '-n', ns, '-j', '-batch', '-'], 'addr show\nroute show table main\n', operator, null),
+        () => {
+          // A fault a test aimed at the iptables-save inside (`exec NS iptables-save`) fails it there.
+          const inner = operator ? null : this.takeFault(ns === ROOT ? ['iptables-save', '-c'] : ['ip', 'netns', 'exec', ns, 'iptables-save', '-c'], undefined);
+          if (inner) this.injectedInside = true;
+          if (inner) return { stdout: '', stderr: inner.fault.stderr ?? 'iptables-save: Operation not permitted (injected by fakesys)\n', exitCode: inner.fault.exitCode ?? 1 };
+          return this.program(ns, ['iptables-save', '-c'], undefined, operator, null);
+        },
+        () => ok(`${SYSCTL_MARK}\n`),
+        () => this.sysctlCmd(n, ['-e', ...args.slice(3)], operator),
+      ];
+      let stdout = '';
+      let stderr = '';
+      for (const part of parts) {
+        const r = part();
+        stdout += r.stdout;
+        stderr += r.stderr;
+        if (r.exitCode !== 0) return { stdout, stderr, exitCode: r.exitCode };
+      }
+      return { stdout, stderr, exitCode: 0 };
+    }
     if (prog === 'arping' && args[0] === '-D') {
       const m = /^-D -I (\S+) -c 1 -w 1 (\S+)$/.exec(a);
       if (!m) throw new Unmodelled('arping -D arguments');
@@ -1039,7 +1068,7 @@ export class FakeSystem implements Runner {
 /** What l3ctl reads (and must mark as reads, so --dry-run runs them). */
 function isRead(argv: string[]): boolean {
   const a = argv.join(' ');
-  return / -j (addr|route) show( table main)?$/.test(a) || / -j -batch -$/.test(a) || /^ip netns pids /.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -[ne] /.test(a) || a === 'iptables --version';
+  return (argv.includes(OBSERVE_SCRIPT) && /^(ip netns exec \S+ )?\/bin\/sh -c /.test(a)) || / -j (addr|route) show( table main)?$/.test(a) || / -j -batch -$/.test(a) || /^ip netns pids /.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -[ne] /.test(a) || a === 'iptables --version';
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -10,6 +10,7 @@ import { HAND_WRITTEN } from '../helpers/error-cases.js';
 import { scriptedPrompter, testIO } from '../helpers/inproc.js';
 import { readStore, tempStore } from '../helpers/cli.js';
 import { RecordingRunner } from '../../src/linux/runner.js';
+import { emptyRead } from '../helpers/empty-reads.js';
 import { EXIT, L3ctlError, UsageError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
 import { networkAdd, networkDelete, networkList, networkShow } from '../../src/cli/network.js';
@@ -141,7 +142,7 @@ describe('router', () => {
     await assert.rejects(routerDelete({ router: ['r1'] }, setup().io), (e: L3ctlError) => e.exitCode === EXIT.declined && /Delete 'r1' with ports or floating IPs/.test(e.message));
     assert.equal(readStore(store.path), text);
     // Its namespace exists (and reads as empty): it is torn down.
-    const runner = new RecordingRunner((argv) => ({ stdout: argv.includes('-j') ? '[]' : '' }), new Set([`qrouter-${R1}`]));
+    const runner = new RecordingRunner((argv) => ({ stdout: emptyRead(argv) }), new Set([`qrouter-${R1}`]));
     const t = setup({ yes: true, runner });
     await routerDelete({ router: ['r1'] }, t.io);
     assert.deepEqual(stored().routers, []);

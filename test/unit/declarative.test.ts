@@ -13,6 +13,7 @@ import { CommandError, type RunOptions, type RunResult, type Runner } from '../.
 import type { State } from '../../src/model/types.js';
 import { tempStore } from '../helpers/cli.js';
 import { IDS, NODE_CONFIG, siteState } from '../helpers/site.js';
+import { emptyRead } from '../helpers/empty-reads.js';
 
 /** A document network or port as version 1 wrote it (one cidr, one ip_address), in version 2's shape. */
 const N = ({ cidr, gateway_ip, ...rest }: { name: string; cidr: string; gateway_ip?: string | null; [k: string]: unknown }) => ({ ...rest, subnets: [{ cidr, ...(gateway_ip === undefined ? {} : { gateway_ip }) }] });
@@ -315,7 +316,7 @@ class SlowRunner implements Runner {
       if (m[1] === 'add') this.netns.add(m[2]!);
       else this.netns.delete(m[2]!);
     }
-    return { stdout: '', stderr: '', exitCode: 0 };
+    return { stdout: opts.read ? emptyRead(argv) : '', stderr: '', exitCode: 0 };
   }
   background(): void {}
   async namespaces(): Promise<Set<string>> {

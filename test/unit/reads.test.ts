@@ -48,7 +48,7 @@ test('each batched read gives what it gives alone: stdout, stderr and exit statu
   assert.equal(got[10]!.exitCode, 128 + 15, 'a command killed by a signal: 128 + its number');
   assert.equal(got[8]!.stdout.split('\n').length, 30001);
   // Thirteen reads started together: a few shells, no process each.
-  assert.deepEqual(spawned, Array(MAX_SHELLS).fill('sh'));
+  assert.deepEqual(spawned, Array(MAX_SHELLS).fill('/bin/sh'));
   assert.deepEqual(b.stats, { shells: MAX_SHELLS, batched: CASES.length, direct: 0 });
 });
 

@@ -13,6 +13,7 @@ import { HAND_WRITTEN } from '../helpers/error-cases.js';
 import { l3ctlIn, scriptedPrompter } from '../helpers/inproc.js';
 import { requireProgram } from '../helpers/tools.js';
 import { RecordingRunner } from '../../src/linux/runner.js';
+import { emptyRead } from '../helpers/empty-reads.js';
 import { PromptInterrupted } from '../../src/cli/prompt.js';
 import type { Prompter } from '../../src/cli/io.js';
 import type { Clock } from '../../src/agent/runloop.js';
@@ -30,7 +31,7 @@ beforeEach(() => writeFileSync(store.path, text));
 const stored = (): State => JSON.parse(readFileSync(store.path, 'utf8')) as State;
 
 /** r1's namespace is there (and reads as empty): r1 is live. */
-const live = () => new RecordingRunner((argv) => ({ stdout: argv.includes('-j') ? '[]' : '' }), new Set([NS1]));
+const live = () => new RecordingRunner((argv) => ({ stdout: emptyRead(argv) }), new Set([NS1]));
 
 const run = (args: string[], o: { tty?: boolean; prompter?: Prompter; runner?: RecordingRunner } = {}) => l3ctlIn(args, { store: store.path, ...o });
 
