@@ -185,15 +185,22 @@ function withoutHostEnds(host: ObservedHost, gone: ObservedNs): ObservedHost {
   return { ...host, links: new Map([...host.links].filter(([name]) => !taps.has(name))) };
 }
 
+export type HostLeftoversRead = [ObservedNs, ObservedOvs | null];
+
+/** What planHostLeftovers reads: the host namespace, and the switch for the OVS driver. */
+export function readHostLeftovers(runner: Runner, config: Config): Promise<HostLeftoversRead> {
+  return Promise.all([observeNs(runner, config.host_namespace), driverFor(config.interface_driver).observe(runner)]);
+}
+
 /**
  * What of ours is in the host namespace when no stored, handled router owns
  * it: devices and chains a shared router left there (use_namespaces was
  * false, or router_id named another router).
  */
-export async function planHostLeftovers(runner: Runner, state: State, config: Config): Promise<Plan[]> {
+export async function planHostLeftovers(runner: Runner, state: State, config: Config, seen?: HostLeftoversRead): Promise<Plan[]> {
   if (!config.use_namespaces && config.router_id && handled(state, config, config.router_id)) return [];
   const driver = driverFor(config.interface_driver);
-  const [obs, ovs] = await Promise.all([observeNs(runner, config.host_namespace), driver.observe(runner)]);
+  const [obs, ovs] = seen ?? (await readHostLeftovers(runner, config));
   const host = { ns: config.host_namespace, exists: obs.exists, links: obs.links };
   return [planTeardown(config.host_namespace, obs, { host, ovs }, driver, true)];
 }

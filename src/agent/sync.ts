@@ -5,7 +5,7 @@
 import type { Config } from '../model/config.js';
 import type { Router, State } from '../model/types.js';
 import { agentExternalNetwork, checkConfig, skipReason, type SkipReason } from './filters.js';
-import { applyPlans, observeRouter, observeShared, planHostLeftovers, planNetworkBridges, planRouterFrom, type SharedView, type System } from './pass.js';
+import { applyPlans, observeRouter, observeShared, planHostLeftovers, planNetworkBridges, planRouterFrom, readHostLeftovers, type SharedView, type System } from './pass.js';
 import { mapStaged, ROUTER_CONCURRENCY } from './pool.js';
 import { findingsOf, isEmptyPlan, type Finding } from './steps.js';
 
@@ -47,6 +47,12 @@ export async function syncPass(sys: System, state: State, config: Config, hooks:
   const res: SyncResult = { converged: [], skipped: [], changed: [], failed: [], findings: new Map() };
   const { runner } = sys;
   const ctx = { runner, files: sys.files, storePath: sys.storePath, config, warn: hooks.warn };
+  // What of ours no router owns in the host namespace is planned last; its
+  // read starts now, with the first reads, and is taken again only if the
+  // pass changed something.
+  const early = opts.all ? readHostLeftovers(runner, config) : null;
+  early?.catch(() => {});
+  let quiet = true;
   // One read of the bridges' side for every router; read again only if the bridges pass changed it.
   let view: SharedView | undefined = await observeShared(runner, config).catch(() => undefined);
   try {
@@ -55,11 +61,13 @@ export async function syncPass(sys: System, state: State, config: Config, hooks:
     if (!isEmptyPlan(bridges)) {
       hooks.onChanged?.(null, findingsOf(bridges));
       view = undefined;
+      quiet = false;
     }
   } catch (err) {
     // The routers that need a missing bridge fail below with their own error.
     hooks.onError(null, err as Error);
     view = undefined;
+    quiet = false;
   }
   if (!config.use_namespaces && config.router_id && routers.some((r) => r.id === config.router_id)) {
     // The agent warns too: forwarding is switched on for the whole host namespace.
@@ -102,7 +110,8 @@ export async function syncPass(sys: System, state: State, config: Config, hooks:
   }
   if (opts.all) {
     try {
-      const plans = await planHostLeftovers(runner, state, config);
+      const unchanged = quiet && !res.changed.length && !res.failed.length;
+      const plans = await planHostLeftovers(runner, state, config, unchanged ? await early!.catch(() => undefined) : undefined);
       await applyPlans(ctx, plans);
       const findings = plans.flatMap(findingsOf);
       if (findings.length) hooks.onChanged?.(null, findings);
