@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { batchable, MAX_SHELLS, ReadBatcher } from '../../src/linux/reads.js';
-import { RealRunner, spawnCollect, CommandError } from '../../src/linux/runner.js';
+import { RealRunner, builtinKill, spawnCollect, CommandError } from '../../src/linux/runner.js';
 
 /** Commands whose output would trip a careless framing. */
 const CASES: { argv: string[]; input?: string }[] = [
@@ -103,4 +103,20 @@ test('RealRunner: batch reads fail like any command, with the command in the mes
   assert.equal(allowed.status === 'fulfilled' && allowed.value.exitCode, 1);
   assert.equal(echoed.length, 3, 'each command is echoed under -v, not the shell');
   assert.ok(echoed.every((l) => l.startsWith('+ printf') || l.startsWith('+ sh -c')));
+});
+
+test('kill -SIG PID… is signalled in-process, answering as procps kill does', async () => {
+  const echoed: string[] = [];
+  const r = new RealRunner((l) => echoed.push(l));
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const died = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, s) => res(s)));
+  assert.equal(builtinKill(['kill', '-TERM', String(child.pid)])?.exitCode, 0);
+  assert.equal(await died, 'SIGTERM');
+  // The child is gone (and reaped): signalling it again is exit 1, as procps says it.
+  const again = await r.run(['kill', '-TERM', String(child.pid)], { okCodes: [1] });
+  assert.deepEqual(again, { stdout: '', stderr: `kill: (${child.pid}): No such process\n`, exitCode: 1 });
+  await assert.rejects(r.run(['kill', '-KILL', String(child.pid)]), (e: Error) => /^command failed \(exit 1\): kill -KILL \d+: kill: \(\d+\): No such process$/.test(e.message));
+  assert.equal(echoed.length, 2, 'echoed under -v like a program');
+  // Any other shape is the program's to answer.
+  for (const argv of [['kill', '-l'], ['kill', '-TERM'], ['kill', '-NOSUCH', '1'], ['kill', '-TERM', '0'], ['kill', '-TERM', '-1'], ['kill', 'TERM', '1'], ['pkill', '-TERM', '1']]) assert.equal(builtinKill(argv), null, argv.join(' '));
 });
