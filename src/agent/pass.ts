@@ -98,8 +98,8 @@ export async function observeShared(runner: Runner, config: Config): Promise<Sha
   return { host, ovs };
 }
 
-/** `shared`: the host side as a pass already read it (each router's taps are its own, so one read serves them all). */
-export async function observeRouter(sys: System, state: State, config: Config, routerId: string, shared?: SharedView): Promise<RouterObservation> {
+/** `shared`: the host side as a pass read it, or will (each router's taps are its own, so one read serves them all). */
+export async function observeRouter(sys: System, state: State, config: Config, routerId: string, shared?: SharedView | Promise<SharedView | undefined>): Promise<RouterObservation> {
   const { runner } = sys;
   const place = placement(config, routerId);
   const router = handled(state, config, routerId);
@@ -107,7 +107,7 @@ export async function observeRouter(sys: System, state: State, config: Config, r
   const ha = !!state.routers.find((r) => r.id === routerId)?.ha;
   const [obs, view, leftover, daemons, haStateText, id] = await Promise.all([
     observeNs(runner, place.ns, { shared: place.shared, ha, ...(devices ? { ipv6: { devices } } : {}) }),
-    shared ?? observeShared(runner, config),
+    Promise.resolve(shared).then((v) => v ?? observeShared(runner, config)),
     place.shared ? observeNs(runner, namespaceName(routerId)) : null,
     observeDaemons(sys.files, sys.storePath, routerId, place.ns),
     ha ? sys.files.read(keepalivedFiles(routerFilesDir(sys.storePath, routerId)).state) : null,

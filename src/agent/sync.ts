@@ -53,31 +53,36 @@ export async function syncPass(sys: System, state: State, config: Config, hooks:
   const early = opts.all ? readHostLeftovers(runner, config) : null;
   early?.catch(() => {});
   let quiet = true;
-  // One read of the bridges' side for every router; read again only if the bridges pass changed it.
-  let view: SharedView | undefined = await observeShared(runner, config).catch(() => undefined);
-  try {
-    const bridges = await planNetworkBridges(runner, state, config, [], view?.host);
-    await applyPlans(ctx, [bridges]);
-    if (!isEmptyPlan(bridges)) {
-      hooks.onChanged?.(null, findingsOf(bridges));
+  // The bridges pass, then one read of the bridges' side for every router
+  // (again only if the pass changed it).
+  const bridgesPass = async (): Promise<SharedView | undefined> => {
+    let view = await observeShared(runner, config).catch(() => undefined);
+    try {
+      const bridges = await planNetworkBridges(runner, state, config, [], view?.host);
+      await applyPlans(ctx, [bridges]);
+      if (!isEmptyPlan(bridges)) {
+        hooks.onChanged?.(null, findingsOf(bridges));
+        view = undefined;
+        quiet = false;
+      }
+    } catch (err) {
+      // The routers that need a missing bridge fail below with their own error.
+      hooks.onError(null, err as Error);
       view = undefined;
       quiet = false;
     }
-  } catch (err) {
-    // The routers that need a missing bridge fail below with their own error.
-    hooks.onError(null, err as Error);
-    view = undefined;
-    quiet = false;
-  }
-  if (!config.use_namespaces && config.router_id && routers.some((r) => r.id === config.router_id)) {
-    // The agent warns too: forwarding is switched on for the whole host namespace.
-    hooks.warn?.(`use_namespaces=false: the router_id router lives in the host namespace ${config.host_namespace ?? '(the one l3ctl runs in)'}, with net.ipv4.ip_forward=1 there`);
-  }
-  try {
-    view ??= await observeShared(runner, config);
-  } catch {
-    view = undefined; // each router reads it again, and fails with its own error
-  }
+    if (!config.use_namespaces && config.router_id && routers.some((r) => r.id === config.router_id)) {
+      // The agent warns too: forwarding is switched on for the whole host namespace.
+      hooks.warn?.(`use_namespaces=false: the router_id router lives in the host namespace ${config.host_namespace ?? '(the one l3ctl runs in)'}, with net.ipv4.ip_forward=1 there`);
+    }
+    // Undefined: each router reads it again, and fails with its own error.
+    return view ?? (await observeShared(runner, config).catch(() => undefined));
+  };
+  // A router in a namespace of its own reads nothing the bridges pass
+  // changes: its reads start with the pass's, in the same shells; its plan
+  // waits for the pass. A router in the host namespace waits to read.
+  const passed = bridgesPass();
+  const view = config.use_namespaces ? passed : await passed;
   let started = 0;
   const observe = (r: Router) => observeRouter(ctx, state, config, r.id, view);
   const outcomes = await mapStaged(routers, ROUTER_CONCURRENCY, observe, async (r, seen) => {
@@ -90,6 +95,7 @@ export async function syncPass(sys: System, state: State, config: Config, hooks:
       return { r, err: err as Error };
     }
   });
+  await passed; // with no router to wait for it, the bridges pass still ends before the host's leftovers
   // Reported in store order, whatever order the passes finished in.
   for (const o of outcomes) {
     const r = o.r;
