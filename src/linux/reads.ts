@@ -1,5 +1,5 @@
 // Reads started in the same turn of the event loop run together in a few
-// `sh` processes instead of one spawn each. A spawn from node forks the whole
+// `/bin/sh` processes instead of one spawn each. A spawn from node forks the whole
 // (large) process and holds the event loop 1.5–3 ms: a converged `agent sync`
 // of 16 routers spent 114 of its 298 ms in spawn(). A shell forks small.
 //
@@ -42,7 +42,7 @@ type SpawnFn = typeof spawn;
 export class ReadBatcher {
   private queue: Pending[] = [];
   private scheduled = false;
-  /** Shells started, commands they ran (tests and -v read these). */
+  /** Shells started, and the reads that went through them or alone (the tests read these). */
   readonly stats = { shells: 0, batched: 0, direct: 0 };
 
   constructor(
