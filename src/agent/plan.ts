@@ -361,13 +361,6 @@ export function planRouter(d: DesiredRouter, observed: ObservedNs, hs: HostSide,
 }
 
 /**
- * Tear a router down: floating IPs, then its ports, then its daemons, then
- * the namespace (apply stops daemons before it deletes a namespace). In a
- * shared host namespace the namespace stays and our chains go explicitly.
- * Daemons are stopped and their files removed even when the namespace is
- * already gone (a copy may still run in the deleted namespace).
- */
-/**
  * The device group a namespace's own devices join just before they are
  * deleted together. The namespace is l3ctl's: nothing else is in it.
  */
@@ -387,6 +380,13 @@ function deleteTogether(unplugs: Action[]): Action[] {
   return [...unplugs.filter((a) => !dels.includes(a as RouterAction)), ...grouped, { phase: 'router', order: 'link-del', line: `link del group ${TEARDOWN_GROUP}` }];
 }
 
+/**
+ * Tear a router down: floating IPs, then its ports, then its daemons, then
+ * the namespace (apply stops daemons before it deletes a namespace). In a
+ * shared host namespace the namespace stays and our chains go explicitly.
+ * Daemons are stopped and their files removed even when the namespace is
+ * already gone (a copy may still run in the deleted namespace).
+ */
 export function planTeardown(ns: string | null, obs: ObservedNs, hs: HostSide, driver: InterfaceDriver, shared = false, daemons: ObservedDaemon[] = []): Plan {
   const plan: Plan = { ns, hostNs: hs.host.ns, steps: [] };
   const stops = planDaemons([], daemons);
