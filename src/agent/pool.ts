@@ -25,12 +25,12 @@ export const READ_WAVE = 32;
  * `start` (the reads) for every item of a wave at once, then `fn` for each
  * with its started reads, at most `limit` at once: a router plans and applies
  * as soon as its own reads are back. A failed start is `fn`'s to meet, when it
- * awaits it.
+ * awaits it. `stop`: asked before each wave; true starts no more.
  */
-export async function mapStaged<T, A, R>(items: readonly T[], limit: number, start: (item: T) => Promise<A>, fn: (item: T, started: Promise<A>, index: number) => Promise<R>, wave = READ_WAVE): Promise<R[]> {
+export async function mapStaged<T, A, R>(items: readonly T[], limit: number, start: (item: T) => Promise<A>, fn: (item: T, started: Promise<A>, index: number) => Promise<R>, stop?: () => boolean): Promise<R[]> {
   const out: R[] = [];
-  for (let w = 0; w < items.length; w += wave) {
-    const part = items.slice(w, w + wave);
+  for (let w = 0; w < items.length && !stop?.(); w += READ_WAVE) {
+    const part = items.slice(w, w + READ_WAVE);
     const started = part.map((x) => {
       const p = start(x);
       p.catch(() => {}); // handled where fn awaits it, maybe after it settled

@@ -18,7 +18,7 @@ import { checkConfig, skipReason } from './filters.js';
 import { foreignDevices, foreignDevicesError, ourTaps } from './foreign.js';
 import { observeHost } from '../linux/observe.js';
 import { applyPlans, convergeRouter, observeRouter, observeShared, planHostLeftovers, planNetworkBridges, planRouterFrom, type ApplyContext } from './pass.js';
-import { READ_WAVE } from './pool.js';
+import { mapStaged } from './pool.js';
 
 export interface Change<T = void> {
   /** Routers whose kernel state must follow the new desired state. */
@@ -123,39 +123,23 @@ export async function applyChange(ctx: ApplyContext, state: State, change: Chang
   }
   // One read of the host side serves every router (each router's host ends are its own), as in agent sync.
   const view = ids.length > 1 ? await observeShared(ctx.runner, ctx.config).catch(() => undefined) : undefined;
-  const limit = change.maxConcurrent ?? ids.length;
-  // A wave's reads start together and share a few shells; its plans and applies follow, at most `limit` at once.
-  for (let w = 0; w < ids.length; w += READ_WAVE) {
-    const wave = ids.slice(w, w + READ_WAVE);
-    const seen = new Map(wave.map((id) => [id, observeRouter(ctx, state, ctx.config, id, view)]));
-    for (const p of seen.values()) p.catch(() => {}); // met where its router is planned, or dropped after a failure
-    await convergeBounded(wave, limit, async (id) => applyPlans(ctx, planRouterFrom(state, ctx.config, id, await seen.get(id)!)), (done) => change.progress?.(w + done, ids.length));
-  }
-}
-
-/**
- * Run `fn` for every id, at most `limit` at a time. After a failure no new
- * one is started (less to roll back), and those running are let finish
- * before the first failure is thrown, so a rollback starts from a quiet
- * kernel.
- */
-async function convergeBounded(ids: string[], limit: number, fn: (id: string) => Promise<unknown>, progress?: (done: number, total: number) => void): Promise<void> {
-  let next = 0;
+  // A wave's reads start together and share a few shells; its plans and
+  // applies follow, at most maxConcurrent at once. After a failure no router
+  // and no wave is started (less to roll back), and those running finish
+  // before the first failure is thrown, so a rollback starts from a quiet kernel.
+  const failures: unknown[] = [];
   let done = 0;
-  let failure: { err: unknown } | null = null;
-  const worker = async () => {
-    while (failure === null && next < ids.length) {
-      const id = ids[next++]!;
-      try {
-        await fn(id);
-        progress?.(++done, ids.length);
-      } catch (err) {
-        failure ??= { err };
-      }
+  const observe = (id: string) => observeRouter(ctx, state, ctx.config, id, view);
+  await mapStaged(ids, change.maxConcurrent ?? ids.length, observe, async (id, seen) => {
+    if (failures.length) return;
+    try {
+      await applyPlans(ctx, planRouterFrom(state, ctx.config, id, await seen));
+      change.progress?.(++done, ids.length);
+    } catch (err) {
+      failures.push(err);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, ids.length)) }, worker));
-  if (failure !== null) throw (failure as { err: unknown }).err;
+  }, () => failures.length > 0);
+  if (failures.length) throw failures[0];
 }
 
 /**
