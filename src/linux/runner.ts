@@ -122,6 +122,14 @@ export const signalNumber = (signal: string) => (constants.signals as Record<str
 
 const KILL_SIGNAL = /^-([A-Z]+)$/;
 
+/** `kill -SIG PID…` with a known signal and pids above 0 (never a group or every process); null for any other shape. */
+export function killArgs(argv: string[]): { signal: NodeJS.Signals; pids: number[] } | null {
+  const sig = KILL_SIGNAL.exec(argv[1] ?? '')?.[1];
+  const pids = argv.slice(2);
+  if (argv[0] !== 'kill' || !sig || !(`SIG${sig}` in constants.signals) || !pids.length || !pids.every((p) => /^[1-9]\d*$/.test(p))) return null;
+  return { signal: `SIG${sig}` as NodeJS.Signals, pids: pids.map(Number) };
+}
+
 /**
  * `kill -SIG PID…` done here, as a shell's builtin kill: a process less for
  * every daemon stopped (a delete of ten routers ran ten). Answers as procps
@@ -129,13 +137,12 @@ const KILL_SIGNAL = /^-([A-Z]+)$/;
  * shape, run the program.
  */
 export function builtinKill(argv: string[]): RunResult | null {
-  const sig = KILL_SIGNAL.exec(argv[1] ?? '')?.[1];
-  const pids = argv.slice(2);
-  if (argv[0] !== 'kill' || !sig || !(`SIG${sig}` in constants.signals) || !pids.length || !pids.every((p) => /^[1-9]\d*$/.test(p))) return null;
+  const k = killArgs(argv);
+  if (!k) return null;
   let stderr = '';
-  for (const pid of pids) {
+  for (const pid of k.pids) {
     try {
-      process.kill(Number(pid), `SIG${sig}` as NodeJS.Signals);
+      process.kill(pid, k.signal);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       stderr += `kill: (${pid}): ${code === 'ESRCH' ? 'No such process' : code === 'EPERM' ? 'Operation not permitted' : code}\n`;

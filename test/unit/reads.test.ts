@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { batchable, MAX_SHELLS, ReadBatcher } from '../../src/linux/reads.js';
-import { RealRunner, builtinKill, spawnCollect, CommandError } from '../../src/linux/runner.js';
+import { RealRunner, builtinKill, killArgs, spawnCollect, CommandError } from '../../src/linux/runner.js';
 
 /** Commands whose output would trip a careless framing. */
 const CASES: { argv: string[]; input?: string }[] = [
@@ -117,6 +117,11 @@ test('kill -SIG PID… is signalled in-process, answering as procps kill does', 
   assert.deepEqual(again, { stdout: '', stderr: `kill: (${child.pid}): No such process\n`, exitCode: 1 });
   await assert.rejects(r.run(['kill', '-KILL', String(child.pid)]), (e: Error) => /^command failed \(exit 1\): kill -KILL \d+: kill: \(\d+\): No such process$/.test(e.message));
   assert.equal(echoed.length, 2, 'echoed under -v like a program');
-  // Any other shape is the program's to answer.
-  for (const argv of [['kill', '-l'], ['kill', '-TERM'], ['kill', '-NOSUCH', '1'], ['kill', '-TERM', '0'], ['kill', '-TERM', '-1'], ['kill', 'TERM', '1'], ['pkill', '-TERM', '1']]) assert.equal(builtinKill(argv), null, argv.join(' '));
+});
+
+test('only kill -SIG PID… with pids above 0 is taken in-process; any other shape is the program\'s', () => {
+  // Checked on the argv alone: a broken check must not get to signal a group or every process.
+  assert.deepEqual(killArgs(['kill', '-TERM', '12', '345']), { signal: 'SIGTERM', pids: [12, 345] });
+  assert.deepEqual(killArgs(['kill', '-HUP', '7']), { signal: 'SIGHUP', pids: [7] });
+  for (const argv of [['kill', '-l'], ['kill', '-TERM'], ['kill', '-NOSUCH', '1'], ['kill', '-TERM', '0'], ['kill', '-TERM', '-1'], ['kill', '-TERM', '012'], ['kill', 'TERM', '1'], ['pkill', '-TERM', '1']]) assert.equal(killArgs(argv), null, argv.join(' '));
 });
