@@ -10,7 +10,19 @@
 // relies on (checkState: unique ids and addresses, ports on known networks…).
 // A hand-edited store that fails any of them is corrupt: exit 5 naming the
 // field, before any command uses a value of it.
-import { promises as fsp, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import {
@@ -144,7 +156,7 @@ const shq = (s: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.repla
 async function backupHint(storePath: string): Promise<string | undefined> {
   const bak = backupPath(storePath);
   try {
-    await parseStore(await fsp.readFile(bak, 'utf8'));
+    await parseStore(readFileSync(bak, 'utf8'));
   } catch {
     return undefined;
   }
@@ -262,17 +274,19 @@ export function serializeState(state: State): string {
   return JSON.stringify(state, null, 2) + '\n';
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
   try {
-    await fh.sync();
+    fsyncSync(fd);
   } catch (err) {
     // Some file systems cannot fsync a directory; nothing more we can do there.
     if (!['EINVAL', 'ENOTSUP', 'EISDIR'].includes(errnoCode(err) ?? '')) throw err;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
+
+type AtomicWrite = (file: string, data: string, opts: { fsync: boolean; mode?: number }) => void;
 
 const tmpSuffix = () => `.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
 
@@ -282,20 +296,19 @@ const tmpSuffix = () => `.${process.pid}.${Math.random().toString(36).slice(2, 1
  * a copy written atomically when links are not possible (symlinked store,
  * file systems without hard links).
  */
-async function keepBackup(storePath: string, previous: string, isRegularFile: boolean): Promise<void> {
+function keepBackup(storePath: string, previous: string, isRegularFile: boolean, atomic: AtomicWrite): void {
   const bak = backupPath(storePath);
   if (isRegularFile) {
     const tmp = bak + tmpSuffix();
     try {
-      await fsp.link(storePath, tmp);
-      await fsp.rename(tmp, bak);
+      linkSync(storePath, tmp);
+      renameSync(tmp, bak);
       return;
     } catch {
-      await fsp.rm(tmp, { force: true });
+      rmSync(tmp, { force: true });
     }
   }
-  const { default: writeFileAtomic } = await import('write-file-atomic');
-  await writeFileAtomic(bak, previous, { fsync: true, mode: 0o600 });
+  atomic(bak, previous, { fsync: true, mode: 0o600 });
 }
 
 /**
@@ -319,23 +332,29 @@ export async function saveState(storePath: string, state: State, opts: { checked
     throw new Error(`refusing to save an invalid state to ${storePath}: ${(err as Error).message}`);
   }
   const text = serializeState(state);
+  // Synchronous from here: the command has nothing else to do while its store
+  // is written, and each thread-pool round trip (and fs/promises' first load)
+  // cost a mutating command ~10 ms. A signal handler cannot run in between,
+  // so no temporary file is left behind by Ctrl-C.
   const dir = path.dirname(path.resolve(storePath));
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
 
   let previous: string | null = null;
   let isRegularFile = false;
   try {
-    isRegularFile = (await fsp.lstat(storePath)).isFile();
-    previous = await fsp.readFile(storePath, 'utf8');
+    isRegularFile = lstatSync(storePath).isFile();
+    previous = readFileSync(storePath, 'utf8');
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') {
       throw new StoreError(`cannot read store ${storePath}: ${describeReadError(err)}`);
     }
   }
 
+  // Nothing changed: no write, and the .bak keeps the last real change.
+  if (previous === text) return;
+  // The writer is loaded only when something is written.
+  const atomic: AtomicWrite = (await import('write-file-atomic')).default.sync;
   if (previous !== null) {
-    // Nothing changed: no write, and the .bak keeps the last real change.
-    if (previous === text) return;
     try {
       // Loaded and fully checked by this command under the lock; shape and
       // values again if it was edited by hand since (the lock does not stop that).
@@ -347,20 +366,24 @@ export async function saveState(storePath: string, state: State, opts: { checked
         await backupHint(storePath),
       );
     }
-    await keepBackup(storePath, previous, isRegularFile);
+    keepBackup(storePath, previous, isRegularFile, atomic);
   }
 
-  const { default: writeFileAtomic } = await import('write-file-atomic');
   // The sidecar goes first: a crash between the writes leaves a digest of no text.
-  await fsp.rm(checkedPath(storePath), { force: true });
+  rmSync(checkedPath(storePath), { force: true });
   // mode only for a new file; an existing one keeps its mode and owner.
-  await writeFileAtomic(storePath, text, previous === null ? { fsync: true, mode: 0o600 } : { fsync: true });
+  atomic(storePath, text, previous === null ? { fsync: true, mode: 0o600 } : { fsync: true });
   // Not atomic, no fsync: a torn or lost sidecar only means one full check more.
   if (opts.checked) {
-    await fsp.writeFile(checkedPath(storePath), digestOf(text) + '\n', { mode: 0o600 });
+    writeFileSync(checkedPath(storePath), digestOf(text) + '\n', { mode: 0o600 });
     checkedTexts.set(storePath, text);
   }
   // write-file-atomic renames into the symlink's target directory, if any.
-  const real = await fsp.realpath(storePath).catch(() => path.resolve(storePath));
-  await fsyncDir(path.dirname(real));
+  let real: string;
+  try {
+    real = realpathSync(storePath);
+  } catch {
+    real = path.resolve(storePath);
+  }
+  fsyncDir(path.dirname(real));
 }
