@@ -17,6 +17,8 @@ import type { Files } from '../linux/files.js';
 import { OBSERVE_SCRIPT, SYSCTL_MARK } from '../linux/observe.js';
 import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
 import { applyChange, validateNext } from '../agent/transaction.js';
+import { syncPass } from '../agent/sync.js';
+import { checkRouters } from '../agent/check.js';
 import { desiredRouter, placement, type DesiredRouter } from '../agent/desired.js';
 import { parse } from './parse.js';
 import { makeIO, type IO } from './io.js';
@@ -112,7 +114,11 @@ class TrainingRunner implements Runner {
   async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     if (!opts.read) this.mutations.push([...argv, opts.input ?? ''].join(' '));
     let stdout = argv.includes('-j') ? '[]' : '';
-    if (argv.includes(OBSERVE_SCRIPT)) stdout = `${this.links}\n[]\n${this.rules}${SYSCTL_MARK}\nnet.ipv4.ip_forward = 1\n`;
+    if (argv.includes(OBSERVE_SCRIPT)) {
+      // The router's namespace holds what was made; the host namespace nothing of ours.
+      const router = this.nsName !== null && argv.includes(this.nsName);
+      stdout = router ? `${this.links}\n[]\n${this.rules}${SYSCTL_MARK}\nnet.ipv4.ip_forward = 1\n` : `[]\n[]\n${SYSCTL_MARK}\n`;
+    }
     if (argv.includes('iptables-restore') && opts.input && !this.rules) this.rules = opts.input;
     return { stdout, stderr: '', exitCode: 0 };
   }
@@ -140,7 +146,7 @@ const NO_FILES: Files = {
 const sink = { write: () => {}, isTTY: false };
 
 /** The training itself; resolves to what it made the code do (a test checks that it does its work). */
-export async function train(): Promise<{ rules: string; mutations: string[] }> {
+export async function train(): Promise<{ rules: string; mutations: string[]; synced: string[]; checked: string[] }> {
   for (const line of TRAINING_LINES) parse(line);
   const state = trainingState();
   const config = validateNext(state, { routers: [state.routers[0]!.id] });
@@ -155,6 +161,13 @@ export async function train(): Promise<{ rules: string; mutations: string[] }> {
   const made = new TrainingRunner(placement(config, router.id).ns, linksJson(desiredRouter(state, config, router)));
   made.rules = savedAfter(empty.rules);
   await applyChange(ctx(made), state, { routers: [router.id] });
+  const mutations = [...made.mutations];
+  // agent sync and agent check over the same kernel.
+  const onError = (_r: unknown, err: Error) => {
+    throw err;
+  };
+  const synced = (await syncPass(ctx(made), state, config, { onError }, state.routers, { all: true })).converged.map((r) => r.name);
+  const checked = (await checkRouters(ctx(made), state, config, state.routers, { host: true })).map((x) => (x.error ? `${x.router?.name ?? 'host'}: ${x.error.message}` : x.router?.name ?? 'host'));
   const io: IO = makeIO({
     stdout: sink,
     stderr: sink,
@@ -178,5 +191,5 @@ export async function train(): Promise<{ rules: string; mutations: string[] }> {
   });
   await printList(io, ROUTER_LIST_COLUMNS, [{ ...routerRow(state, router), ha_state: null }], { view: routerView(state) });
   await printObject(io, FIP_COLUMNS, { ...state.floatingips[0]!, status: 'ACTIVE' });
-  return { rules: empty.rules, mutations: made.mutations };
+  return { rules: empty.rules, mutations, synced, checked };
 }

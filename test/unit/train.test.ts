@@ -24,6 +24,12 @@ test('its second pass reads back the devices, addresses and rules it made, and p
   assert.match(all, /route replace default via 203\.0\.113\.1/);
 });
 
+test('it runs agent sync and agent check over that kernel too', async () => {
+  const { synced, checked } = await train();
+  assert.deepEqual(synced, ['r1']);
+  assert.deepEqual(checked.sort(), ['host', 'r1'], 'the router and the host namespace, each read without error');
+});
+
 test('the training site passes the whole-state check a command applies', () => {
   assert.doesNotThrow(() => checkState(trainingState()));
 });
