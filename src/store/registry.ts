@@ -83,7 +83,9 @@ export function serializeRegistry(entries: RegistryEntry[]): string {
 export async function readRegistry(file: string = registryPath()): Promise<RegistryEntry[]> {
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    // At once: every change reads this small file after its save, and a read
+    // through the thread pool first starts the pool and loads fs/promises.
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return [];
     throw new StoreError(`cannot read store registry ${file}: ${(err as Error).message}`);
