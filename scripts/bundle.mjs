@@ -20,7 +20,7 @@ await build({
   target: 'node20',
   outdir: out,
   logLevel: 'warning',
-  // Packages written for CommonJS (write-file-atomic, cli-table3) expect these.
+  // Packages written for CommonJS (cli-table3) expect these.
   banner: {
     js: [
       "import { createRequire as __l3ctlRequire } from 'node:module';",

@@ -31,7 +31,7 @@
 // when it is still the very lock that was judged dead (same token, same
 // mtime) is it removed, else it is put back. So a waiter never removes a
 // lock that was refreshed or re-made in the meantime.
-import { mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { EXIT, L3ctlError, StoreError, UsageError } from '../model/errors.js';
@@ -198,8 +198,27 @@ function removeIfStill(dir: string, token: string | null, mtime: number | null):
       // fall through: clear it away
     }
   }
-  rmSync(moved, { recursive: true, force: true });
+  removeLockDir(moved);
   return same;
+}
+
+/**
+ * A lock directory and its owner file, with two calls: fs.rmSync's recursive
+ * remover is loaded on first use (~1 ms of every change). Anything else in
+ * it (not ours) is removed as before.
+ */
+function removeLockDir(dir: string): void {
+  try {
+    unlinkSync(path.join(dir, 'owner'));
+  } catch {
+    // Not there: the rmdir says whether the directory is empty.
+  }
+  try {
+    rmdirSync(dir);
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') return;
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** One attempt: our lock (a token), or what is known about the holder. */
@@ -223,7 +242,7 @@ function tryAcquire(dir: string, staleMs: number): { token: string } | { holder:
     writeFileSync(path.join(dir, 'owner'), JSON.stringify({ ...whoAmI(), token }) + '\n', { flag: 'wx' });
   } catch (err) {
     if (errCode(err) === 'EEXIST') return { holder: readOwner(dir) };
-    rmSync(dir, { recursive: true, force: true });
+    removeLockDir(dir);
     throw err;
   }
   return { token };

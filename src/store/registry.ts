@@ -108,8 +108,8 @@ async function updateRegistry(file: string, change: (entries: RegistryEntry[]) =
   await withStoreLock(file, async () => {
     const next = await change(await readRegistry(file));
     if (next === null) return;
-    const { default: writeFileAtomic } = await import('write-file-atomic');
-    await writeFileAtomic(file, serializeRegistry(next), { fsync: true, mode: 0o600 });
+    const { writeFileAtomicSync } = await import('./atomic.js');
+    writeFileAtomicSync(file, serializeRegistry(next), { mode: 0o600 });
   }, { timeoutSec: REGISTRY_LOCK_TIMEOUT_SEC });
 }
 

@@ -2,8 +2,8 @@
 // previous good file). Locking is lock.ts; callers wrap load-change-save in it.
 //
 // Static imports load no package: tab completion imports this module for
-// loadStateSync, so valibot (schema.ts), the whole-state check (ipaddr.js)
-// and write-file-atomic are loaded lazily by the functions that need them.
+// loadStateSync, so valibot (schema.ts) and the whole-state check (ipaddr.js)
+// are loaded lazily by the functions that need them.
 //
 // What loads (issue 10, item 11): the right shape (schema.ts), valid and
 // canonical values (values.ts), then the whole-state check every command
@@ -20,7 +20,7 @@ import {
   readFileSync,
   realpathSync,
   renameSync,
-  rmSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -88,9 +88,14 @@ function describeReadError(err: unknown): string {
  */
 export const checkedPath = (storePath: string) => `${storePath}.checked`;
 
-/** sha256 of the text; node:crypto is loaded on first use (a tab press without a sidecar never pays for it). */
+/**
+ * sha256 of the text; node:crypto is loaded on first use (a tab press without
+ * a sidecar never pays for it). process.getBuiltinModule (node 20.16) spares
+ * createRequire's module-path set-up (~1 ms); older 20s take that way.
+ */
 function digestOf(text: string): string {
-  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  const load = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  const { createHash } = (load?.('node:crypto') ?? createRequire(import.meta.url)('node:crypto')) as typeof import('node:crypto');
   return createHash('sha256').update(text).digest('hex');
 }
 
@@ -286,7 +291,16 @@ function fsyncDir(dir: string): void {
   }
 }
 
-type AtomicWrite = (file: string, data: string, opts: { fsync: boolean; mode?: number }) => void;
+type AtomicWrite = typeof import('./atomic.js').writeFileAtomicSync;
+
+/** unlink(2), a missing file being fine (fs.rmSync would first load its recursive remover). */
+function removeFile(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+}
 
 const tmpSuffix = () => `.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
 
@@ -296,7 +310,7 @@ const tmpSuffix = () => `.${process.pid}.${Math.random().toString(36).slice(2, 1
  * a copy written atomically when links are not possible (symlinked store,
  * file systems without hard links).
  */
-function keepBackup(storePath: string, previous: string, isRegularFile: boolean, atomic: AtomicWrite): void {
+function keepBackup(storePath: string, previous: string, isRegularFile: boolean, writeFileAtomicSync: AtomicWrite): void {
   const bak = backupPath(storePath);
   if (isRegularFile) {
     const tmp = bak + tmpSuffix();
@@ -305,16 +319,16 @@ function keepBackup(storePath: string, previous: string, isRegularFile: boolean,
       renameSync(tmp, bak);
       return;
     } catch {
-      rmSync(tmp, { force: true });
+      removeFile(tmp);
     }
   }
-  atomic(bak, previous, { fsync: true, mode: 0o600 });
+  writeFileAtomicSync(bak, previous, { mode: 0o600 });
 }
 
 /**
  * Save atomically: readers see the old file or the new one, never a part.
  * Order: mkdir -p; .bak := current good file; temp file + fsync + rename
- * (write-file-atomic); fsync the directory so both renames survive a crash.
+ * (atomic.ts); fsync the directory so both renames survive a crash.
  */
 /**
  * `checked`: the caller checked this state whole (the transaction's
@@ -352,8 +366,8 @@ export async function saveState(storePath: string, state: State, opts: { checked
 
   // Nothing changed: no write, and the .bak keeps the last real change.
   if (previous === text) return;
-  // The writer is loaded only when something is written.
-  const atomic: AtomicWrite = (await import('write-file-atomic')).default.sync;
+  // Not a static import: tab completion loads this module, and never writes.
+  const { writeFileAtomicSync } = await import('./atomic.js');
   if (previous !== null) {
     try {
       // Loaded and fully checked by this command under the lock; shape and
@@ -366,19 +380,19 @@ export async function saveState(storePath: string, state: State, opts: { checked
         await backupHint(storePath),
       );
     }
-    keepBackup(storePath, previous, isRegularFile, atomic);
+    keepBackup(storePath, previous, isRegularFile, writeFileAtomicSync);
   }
 
   // The sidecar goes first: a crash between the writes leaves a digest of no text.
-  rmSync(checkedPath(storePath), { force: true });
+  removeFile(checkedPath(storePath));
   // mode only for a new file; an existing one keeps its mode and owner.
-  atomic(storePath, text, previous === null ? { fsync: true, mode: 0o600 } : { fsync: true });
+  writeFileAtomicSync(storePath, text, { mode: 0o600 });
   // Not atomic, no fsync: a torn or lost sidecar only means one full check more.
   if (opts.checked) {
     writeFileSync(checkedPath(storePath), digestOf(text) + '\n', { mode: 0o600 });
     checkedTexts.set(storePath, text);
   }
-  // write-file-atomic renames into the symlink's target directory, if any.
+  // The new file was renamed into the symlink's target directory, if any.
   let real: string;
   try {
     real = realpathSync(storePath);
