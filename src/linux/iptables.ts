@@ -84,6 +84,9 @@ function tokens(rule: string): string[] {
 
 /** The `-j`/`-g` target of a rule line, or null. */
 export function targetOf(rule: string): string | null {
+  // Without quotes every space separates words, so the first ` -j X` or
+  // ` -g X` is the target: a save of 600 rules was 4 ms of tokenizing.
+  if (!rule.includes('"')) return / -[jg] (\S+)/.exec(rule)?.[1] ?? null;
   const tk = tokens(rule);
   for (let i = 0; i < tk.length - 1; i++) if (tk[i] === '-j' || tk[i] === '-g') return tk[i + 1]!;
   return null;
@@ -139,6 +142,12 @@ export function parseSave(saveText: string): ParsedSave {
     const c = m![1]!;
     if (!builtins.has(c) && !users.has(c)) fail(`rule in undeclared chain ${c}`);
     if (!t) continue;
+    // A rule of one of our chains: kept whole, its target not needed.
+    if (!builtins.has(c) && isOurChain(c)) {
+      parsed.ours[t].chains[c]!.push(line);
+      if (counterMatch) parsed.counters[t].set(line, counterMatch[1]!);
+      continue;
+    }
     const target = targetOf(line);
     if (builtins.has(c)) {
       const position = (builtinCount.get(c) ?? 0) + 1;
@@ -147,9 +156,6 @@ export function parseSave(saveText: string): ParsedSave {
         (parsed.ours[t].jumps[c] ??= []).push({ position, rule: line });
         if (counterMatch) parsed.counters[t].set(line, counterMatch[1]!);
       }
-    } else if (isOurChain(c)) {
-      parsed.ours[t].chains[c]!.push(line);
-      if (counterMatch) parsed.counters[t].set(line, counterMatch[1]!);
     } else if (target !== null && isOurChain(target)) {
       parsed.foreignRefs[t].push(line);
     }
