@@ -12,7 +12,7 @@ import { ensureRegistered } from '../agent/transaction.js';
 import { effectiveConfig } from '../model/config.js';
 import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import type { Router, State } from '../model/types.js';
-import { loadState } from '../store/store.js';
+import { keepDigest, loadState } from '../store/store.js';
 import { FINDING_COLUMNS, REPORT_COLUMNS } from './columns.js';
 import type { IO } from './io.js';
 import { underLock } from './mutate.js';
@@ -30,6 +30,8 @@ const selectRouters = (s: State, refs: string[]): Router[] => (refs.length ? [..
 /** One sync pass over the routers named by `refs` (all when empty), reading the store under the lock. */
 async function syncOnce(io: IO, refs: string[], hooks?: Pick<SyncHooks, 'onError' | 'warn'>, announce = true): Promise<SyncResult> {
   const s = await loadState(io.storePath);
+  // Under the lock: a store that was just checked whole keeps its digest, so the next pass trusts it.
+  if (!io.dryRun) keepDigest(io.storePath);
   // A store from before the registry, never changed since, joins it here.
   if (!io.dryRun && existsSync(io.storePath)) await ensureRegistered({ storePath: io.storePath, warn: hooks?.warn ?? io.warn });
   const config = effectiveConfig(s.config);

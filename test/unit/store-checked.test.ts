@@ -5,7 +5,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { checkedPath, loadState, saveState } from '../../src/store/store.js';
+import { checkedPath, keepDigest, loadState, saveState } from '../../src/store/store.js';
+import { l3ctlIn } from '../helpers/inproc.js';
 import { removeStore } from '../../src/store/remove.js';
 import { StoreError } from '../../src/model/errors.js';
 import { emptyState, type State } from '../../src/model/types.js';
@@ -75,4 +76,55 @@ test("removing a store removes the daemons' directory beside it once empty, and 
   assert.ok(!existsSync(store.path));
   assert.ok(existsSync(`${store.path}.d/routers/r2/haproxy.pid`), 'a file left there is kept');
   rmSync(`${store.path}.d`, { recursive: true });
+});
+
+const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+
+test('a store written by hand, loaded and checked whole, gets its digest from keepDigest; the next load trusts it', async () => {
+  rmSync(checkedPath(store.path), { force: true });
+  const s = state();
+  s.networks[1]!.name = 'by-hand';
+  const text = JSON.stringify(s); // compact, as a tool would write it
+  writeFileSync(store.path, text);
+  await loadState(store.path);
+  keepDigest(store.path);
+  assert.equal(readFileSync(checkedPath(store.path), 'utf8').trim(), sha(text));
+});
+
+test('keepDigest vouches only for the text that was checked: a later edit of the file is checked in full', async () => {
+  rmSync(checkedPath(store.path), { force: true });
+  const s = state();
+  s.networks[1]!.name = 'before-the-edit';
+  writeFileSync(store.path, JSON.stringify(s));
+  await loadState(store.path);
+  // Edited between the load and the digest: two networks named 'ext' now.
+  s.networks[1]!.name = 'ext';
+  writeFileSync(store.path, JSON.stringify(s));
+  keepDigest(store.path);
+  await assert.rejects(loadState(store.path), (e: StoreError) => e.exitCode === 5 && /a network named 'ext' already exists/.test(e.message));
+});
+
+test('a store that fails its check gets no digest', async () => {
+  rmSync(checkedPath(store.path), { force: true });
+  const s = state();
+  s.networks[1]!.name = 'ext';
+  writeFileSync(store.path, JSON.stringify(s, null, 1));
+  await assert.rejects(loadState(store.path), StoreError);
+  keepDigest(store.path);
+  assert.ok(!existsSync(checkedPath(store.path)) || readFileSync(checkedPath(store.path), 'utf8').trim() !== sha(readFileSync(store.path, 'utf8')));
+});
+
+test('agent sync keeps the digest of a hand-written store it checked; under --dry-run it writes nothing', async () => {
+  const s = state();
+  s.networks[1]!.name = 'synced-by-hand';
+  const text = JSON.stringify(s);
+  writeFileSync(store.path, text);
+  rmSync(checkedPath(store.path), { force: true });
+  const dry = await l3ctlIn(['agent', 'sync', '--dry-run'], { store: store.path });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.ok(!existsSync(checkedPath(store.path)), 'a dry run writes no digest');
+  const r = await l3ctlIn(['agent', 'sync', '-q'], { store: store.path });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(checkedPath(store.path), 'utf8').trim(), sha(text));
+  assert.equal(readFileSync(store.path, 'utf8'), text, 'the store itself is not rewritten');
 });
