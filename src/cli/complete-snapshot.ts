@@ -1,10 +1,12 @@
 // The start-up snapshot of tab completion (scripts/bundle.mjs builds it as
 // l3ctl.blob.complete, bin/l3ctl runs it for `__complete`): complete.ts
-// compiled, the command table parsed and node:crypto loaded (the store's
-// digest; loading it is ~4 ms of a tab press) before any tab is pressed.
+// compiled and the command table parsed before any tab is pressed. Not
+// node:crypto: names come from the index a save keeps (store/names.ts), and
+// only a completion that reads the whole store (a router's ports, routes)
+// checks its digest. With crypto in it, the blob was 0.2 MB bigger, and that
+// is deserialised at every tab press.
 // What is evaluated at build time must not depend on the run: cmdtree.json is
 // part of the build, like the code.
-import 'node:crypto';
 import { startupSnapshot } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { cmdTree, main } from './complete.js';

@@ -20,6 +20,7 @@ import {
   readFileSync,
   realpathSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -41,6 +42,7 @@ import {
 import { L3ctlError, StoreError } from '../model/errors.js';
 import { storeValueProblem } from './values.js';
 import { migrate } from './migrate.js';
+import { namesIndex } from './names.js';
 
 export const DEFAULT_STORE_PATH = '/var/lib/l3ctl/state.json';
 
@@ -107,7 +109,9 @@ function knownGood(storePath: string, text: string): boolean {
   } catch {
     return false;
   }
-  return want.trim() === digestOf(text);
+  // Line 1: the digest; line 2, when there: the names tab completion reads (names.ts).
+  const nl = want.indexOf('\n');
+  return (nl < 0 ? want : want.slice(0, nl)).trim() === digestOf(text);
 }
 
 /** `checkedWhole` is called when the text passed every check here (not when its digest vouched for it). */
@@ -411,7 +415,14 @@ export async function saveState(storePath: string, state: State, opts: { checked
   writeFileAtomicSync(storePath, text, { mode: 0o600 });
   // Not atomic, no fsync: a torn or lost sidecar only means one full check more.
   if (opts.checked) {
-    writeFileSync(checkedPath(storePath), digestOf(text) + '\n', { mode: 0o600 });
+    // With the names tab completion reads, tied to the file just written (its size, mtime, inode).
+    let names = '';
+    try {
+      names = JSON.stringify(namesIndex(state, statSync(storePath))) + '\n';
+    } catch {
+      // No names: completion reads the store itself.
+    }
+    writeFileSync(checkedPath(storePath), digestOf(text) + '\n' + names, { mode: 0o600 });
     checkedTexts.set(storePath, text);
   }
   // The new file was renamed into the symlink's target directory, if any.

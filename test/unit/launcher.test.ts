@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ROOT } from '../helpers/cli.js';
 import { emptyState } from '../../src/model/types.js';
+import { net, port } from '../helpers/one-subnet.js';
 import { checkedPath, saveState } from '../../src/store/store.js';
 
 const BUNDLE = join(ROOT, 'dist', 'src', 'bundle');
@@ -104,17 +105,23 @@ test('tab completion runs its own snapshot, which answers as the modules do, fro
   const viaNode = spawnSync(process.execPath, [BIN, '__complete', 'rou'], { encoding: 'utf8' });
   assert.equal(r.stdout, viaNode.stdout);
   assert.match(r.stdout, /^router\t.*\nroute\t/);
-  // A store saved checked: its digest (node:crypto, loaded in the snapshot) vouches for it.
+  // A store saved checked: the names it keeps beside it answer.
   const store = join(scratch, 'state.json');
   const s = emptyState();
-  s.routers.push({ id: '6a0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e', name: 'edge-1', admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null });
+  s.networks.push(net({ id: '7b1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5', name: 'net-a', cidr: '192.0.2.0/24', gateway_ip: '192.0.2.1', external: false, bridge: null }));
+  const plugged = port({ id: '8c2e3f40-5b6c-4d7e-8f90-a1b2c3d4e5f6', network_id: '7b1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5', ip_address: '192.0.2.1', mac_address: 'fa:16:3e:00:00:0a', admin_state_up: true });
+  s.routers.push({ id: '6a0c1f6e-3a4b-4c55-9d1e-2f3a4b5c6d7e', name: 'edge-1', admin_state_up: true, gateway: null, interfaces: [plugged], routes: [], ha: false, ha_vr_id: null });
   await saveState(store, s, { checked: true });
   const env = { L3CTL_STORE: store };
   const names = launch(BIN, ['__complete', 'router', 'show', ''], env);
   assert.match(names.ran, /l3ctl\.blob\.complete/);
   assert.equal(names.stdout, spawnSync(process.execPath, [BIN, '__complete', 'router', 'show', ''], { encoding: 'utf8', env: { ...process.env, ...env } }).stdout);
   assert.match(names.stdout, /^edge-1\trouter /);
-  assert.ok(existsSync(checkedPath(store)), 'the digest path was taken');
+  assert.ok(existsSync(checkedPath(store)), 'the names index is there');
+  // A router's ports need the store itself (and its digest, node:crypto): the same answer as the modules give.
+  const ports = launch(BIN, ['__complete', 'interface', 'remove', 'edge-1', ''], env);
+  assert.match(ports.stdout, /^net-a\tport 192\.0\.2\.1\n/);
+  assert.equal(ports.stdout, spawnSync(process.execPath, [BIN, '__complete', 'interface', 'remove', 'edge-1', ''], { encoding: 'utf8', env: { ...process.env, ...env } }).stdout);
 });
 
 test('tab completion without its snapshot (NODE_OPTIONS, a stale stamp) runs its CommonJS bundle, which answers the same', () => {
