@@ -31,7 +31,7 @@ const selectRouters = (s: State, refs: string[]): Router[] => (refs.length ? [..
 async function syncOnce(io: IO, refs: string[], hooks?: Pick<SyncHooks, 'onError' | 'warn'>, announce = true): Promise<SyncResult> {
   const s = await loadState(io.storePath);
   // Under the lock: a store that was just checked whole keeps its digest, so the next pass trusts it.
-  if (!io.dryRun) keepDigest(io.storePath);
+  if (!io.dryRun) keepDigest(io.storePath, s);
   // A store from before the registry, never changed since, joins it here.
   if (!io.dryRun && existsSync(io.storePath)) await ensureRegistered({ storePath: io.storePath, warn: hooks?.warn ?? io.warn });
   const config = effectiveConfig(s.config);

@@ -184,14 +184,25 @@ const checkedTexts = new Map<string, string>();
  * check it whole, 9 ms of a 16-router sync. If the file changed since the
  * load, the digest is of the old text and vouches for nothing.
  */
-export function keepDigest(storePath: string): void {
+export function keepDigest(storePath: string, state?: State): void {
   const text = checkedTexts.get(storePath);
   if (text === undefined || knownGood(storePath, text)) return;
   try {
-    writeFileSync(checkedPath(storePath), digestOf(text) + '\n', { mode: 0o600 });
+    writeSidecar(storePath, text, state);
   } catch {
     // A read-only directory: the next load checks again, as before.
   }
+}
+
+/** The digest of `text`, then (with the state it holds) the names tab completion reads, tied to the store file as it is now. */
+function writeSidecar(storePath: string, text: string, state?: State): void {
+  let names = '';
+  try {
+    if (state) names = JSON.stringify(namesIndex(state, statSync(storePath))) + '\n';
+  } catch {
+    // No names: completion reads the store itself.
+  }
+  writeFileSync(checkedPath(storePath), digestOf(text) + '\n' + names, { mode: 0o600 });
 }
 
 /**
@@ -389,7 +400,7 @@ export async function saveState(storePath: string, state: State, opts: { checked
 
   // Nothing changed: no write, and the .bak keeps the last real change (its digest is kept if it was checked whole).
   if (previous === text) {
-    if (opts.checked) keepDigest(storePath);
+    if (opts.checked) keepDigest(storePath, state);
     return;
   }
   // Not a static import: tab completion loads this module, and never writes.
@@ -415,14 +426,7 @@ export async function saveState(storePath: string, state: State, opts: { checked
   writeFileAtomicSync(storePath, text, { mode: 0o600 });
   // Not atomic, no fsync: a torn or lost sidecar only means one full check more.
   if (opts.checked) {
-    // With the names tab completion reads, tied to the file just written (its size, mtime, inode).
-    let names = '';
-    try {
-      names = JSON.stringify(namesIndex(state, statSync(storePath))) + '\n';
-    } catch {
-      // No names: completion reads the store itself.
-    }
-    writeFileSync(checkedPath(storePath), digestOf(text) + '\n' + names, { mode: 0o600 });
+    writeSidecar(storePath, text, state);
     checkedTexts.set(storePath, text);
   }
   // The new file was renamed into the symlink's target directory, if any.

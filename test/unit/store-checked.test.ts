@@ -88,7 +88,7 @@ test('a store written by hand, loaded and checked whole, gets its digest from ke
   writeFileSync(store.path, text);
   await loadState(store.path);
   keepDigest(store.path);
-  assert.equal(readFileSync(checkedPath(store.path), 'utf8').trim(), sha(text));
+  assert.equal(readFileSync(checkedPath(store.path), 'utf8').trim(), sha(text), 'the digest alone: no state was given for names');
 });
 
 test('keepDigest vouches only for the text that was checked: a later edit of the file is checked in full', async () => {
@@ -125,6 +125,8 @@ test('agent sync keeps the digest of a hand-written store it checked; under --dr
   assert.ok(!existsSync(checkedPath(store.path)), 'a dry run writes no digest');
   const r = await l3ctlIn(['agent', 'sync', '-q'], { store: store.path });
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(readFileSync(checkedPath(store.path), 'utf8').trim(), sha(text));
+  const [digest, names] = readFileSync(checkedPath(store.path), 'utf8').split('\n');
+  assert.equal(digest, sha(text));
+  assert.deepEqual(JSON.parse(names!).networks.map((n: unknown[]) => n[0]), ['ext', 'synced-by-hand'], 'with the names tab completion reads');
   assert.equal(readFileSync(store.path, 'utf8'), text, 'the store itself is not rewritten');
 });
