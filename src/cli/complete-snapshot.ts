@@ -28,9 +28,9 @@ startupSnapshot.setDeserializeMainFunction(() => {
     get: () => (url ??= new URL('../cli/complete.js', pathToFileURL(blobPath())).href),
   });
   // argv: node, the launcher, `__complete`, then the words to complete.
-  main(process.argv.slice(3));
-  // Answered: exit now rather than tear down the heap (a tab press waits for the process to end).
-  process.exit();
+  // Answered: exit now rather than tear down the heap (a tab press waits for
+  // the process to end), unless part of the answer is still queued for a full pipe.
+  if (main(process.argv.slice(3))) process.exit();
 });
 
 /** The blob node was started with (`--snapshot-blob PATH`). */

@@ -288,7 +288,8 @@ export function complete(words: string[], env: NodeJS.ProcessEnv = process.env):
   return filter(values(arg.kind, p, cur, load, arg.choices, loadNames));
 }
 
-export function main(words: string[]): void {
+/** Prints the candidates; true when they are all written (false: the rest is queued on process.stdout). */
+export function main(words: string[]): boolean {
   let out: string;
   try {
     const c = complete(words);
@@ -296,7 +297,7 @@ export function main(words: string[]): void {
   } catch {
     out = ''; // A completion never prints an error into the operator's command line.
   }
-  writeOut(out);
+  return writeOut(out);
 }
 
 /**
@@ -304,12 +305,16 @@ export function main(words: string[]): void {
  * or file (2–8 ms of a tab press in a CPU profile). A full non-blocking pipe
  * takes the rest through that stream; a reader gone away (EPIPE) is no error.
  */
-function writeOut(out: string): void {
+function writeOut(out: string): boolean {
   const buf = Buffer.from(out);
   let at = 0;
   try {
     while (at < buf.length) at += writeSync(1, buf, at);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') process.stdout.write(buf.subarray(at));
+    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+      process.stdout.write(buf.subarray(at));
+      return false;
+    }
   }
+  return true;
 }

@@ -185,7 +185,9 @@ export async function main(argv: string[]): Promise<void> {
   // ReadStream or socket, ~5 ms at each start) that only a few commands read.
   const sys: System = { stdout: processOutput(process.stdout), stderr: processOutput(process.stderr), stdinTTY: isatty(0), env: process.env };
   process.exitCode = await run(argv.slice(2), sys);
-  // The command is done and its output written (stdio writes are synchronous
-  // on Linux): exit now rather than tear down the heap and the event loop.
-  process.exit();
+  // Done: exit now rather than tear down the heap and the event loop (~5 ms
+  // of a change), unless output is still queued. A pipe takes 64 KB at once
+  // and node writes the rest as the reader takes it; exiting then would cut
+  // the output there, so the process ends when the queue is empty.
+  if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit();
 }
