@@ -41,3 +41,6 @@ export class StoreError extends L3ctlError {
     super(message, EXIT.corrupt, hint);
   }
 }
+
+/** The errno code of a failed system call (`ENOENT`, …), or undefined for anything else thrown. */
+export const errnoCode = (err: unknown): string | undefined => (typeof err === 'object' && err !== null ? (err as NodeJS.ErrnoException).code : undefined);

@@ -11,8 +11,7 @@
 // owner, the temporary file is removed when anything fails.
 import { chmodSync, chownSync, closeSync, fsyncSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-
-const errnoCode = (err: unknown) => (err as NodeJS.ErrnoException)?.code;
+import { errnoCode } from '../model/errors.js';
 
 /** `mode` applies to a new file only; an existing one keeps its mode and owner. */
 export function writeFileAtomicSync(file: string, text: string, opts: { mode?: number } = {}): void {

@@ -34,7 +34,7 @@
 import { mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { EXIT, L3ctlError, StoreError, UsageError } from '../model/errors.js';
+import { errnoCode, EXIT, L3ctlError, StoreError, UsageError } from '../model/errors.js';
 
 /**
  * A lock not refreshed for this long is taken over even if its holder lives.
@@ -170,7 +170,6 @@ function holderAlive(o: Owner): boolean | null {
 const isStopped = (o: Owner | null) => !!o && holderAlive(o) === true && /^[Tt]$/.test(procStat(o.pid)?.state ?? '');
 
 const errMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const mtimeOf = (p: string) => readOr(() => statSync(p).mtimeMs, null);
 const aside = (dir: string) => `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.old`;
@@ -216,7 +215,7 @@ function removeLockDir(dir: string): void {
   try {
     rmdirSync(dir);
   } catch (err) {
-    if (errCode(err) === 'ENOENT') return;
+    if (errnoCode(err) === 'ENOENT') return;
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -226,7 +225,7 @@ function tryAcquire(dir: string, staleMs: number): { token: string } | { holder:
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
-    if (errCode(err) !== 'EEXIST') throw err;
+    if (errnoCode(err) !== 'EEXIST') throw err;
     const mtime = mtimeOf(dir);
     const holder = readOwner(dir);
     if (mtime === null) return { holder }; // released meanwhile: the next poll gets it
@@ -241,7 +240,7 @@ function tryAcquire(dir: string, staleMs: number): { token: string } | { holder:
     // wx: if a lock moved aside by a waiter was just put back here, it is not ours.
     writeFileSync(path.join(dir, 'owner'), JSON.stringify({ ...whoAmI(), token }) + '\n', { flag: 'wx' });
   } catch (err) {
-    if (errCode(err) === 'EEXIST') return { holder: readOwner(dir) };
+    if (errnoCode(err) === 'EEXIST') return { holder: readOwner(dir) };
     removeLockDir(dir);
     throw err;
   }
@@ -279,7 +278,7 @@ class Lease implements LockLease {
     } catch (err) {
       const gap = Date.now() - this.lastRefresh;
       // A lock we cannot keep fresh will be judged stale: concede it well before.
-      if (errCode(err) !== 'ENOENT' && gap > this.staleMs / 2) {
+      if (errnoCode(err) !== 'ENOENT' && gap > this.staleMs / 2) {
         this.lostWhy = `it could not be refreshed for ${(gap / 1000).toFixed(1)} s: ${errMessage(err)}`;
         return;
       }

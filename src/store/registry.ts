@@ -17,7 +17,7 @@
 // synchronously (readRegistrySync), next to tab completion's fast paths.
 import { promises as fsp, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { StoreError } from '../model/errors.js';
+import { errnoCode, StoreError } from '../model/errors.js';
 import { byText } from '../model/order.js';
 
 export const DEFAULT_REGISTRY_PATH = '/var/lib/l3ctl/stores.json';
@@ -47,7 +47,6 @@ export function storeKey(storePath: string): string {
   }
 }
 
-const errnoCode = (err: unknown) => (typeof err === 'object' && err !== null ? (err as NodeJS.ErrnoException).code : undefined);
 
 function corrupt(file: string, why: string): StoreError {
   return new StoreError(`store registry ${file} is corrupt: ${why}`, `fix it, or remove it: every store registers again when it is next written (l3ctl agent sync writes nothing; any change does)`);

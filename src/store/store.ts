@@ -39,7 +39,7 @@ import {
   type State,
   type Subnet,
 } from '../model/types.js';
-import { L3ctlError, StoreError } from '../model/errors.js';
+import { errnoCode, L3ctlError, StoreError } from '../model/errors.js';
 import { storeValueProblem } from './values.js';
 import { migrate } from './migrate.js';
 import { namesIndex } from './names.js';
@@ -55,10 +55,6 @@ export function resolveStorePath(opt?: string): string {
 }
 
 export const backupPath = (storePath: string) => `${storePath}.bak`;
-
-function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null ? (err as NodeJS.ErrnoException).code : undefined;
-}
 
 function describeReadError(err: unknown): string {
   switch (errnoCode(err)) {
