@@ -14,7 +14,7 @@ import { CONFIG_KEYS } from '../model/config.js';
 import { storeValueProblem } from '../store/values.js';
 import { serializeState } from '../store/store.js';
 import type { Files } from '../linux/files.js';
-import { OBSERVE_SCRIPT, SYSCTL_MARK } from '../linux/observe.js';
+import { EMPTY_OBSERVATION, joinObserved, OBSERVE_SCRIPT } from '../linux/observe.js';
 import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
 import { applyChange, validateNext } from '../agent/transaction.js';
 import { syncPass } from '../agent/sync.js';
@@ -117,7 +117,7 @@ class TrainingRunner implements Runner {
     if (argv.includes(OBSERVE_SCRIPT)) {
       // The router's namespace holds what was made; the host namespace nothing of ours.
       const router = this.nsName !== null && argv.includes(this.nsName);
-      stdout = router ? `${this.links}\n[]\n${this.rules}${SYSCTL_MARK}\nnet.ipv4.ip_forward = 1\n` : `[]\n[]\n${SYSCTL_MARK}\n`;
+      stdout = router ? joinObserved({ linksText: this.links, routes: '[]', saveText: this.rules, sysctlText: 'net.ipv4.ip_forward = 1\n' }) : EMPTY_OBSERVATION;
     }
     if (argv.includes('iptables-restore') && opts.input && !this.rules) this.rules = opts.input;
     return { stdout, stderr: '', exitCode: 0 };

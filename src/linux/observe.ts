@@ -181,6 +181,14 @@ export const SYSCTL_MARK = '#l3ctl-sysctl';
  */
 export const OBSERVE_SCRIPT = `printf 'addr show\\nroute show table main\\n' | ip -j -batch - && iptables-save -c && echo '${SYSCTL_MARK}' && exec sysctl -e "$@"`;
 
+/** What OBSERVE_SCRIPT prints for these parts (`saveText` empty or ending in a newline): splitObserved's inverse, for made-up kernels. */
+export function joinObserved(p: { linksText: string; routes: string; saveText: string; sysctlText: string }): string {
+  return `${p.linksText}\n${p.routes}\n${p.saveText}${SYSCTL_MARK}\n${p.sysctlText}`;
+}
+
+/** That read of a namespace with no links, routes, rules or sysctls to show. */
+export const EMPTY_OBSERVATION = joinObserved({ linksText: '[]', routes: '[]', saveText: '', sysctlText: '' });
+
 /** OBSERVE_SCRIPT's output in its parts. */
 export function splitObserved(stdout: string, ns: string | null): { linksText: string; routes: string; saveText: string; sysctlText: string } {
   const lines = stdout.split('\n');
