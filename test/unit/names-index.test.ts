@@ -3,7 +3,7 @@
 // while the store is that file, and reads the store itself once it is not.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { complete } from '../../src/cli/complete.js';
 import { checkedPath, saveState } from '../../src/store/store.js';
 import { emptyState, type State } from '../../src/model/types.js';
@@ -82,6 +82,18 @@ test('a store written since (a hand edit) is read itself: its new router complet
   s.routers[0]!.name = 'edited-by-hand';
   writeFileSync(store.path, JSON.stringify(s, null, 2) + '\n');
   assert.deepEqual(values(['router', 'show', '']), ['edited-by-hand']);
+});
+
+test('an edit of the same length in place (same size, same inode) is told by its mtime', async () => {
+  await fresh();
+  renameInIndex('r1', 'from-index');
+  const before = statSync(store.path);
+  writeFileSync(store.path, readFileSync(store.path, 'utf8').replace('"r1"', '"r2"'));
+  // A later edit than the save (on a coarse clock the two could share a tick: then only suggestions are stale).
+  utimesSync(store.path, before.atime, new Date(before.mtimeMs + 10_000));
+  const after = statSync(store.path);
+  assert.deepEqual([after.size, after.ino], [before.size, before.ino]);
+  assert.deepEqual(values(['router', 'show', '']), ['r2']);
 });
 
 test('a torn index is passed over for the store itself', async () => {
