@@ -233,8 +233,8 @@ export function observedFipMappings(save: ParsedSave): { fip: string; fixed: str
 function conntrackFlush(fip: string): Action[] {
   const optional = 'conntrack is not installed: existing connections through the old floating IP mapping live on until they time out (apt-get install conntrack)';
   return [
-    { phase: 'exec', argv: ['conntrack', '-D', '-d', fip], okCodes: [1], optional },
-    { phase: 'exec', argv: ['conntrack', '-D', '-q', fip], okCodes: [1], optional },
+    { phase: 'exec', argv: ['conntrack', '-D', '-d', fip], okCodes: [1], optional, independent: true },
+    { phase: 'exec', argv: ['conntrack', '-D', '-q', fip], okCodes: [1], optional, independent: true },
   ];
 }
 

@@ -53,9 +53,11 @@ export type Action =
   | { phase: 'dev-sysctl'; setting: string }
   /**
    * A program in the namespace. `optional`: a missing program is a warning
-   * with this text, not a failure (conntrack).
+   * with this text, not a failure (conntrack). `independent`: it may run at
+   * the same time as the plan's other independent programs (a flush of one
+   * floating IP's conntrack entries); the others run one at a time, in order.
    */
-  | { phase: 'exec'; argv: string[]; okCodes?: number[]; optional?: string }
+  | { phase: 'exec'; argv: string[]; okCodes?: number[]; optional?: string; independent?: true }
   /**
    * A per-router daemon (daemon.ts), after the NAT rules that lead to it and
    * before the namespace's deletion: start (config written, pid awaited),

@@ -114,10 +114,21 @@ export async function applyActions(runner: Runner, plan: ActionSet, opts: ApplyO
       warned.add(a.optional);
     }
   };
-  // The programs run here are conntrack flushes, each independent of the
-  // others: a few at once, not one after another (a floating IP's two took 16 ms in turn).
-  const execs = pick(actions, 'exec');
-  for (let i = 0; i < execs.length; i += EXEC_AT_ONCE) await Promise.all(execs.slice(i, i + EXEC_AT_ONCE).map(exec));
+  // Independent programs (conntrack flushes) a few at once, not one after
+  // another (a floating IP's two took 16 ms in turn); any other in its turn.
+  let together: Extract<Action, { phase: 'exec' }>[] = [];
+  const runTogether = async () => {
+    for (let i = 0; i < together.length; i += EXEC_AT_ONCE) await Promise.all(together.slice(i, i + EXEC_AT_ONCE).map(exec));
+    together = [];
+  };
+  for (const a of pick(actions, 'exec')) {
+    if (a.independent) together.push(a);
+    else {
+      await runTogether();
+      await exec(a);
+    }
+  }
+  await runTogether();
   for (const a of pick(actions, 'dad')) await detectDuplicate(runner, ns, a);
   const daemons = pick(actions, 'daemon');
   if (daemons.length && !opts.files) throw new Error('apply: daemon actions need the files face');

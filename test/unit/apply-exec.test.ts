@@ -10,8 +10,8 @@ import { CommandError } from '../../src/linux/runner.js';
 
 const NS = 'qrouter-a0000000-0000-4000-8000-00000000000a';
 const flush = (fip: string, optional = 'conntrack is not installed'): Action[] => [
-  { phase: 'exec', argv: ['conntrack', '-D', '-d', fip], okCodes: [1], optional },
-  { phase: 'exec', argv: ['conntrack', '-D', '-q', fip], okCodes: [1], optional },
+  { phase: 'exec', argv: ['conntrack', '-D', '-d', fip], okCodes: [1], optional, independent: true },
+  { phase: 'exec', argv: ['conntrack', '-D', '-q', fip], okCodes: [1], optional, independent: true },
 ];
 
 /** Holds every program until `hold` of them have started, recording the most running at once. */
@@ -72,4 +72,23 @@ test('conntrack missing: said once for all the flushes, and the apply goes on', 
   await applyActions(runner, { ns: NS, hostNs: null, actions: [...flush('203.0.113.20'), ...flush('203.0.113.21')] }, { sendArpForHa: 0, warn: (t) => warned.push(t) });
   assert.deepEqual(warned, ['conntrack is not installed']);
   assert.equal(runner.started.length, 4);
+});
+
+test('a program not marked independent runs alone, in its turn: the flushes before it are done first', async () => {
+  const runner = new GateRunner(0);
+  const order: Action[] = [...flush('203.0.113.20'), { phase: 'exec', argv: ['true', 'in-order'], okCodes: [1] }, ...flush('203.0.113.21')];
+  // How many programs were running when each started; each takes a turn of the event loop.
+  const seen: number[] = [];
+  let running = 0;
+  const orig = runner.run.bind(runner);
+  runner.run = async (argv, opts) => {
+    seen.push(running++);
+    await new Promise((r) => setImmediate(r));
+    running--;
+    return orig(argv, opts);
+  };
+  await applyActions(runner, { ns: NS, hostNs: null, actions: order }, { sendArpForHa: 0 });
+  assert.deepEqual(runner.started.map((a) => a.split(' ').slice(4).join(' ')), ['conntrack -D -d 203.0.113.20', 'conntrack -D -q 203.0.113.20', 'true in-order', 'conntrack -D -d 203.0.113.21', 'conntrack -D -q 203.0.113.21']);
+  assert.equal(seen[2], 0, 'nothing else running when it starts');
+  assert.equal(seen[3], 0, 'and it is done before the next flushes start');
 });
