@@ -305,7 +305,7 @@ export function main(words: string[]): boolean {
  * or file (2–8 ms of a tab press in a CPU profile). A full non-blocking pipe
  * takes the rest through that stream; a reader gone away (EPIPE) is no error.
  */
-function writeOut(out: string): boolean {
+export function writeOut(out: string): boolean {
   const buf = Buffer.from(out);
   let at = 0;
   try {

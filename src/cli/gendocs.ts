@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { version } from './main.js';
+import { version } from './version.js';
 import { manPage, readmeCommands, replaceReadmeSection } from './manpage.js';
 import { cmdtreeJson, specOf } from './spec.js';
 

@@ -2,7 +2,6 @@
 // command table, a missing argument asked for on a terminal, the verb's noun
 // module loaded and the verb called with its options and dependencies. The
 // one place where failures become `l3ctl: error:` lines and exit statuses.
-import { readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import type { Clock, SignalSource } from '../agent/runloop.js';
 import type { Files } from '../linux/files.js';
@@ -11,11 +10,7 @@ import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import { expandAlias } from './aliases.js';
 import type { Output, Prompter } from './io.js';
 import { MissingArgument, ParseError, parse, type Globals, type Parsed } from './parse.js';
-
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { version } from './version.js';
 
 /** The process as a command sees it; tests give captured streams, a recording runner, a fake prompter. */
 export interface System {

@@ -185,7 +185,7 @@ export function replaceReadmeSection(readme: string, section: string): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { version } = await import('./main.js');
+  const { version } = await import('./version.js');
   const { specOf } = await import('./spec.js');
   process.stdout.write(manPage(specOf(), version()));
 }

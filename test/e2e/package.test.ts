@@ -210,9 +210,13 @@ describe('the Debian package', { skip: !!e2eUnavailable() && !process.env.CI, ti
     const v = sh(['env', '-i', `PATH=${CLEAN_PATH}`, 'l3ctl', '--version']);
     assert.deepEqual([v.code, v.stdout, v.stderr], [0, `${VERSION}\n`, '']);
     // postinst made the start-up snapshot with the packaged node, and l3ctl runs it.
-    const traced = sh(['env', '-i', `PATH=${CLEAN_PATH}`, 'sh', '-x', '/usr/bin/l3ctl', '--version']);
+    const traced = sh(['env', '-i', `PATH=${CLEAN_PATH}`, 'sh', '-x', '/usr/bin/l3ctl', '-q', '--version']);
     assert.equal(traced.stdout, `${VERSION}\n`);
-    assert.match(traced.stderr, /^\+ exec \/usr\/bin\/node --snapshot-blob \/usr\/lib\/l3ctl\/bin\/\.\.\/dist\/src\/bundle\/l3ctl\.blob \/usr\/lib\/l3ctl\/bin\/l3ctl --version$/m);
+    assert.match(traced.stderr, /^\+ exec \/usr\/bin\/node --snapshot-blob \/usr\/lib\/l3ctl\/bin\/\.\.\/dist\/src\/bundle\/l3ctl\.blob \/usr\/lib\/l3ctl\/bin\/l3ctl -q --version$/m);
+    // A bare --version: the small snapshot, as tab completion.
+    const bare = sh(['env', '-i', `PATH=${CLEAN_PATH}`, 'sh', '-x', '/usr/bin/l3ctl', '--version']);
+    assert.equal(bare.stdout, `${VERSION}\n`);
+    assert.match(bare.stderr, /^\+ exec \/usr\/bin\/node --snapshot-blob \/usr\/lib\/l3ctl\/bin\/\.\.\/dist\/src\/bundle\/l3ctl\.blob\.complete \/usr\/lib\/l3ctl\/bin\/l3ctl --version$/m);
     // And tab completion's own.
     const tab = sh(['env', '-i', `PATH=${CLEAN_PATH}`, 'sh', '-x', '/usr/bin/l3ctl', '__complete', 'ag']);
     assert.match(tab.stdout, /^agent\t/);

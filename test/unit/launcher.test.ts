@@ -30,6 +30,8 @@ copyFileSync(join(ROOT, 'package.json'), join(scratch, 'package.json'));
 for (const f of readdirSync(BUNDLE)) if (f !== 'l3ctl.blob.node') symlinkSync(join(BUNDLE, f), join(scratch, 'dist', 'src', 'bundle', f));
 for (const d of readdirSync(join(ROOT, 'dist', 'src'))) if (d !== 'bundle') symlinkSync(join(ROOT, 'dist', 'src', d), join(scratch, 'dist', 'src', d));
 const STAMP = join(scratch, 'dist', 'src', 'bundle', 'l3ctl.blob.node');
+/** A command the command snapshot answers (a bare `--version` goes to the small one). */
+const PROBE = ['-q', '--version'];
 const SCRATCH_BIN = join(scratch, 'bin', 'l3ctl');
 
 /** Runs the launcher under `sh -x`: its output, and the command it ran (the `+ exec` line). */
@@ -49,41 +51,41 @@ function freshStamp(): void {
 test('the build made a start-up snapshot for this node, and l3ctl runs it', () => {
   assert.ok(existsSync(join(BUNDLE, 'l3ctl.blob')), 'npm run build makes dist/src/bundle/l3ctl.blob');
   assert.equal(readFileSync(join(BUNDLE, 'l3ctl.blob.node'), 'utf8'), process.execPath + '\n');
-  const r = launch(BIN, ['--version']);
+  const r = launch(BIN, PROBE);
   assert.equal(r.code, 0);
   assert.equal(r.stdout, VERSION + '\n');
-  assert.match(r.ran, new RegExp(`^\\+ exec ${process.execPath} --snapshot-blob \\S+/dist/src/bundle/l3ctl\\.blob \\S+/bin/l3ctl --version$`));
+  assert.match(r.ran, new RegExp(`^\\+ exec ${process.execPath} --snapshot-blob \\S+/dist/src/bundle/l3ctl\\.blob \\S+/bin/l3ctl -q --version$`));
 });
 
 test('a snapshot whose node changed since (another mtime) is passed over: node runs the launcher itself', () => {
   freshStamp();
-  assert.match(launch(SCRATCH_BIN, ['--version']).ran, /--snapshot-blob/, 'fresh: the snapshot');
+  assert.match(launch(SCRATCH_BIN, PROBE).ran, /--snapshot-blob/, 'fresh: the snapshot');
   utimesSync(STAMP, new Date(0), new Date(0));
-  const r = launch(SCRATCH_BIN, ['--version']);
+  const r = launch(SCRATCH_BIN, PROBE);
   assert.equal(r.code, 0);
   assert.equal(r.stdout, VERSION + '\n');
-  assert.equal(r.ran, `+ exec node ${SCRATCH_BIN} --version`);
+  assert.equal(r.ran, `+ exec node ${SCRATCH_BIN} -q --version`);
 });
 
 test('no stamp, a stamp naming a node that is not there, or L3CTL_UNBUNDLED=1: no snapshot', () => {
   rmSync(STAMP, { force: true });
-  assert.equal(launch(SCRATCH_BIN, ['--version']).ran, `+ exec node ${SCRATCH_BIN} --version`);
+  assert.equal(launch(SCRATCH_BIN, PROBE).ran, `+ exec node ${SCRATCH_BIN} -q --version`);
   writeFileSync(STAMP, join(scratch, 'no-such-node') + '\n');
-  assert.equal(launch(SCRATCH_BIN, ['--version']).ran, `+ exec node ${SCRATCH_BIN} --version`);
+  assert.equal(launch(SCRATCH_BIN, PROBE).ran, `+ exec node ${SCRATCH_BIN} -q --version`);
   freshStamp();
-  const r = launch(SCRATCH_BIN, ['--version'], { L3CTL_UNBUNDLED: '1' });
-  assert.equal(r.ran, `+ exec node ${SCRATCH_BIN} --version`);
+  const r = launch(SCRATCH_BIN, PROBE, { L3CTL_UNBUNDLED: '1' });
+  assert.equal(r.ran, `+ exec node ${SCRATCH_BIN} -q --version`);
   assert.equal(r.stdout, VERSION + '\n');
 });
 
 test('with NODE_OPTIONS set, no snapshot: node refuses one under other V8 flags (exit 14)', () => {
   freshStamp();
   const env = { NODE_OPTIONS: '--max-old-space-size=512' };
-  const r = launch(SCRATCH_BIN, ['--version'], env);
-  assert.equal(r.ran, `+ exec node ${SCRATCH_BIN} --version`);
+  const r = launch(SCRATCH_BIN, PROBE, env);
+  assert.equal(r.ran, `+ exec node ${SCRATCH_BIN} -q --version`);
   assert.deepEqual([r.code, r.stdout], [0, VERSION + '\n']);
   // What the launcher avoids:
-  const refused = spawnSync(process.execPath, ['--snapshot-blob', join(BUNDLE, 'l3ctl.blob'), BIN, '--version'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const refused = spawnSync(process.execPath, ['--snapshot-blob', join(BUNDLE, 'l3ctl.blob'), BIN, ...PROBE], { encoding: 'utf8', env: { ...process.env, ...env } });
   assert.equal(refused.status, 14, refused.stderr);
 });
 
@@ -92,9 +94,33 @@ test('through a symbolic link (an install in /usr/local/bin) the launcher finds 
   const link = join(scratch, 'l3ctl-link');
   rmSync(link, { force: true });
   symlinkSync(SCRATCH_BIN, link);
-  const r = launch(link, ['--version']);
+  const r = launch(link, PROBE);
   assert.equal(r.stdout, VERSION + '\n');
-  assert.match(r.ran, new RegExp(`--snapshot-blob ${scratch}/bin/../dist/src/bundle/l3ctl\\.blob ${SCRATCH_BIN} --version$`));
+  assert.match(r.ran, new RegExp(`--snapshot-blob ${scratch}/bin/../dist/src/bundle/l3ctl\\.blob ${SCRATCH_BIN} -q --version$`));
+});
+
+test('a bare --version runs the small completion snapshot; both snapshots read the version from package.json at each run', () => {
+  freshStamp();
+  const pkg = join(scratch, 'package.json');
+  const saved = readFileSync(pkg, 'utf8');
+  try {
+    // A version no build has seen: neither snapshot may answer from what it was built with.
+    writeFileSync(pkg, saved.replace(/"version": "[^"]+"/, '"version": "9.8.7-launcher"'));
+    const bare = launch(SCRATCH_BIN, ['--version']);
+    assert.deepEqual([bare.code, bare.stdout], [0, '9.8.7-launcher\n']);
+    assert.match(bare.ran, new RegExp(`--snapshot-blob \\S+/dist/src/bundle/l3ctl\\.blob\\.complete ${SCRATCH_BIN} --version$`));
+    const full = launch(SCRATCH_BIN, PROBE);
+    assert.deepEqual([full.code, full.stdout], [0, '9.8.7-launcher\n']);
+    // Anything after it is the command line's to judge: the command snapshot.
+    assert.match(launch(SCRATCH_BIN, ['--version', 'router']).ran, new RegExp(`l3ctl\\.blob ${SCRATCH_BIN} --version router$`));
+    // Without a fresh stamp, node runs the launcher (whose bundle, linked from
+    // the real checkout here, reads the real package.json).
+    utimesSync(STAMP, new Date(0), new Date(0));
+    const stale = launch(SCRATCH_BIN, ['--version']);
+    assert.deepEqual([stale.code, stale.ran, stale.stdout], [0, `+ exec node ${SCRATCH_BIN} --version`, VERSION + '\n']);
+  } finally {
+    writeFileSync(pkg, saved);
+  }
 });
 
 test('tab completion runs its own snapshot, which answers as the modules do, from the command table and a saved store', async () => {
