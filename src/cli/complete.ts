@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync, writeSync } from 'node:fs';
 import type { Router, State } from '../model/types.js';
 import { checkedPath, loadStateSync, resolveStorePath } from '../store/store.js';
-import { readNamesIndex } from '../store/names.js';
+import { namesOf, readNamesIndex, type Names } from '../store/names.js';
 import type { ArgSpec, CmdSpec, CmdTree, OptSpec } from './cmdtree-types.js';
 
 let data: CmdTree | undefined;
@@ -144,11 +144,39 @@ function holds(cidr: string, ip: string): boolean {
   return Math.floor(a / size) === Math.floor(b / size);
 }
 
-/** Live values from the store for one kind of value. */
 /** The kinds whose candidates come from names alone (names.ts): a tab press need not read the whole store. */
 const BY_NAME = new Set(['router', 'network', 'network:external', 'network:internal', 'fip', 'fip:associated']);
 
-function values(kind: string, p: Parsed, cur: string, load: () => State | null, choices?: string[], loadNames: () => State | null = load): Candidate[] | typeof FILES {
+/** Ids only once the word looks like one: names stay an uncluttered list. */
+const looksLikeId = (cur: string) => cur !== '' && /^[0-9a-f-]+$/i.test(cur);
+
+function routerCandidates(routers: [name: string, id: string][], cur: string): Candidate[] {
+  const names: Candidate[] = routers.map(([name, id]) => [name, `router ${id}`]);
+  return looksLikeId(cur) ? [...names, ...routers.map(([name, id]): Candidate => [id, `router ${name}`])] : names;
+}
+
+/** Candidates that names alone give (BY_NAME). */
+function nameValues(kind: string, cur: string, s: Names): Candidate[] {
+  switch (kind) {
+    case 'router':
+      return routerCandidates(s.routers, cur);
+    case 'network':
+    case 'network:external':
+    case 'network:internal': {
+      const want = kind === 'network' ? null : kind === 'network:external';
+      const nets = s.networks.filter(([, , external]) => want === null || external === want);
+      const ids: Candidate[] = looksLikeId(cur) ? nets.map(([name, id]) => [id, `network ${name}`]) : [];
+      return [...nets.map(([name, , external, cidrs]): Candidate => [name, `${external ? 'external ' : ''}${cidrs.join(' ')}`]), ...ids];
+    }
+    case 'fip':
+    case 'fip:associated':
+      return s.fips.filter(([, fixed]) => kind === 'fip' || fixed !== null).map(([address, fixed]) => [address, fixed ? `-> ${fixed}` : 'not associated']);
+  }
+  return [];
+}
+
+/** Live values from the store for one kind of value. */
+function values(kind: string, p: Parsed, cur: string, load: () => State | null, loadNames: () => Names | null, choices?: string[]): Candidate[] | typeof FILES {
   const leaf = p.chain[p.chain.length - 1]!;
   switch (kind) {
     case 'choices':
@@ -166,42 +194,29 @@ function values(kind: string, p: Parsed, cur: string, load: () => State | null, 
       return k.default !== null ? [[k.default, 'default']] : [];
     }
   }
-  const s = BY_NAME.has(kind) ? loadNames() : load();
+  if (BY_NAME.has(kind)) {
+    const n = loadNames();
+    return n ? nameValues(kind, cur, n) : [];
+  }
+  const s = load();
   if (!s) return [];
   switch (kind) {
-    case 'router':
     case 'router:fixed-ip': {
       // fip associate FIP FIXED --router: only the routers with a subnet holding FIXED
       // (tenants' subnets may overlap, so there may be several).
-      const fixed = kind === 'router:fixed-ip' ? argValue(p, 'fixed-ip') : undefined;
+      const fixed = argValue(p, 'fixed-ip');
       const cidrsOf = (id: string) => s.networks.find((n) => n.id === id)?.subnets.map((x) => x.cidr) ?? [];
       const routers = fixed ? s.routers.filter((r) => r.interfaces.some((x) => cidrsOf(x.network_id).some((c) => holds(c, fixed)))) : s.routers;
-      const names: Candidate[] = routers.map((r) => [r.name, `router ${r.id}`]);
-      // Ids only once the word looks like one: names stay an uncluttered list.
-      const ids: Candidate[] = cur && /^[0-9a-f-]+$/i.test(cur) ? routers.map((r) => [r.id, `router ${r.name}`]) : [];
-      return [...names, ...ids];
-    }
-    case 'network':
-    case 'network:external':
-    case 'network:internal': {
-      const want = kind === 'network' ? null : kind === 'network:external';
-      const nets = s.networks.filter((n) => want === null || n.external === want);
-      const ids: Candidate[] = cur && /^[0-9a-f-]+$/i.test(cur) ? nets.map((n) => [n.id, `network ${n.name}`]) : [];
-      return [...nets.map((n): Candidate => [n.name, `${n.external ? 'external ' : ''}${n.subnets.map((x) => x.cidr).join(' ')}`]), ...ids];
+      return routerCandidates(routers.map((r) => [r.name, r.id]), cur);
     }
     case 'subnet': {
       // subnet delete NETWORK SUBNET: that network's subnets, by CIDR (ids once the word looks like one).
       const ref = argValue(p, 'network');
       const n = s.networks.find((x) => x.name === ref || x.id === ref);
       if (!n) return [];
-      const ids: Candidate[] = cur && /^[0-9a-f-]+$/i.test(cur) ? n.subnets.map((x) => [x.id, `subnet ${x.cidr}`]) : [];
+      const ids: Candidate[] = looksLikeId(cur) ? n.subnets.map((x) => [x.id, `subnet ${x.cidr}`]) : [];
       return [...n.subnets.map((x): Candidate => [x.cidr, `IPv${x.ip_version}${x.gateway_ip ? ` gateway ${x.gateway_ip}` : ''}`]), ...ids];
     }
-    case 'fip':
-    case 'fip:associated':
-      return s.floatingips
-        .filter((f) => kind === 'fip' || f.fixed_ip_address !== null)
-        .map((f) => [f.floating_ip_address, f.fixed_ip_address ? `-> ${f.fixed_ip_address}` : 'not associated']);
     case 'port': {
       // interface remove ROUTER NETWORK|PORT: the networks it is plugged into, and port ids.
       const r = routerOf(p, s);
@@ -209,7 +224,7 @@ function values(kind: string, p: Parsed, cur: string, load: () => State | null, 
       const net = (id: string) => s.networks.find((n) => n.id === id);
       const addrs = (x: (typeof r.interfaces)[number]) => x.fixed_ips.map((f) => f.ip_address).join(' ');
       const byNet: Candidate[] = r.interfaces.map((x) => [net(x.network_id)?.name ?? x.network_id, `port ${addrs(x)}`]);
-      const byId: Candidate[] = cur && /^[0-9a-f-]+$/i.test(cur) ? r.interfaces.map((x) => [x.id, `port on ${net(x.network_id)?.name ?? '?'} ${addrs(x)}`]) : [];
+      const byId: Candidate[] = looksLikeId(cur) ? r.interfaces.map((x) => [x.id, `port on ${net(x.network_id)?.name ?? '?'} ${addrs(x)}`]) : [];
       // One address of a dual-stack port, by its subnet's CIDR.
       const bySubnet: Candidate[] = r.interfaces.filter((x) => x.fixed_ips.length > 1).flatMap((x) => {
         const n = net(x.network_id);
@@ -238,7 +253,7 @@ export function complete(words: string[], env: NodeJS.ProcessEnv = process.env):
   const cur = words.length ? words[words.length - 1]! : '';
   const p = parse(words.slice(0, -1));
   let state: State | null | undefined;
-  let names: State | null | undefined;
+  let names: Names | null | undefined;
   const storePath = () => p.store ?? (env.L3CTL_STORE || resolveStorePath());
   const load = () => {
     if (state === undefined) state = loadStateSync(storePath());
@@ -246,7 +261,13 @@ export function complete(words: string[], env: NodeJS.ProcessEnv = process.env):
   };
   // Names only (routers, networks, floating IPs): from the sidecar's index while the store is the file it describes.
   const loadNames = () => {
-    if (names === undefined) names = readNamesIndex(storePath(), checkedPath(storePath())) ?? load();
+    if (names === undefined) {
+      names = readNamesIndex(storePath(), checkedPath(storePath()));
+      if (names === null) {
+        const s = load();
+        names = s && namesOf(s);
+      }
+    }
     return names;
   };
   const node = p.chain[p.chain.length - 1]!;
@@ -260,14 +281,14 @@ export function complete(words: string[], env: NodeJS.ProcessEnv = process.env):
   const restArg = node.args[node.args.length - 1];
   if (restArg?.rest && p.positionals.length >= node.args.length) return FILES;
   if (restArg?.rest && p.positionals.length === node.args.length - 1 && !p.pending && !cur.startsWith('-')) return filter(programs(cur, env));
-  if (p.pending) return filter(values(p.pending.kind ?? 'none', p, cur, load, p.pending.choices, loadNames));
+  if (p.pending) return filter(values(p.pending.kind ?? 'none', p, cur, load, loadNames, p.pending.choices));
   if (p.afterDashDash) return [];
   // --opt=value in one word.
   const eq = /^(--[^=]+)=(.*)$/.exec(cur);
   if (eq) {
     const o = findOpt(p.chain, eq[1]!);
     if (!o?.value) return [];
-    const v = values(o.kind ?? 'none', { ...p }, eq[2]!, load, o.choices, loadNames);
+    const v = values(o.kind ?? 'none', { ...p }, eq[2]!, load, loadNames, o.choices);
     return v === FILES ? v : filter(v.map(([x, d]) => [`${eq[1]}=${x}`, d]));
   }
   if (cur.startsWith('-')) {
@@ -285,7 +306,7 @@ export function complete(words: string[], env: NodeJS.ProcessEnv = process.env):
   }
   const arg = argAt(node, p.positionals.length);
   if (!arg) return [];
-  return filter(values(arg.kind, p, cur, load, arg.choices, loadNames));
+  return filter(values(arg.kind, p, cur, load, loadNames, arg.choices));
 }
 
 /** Prints the candidates; true when they are all written (false: the rest is queued on process.stdout). */
