@@ -63,10 +63,12 @@ export function trainingState(): State {
   return { version: 1, config: { external_network_bridge: '' }, networks: [ext, net], routers: [router], floatingips: [fip(20, '203.0.113.20', '192.0.2.5'), fip(21, '203.0.113.21', '192.0.2.6')] } as State;
 }
 
-/** `ip -j addr show` of a namespace holding the router's devices as planned. */
+/** `ip -j addr show` of a namespace holding the router's devices as planned, and its loopback up. */
 function linksJson(d: DesiredRouter): string {
-  return JSON.stringify(
-    d.ports.map((p, i) => ({
+  const lo = { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], address: '00:00:00:00:00:00', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }] };
+  return JSON.stringify([
+    lo,
+    ...d.ports.map((p, i) => ({
       ifindex: i + 2,
       ifname: p.device,
       flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
@@ -77,6 +79,23 @@ function linksJson(d: DesiredRouter): string {
         ...(p.kind === 'gateway' ? d.fips.map((f) => ({ family: 'inet', local: f.fip, prefixlen: 32, scope: 'global' })) : []),
       ],
     })),
+  ]);
+}
+
+/**
+ * `ip -j route show table main` of that namespace, as the kernel prints the
+ * planned routes: `default` for 0.0.0.0/0, connected routes as `proto kernel`,
+ * an extra route on the device of the one internal port (the training's
+ * nexthop is on its subnet).
+ */
+function routesJson(d: DesiredRouter): string {
+  const inside = d.ports.find((p) => p.kind !== 'gateway')!.device;
+  return JSON.stringify(
+    d.routes.map((r) =>
+      r.via === null
+        ? { dst: r.dst, dev: r.dev, protocol: 'kernel', scope: 'link', prefsrc: r.src, flags: [] }
+        : { dst: r.dst === '0.0.0.0/0' ? 'default' : r.dst, gateway: r.via, dev: r.dev ?? inside, flags: [] },
+    ),
   );
 }
 
@@ -106,6 +125,7 @@ class TrainingRunner implements Runner {
   constructor(
     private readonly nsName: string | null,
     private readonly links: string,
+    private readonly routes = '[]',
   ) {}
 
   /** What the second pass would have changed: little, when the made-up kernel matches. */
@@ -117,7 +137,7 @@ class TrainingRunner implements Runner {
     if (argv.includes(OBSERVE_SCRIPT)) {
       // The router's namespace holds what was made; the host namespace nothing of ours.
       const router = this.nsName !== null && argv.includes(this.nsName);
-      stdout = router ? joinObserved({ linksText: this.links, routes: '[]', saveText: this.rules, sysctlText: 'net.ipv4.ip_forward = 1\n' }) : EMPTY_OBSERVATION;
+      stdout = router ? joinObserved({ linksText: this.links, routes: this.routes, saveText: this.rules, sysctlText: 'net.ipv4.ip_forward = 1\nnet.ipv4.conf.all.promote_secondaries = 1\n' }) : EMPTY_OBSERVATION;
     }
     if (argv.includes('iptables-restore') && opts.input && !this.rules) this.rules = opts.input;
     return { stdout, stderr: '', exitCode: 0 };
@@ -158,7 +178,8 @@ export async function train(): Promise<{ rules: string; mutations: string[]; syn
   const ctx = (runner: Runner) => ({ runner, files: NO_FILES, storePath: '/nonexistent/l3ctl-training/state.json', config });
   const empty = new TrainingRunner(null, '[]');
   await applyChange(ctx(empty), state, { routers: [router.id], bridges: true });
-  const made = new TrainingRunner(placement(config, router.id).ns, linksJson(desiredRouter(state, config, router)));
+  const desired = desiredRouter(state, config, router);
+  const made = new TrainingRunner(placement(config, router.id).ns, linksJson(desired), routesJson(desired));
   made.rules = savedAfter(empty.rules);
   await applyChange(ctx(made), state, { routers: [router.id] });
   const mutations = [...made.mutations];

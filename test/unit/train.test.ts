@@ -14,14 +14,17 @@ test('the training plans the made-up router from an empty kernel: its floating I
   assert.match(rules, /^-A l3ctl-snat -s 192\.0\.2\.0\/24 -j SNAT --to-source 203\.0\.113\.2\b/m);
 });
 
-test('its second pass reads back the devices, addresses and rules it made, and plans none of them again', async () => {
+test('its second pass reads back the devices, addresses, routes, sysctls and rules it made, and plans none of them again', async () => {
   const { mutations } = await train();
   const all = mutations.join('\n');
   assert.doesNotMatch(all, /iptables-restore/, 'the rules read back match: no restore');
   assert.doesNotMatch(all, /link add (qr|qg)-/, 'the devices read back match: none added');
+  assert.doesNotMatch(all, /link set lo up/, 'the loopback read back up');
   assert.doesNotMatch(all, /addr add 192\.0\.2\.1\//, "the port's address read back: not added again");
-  // What the made-up kernel leaves out (routes, sysctls, bridges) is still planned: the pass did run.
-  assert.match(all, /route replace default via 203\.0\.113\.1/);
+  assert.doesNotMatch(all, /route replace/, 'the connected, default and extra routes read back as the kernel prints them');
+  assert.doesNotMatch(all, /net\.ipv4\.(ip_forward|conf\.all\.promote_secondaries)=/, "the router namespace's sysctls read back");
+  // What the made-up kernel leaves out (the host namespace's bridges, the metadata proxy) is still planned: the pass did run.
+  assert.match(all, /link add brq\S+ type bridge/);
 });
 
 test('it runs agent sync and agent check over that kernel too', async () => {
