@@ -1,6 +1,6 @@
 // The commands of a --dry-run (or -v) listing, with the stdin lines that
 // follow each, and which of them only read: a converged host shows no other.
-import { OBSERVE_SCRIPT } from '../../src/linux/observe.js';
+import { isReadCommand } from './reads.js';
 export interface Listed {
   line: string;
   input: string[];
@@ -16,18 +16,8 @@ export function listed(text: string): Listed[] {
   return out;
 }
 
-/** Reads: `ip … -j …` (show, or a batch of shows; `-6 -j` for IPv6 routes), iptables-save, sysctl -n/-e, iptables --version, ip netns pids, ovs-vsctl … list. */
-export const isReadLine = (line: string) =>
-  (/^\+ (ip netns exec \S+ )?\/bin\/sh -c /.test(line) && line.includes(OBSERVE_SCRIPT)) ||
-  /^\+ ip (-n \S+ )?(-6 )?-j /.test(line) ||
-  /^\+ (ip netns exec \S+ )?(iptables-save|iptables-legacy-save|iptables-nft-save)( |$)/.test(line) ||
-  /^\+ (ip netns exec \S+ )?sysctl -[ne] /.test(line) ||
-  /^\+ iptables --version$/.test(line) ||
-  /^\+ ip netns pids /.test(line) ||
-  /^\+ ovs-vsctl .*--format=json/.test(line);
-
-/** A read, and for a batch every line of it a show. */
-const isRead = (c: Listed) => isReadLine(c.line) && (!/ -batch /.test(c.line) || c.input.every((l) => /\bshow\b/.test(l) && !/\b(add|del|delete|replace|set|flush|change)\b/.test(l)));
+/** A `+ ` line of a listing that only reads (a batch needs its input too: see isReadCommand). */
+export const isReadLine = (line: string) => line.startsWith('+ ') && isReadCommand(line.slice(2));
 
 /** The commands that would change something: each `+ ` line, then its input lines (indented, as printed). */
-export const mutatingCommands = (text: string): string[] => listed(text).filter((c) => !isRead(c)).flatMap((c) => [c.line, ...c.input.map((l) => `  ${l}`)]);
+export const mutatingCommands = (text: string): string[] => listed(text).filter((c) => !isReadCommand(c.line.slice(2), c.input)).flatMap((c) => [c.line, ...c.input.map((l) => `  ${l}`)]);

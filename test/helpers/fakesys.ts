@@ -38,6 +38,7 @@
 // tests): the same model, a wider grammar (`link set X down`, `iptables -t
 // nat -F chain`, …), not recorded as l3ctl's calls.
 import { FakeHost } from './fake-host.js';
+import { isReadCommand } from './reads.js';
 import type { TestContext } from 'node:test';
 import { CommandError, NOT_FOUND, type RunOptions, type RunResult, type Runner } from '../../src/linux/runner.js';
 import { OBSERVE_SCRIPT, SYSCTL_MARK } from '../../src/linux/observe.js';
@@ -236,7 +237,7 @@ export class FakeSystem implements Runner {
 
   async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     const read = !!opts.read;
-    if (read !== isRead(argv)) this.unmodelled.push(`${read ? 'a change marked as a read' : 'a read not marked as one'} (--dry-run would get it wrong): ${argv.join(' ')}`);
+    if (read !== isReadCommand(argv.join(' '), (opts.input ?? '').split('\n').filter(Boolean))) this.unmodelled.push(`${read ? 'a change marked as a read' : 'a read not marked as one'} (--dry-run would get it wrong): ${argv.join(' ')}`);
     const { result: r, refusal } = this.exec(argv, opts.input, false);
     this.calls.push({ argv, input: opts.input, read, background: false, exitCode: r.exitCode });
     const accepted = r.exitCode === 0 || (opts.okCodes ?? []).includes(r.exitCode);
@@ -1063,12 +1064,6 @@ export class FakeSystem implements Runner {
   private routesJson(n: FakeNs): unknown[] {
     return sortedRoutes(n.routes.filter((r) => r.family === 4)).map((r) => this.routeJson(n, r));
   }
-}
-
-/** What l3ctl reads (and must mark as reads, so --dry-run runs them). */
-function isRead(argv: string[]): boolean {
-  const a = argv.join(' ');
-  return (argv.includes(OBSERVE_SCRIPT) && /^(ip netns exec \S+ )?\/bin\/sh -c /.test(a)) || / -j (addr|route) show( table main)?$/.test(a) || / -j -batch -$/.test(a) || /^ip netns pids /.test(a) || /(^| )iptables-save( -c)?$/.test(a) || /(^| )sysctl -[ne] /.test(a) || a === 'iptables --version';
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
