@@ -3,7 +3,7 @@
 // would change nothing" are the same statement.
 import type { Config } from '../model/config.js';
 import type { Router, State } from '../model/types.js';
-import { observeRouter, observeShared, planHostLeftovers, planRouterFrom, planRouterPass, type System } from './pass.js';
+import { observeRouter, observeShared, planHostLeftovers, planRouterFrom, planRouterPass, readHostLeftovers, sharedView, type System } from './pass.js';
 import { mapStaged, ROUTER_CONCURRENCY } from './pool.js';
 import { findingsOf, noticesOf, type Finding } from './steps.js';
 
@@ -28,7 +28,12 @@ export interface RouterFindings {
  * router owns in the host namespace.
  */
 export async function checkRouters(sys: System, state: State, config: Config, routers: Router[], opts: { host?: boolean } = {}): Promise<RouterFindings[]> {
-  const view = await observeShared(sys.runner, config).catch(() => undefined);
+  // With the host: one read of the host namespace serves its leftovers and
+  // the bridges' side. Either way it starts with the routers' reads (in the
+  // same shells); a router waits for it only to plan.
+  const early = opts.host ? readHostLeftovers(sys.runner, config) : null;
+  early?.catch(() => {});
+  const view = (early ? early.then(sharedView) : observeShared(sys.runner, config)).catch(() => undefined);
   const observe = (r: Router) => observeRouter(sys, state, config, r.id, view);
   const out: RouterFindings[] = await mapStaged(routers, ROUTER_CONCURRENCY, observe, async (r, seen) => {
     try {
@@ -40,7 +45,7 @@ export async function checkRouters(sys: System, state: State, config: Config, ro
   });
   if (opts.host) {
     try {
-      out.push({ router: null, findings: (await planHostLeftovers(sys.runner, state, config)).flatMap(findingsOf), notices: [] });
+      out.push({ router: null, findings: (await planHostLeftovers(sys.runner, state, config, await early!)).flatMap(findingsOf), notices: [] });
     } catch (err) {
       out.push({ router: null, findings: [], notices: [], error: err as Error });
     }

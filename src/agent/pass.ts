@@ -187,6 +187,9 @@ function withoutHostEnds(host: ObservedHost, gone: ObservedNs): ObservedHost {
 
 export type HostLeftoversRead = [ObservedNs, ObservedOvs | null];
 
+/** The bridges' side as that read of the host namespace saw it (its links are what observeHost reads). */
+export const sharedView = ([obs, ovs]: HostLeftoversRead): SharedView => ({ host: { ns: obs.ns, exists: obs.exists, links: obs.links }, ovs });
+
 /** What planHostLeftovers reads: the host namespace, and the switch for the OVS driver. */
 export function readHostLeftovers(runner: Runner, config: Config): Promise<HostLeftoversRead> {
   return Promise.all([observeNs(runner, config.host_namespace), driverFor(config.interface_driver).observe(runner)]);

@@ -58,7 +58,7 @@ async function assertConverged(what: string): Promise<void> {
   assert.deepEqual(c.findings, []);
   const dry = await run(['agent', 'sync', '--dry-run']);
   assert.deepEqual(mutating(dry.stdout), [], `${what}: second sync would change something`);
-  assert.match(dry.stdout, /^\+ ip -n \S+ -j addr show$/m, 'the dry run reads the kernel');
+  assert.match(dry.stdout, /^\+ ip netns exec qrouter-\S+ \/bin\/sh -c .*iptables-save -c/m, 'the dry run reads the kernel');
 }
 
 /** Damage, then: check names it (exit 3), one sync repairs it, check is clean, a second sync changes nothing. */

@@ -238,4 +238,17 @@ describe('agent check finds what sync would change, by name', () => {
     // This file's check() turns such an error into a failed test.
     await assert.rejects(check(f, s), /agent check failed instead of reporting/);
   });
+
+  it("with the host, one read of the host namespace serves its leftovers and the bridges' side", async (t) => {
+    const f = fakeFor(t);
+    const s = world(OPTS);
+    await converge(f, s);
+    // Something of ours in the host namespace that no router owns, for the leftovers' plan to find.
+    await host(f, 'link', 'add', 'qr-99999999-99', 'type', 'dummy');
+    f.clearCalls();
+    const res = await checkRouters(f, s, effectiveConfig(s.config), s.routers, { host: true });
+    assert.deepEqual(res.map((x) => [x.router?.name ?? 'host', x.findings.map((y) => `${y.kind} ${y.object}`)]), [['r1', []], ['host', ['extra-device qr-99999999-99']]]);
+    const hostReads = f.calls.filter((c) => c.argv.join(' ').startsWith(`ip -n ${HOST} `) || c.argv.join(' ').startsWith(`ip netns exec ${HOST} `));
+    assert.equal(hostReads.length, 1, hostReads.map((c) => c.argv.join(' ').slice(0, 80)).join('\n'));
+  });
 });

@@ -11,10 +11,12 @@ import type { State } from '../../src/model/types.js';
 import { tempStore } from '../helpers/cli.js';
 import { fakeFor, type FakeSystem } from '../helpers/fakesys.js';
 import { l3ctlIn } from '../helpers/inproc.js';
-import { HOST, NS, QG, QR, R, converge, world } from '../helpers/world.js';
+import { BRP, HOST, NS, QG, QR, R, converge, world } from '../helpers/world.js';
 
 /** The one-script reads of the host namespace. */
 const hostReads = (f: FakeSystem) => f.calls.filter((c) => c.argv.includes(OBSERVE_SCRIPT) && c.argv.slice(0, 4).join(' ') === `ip netns exec ${HOST}`).length;
+/** The reads of the bridges' side alone (the host namespace's links). */
+const linkReads = (f: FakeSystem) => f.calls.filter((c) => c.argv.join(' ') === `ip -n ${HOST} -j addr show`).length;
 
 const store = tempStore();
 after(() => store.cleanup());
@@ -36,6 +38,22 @@ test('a quiet pass reads the host namespace once, early, and changes nothing', a
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, 'synced 1 router(s), 0 changed\n');
   assert.equal(hostReads(f), 1);
+  assert.equal(linkReads(f), 0, "the bridges' side comes from that read too");
+});
+
+test("a pass whose bridges changed reads the bridges' side again for its routers", async (t) => {
+  const f = fakeFor(t);
+  const s = world({ gateway: true, port: true });
+  await build(f, s);
+  await f.sh(['ip', '-n', HOST, 'link', 'del', BRP]);
+  f.calls.length = 0;
+  const r = await sync(f, s);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`\\+bridge ${BRP}`));
+  assert.equal(linkReads(f), 1, 'read after the bridge was made');
+  // The router's host end was plugged into the new bridge: a second pass finds it all in place.
+  const again = await sync(f, s);
+  assert.equal(again.stderr, 'synced 1 router(s), 0 changed\n');
 });
 
 test('a pass that changed a router reads the host namespace again before planning its leftovers', async (t) => {
