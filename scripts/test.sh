@@ -6,7 +6,29 @@
 # test process registers its stores in a registry of its own (test/helpers/cli.ts).
 # A test that hangs fails after 5 minutes instead of holding the run (the
 # longest one takes about a minute).
+#
+# Every test cleans up after itself. What the tests could leave on the host
+# (links named like l3ctl's in this namespace, the tests' namespaces, their
+# daemons) is listed before and after the run: anything new fails it, even
+# when every test passed. A crash in an `after` hook shows up here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+leftovers() {
+  ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print "link " $2 }' | grep -E '^link (brq|tap|qr-|qg-|ha-|l3ctl)' || true
+  ip netns list 2>/dev/null | awk '{ print "namespace " $1 }' | grep -E '^namespace (l3ctl-t-|qrouter-)' || true
+  # Daemons of the tests' stores (their command lines name the store's files).
+  ps -eo args= | grep -E '/tmp/l3ctl-test-' | grep -vE '^(grep|ps) ' | sed 's/^/process /' || true
+}
+
+before=$(leftovers | sort)
+status=0
 # shellcheck disable=SC2046
-exec node --test --test-concurrency=1 --test-timeout=300000 $(find dist/test/unit dist/test/e2e -name '*.test.js' | sort)
+node --test --test-concurrency=1 --test-timeout=300000 $(find dist/test/unit dist/test/e2e -name '*.test.js' | sort) || status=$?
+new=$(comm -13 <(printf '%s\n' "$before") <(leftovers | sort) | grep . || true)
+if [ -n "$new" ]; then
+  echo "test.sh: the tests left these behind on the host:" >&2
+  printf '  %s\n' "$new" >&2
+  [ "$status" -ne 0 ] || status=1
+fi
+exit "$status"
