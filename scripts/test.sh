@@ -14,18 +14,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-leftovers() {
-  ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print "link " $2 }' | grep -E '^link (brq|tap|qr-|qg-|ha-|l3ctl)' || true
-  ip netns list 2>/dev/null | awk '{ print "namespace " $1 }' | grep -E '^namespace (l3ctl-t-|qrouter-)' || true
-  # Daemons of the tests' stores (their command lines name the store's files).
-  ps -eo args= | grep -E '/tmp/l3ctl-test-' | grep -vE '^(grep|ps) ' | sed 's/^/process /' || true
-}
-
-before=$(leftovers | sort)
+before=$(scripts/leftovers.sh)
 status=0
 # shellcheck disable=SC2046
 node --test --test-concurrency=1 --test-timeout=300000 $(find dist/test/unit dist/test/e2e -name '*.test.js' | sort) || status=$?
-new=$(comm -13 <(printf '%s\n' "$before") <(leftovers | sort) | grep . || true)
+new=$(comm -13 <(printf '%s\n' "$before") <(scripts/leftovers.sh) | grep . || true)
 if [ -n "$new" ]; then
   echo "test.sh: the tests left these behind on the host:" >&2
   printf '  %s\n' "$new" >&2
