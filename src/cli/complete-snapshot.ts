@@ -12,6 +12,7 @@ import { startupSnapshot } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { cmdTree, main, writeOut } from './complete.js';
 import { version } from './version.js';
+import { blobPath } from './blob-path.js';
 
 declare global {
   // The bundle's `import.meta.url` (scripts/bundle.mjs): dist/src/cli/complete.js's.
@@ -39,14 +40,3 @@ startupSnapshot.setDeserializeMainFunction(() => {
   }
   if (main(process.argv.slice(3))) process.exit();
 });
-
-/** The blob node was started with (`--snapshot-blob PATH`). */
-function blobPath(): string {
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--snapshot-blob') return args[i + 1]!;
-    if (a.startsWith('--snapshot-blob=')) return a.slice('--snapshot-blob='.length);
-  }
-  throw new Error('l3ctl: the completion snapshot was run without --snapshot-blob');
-}

@@ -9,6 +9,7 @@
 // the ESM bundle.
 import { startupSnapshot } from 'node:v8';
 import { pathToFileURL } from 'node:url';
+import { blobPath } from './blob-path.js';
 import { main } from './main.js';
 import { COMMANDS } from './commands.js';
 
@@ -19,24 +20,13 @@ declare global {
   var __l3ctlUrl: string;
 }
 
-/** The blob node was started with (`--snapshot-blob PATH`): the code's place on disk. */
-function blobUrl(): string {
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--snapshot-blob') return pathToFileURL(args[i + 1]!).href;
-    if (a.startsWith('--snapshot-blob=')) return pathToFileURL(a.slice('--snapshot-blob='.length)).href;
-  }
-  throw new Error('l3ctl: the start-up snapshot was run without --snapshot-blob');
-}
-
 // Evaluated while the snapshot is built, not at each start (about 10 ms of a
 // fip associate): the nouns, output, the transaction with planning and
 // apply, and the agent's verbs. Loading them reads nothing of the run (no
 // environment, no terminal, no file) and leaves their caches empty. Left to
 // load on first use: src/lab (paths from import.meta.url at load), and the
-// packages the modules import lazily (prompts, tables, colours, YAML, the
-// atomic writer and its exit hooks). `__l3ctlUrl` is set only at each start:
+// packages the modules import lazily (prompts, tables, colours, YAML).
+// `__l3ctlUrl` is set only at each start:
 // a module that read import.meta.url while loading would fail the build of
 // the snapshot (test/unit/launcher.test.ts then fails), not keep a stale path.
 const COLD = new Set(['lab', 'diagnose', 'export', 'diff', 'apply', 'completion']);
@@ -63,6 +53,6 @@ void Promise.all(WARM.map((load) => load()))
   .then(({ train }) => train());
 
 startupSnapshot.setDeserializeMainFunction(() => {
-  globalThis.__l3ctlUrl = blobUrl();
+  globalThis.__l3ctlUrl = pathToFileURL(blobPath()).href;
   void main(process.argv);
 });
