@@ -19,6 +19,7 @@ import { promises as fsp, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { errnoCode, StoreError } from '../model/errors.js';
 import { byText } from '../model/order.js';
+import { writeFileAtomicSync } from './atomic.js';
 
 export const DEFAULT_REGISTRY_PATH = '/var/lib/l3ctl/stores.json';
 export const REGISTRY_VERSION = 1;
@@ -107,7 +108,6 @@ async function updateRegistry(file: string, change: (entries: RegistryEntry[]) =
   await withStoreLock(file, async () => {
     const next = await change(await readRegistry(file));
     if (next === null) return;
-    const { writeFileAtomicSync } = await import('./atomic.js');
     writeFileAtomicSync(file, serializeRegistry(next), { mode: 0o600 });
   }, { timeoutSec: REGISTRY_LOCK_TIMEOUT_SEC });
 }

@@ -43,6 +43,7 @@ import { errnoCode, L3ctlError, StoreError } from '../model/errors.js';
 import { storeValueProblem } from './values.js';
 import { migrate } from './migrate.js';
 import { namesIndex } from './names.js';
+import { writeFileAtomicSync } from './atomic.js';
 
 export const DEFAULT_STORE_PATH = '/var/lib/l3ctl/state.json';
 
@@ -321,8 +322,6 @@ function fsyncDir(dir: string): void {
   }
 }
 
-type AtomicWrite = typeof import('./atomic.js').writeFileAtomicSync;
-
 /** unlink(2), a missing file being fine (fs.rmSync would first load its recursive remover). */
 function removeFile(file: string): void {
   try {
@@ -340,7 +339,7 @@ const tmpSuffix = () => `.${process.pid}.${Math.random().toString(36).slice(2, 1
  * a copy written atomically when links are not possible (symlinked store,
  * file systems without hard links).
  */
-function keepBackup(storePath: string, previous: string, isRegularFile: boolean, writeFileAtomicSync: AtomicWrite): void {
+function keepBackup(storePath: string, previous: string, isRegularFile: boolean): void {
   const bak = backupPath(storePath);
   if (isRegularFile) {
     const tmp = bak + tmpSuffix();
@@ -399,8 +398,6 @@ export async function saveState(storePath: string, state: State, opts: { checked
     if (opts.checked) keepDigest(storePath, state);
     return;
   }
-  // Not a static import: tab completion loads this module, and never writes.
-  const { writeFileAtomicSync } = await import('./atomic.js');
   if (previous !== null) {
     try {
       // Loaded and fully checked by this command under the lock; shape and
@@ -413,7 +410,7 @@ export async function saveState(storePath: string, state: State, opts: { checked
         await backupHint(storePath),
       );
     }
-    keepBackup(storePath, previous, isRegularFile, writeFileAtomicSync);
+    keepBackup(storePath, previous, isRegularFile);
   }
 
   // The sidecar goes first: a crash between the writes leaves a digest of no text.

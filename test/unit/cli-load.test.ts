@@ -75,8 +75,9 @@ test('fip associate --dry-run loads the agent (the plan), and still no other nou
 
 test('tab completion: its own module, the store loader, the JSON tree', () => {
   const files = loaded(['__complete', 'router', 'show', '']);
-  // migrate: a store an older l3ctl wrote completes too; names: the index a save keeps for it.
-  assert.deepEqual(src(files), ['cli/complete.js', 'model/errors.js', 'model/types.js', 'store/migrate.js', 'store/names.js', 'store/store.js', 'store/values.js']);
+  // migrate: a store an older l3ctl wrote completes too; names: the index a save keeps for it;
+  // atomic: the store's writer (node:fs calls only, never called by a tab press).
+  assert.deepEqual(src(files), ['cli/complete.js', 'model/errors.js', 'model/types.js', 'store/atomic.js', 'store/migrate.js', 'store/names.js', 'store/store.js', 'store/values.js']);
   assert.deepEqual(packages(files), []);
 });
 
