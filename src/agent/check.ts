@@ -3,7 +3,7 @@
 // would change nothing" are the same statement.
 import type { Config } from '../model/config.js';
 import type { Router, State } from '../model/types.js';
-import { observeRouter, observeShared, planHostLeftovers, planRouterFrom, planRouterPass, readHostLeftovers, sharedView, type System } from './pass.js';
+import { observeRouter, observeShared, planHostLeftovers, planRouterFrom, planRouterPass, readHostLeftovers, type System } from './pass.js';
 import { mapStaged, ROUTER_CONCURRENCY } from './pool.js';
 import { findingsOf, noticesOf, type Finding } from './steps.js';
 
@@ -33,7 +33,7 @@ export async function checkRouters(sys: System, state: State, config: Config, ro
   // same shells); a router waits for it only to plan.
   const early = opts.host ? readHostLeftovers(sys.runner, config) : null;
   early?.catch(() => {});
-  const view = (early ? early.then(sharedView) : observeShared(sys.runner, config)).catch(() => undefined);
+  const view = observeShared(sys.runner, config, early).catch(() => undefined);
   const observe = (r: Router) => observeRouter(sys, state, config, r.id, view);
   const out: RouterFindings[] = await mapStaged(routers, ROUTER_CONCURRENCY, observe, async (r, seen) => {
     try {

@@ -93,7 +93,15 @@ export interface SharedView {
   ovs: ObservedOvs | null;
 }
 
-export async function observeShared(runner: Runner, config: Config): Promise<SharedView> {
+/**
+ * Read now, or taken from `hostRead`, a whole read of the host namespace
+ * (readHostLeftovers) that a pass makes anyway: its links are the bridges' side.
+ */
+export async function observeShared(runner: Runner, config: Config, hostRead?: Promise<HostLeftoversRead> | null): Promise<SharedView> {
+  if (hostRead) {
+    const [obs, ovs] = await hostRead;
+    return { host: { ns: obs.ns, exists: obs.exists, links: obs.links }, ovs };
+  }
   const [host, ovs] = await Promise.all([observeHost(runner, config.host_namespace), driverFor(config.interface_driver).observe(runner)]);
   return { host, ovs };
 }
@@ -186,9 +194,6 @@ function withoutHostEnds(host: ObservedHost, gone: ObservedNs): ObservedHost {
 }
 
 export type HostLeftoversRead = [ObservedNs, ObservedOvs | null];
-
-/** The bridges' side as that read of the host namespace saw it (its links are what observeHost reads). */
-export const sharedView = ([obs, ovs]: HostLeftoversRead): SharedView => ({ host: { ns: obs.ns, exists: obs.exists, links: obs.links }, ovs });
 
 /** What planHostLeftovers reads: the host namespace, and the switch for the OVS driver. */
 export function readHostLeftovers(runner: Runner, config: Config): Promise<HostLeftoversRead> {

@@ -5,7 +5,7 @@
 import type { Config } from '../model/config.js';
 import type { Router, State } from '../model/types.js';
 import { agentExternalNetwork, checkConfig, skipReason, type SkipReason } from './filters.js';
-import { applyPlans, observeRouter, observeShared, planHostLeftovers, planNetworkBridges, planRouterFrom, readHostLeftovers, sharedView, type SharedView, type System } from './pass.js';
+import { applyPlans, observeRouter, observeShared, planHostLeftovers, planNetworkBridges, planRouterFrom, readHostLeftovers, type SharedView, type System } from './pass.js';
 import { mapStaged, ROUTER_CONCURRENCY } from './pool.js';
 import { findingsOf, isEmptyPlan, type Finding } from './steps.js';
 
@@ -57,7 +57,7 @@ export async function syncPass(sys: System, state: State, config: Config, hooks:
   // (again only if the pass changed it). A whole pass has read the host
   // namespace already, for its leftovers: its links are the bridges' side.
   const bridgesPass = async (): Promise<SharedView | undefined> => {
-    let view = await (early ? early.then(sharedView) : observeShared(runner, config)).catch(() => undefined);
+    let view = await observeShared(runner, config, early).catch(() => undefined);
     try {
       const bridges = await planNetworkBridges(runner, state, config, [], view?.host);
       await applyPlans(ctx, [bridges]);
