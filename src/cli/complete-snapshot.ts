@@ -35,7 +35,16 @@ startupSnapshot.setDeserializeMainFunction(() => {
   // tab press waits for the process to end), unless part of the answer is
   // still queued for a full pipe.
   if (process.argv[2] === '--version' && process.argv.length === 3) {
-    if (writeOut(version() + '\n')) process.exit();
+    let v: string;
+    try {
+      v = version();
+    } catch (err) {
+      // As the command snapshot says it (main.ts): one line, exit 1.
+      process.stderr.write(`l3ctl: error: internal error: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if (writeOut(v + '\n')) process.exit();
     return;
   }
   if (main(process.argv.slice(3))) process.exit();

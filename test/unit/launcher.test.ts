@@ -123,6 +123,22 @@ test('a bare --version runs the small completion snapshot; both snapshots read t
   }
 });
 
+test('without a package.json both snapshots say so in one line and exit 1', () => {
+  freshStamp();
+  const pkg = join(scratch, 'package.json');
+  const saved = readFileSync(pkg, 'utf8');
+  rmSync(pkg);
+  try {
+    for (const args of [['--version'], PROBE]) {
+      const r = spawnSync(SCRATCH_BIN, args, { encoding: 'utf8' });
+      assert.deepEqual([r.status, r.stdout], [1, ''], args.join(' '));
+      assert.match(r.stderr, new RegExp(`^l3ctl: error: internal error: ENOENT: no such file or directory, open '${pkg}'\\n$`), args.join(' '));
+    }
+  } finally {
+    writeFileSync(pkg, saved);
+  }
+});
+
 test('tab completion runs its own snapshot, which answers as the modules do, from the command table and a saved store', async () => {
   assert.ok(existsSync(join(BUNDLE, 'l3ctl.blob.complete')), 'npm run build makes dist/src/bundle/l3ctl.blob.complete');
   const r = launch(BIN, ['__complete', 'rou']);
