@@ -12,9 +12,13 @@
 //    reused) -> dead. A SIGKILLed l3ctl is thus taken over in one poll.
 //  - Otherwise after LOCK_STALE_MS without a refresh of the dir's mtime
 //    (the holder touches it every LOCK_UPDATE_MS). This covers holders we
-//    cannot judge (another pid namespace or host sharing the store, an empty
-//    lock dir from a holder that died between mkdir and writing `owner`) and
-//    live holders that stopped refreshing (Ctrl-Z, SIGSTOP).
+//    cannot judge (another pid namespace or host sharing the store, an owner
+//    file that cannot be read) and live holders that stopped refreshing
+//    (Ctrl-Z, SIGSTOP).
+//
+// A lock appears whole: made under a temporary name with its owner file,
+// then renamed to `<store>.lock`. So no holder, killed at any moment, leaves
+// a lock that does not name it.
 //
 // A holder can therefore lose its lock (stopped for longer than the stale
 // time while someone waited); it must not save then. The lease's
@@ -222,29 +226,35 @@ function removeLockDir(dir: string): void {
 
 /** One attempt: our lock (a token), or what is known about the holder. */
 function tryAcquire(dir: string, staleMs: number): { token: string } | { holder: Owner | null } {
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (err) {
-    if (errnoCode(err) !== 'EEXIST') throw err;
-    const mtime = mtimeOf(dir);
-    const holder = readOwner(dir);
-    if (mtime === null) return { holder }; // released meanwhile: the next poll gets it
-    const alive = holder ? holderAlive(holder) : null;
-    if (alive === false || Date.now() - mtime > staleMs) {
-      if (removeIfStill(dir, holder?.token ?? null, mtime)) return tryAcquire(dir, staleMs);
+  // Only when no lock is there (or one without its owner file, that an older
+  // l3ctl may have left): a waiter's polls make no directory to throw away.
+  if (mtimeOf(dir) === null || readOwner(dir) === null) {
+    const token = randomBytes(16).toString('hex');
+    // Made whole under a name of its own, then renamed into place: a process
+    // killed at any moment leaves no lock, or one whose owner file names it
+    // (a lock dir without its owner is waited for until it is stale).
+    const fresh = `${dir}.${process.pid}.${token.slice(0, 8)}.new`;
+    mkdirSync(fresh, { mode: 0o700 });
+    try {
+      writeFileSync(path.join(fresh, 'owner'), JSON.stringify({ ...whoAmI(), token }) + '\n', { flag: 'wx' });
+      // Fails when a lock holding its owner file is there; an empty one (an
+      // older l3ctl between its mkdir and its owner file) is replaced, and
+      // that l3ctl's exclusive write of its owner file then fails.
+      renameSync(fresh, dir);
+      return { token };
+    } catch (err) {
+      removeLockDir(fresh);
+      if (!['EEXIST', 'ENOTEMPTY', 'ENOTDIR'].includes(errnoCode(err) ?? '')) throw err;
     }
-    return { holder };
   }
-  const token = randomBytes(16).toString('hex');
-  try {
-    // wx: if a lock moved aside by a waiter was just put back here, it is not ours.
-    writeFileSync(path.join(dir, 'owner'), JSON.stringify({ ...whoAmI(), token }) + '\n', { flag: 'wx' });
-  } catch (err) {
-    if (errnoCode(err) === 'EEXIST') return { holder: readOwner(dir) };
-    removeLockDir(dir);
-    throw err;
+  const mtime = mtimeOf(dir);
+  const holder = readOwner(dir);
+  if (mtime === null) return { holder }; // released meanwhile: the next poll gets it
+  const alive = holder ? holderAlive(holder) : null;
+  if (alive === false || Date.now() - mtime > staleMs) {
+    if (removeIfStill(dir, holder?.token ?? null, mtime)) return tryAcquire(dir, staleMs);
   }
-  return { token };
+  return { holder };
 }
 
 /** The lease of a lock we made; refreshed by a timer until released. */

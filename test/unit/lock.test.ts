@@ -310,10 +310,11 @@ test('a pid that lives on but is another process (reused pid) is a dead holder',
   assert.ok(Date.now() - t0 < 500, `taken over at once (${Date.now() - t0} ms)`);
 });
 
-test('a holder that cannot be judged (other pid namespace, no owner yet) is waited for until its lock is stale', async () => {
+test('a holder that cannot be judged (other pid namespace, another boot, an owner file that does not parse) is waited for until its lock is stale', async () => {
   for (const owner of [{ pid: 1, token: 'x', ...me(), pidns: 'pid:[1]' }, { pid: 1, token: 'x', ...me(), boot: 'another-boot' }, null]) {
     const store = tmpStore();
     fakeLock(store, owner, 0);
+    if (!owner) fs.writeFileSync(lockOwnerPath(store), '{"pid": 12');
     await assert.rejects(withStoreLock(store, async () => {}, { timeoutSec: 0.3 }), (err: unknown) => {
       assert.ok(err instanceof LockTimeoutError);
       assert.match(err.message, new RegExp(`locked by pid ${owner ? 1 : 'unknown'} \\(`));
@@ -324,6 +325,42 @@ test('a holder that cannot be judged (other pid namespace, no owner yet) is wait
     await withStoreLock(store, async () => assert.equal(ownerPid(store), process.pid), { timeoutSec: 0.3 });
     assert.deepEqual(leftovers(store), []);
   }
+});
+
+test('an empty lock dir (an older l3ctl killed between its mkdir and its owner file) holds nobody up', async () => {
+  const store = tmpStore();
+  fakeLock(store, null, 0);
+  const notices: string[] = [];
+  const t0 = Date.now();
+  await withStoreLock(store, async () => assert.equal(ownerPid(store), process.pid), { timeoutSec: 3, onWaiting: (m) => notices.push(m) });
+  assert.ok(Date.now() - t0 < 500, `taken at once (${Date.now() - t0} ms)`);
+  assert.deepEqual(notices, []);
+  assert.deepEqual(leftovers(store), []);
+});
+
+test('a holder killed at any moment while it takes or releases the lock never leaves one that holds the next l3ctl up', async (t) => {
+  const store = tmpStore();
+  // Takes and releases the lock as fast as it can; killed at a random moment of that loop.
+  const body = `console.log('looping'); for (;;) await withStoreLock(${JSON.stringify(store)}, async () => {});`;
+  const rounds = 25;
+  for (let round = 1; round <= rounds; round++) {
+    const cp = child(body);
+    await waitForLine(cp, 'looping');
+    await sleep(5 + Math.random() * 20);
+    cp.kill('SIGKILL');
+    await exitCode(cp);
+    const notices: string[] = [];
+    const t0 = Date.now();
+    await assert.doesNotReject(
+      withStoreLock(store, async () => assert.equal(ownerPid(store), process.pid), { timeoutSec: 2, onWaiting: (m) => notices.push(m) }),
+      `round ${round}: the lock left by the killed process is taken`,
+    );
+    const ms = Date.now() - t0;
+    assert.ok(ms < 1000 && notices.length === 0, `round ${round}: waited ${ms} ms (${notices.join(' ')})`);
+  }
+  t.diagnostic(`${rounds} processes killed while taking and releasing the lock`);
+  // What a kill can leave beside the store is a directory under a temporary name, never the lock itself.
+  assert.equal(fs.existsSync(lockDirPath(store)), false);
 });
 
 test('the holder keeps its lock fresh while it holds it', async () => {
