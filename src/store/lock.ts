@@ -175,7 +175,8 @@ const isStopped = (o: Owner | null) => !!o && holderAlive(o) === true && /^[Tt]$
 
 const errMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const mtimeOf = (p: string) => readOr(() => statSync(p).mtimeMs, null);
+// No exception for a missing path: the common case, when no lock is there.
+const mtimeOf = (p: string) => readOr(() => statSync(p, { throwIfNoEntry: false })?.mtimeMs ?? null, null);
 const aside = (dir: string) => `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.old`;
 
 /**

@@ -19,6 +19,7 @@ import {
   LOCK_STALE_MS,
 } from '../../src/store/lock.js';
 import { UsageError } from '../../src/model/errors.js';
+import { ownerFields } from '../helpers/lock-owner.js';
 
 // Compiled layout: dist/test/unit/lock.test.js -> dist/src/store/lock.js
 const LOCK_JS = fileURLToPath(new URL('../../src/store/lock.js', import.meta.url));
@@ -83,16 +84,6 @@ async function exitCode(cp: ChildProcess): Promise<number | null> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Who this process is, as the owner file records it. */
-function me() {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  return {
-    boot: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
-    pidns: fs.readlinkSync('/proc/self/ns/pid'),
-    start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19],
-  };
-}
 
 /** A lock dir made by hand: `owner` as given (none: an empty dir), mtime ageMs in the past. */
 function fakeLock(store: string, owner: object | null, ageMs: number): void {
@@ -304,14 +295,14 @@ test('a holder stopped past the stale time is taken over; resumed, its assertHel
 
 test('a pid that lives on but is another process (reused pid) is a dead holder', async () => {
   const store = tmpStore();
-  fakeLock(store, { pid: process.pid, token: 'x', ...me(), start: '1' }, 0);
+  fakeLock(store, { pid: process.pid, token: 'x', ...ownerFields(), start: '1' }, 0);
   const t0 = Date.now();
   await withStoreLock(store, async () => assert.equal(ownerPid(store), process.pid), { timeoutSec: 5 });
   assert.ok(Date.now() - t0 < 500, `taken over at once (${Date.now() - t0} ms)`);
 });
 
 test('a holder that cannot be judged (other pid namespace, another boot, an owner file that does not parse) is waited for until its lock is stale', async () => {
-  for (const owner of [{ pid: 1, token: 'x', ...me(), pidns: 'pid:[1]' }, { pid: 1, token: 'x', ...me(), boot: 'another-boot' }, null]) {
+  for (const owner of [{ pid: 1, token: 'x', ...ownerFields(), pidns: 'pid:[1]' }, { pid: 1, token: 'x', ...ownerFields(), boot: 'another-boot' }, null]) {
     const store = tmpStore();
     fakeLock(store, owner, 0);
     if (!owner) fs.writeFileSync(lockOwnerPath(store), '{"pid": 12');
@@ -394,7 +385,7 @@ test('a lock removed or replaced under the holder: assertHeld throws, and so doe
   // Someone else's lock in its place: named, and left alone.
   await assert.rejects(withStoreLock(store, async (lease) => {
     fs.rmSync(lockDirPath(store), { recursive: true });
-    fakeLock(store, { pid: 4242, token: 'theirs', ...me() }, 0);
+    fakeLock(store, { pid: 4242, token: 'theirs', ...ownerFields() }, 0);
     assert.throws(() => lease.assertHeld(), /\(pid 4242 took it over\)/);
   }), LockCompromisedError);
   assert.equal(ownerPid(store), 4242, 'the other lock is not removed');
