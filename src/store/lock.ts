@@ -177,7 +177,8 @@ const errMessage = (err: unknown) => (err instanceof Error ? err.message : Strin
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 // No exception for a missing path: the common case, when no lock is there.
 const mtimeOf = (p: string) => readOr(() => statSync(p, { throwIfNoEntry: false })?.mtimeMs ?? null, null);
-const aside = (dir: string) => `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.old`;
+/** A name of this process's own beside the lock: a lock being made (`new`), or one moved aside (`old`). */
+const beside = (dir: string, what: 'new' | 'old') => `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.${what}`;
 
 /**
  * Remove the lock at `dir` only if it still is the one described (token,
@@ -185,7 +186,7 @@ const aside = (dir: string) => `${dir}.${process.pid}.${randomBytes(4).toString(
  * is not. true when it was removed.
  */
 function removeIfStill(dir: string, token: string | null, mtime: number | null): boolean {
-  const moved = aside(dir);
+  const moved = beside(dir, 'old');
   try {
     renameSync(dir, moved);
   } catch {
@@ -227,20 +228,19 @@ function removeLockDir(dir: string): void {
 
 /** One attempt: our lock (a token), or what is known about the holder. */
 function tryAcquire(dir: string, staleMs: number): { token: string } | { holder: Owner | null } {
-  // Only when no lock is there (or one without its owner file, that an older
-  // l3ctl may have left): a waiter's polls make no directory to throw away.
-  if (mtimeOf(dir) === null || readOwner(dir) === null) {
+  // No owner file: no lock, or an empty one that an older l3ctl left between
+  // its mkdir and its owner file. Otherwise the polls of a waiter make no
+  // directory to throw away.
+  if (!readOr(() => statSync(path.join(dir, 'owner'), { throwIfNoEntry: false }), null)) {
     const token = randomBytes(16).toString('hex');
     // Made whole under a name of its own, then renamed into place: a process
-    // killed at any moment leaves no lock, or one whose owner file names it
-    // (a lock dir without its owner is waited for until it is stale).
-    const fresh = `${dir}.${process.pid}.${token.slice(0, 8)}.new`;
+    // killed at any moment leaves no lock, or one whose owner file names it.
+    const fresh = beside(dir, 'new');
     mkdirSync(fresh, { mode: 0o700 });
     try {
       writeFileSync(path.join(fresh, 'owner'), JSON.stringify({ ...whoAmI(), token }) + '\n', { flag: 'wx' });
-      // Fails when a lock holding its owner file is there; an empty one (an
-      // older l3ctl between its mkdir and its owner file) is replaced, and
-      // that l3ctl's exclusive write of its owner file then fails.
+      // Fails when a lock with its owner file is there. An empty one is
+      // replaced: the older l3ctl's exclusive write of its owner file fails.
       renameSync(fresh, dir);
       return { token };
     } catch (err) {

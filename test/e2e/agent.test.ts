@@ -3,11 +3,11 @@
 // disappear; re-plumbing under the same port id; one router's failure not
 // stopping the others; the state report; the run loop; scoped cleanup.
 import { mutatingCommands } from '../helpers/dryrun.js';
-import { ownerFile } from '../helpers/lock-owner.js';
+import { fakeLock, liveOwner } from '../helpers/lock-owner.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { BIN, l3ctl, l3ctlOk, nsExec, sh, shOk, tempStore, uniqueName, type CliResult } from '../helpers/cli.js';
 import { baseCommands, deleteNamespaces, e2eUnavailable, kernelSnapshot, namespaces, requireE2E } from '../helpers/e2e.js';
@@ -257,9 +257,8 @@ describe('agent', { skip: !!e2eUnavailable() && !process.env.CI }, () => {
   it('sync takes the store lock (exit 4 while another holds it); --dry-run and check do not', async (t) => {
     if (!requireE2E(t)) return;
     const lockDir = `${store.path}.lock`;
-    // A fresh lock held by a process that lives (this test's own), as an l3ctl's owner file says it.
-    mkdirSync(lockDir);
-    writeFileSync(`${lockDir}/owner`, ownerFile());
+    // A fresh lock held by a process that lives: this test's own.
+    fakeLock(store.path, liveOwner());
     try {
       const env = { L3CTL_LOCK_TIMEOUT: '1' };
       const r = await l3ctl(['agent', 'sync'], { ...opts, env });

@@ -1,6 +1,7 @@
-// What a store lock's owner file says of a process (src/store/lock.ts):
-// for tests that make a lock by hand, held by a process that lives.
-import { readFileSync, readlinkSync } from 'node:fs';
+// Store locks made by hand for tests (src/store/lock.ts): the owner file of a
+// process as an l3ctl holding the lock records it, and the lock directory.
+import { mkdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { lockDirPath, lockOwnerPath } from '../../src/store/lock.js';
 
 /** boot id, pid namespace and start time of PID, as an l3ctl holding the lock records them. */
 export function ownerFields(pid: number | 'self' = 'self') {
@@ -12,5 +13,13 @@ export function ownerFields(pid: number | 'self' = 'self') {
   };
 }
 
-/** The owner file of a lock held by PID (default: this process). */
-export const ownerFile = (pid: number = process.pid) => JSON.stringify({ pid, token: 'held-by-a-test', ...ownerFields(pid) }) + '\n';
+/** The owner of a lock held by PID (default: this process, which lives as long as the test). */
+export const liveOwner = (pid: number = process.pid) => ({ pid, token: 'held-by-a-test', ...ownerFields(pid) });
+
+/** The store's lock dir: `owner` as given (null: an empty dir), its mtime ageMs in the past. */
+export function fakeLock(store: string, owner: object | null, ageMs = 0): void {
+  mkdirSync(lockDirPath(store));
+  if (owner) writeFileSync(lockOwnerPath(store), JSON.stringify(owner));
+  const t = new Date(Date.now() - ageMs);
+  utimesSync(lockDirPath(store), t, t);
+}

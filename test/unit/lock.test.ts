@@ -19,7 +19,7 @@ import {
   LOCK_STALE_MS,
 } from '../../src/store/lock.js';
 import { UsageError } from '../../src/model/errors.js';
-import { ownerFields } from '../helpers/lock-owner.js';
+import { fakeLock, ownerFields } from '../helpers/lock-owner.js';
 
 // Compiled layout: dist/test/unit/lock.test.js -> dist/src/store/lock.js
 const LOCK_JS = fileURLToPath(new URL('../../src/store/lock.js', import.meta.url));
@@ -84,14 +84,6 @@ async function exitCode(cp: ChildProcess): Promise<number | null> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A lock dir made by hand: `owner` as given (none: an empty dir), mtime ageMs in the past. */
-function fakeLock(store: string, owner: object | null, ageMs: number): void {
-  fs.mkdirSync(lockDirPath(store));
-  if (owner) fs.writeFileSync(lockOwnerPath(store), JSON.stringify(owner));
-  const t = new Date(Date.now() - ageMs);
-  fs.utimesSync(lockDirPath(store), t, t);
-}
 
 test('concurrent withStoreLock in separate processes never overlap (no lost update)', async () => {
   const store = tmpStore();
