@@ -18,7 +18,8 @@
 //
 // A lock appears whole: made under a temporary name with its owner file,
 // then renamed to `<store>.lock`. So no holder, killed at any moment, leaves
-// a lock that does not name it.
+// a lock that does not name it. One killed between the two leaves only the
+// temporary directory, which a later l3ctl removes once it is stale.
 //
 // A holder can therefore lose its lock (stopped for longer than the stale
 // time while someone waited); it must not save then. The lease's
@@ -35,7 +36,7 @@
 // when it is still the very lock that was judged dead (same token, same
 // mtime) is it removed, else it is put back. So a waiter never removes a
 // lock that was refreshed or re-made in the meantime.
-import { mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { errnoCode, EXIT, L3ctlError, StoreError, UsageError } from '../model/errors.js';
@@ -226,6 +227,24 @@ function removeLockDir(dir: string): void {
   }
 }
 
+/**
+ * Lock directories under a temporary name (`beside`) whose process was killed
+ * in the instant between making one and renaming it: removed once older than
+ * the stale time, as a lock would be (a live one lasts microseconds). One
+ * read of the store's directory per lock taken.
+ */
+function sweepAbandoned(dir: string, staleMs: number): void {
+  const parent = path.dirname(dir);
+  const prefix = `${path.basename(dir)}.`;
+  const names = readOr(() => readdirSync(parent), [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^\d+\.[0-9a-f]{8}\.(new|old)$/.test(name.slice(prefix.length))) continue;
+    const p = path.join(parent, name);
+    const mtime = mtimeOf(p);
+    if (mtime !== null && Date.now() - mtime > staleMs) removeLockDir(p);
+  }
+}
+
 /** One attempt: our lock (a token), or what is known about the holder. */
 function tryAcquire(dir: string, staleMs: number): { token: string } | { holder: Owner | null } {
   // No owner file: no lock, or an empty one that an older l3ctl left between
@@ -245,7 +264,8 @@ function tryAcquire(dir: string, staleMs: number): { token: string } | { holder:
       return { token };
     } catch (err) {
       removeLockDir(fresh);
-      if (!['EEXIST', 'ENOTEMPTY', 'ENOTDIR'].includes(errnoCode(err) ?? '')) throw err;
+      // ENOENT: swept as abandoned while this process was stopped in between; tried again.
+      if (!['EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'ENOENT'].includes(errnoCode(err) ?? '')) throw err;
     }
   }
   const mtime = mtimeOf(dir);
@@ -376,6 +396,7 @@ export async function withStoreLock<T>(storePath: string, fn: (lease: LockLease)
     await sleep(Math.min(25 + Math.random() * 25, Math.max(deadline - now, 1)));
   }
 
+  sweepAbandoned(dir, staleMs);
   const lease = new Lease(storePath, dir, token, staleMs);
   let result: T;
   try {

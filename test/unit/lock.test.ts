@@ -342,8 +342,33 @@ test('a holder killed at any moment while it takes or releases the lock never le
     assert.ok(ms < 1000 && notices.length === 0, `round ${round}: waited ${ms} ms (${notices.join(' ')})`);
   }
   t.diagnostic(`${rounds} processes killed while taking and releasing the lock`);
-  // What a kill can leave beside the store is a directory under a temporary name, never the lock itself.
+  // What a kill can leave beside the store is a directory under a temporary name, never the lock itself;
+  // once stale, the next lock taken removes it.
   assert.equal(fs.existsSync(lockDirPath(store)), false);
+  const old = new Date(Date.now() - LOCK_STALE_MS - 1000);
+  for (const f of leftovers(store)) fs.utimesSync(path.join(path.dirname(store), f), old, old);
+  await withStoreLock(store, async () => {});
+  assert.deepEqual(leftovers(store), []);
+});
+
+test('temporary lock directories abandoned by a kill are removed once stale, and only those', async () => {
+  const store = tmpStore();
+  const dir = path.dirname(store);
+  const lock = path.basename(lockDirPath(store));
+  const made = (name: string, ageMs: number) => {
+    const p = path.join(dir, name);
+    fs.mkdirSync(p);
+    fs.writeFileSync(path.join(p, 'owner'), JSON.stringify({ pid: 999999, token: 'x', ...ownerFields() }));
+    const t = new Date(Date.now() - ageMs);
+    fs.utimesSync(p, t, t);
+  };
+  made(`${lock}.999999.0123abcd.new`, LOCK_STALE_MS + 1000); // killed while making its lock
+  made(`${lock}.999998.89abcdef.old`, LOCK_STALE_MS + 1000); // killed while moving a dead lock aside
+  made(`${lock}.999997.00ff00ff.new`, 0); // another l3ctl making its lock right now
+  made(`${lock}.999996.00ff00ff.new.keep`, LOCK_STALE_MS + 1000); // not a name l3ctl makes
+  made(`other.json.lock.999995.0123abcd.new`, LOCK_STALE_MS + 1000); // another store's
+  await withStoreLock(store, async () => {});
+  assert.deepEqual(leftovers(store).sort(), [`other.json.lock.999995.0123abcd.new`, `${lock}.999996.00ff00ff.new.keep`, `${lock}.999997.00ff00ff.new`]);
 });
 
 test('the holder keeps its lock fresh while it holds it', async () => {
