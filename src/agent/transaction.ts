@@ -5,9 +5,9 @@
 // rollback stops a proxy the failed change started, starts one it stopped and
 // reloads one it reconfigured. `agent sync` and `apply` take the same lock.
 import { effectiveConfig, type Config } from '../model/config.js';
-import { EXIT, L3ctlError } from '../model/errors.js';
+import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import type { Network, State } from '../model/types.js';
-import { checkState } from '../model/validate.js';
+import { checkState, nameIdClashes } from '../model/validate.js';
 import { checkHa } from '../model/ha.js';
 import type { Files } from '../linux/files.js';
 import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
@@ -146,8 +146,10 @@ export async function applyChange(ctx: ApplyContext, state: State, change: Chang
  * Everything about the new state that can be known without the kernel, so a
  * conflict is exit 2 before the first program runs (not a half-done apply).
  */
-export function validateNext(next: State, change: Change<unknown>): Config {
+export function validateNext(next: State, change: Change<unknown>, prev?: State): Config {
   checkState(next);
+  const clash = prev ? nameIdClashes(prev, next)[0] : undefined;
+  if (clash) throw new UsageError(clash.message);
   const config = effectiveConfig(next.config);
   checkConfig(config);
   // HA routers need a usable HA network (ha_network unset, gone or shared with router ports: exit 2).
@@ -194,7 +196,7 @@ export async function transact<T>(deps: TxDeps, change: (state: State) => Change
     const old = await loadState(deps.storePath);
     const next = structuredClone(old);
     const c = change(next);
-    const config = validateNext(next, c);
+    const config = validateNext(next, c, old);
     // Before anything changes, under --dry-run too: the answer is the same.
     if (c.removedNetworks?.length && !c.unplugForeign) {
       const found = foreignDevices(await observeHost(deps.runner, config.host_namespace), c.removedNetworks, ourTaps(old, next));

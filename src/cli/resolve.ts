@@ -10,7 +10,13 @@ import { otherStoreHint } from '../store/elsewhere.js';
 const shown = (s: string) => JSON.stringify(s).slice(1, -1).replace(/\\"/g, '"');
 
 function byRef<T extends { id: string; name: string }>(kind: string, list: T[], ref: string, elsewhere?: (ref: string) => string | null): T {
-  const exact = list.find((x) => x.name === ref || x.id === ref.toLowerCase());
+  const named = list.find((x) => x.name === ref);
+  const byId = list.find((x) => x.id === ref.toLowerCase());
+  // Only a store made before names and ids were kept apart can hold both.
+  if (named && byId && named !== byId) {
+    throw new UsageError(`${kind} '${shown(ref)}' is ambiguous: it is the name of ${kind} ${named.id} and the id of ${kind} '${byId.name}'`, `give ${named.id} for the first, '${byId.name}' for the second`);
+  }
+  const exact = named ?? byId;
   if (exact) return exact;
   if (ref.length >= 4 && /^[0-9a-f-]+$/i.test(ref)) {
     const hits = list.filter((x) => x.id.startsWith(ref.toLowerCase()));

@@ -139,6 +139,30 @@ export function stateProblems(s: State): StateProblem[] {
 }
 
 /**
+ * Routers and networks new or renamed in `next` (against `prev`) whose name
+ * is another one's id, or whose id is another one's name: ROUTER and NETWORK
+ * arguments take either, so such a pair could never be told apart. Checked
+ * for what a change makes, not on load, so a store that already holds such a
+ * pair still loads (the argument is then reported as ambiguous).
+ */
+export function nameIdClashes(prev: State, next: State): StateProblem[] {
+  const out: StateProblem[] = [];
+  const visit = (kind: 'network' | 'router', before: { id: string; name: string }[], list: { id: string; name: string }[]) => {
+    const known = new Set(before.map((x) => `${x.id} ${x.name}`));
+    list.forEach((x, i) => {
+      if (known.has(`${x.id} ${x.name}`)) return;
+      const byId = list.find((y) => y !== x && y.id === x.name.toLowerCase());
+      if (byId) out.push({ message: `${kind} name '${x.name}' is the id of ${kind} '${byId.name}': expected a name that is no ${kind}'s id`, at: [`${kind}s`, i, 'name'] });
+      const byName = list.find((y) => y !== x && y.name.toLowerCase() === x.id);
+      if (byName) out.push({ message: `id ${x.id} of ${kind} '${x.name}' is the name of ${kind} '${byName.name}': expected an id that is no ${kind}'s name`, at: [`${kind}s`, i, 'id'] });
+    });
+  };
+  visit('network', prev.networks, next.networks);
+  visit('router', prev.routers, next.routers);
+  return out;
+}
+
+/**
  * The rules, in the order checkState reports them. `report` may throw (the
  * first problem ends the check) or return (then the visit goes on, skipping
  * what depends on the value found wrong, so one mistake is one problem).

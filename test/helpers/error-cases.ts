@@ -103,6 +103,10 @@ export const ERROR_CASES: ErrorCase[] = [
   { what: 'malformed router --id', args: ['router', 'add', 'r9', '--id', '1234'], first: E(`invalid router id '1234': expected a UUID`) },
   { what: 'malformed network --id', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--id', 'not-a-uuid'], first: E(`invalid network id 'not-a-uuid': expected a UUID`) },
   { what: 'malformed port --id', args: ['interface', 'add', 'r1', 'n3', '--id', 'xyz'], first: E(`invalid port id 'xyz': expected a UUID`) },
+  // A name that is another object's id could never be told apart from it.
+  { what: 'router name that is another router id', args: ['router', 'add', R1], first: E(`router name '${R1}' is the id of router 'r1': expected a name that is no router's id`) },
+  { what: 'router name that is another router id, in capitals', args: ['router', 'add', R1.toUpperCase()], first: E(`router name '${R1.toUpperCase()}' is the id of router 'r1'`) },
+  { what: 'network name that is another network id', args: ['network', 'add', EXT, '--cidr', '192.0.2.128/25'], first: E(`network name '${EXT}' is the id of network 'ext'`) },
   // Unknown names, with the closest one as hint.
   { what: 'unknown router', args: ['router', 'show', 'r2'], first: E(`unknown router 'r2'`), hint: /^hint: did you mean 'r1'\?/ },
   { what: 'unknown router in a mutation', args: ['route', 'add', 'rl', '192.0.2.128/25', '198.51.100.254'], first: E(`unknown router 'rl'`), hint: /did you mean 'r1'/ },

@@ -67,4 +67,27 @@ describe('bad input: exit 2, one error line, store untouched (no kernel)', () =>
     assert.equal(lines[0], "l3ctl: error: 'l3ctl fip' needs a command");
     assert.match(lines[1]!, /^Usage: l3ctl fip/);
   });
+
+  it('a store holding a router named with another router id (made before they were kept apart): that word is ambiguous, never the wrong router', async () => {
+    const clash = tempStore();
+    try {
+      const r1 = HAND_WRITTEN.routers[0]!;
+      const other = { ...r1, id: '0b8d2c5e-2222-4222-8333-944455566677', name: r1.id, gateway: null, interfaces: [], routes: [] };
+      writeFileSync(clash.path, JSON.stringify({ ...HAND_WRITTEN, routers: [r1, other] }, null, 2) + '\n');
+      const before = readStore(clash.path);
+      const runner = new RecordingRunner();
+      const r = await l3ctlIn(['-y', 'router', 'delete', r1.id], { store: clash.path, runner });
+      assert.equal(r.code, 2, r.stderr);
+      assert.deepEqual(r.stderr.split('\n').slice(0, 2), [
+        `l3ctl: error: router '${r1.id}' is ambiguous: it is the name of router ${other.id} and the id of router 'r1'`,
+        `hint: give ${other.id} for the first, 'r1' for the second`,
+      ]);
+      assert.deepEqual(runner.calls, []);
+      assert.equal(readStore(clash.path), before);
+      // Either one by the other word.
+      assert.equal((await l3ctlIn(['router', 'show', other.id, '-f', 'value', '-c', 'name'], { store: clash.path, runner })).stdout, `${r1.id}\n`);
+    } finally {
+      clash.cleanup();
+    }
+  });
 });

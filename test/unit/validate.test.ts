@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
-import { checkCidr, checkIp, checkIpv4, checkMac, checkName, checkState, checkUuid, hostProblem, stateProblems } from '../../src/model/validate.js';
+import { checkCidr, checkIp, checkIpv4, checkMac, checkName, checkState, checkUuid, hostProblem, nameIdClashes, stateProblems } from '../../src/model/validate.js';
 import { net, port } from '../helpers/one-subnet.js';
 
 /** checkState refuses S saying RE (exit 2), and collecting every problem finds that one and no other. */
@@ -276,5 +276,31 @@ describe('IPv6 (issue 19)', () => {
     const v4only = good();
     r1(v4only).routes.push({ destination: '2001:db8:99::/64', nexthop: '2001:db8:1::fe' });
     assert.throws(() => checkState(v4only), usage(/^nexthop 2001:db8:1::fe of route 2001:db8:99::\/64 is on none of the subnets of router 'r1' \(it has no IPv6 subnet\)/));
+  });
+});
+
+describe('names and ids kept apart (a ROUTER or NETWORK argument takes either)', () => {
+  const A = 'aaaa2222-0000-4000-8000-000000000002';
+  const B = 'bbbb3333-0000-4000-8000-000000000003';
+  const router = (id: string, name: string) => ({ id, name, admin_state_up: true, gateway: null, interfaces: [], routes: [], ha: false, ha_vr_id: null });
+  const state = (...routers: ReturnType<typeof router>[]): State => ({ version: 3, config: {}, networks: [], routers, floatingips: [] });
+
+  it('a new name that is another router id, or a new id that is another router name, is a problem at that field', () => {
+    const prev = state(router(A, 'rb'));
+    assert.deepEqual(nameIdClashes(prev, state(router(A, 'rb'), router(B, A.toUpperCase()))), [
+      { message: `router name '${A.toUpperCase()}' is the id of router 'rb': expected a name that is no router's id`, at: ['routers', 1, 'name'] },
+    ]);
+    const prev2 = state(router(A, B));
+    assert.deepEqual(nameIdClashes(prev2, state(router(A, B), router(B, 'rq'))), [
+      { message: `id ${B} of router 'rq' is the name of router '${B}': expected an id that is no router's name`, at: ['routers', 1, 'id'] },
+    ]);
+  });
+
+  it('a pair already in the store is not a problem of a later change (the store still loads and changes)', () => {
+    const clashing = state(router(A, 'rb'), router(B, A));
+    assert.deepEqual(nameIdClashes(clashing, structuredClone(clashing)), []);
+    assert.doesNotThrow(() => checkState(clashing));
+    // A router whose name is its own id is no clash: the argument means one router either way.
+    assert.deepEqual(nameIdClashes(state(), state(router(A, A))), []);
   });
 });
