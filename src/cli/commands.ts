@@ -120,9 +120,9 @@ export const COMMANDS: Command[] = [
     {
       name: 'delete',
       mutates: true,
-      summary: 'delete a subnet (refused while a router port or floating IP has an address on it)',
-      examples: ['l3ctl subnet delete priv 2001:db8:1::/64'],
-      args: [arg('<network>', 'network'), arg('<subnet>', 'subnet')],
+      summary: 'delete a subnet, given by CIDR or id (refused while a router port or floating IP has an address on it)',
+      examples: ['l3ctl subnet delete 2001:db8:1::/64', 'l3ctl subnet delete 5d1c0b7e   # an id prefix: a CIDR that networks behind different routers share'],
+      args: [arg('<subnet>', 'subnet')],
       run: (m) => m.subnetDelete,
     },
     {

@@ -210,12 +210,16 @@ function values(kind: string, p: Parsed, cur: string, load: () => State | null, 
       return routerCandidates(routers.map((r) => [r.name, r.id]), cur);
     }
     case 'subnet': {
-      // subnet delete NETWORK SUBNET: that network's subnets, by CIDR (ids once the word looks like one).
-      const ref = argValue(p, 'network');
-      const n = s.networks.find((x) => x.name === ref || x.id === ref);
-      if (!n) return [];
-      const ids: Candidate[] = looksLikeId(cur) ? n.subnets.map((x) => [x.id, `subnet ${x.cidr}`]) : [];
-      return [...n.subnets.map((x): Candidate => [x.cidr, `IPv${x.ip_version}${x.gateway_ip ? ` gateway ${x.gateway_ip}` : ''}`]), ...ids];
+      // subnet delete SUBNET: every subnet by CIDR, once (networks behind different routers may
+      // reuse one; the command then asks for the id), ids once the word looks like one.
+      const all = s.networks.flatMap((n) => n.subnets.map((x) => ({ n, x })));
+      const byCidr = new Map<string, Candidate>();
+      for (const { n, x } of all) {
+        const prev = byCidr.get(x.cidr);
+        byCidr.set(x.cidr, [x.cidr, prev ? `${prev[1]}, ${n.name}` : `network ${n.name}`]);
+      }
+      const ids: Candidate[] = looksLikeId(cur) ? all.map(({ n, x }) => [x.id, `subnet ${x.cidr} of ${n.name}`]) : [];
+      return [...byCidr.values(), ...ids];
     }
     case 'port': {
       // interface remove ROUTER NETWORK|PORT: the networks it is plugged into, and port ids.

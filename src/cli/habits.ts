@@ -84,8 +84,12 @@ function fipHabit(verb: string, rest: string[], opts: Line['opts']): string[] | 
   const addr = opts.get('--floating-ip-address');
   const fixed = opts.get('--fixed-ip-address');
   switch (verb) {
-    case 'create':
-      return [cmd('fip', 'add', typeof addr === 'string' ? addr : '', ...(rest[0] ? ['--network', rest[0]] : []))];
+    case 'create': {
+      // `floating ip create NETWORK`; `fip create 203.0.113.30` means the address.
+      const ip = typeof addr === 'string' ? addr : rest[0] && /^[0-9a-f.:]+$/i.test(rest[0]) && /[.:]/.test(rest[0]) ? rest[0] : '';
+      const net = rest[0] && rest[0] !== ip ? ['--network', rest[0]] : [];
+      return [cmd('fip', 'add', ip, ...net)];
+    }
     case 'list':
     case 'show':
       return [cmd('fip', 'list')];
@@ -110,6 +114,8 @@ export function habitHint(args: string[]): string | undefined {
   if (noun === 'router') found = routerHabit(verb, rest, opts);
   else if (noun === 'floating' && verb === 'ip') found = fipHabit(rest[0] ?? 'list', rest.slice(1), opts);
   else if (noun === 'fip' && verb === 'create') found = fipHabit('create', rest, opts);
+  // The older `subnet delete NETWORK SUBNET`: the subnet alone names it.
+  else if (noun === 'subnet' && verb === 'delete' && rest.length === 2) found = [cmd('subnet', 'delete', rest[1]!)];
   else if (noun === 'network' && verb === 'create') found = [cmd('network', 'add', rest[0] ?? 'NAME', '--cidr', 'CIDR')];
   return found ? oneOf(found) : undefined;
 }

@@ -60,20 +60,6 @@ export function subnetFromOptions(o: SubnetOptions, io: IO): Omit<Subnet, 'id'> 
 export const sameSubnet = (a: Omit<Subnet, 'id'>, b: Omit<Subnet, 'id'>) =>
   a.cidr === b.cidr && a.gateway_ip === b.gateway_ip && a.ipv6_ra_mode === b.ipv6_ra_mode && a.ipv6_address_mode === b.ipv6_address_mode;
 
-/** A subnet of `n` by id, id prefix (4+ characters) or CIDR. */
-export function findSubnet(n: Network, ref: string): Subnet {
-  const r = ref.toLowerCase();
-  const cidr = parseCidr(ref) ? checkCidr('CIDR', ref) : null;
-  const exact = n.subnets.find((x) => x.id === r || x.cidr === cidr);
-  if (exact) return exact;
-  const hits = r.length >= 4 && /^[0-9a-f-]+$/.test(r) ? n.subnets.filter((x) => x.id.startsWith(r)) : [];
-  if (hits.length === 1) return hits[0]!;
-  throw new UsageError(
-    `network '${n.name}' has no subnet '${shown(ref)}': expected the CIDR or id of one of its subnets`,
-    n.subnets.length ? `its subnets: ${n.subnets.map((x) => x.cidr).join(', ')}` : `it has none: l3ctl subnet add ${n.name} CIDR`,
-  );
-}
-
 /** Who has an address on a subnet (it cannot go while they do), with how to release it. */
 function usersOf(s: State, n: Network, sn: Subnet): { what: string; hint: string }[] {
   const out: { what: string; hint: string }[] = [];
@@ -114,10 +100,31 @@ export async function subnetAdd(o: SubnetAddOptions, io: IO): Promise<void> {
   await printObject(io, SUBNET_COLUMNS, done.row);
 }
 
-export async function subnetDelete(o: { network: string; subnet: string }, io: IO): Promise<void> {
+/** A subnet of any network: by id, id prefix, or a CIDR that only one network has. */
+export function findAnySubnet(s: State, ref: string): { n: Network; sn: Subnet } {
+  const r = ref.toLowerCase();
+  const all = s.networks.flatMap((n) => n.subnets.map((sn) => ({ n, sn })));
+  const byId = all.find((x) => x.sn.id === r);
+  if (byId) return byId;
+  const cidr = parseCidr(ref) ? checkCidr('CIDR', ref) : null;
+  const hits = cidr ? all.filter((x) => x.sn.cidr === cidr) : r.length >= 4 && /^[0-9a-f-]+$/.test(r) ? all.filter((x) => x.sn.id.startsWith(r)) : [];
+  if (hits.length === 1) return hits[0]!;
+  if (hits.length > 1) {
+    throw new UsageError(
+      `subnet '${shown(ref)}' is ambiguous: it matches ${hits.map((x) => `${x.sn.cidr} of network '${x.n.name}'`).join(', ')}`,
+      `give its id: ${hits.map((x) => `${x.sn.id} (${x.n.name})`).join(', ')}`,
+    );
+  }
+  const cidrs = all.map((x) => x.sn.cidr);
+  throw new UsageError(
+    `unknown subnet '${shown(ref)}': expected the CIDR, id or id prefix of an existing subnet`,
+    cidrs.length ? `subnets: ${cidrs.join(', ')}` : 'no subnets yet: l3ctl network add NAME --cidr CIDR',
+  );
+}
+
+export async function subnetDelete(o: { subnet: string }, io: IO): Promise<void> {
   const gone = await mutate(io, (s) => {
-    const n = findNetwork(s, o.network);
-    const sn = findSubnet(n, o.subnet);
+    const { n, sn } = findAnySubnet(s, o.subnet);
     const users = usersOf(s, n, sn);
     if (users.length) {
       throw new UsageError(`subnet ${sn.cidr} of network '${n.name}' is in use by ${users.map((u) => u.what).join(', ')}: expected a subnet nothing has an address on`, users[0]!.hint);

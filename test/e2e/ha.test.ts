@@ -216,7 +216,7 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     assert.equal(a.exec(['ip', 'netns', 'exec', v.ns, 'sysctl', '-n', 'net.ipv6.conf.all.disable_ipv6']).trim(), '1');
     assert.ok(!existsSync(`${v.dir(a)}/radvd.conf`), 'no radvd for an HA router');
     assert.equal((await a.l3ctl(['agent', 'check'])).code, 0);
-    await ok(a, ['subnet', 'delete', 'priv', '2001:db8:1::/64']);
+    await ok(a, ['subnet', 'delete', '2001:db8:1::/64']);
   });
 
   step('router delete on the master: keepalived stopped, files gone; the peer takes over; delete there too', async (t) => {

@@ -107,6 +107,9 @@ export const ERROR_CASES: ErrorCase[] = [
   { what: 'router name that is another router id', args: ['router', 'add', R1], first: E(`router name '${R1}' is the id of router 'r1': expected a name that is no router's id`) },
   { what: 'router name that is another router id, in capitals', args: ['router', 'add', R1.toUpperCase()], first: E(`router name '${R1.toUpperCase()}' is the id of router 'r1'`) },
   { what: 'network name that is another network id', args: ['network', 'add', EXT, '--cidr', '192.0.2.128/25'], first: E(`network name '${EXT}' is the id of network 'ext'`) },
+  { what: 'subnet delete in the older NETWORK SUBNET form', args: ['subnet', 'delete', 'n3', '192.0.2.0/25'], first: E(`too many arguments for 'delete'`), hint: /^hint: did you mean `l3ctl subnet delete 192\.0\.2\.0\/25`\?$/ },
+  { what: 'unknown subnet', args: ['subnet', 'delete', '192.0.2.128/25'], first: E(`unknown subnet '192\.0\.2\.128/25': expected the CIDR, id or id prefix of an existing subnet`), hint: /^hint: subnets: 203\.0\.113\.0\/24, / },
+  { what: 'fip create with an address (openstackclient habit)', args: ['fip', 'create', '203.0.113.30'], first: E(`unknown command 'create'`), hint: /^hint: did you mean `l3ctl fip add 203\.0\.113\.30`\?$/ },
   // Unknown names, with the closest one as hint.
   { what: 'unknown router', args: ['router', 'show', 'r2'], first: E(`unknown router 'r2'`), hint: /^hint: did you mean 'r1'\?/ },
   { what: 'unknown router in a mutation', args: ['route', 'add', 'rl', '192.0.2.128/25', '198.51.100.254'], first: E(`unknown router 'rl'`), hint: /did you mean 'r1'/ },

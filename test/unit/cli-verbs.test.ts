@@ -19,6 +19,7 @@ import { interfaceAdd, interfaceList, interfaceRemove } from '../../src/cli/inte
 import { gatewayClear, gatewaySet } from '../../src/cli/gateway.js';
 import { fipAdd, fipAssociate, fipDelete, fipDisassociate, fipList } from '../../src/cli/fip.js';
 import { routeAdd, routeDelete, routeList } from '../../src/cli/route.js';
+import { subnetDelete } from '../../src/cli/subnet.js';
 import { configGet, configList, configSet, configUnset } from '../../src/cli/config.js';
 import { agentStatus, agentSync } from '../../src/cli/agent.js';
 import { completion, completionScript } from '../../src/cli/completion.js';
@@ -108,6 +109,29 @@ describe('network', () => {
     assert.equal(value.stdout(), 'true\text\n');
     await refused(({ io }) => networkShow({ network: 'nope' }, io), /unknown network 'nope'/);
     await refused(({ io }) => networkList({}, io), /unknown column 'nope'/, { columns: ['nope'] });
+  });
+});
+
+describe('subnet', () => {
+  it('delete SUBNET: by CIDR or id prefix across networks; a CIDR two networks share needs the id; in use is exit 2', async () => {
+    await refused(({ io }) => subnetDelete({ subnet: '198.51.100.0/24' }, io), /subnet 198\.51\.100\.0\/24 of network 'priv' is in use by an interface of router 'r1'/);
+    await refused(({ io }) => subnetDelete({ subnet: '192.0.2.64/26' }, io), /unknown subnet '192\.0\.2\.64\/26'/);
+    const n3 = FIXTURE.networks.find((n) => n.name === 'n3')!;
+    const t = setup();
+    await subnetDelete({ subnet: n3.subnets[0]!.id.slice(0, 6).toUpperCase() }, t.io);
+    assert.deepEqual(stored().networks.find((n) => n.name === 'n3')!.subnets, []);
+    assert.equal(t.stderr(), 'deleted subnet 192.0.2.0/25 of network n3\n');
+
+    // Tenants may reuse a CIDR behind different routers: then the CIDR names no one subnet.
+    const twin = net({ id: 'e00000aa-0000-4000-8000-0000000000aa', name: 'n3b', cidr: '192.0.2.0/25', gateway_ip: '192.0.2.1', external: false, bridge: null });
+    const shared = JSON.stringify({ ...FIXTURE, networks: [...FIXTURE.networks, twin] }, null, 2) + '\n';
+    writeFileSync(store.path, shared);
+    const amb = setup();
+    await assert.rejects(subnetDelete({ subnet: '192.0.2.0/25' }, amb.io), (e: L3ctlError) =>
+      e instanceof UsageError && /^subnet '192\.0\.2\.0\/25' is ambiguous: it matches 192\.0\.2\.0\/25 of network 'n3', 192\.0\.2\.0\/25 of network 'n3b'$/.test(e.message) && e.hint!.includes(twin.subnets[0]!.id));
+    assert.equal(readStore(store.path), shared);
+    await subnetDelete({ subnet: twin.subnets[0]!.id }, setup().io);
+    assert.deepEqual(stored().networks.filter((n) => n.subnets.some((x) => x.cidr === '192.0.2.0/25')).map((n) => n.name), ['n3']);
   });
 });
 

@@ -98,7 +98,7 @@ const CASES: [string, string[], string[]][] = [
   ['boolean config values', ['config', 'set', 'use_namespaces', ''], ['true', 'false']],
   ['completion shells', ['completion', ''], ['bash', 'zsh', 'fish']],
   ['options of the command, then global ones', ['router', 'add', '--d'], ['--disabled', '--dry-run']],
-  ['subnets of the network for subnet delete', ['subnet', 'delete', 'priv', ''], ['198.51.100.0/24']],
+  ['every subnet by CIDR for subnet delete', ['subnet', 'delete', ''], ['203.0.113.0/24', '198.51.100.0/24', '192.0.2.0/25']],
   ['networks for subnet add', ['subnet', 'add', 'pr'], ['priv', 'priv2']],
   ['--ipv6-ra-mode values', ['subnet', 'add', 'priv', '2001', ':', 'db8', ':', '1', ':', ':/64', '--ipv6-ra-mode', ''], ['slaac', 'dhcpv6-stateless', 'dhcpv6-stateful']],
   ['hidden aliases are not offered', ['router-'], []],
@@ -138,6 +138,11 @@ test('fip associate --router with overlapping tenant subnets: every router holdi
     assert.deepEqual(names(['fip', 'associate', '203.0.113.21', '192.0.2.200', '--router', '']), []);
     assert.deepEqual(names(['fip', 'associate', '203.0.113.21', '198.51.100.5', '--router=']), ['--router=r1', '--router=r2']);
     assert.deepEqual(names(['fip', 'list', '--router', '']), ['r1', 'r2', 'r3']);
+    // A CIDR two networks share is offered once, naming both; their ids once the word looks like one.
+    const subnets = complete(['subnet', 'delete', ''], env) as [string, string][];
+    assert.deepEqual(subnets.filter(([v]) => v === '198.51.100.0/24'), [['198.51.100.0/24', 'network priv, priv3']]);
+    const twin = s.networks.find((n) => n.name === 'priv3')!.subnets[0]!.id;
+    assert.deepEqual(names(['subnet', 'delete', twin.slice(0, 8)]), [twin]);
   } finally {
     t.cleanup();
   }
