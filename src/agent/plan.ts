@@ -248,7 +248,9 @@ function planSysctls(d: DesiredRouter, obs: ObservedNs, out: Step[]): void {
     out.push(step([{ kind: 'ip_forward-off', object: 'net.ipv4.ip_forward', expected: '1', live: '0' }], [{ phase: 'sysctl', setting: 'net.ipv4.ip_forward=1', warning }]));
   }
   if (!realHost && (!obs.sysctl.ipForward || !obs.sysctl.promoteSecondaries)) {
-    out.push(step([{ kind: 'ip_forward-off', object: 'net.ipv4.ip_forward', expected: '1 (and net.ipv4.conf.all.promote_secondaries 1)', live: 'ip_forward or promote_secondaries is 0' }], [
+    // Named as they are: promote_secondaries keeps a gateway's new address when the old primary goes.
+    const off = [...(obs.sysctl.ipForward ? [] : ['net.ipv4.ip_forward']), ...(obs.sysctl.promoteSecondaries ? [] : ['net.ipv4.conf.all.promote_secondaries'])];
+    out.push(step([{ kind: 'ip_forward-off', object: off.join(', '), expected: '1', live: '0' }], [
       { phase: 'sysctl', setting: 'net.ipv4.ip_forward=1' },
       { phase: 'sysctl', setting: 'net.ipv4.conf.all.promote_secondaries=1' },
     ]));

@@ -115,6 +115,16 @@ function removal(s: State, r: Router, ref: string): { port: Port; net: Network; 
   return { port, net, subnets: net.subnets.filter((sn) => port.fixed_ips.some((f) => f.subnet_id === sn.id)), whole: true };
 }
 
+/** The router is on no subnet of the network (or CIDR) `ref` names: what to say, or null when `ref` names none. */
+function alreadyRemoved(s: State, r: Router, ref: string): string | null {
+  const cidr = parseCidr(ref) ? networkOf(ref) : null;
+  const subnets = s.networks.flatMap((n) => (n.name === ref || n.id === ref.toLowerCase() ? n.subnets : n.subnets.filter((sn) => sn.cidr === cidr)));
+  const net = s.networks.find((n) => n.name === ref || n.id === ref.toLowerCase());
+  if (!net && !subnets.length) return null;
+  if (r.interfaces.some((p) => (net && p.network_id === net.id) || p.fixed_ips.some((f) => subnets.some((sn) => sn.id === f.subnet_id)))) return null;
+  return `router ${r.name} has no interface on '${ref}'; nothing to remove`;
+}
+
 /** What the removal takes away, and what needs it: floating IPs mapped to those subnets and routes via them. */
 function dependents(s: State, r: Router, ref: string) {
   const rm = removal(s, r, ref);
@@ -141,7 +151,15 @@ function consequences(d: ReturnType<typeof dependents>): string {
 export async function interfaceRemove(o: { router: string; networkOrPort: string }, io: IO): Promise<void> {
   const pre = await loadState(io.storePath);
   const r0 = findRouter(pre, o.router);
-  const d0 = dependents(pre, r0, o.networkOrPort);
+  let d0: ReturnType<typeof dependents>;
+  try {
+    d0 = dependents(pre, r0, o.networkOrPort);
+  } catch (err) {
+    // A re-run: unplugged already from a network (or subnet) that exists is done, as `route delete` of a missing route.
+    const done = err instanceof UsageError ? alreadyRemoved(pre, r0, o.networkOrPort) : null;
+    if (!done) throw err;
+    return io.status(done);
+  }
   const what = d0.whole ? 'the interface' : `the ${d0.subnets.map((x) => x.cidr).join(', ')} address`;
   if (d0.fips.length || d0.routes.length) await confirm(io, `Remove ${what} of router '${r0.name}' on '${d0.net.name}' (${consequences(d0)} with it)?`);
   const done = await mutate(io, (s) => {

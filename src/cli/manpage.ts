@@ -65,7 +65,7 @@ const EXAMPLE_SESSION = [
     'l3ctl fip associate 203.0.113.20 198.51.100.5',
     'l3ctl route add r1 192.0.2.0/24 198.51.100.254',
   ]],
-  ['What a VM\'s router looks like, desired next to live, drift marked:', ['l3ctl router show r1']],
+  ['What a VM\'s router looks like: what differs from the store, marked, and a line for what matches (--all: desired next to live):', ['l3ctl router show r1']],
   ['What would run to repair the kernel, without running it:', ['l3ctl agent sync --dry-run']],
   ['Router ids and names for a shell loop:', ['l3ctl router list -f value -c id -c name']],
   ['A ping from inside the router\'s namespace:', ['l3ctl router exec r1 -- ping -c 1 203.0.113.1']],

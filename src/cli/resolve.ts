@@ -24,7 +24,9 @@ function byRef<T extends { id: string; name: string }>(kind: string, list: T[], 
     if (hits.length > 1) throw new UsageError(`${kind} id prefix '${ref}' is ambiguous: it matches ${hits.map((h) => h.name).join(', ')}`, 'give more characters of the id, or the name');
   }
   const near = closest(ref, list.map((x) => x.name));
-  const here = near ? `did you mean '${near}'?` : list.length ? `${kind}s: ${list.map((x) => x.name).join(', ')}` : `no ${kind}s yet: l3ctl ${kind} add NAME …`;
+  const short = ref.length < 4 && /^[0-9a-f-]+$/i.test(ref) && list.some((x) => x.id.startsWith(ref.toLowerCase()));
+  const here = short ? `an id prefix needs at least 4 characters`
+    : near ? `did you mean '${near}'?` : list.length ? `${kind}s: ${list.map((x) => x.name).join(', ')}` : `no ${kind}s yet: l3ctl ${kind} add NAME …`;
   const other = elsewhere?.(ref);
   throw new UsageError(`unknown ${kind} '${shown(ref)}': expected the name, id or id prefix of an existing ${kind}`, other ? `${other}\n${here}` : here);
 }

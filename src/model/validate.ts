@@ -215,7 +215,11 @@ function visitState(s: State, report: Report): void {
   const kernelNames = new Map<string, string>();
   const kernelName = (name: string, owner: string, why: string, at: StatePath) => {
     const prev = kernelNames.get(name);
-    if (prev && prev !== owner) return report(`${why} ${name} of ${owner} is already the kernel name of ${prev}: expected an id whose first 11 characters are new`, at);
+    if (prev && prev !== owner) {
+      // A bridge named with --bridge clashes by its name; any other kernel name by the id it comes from.
+      const expected = at[at.length - 1] === 'bridge' ? 'expected a bridge name no other network uses' : 'expected an id whose first 11 characters are new';
+      return report(`${why} ${name} of ${owner} is already the kernel name of ${prev}: ${expected}`, at);
+    }
     kernelNames.set(name, owner);
   };
   s.networks.forEach((n, i) => kernelName(networkBridge(n), `network '${n.name}'`, 'bridge', ['networks', i, n.bridge ? 'bridge' : 'id']));
@@ -363,6 +367,9 @@ function visitState(s: State, report: Report): void {
         const sub = subnets.get(x.subnet_id)?.subnet;
         return sub && sub.ip_version === 4 ? [{ cidr: sub.cidr, ip: x.ip_address }] : [];
       });
+      // On a subnet but not a host of it (its broadcast or network address): said so.
+      const edge = own.find((x) => contains(x.cidr, fixed));
+      if (edge && !isHostOf(edge.cidr, fixed)) return report(`fixed IP ${fixed} ${hostProblem(edge.cidr, fixed)}`, at('fixed_ip_address'));
       if (!own.some((x) => isHostOf(x.cidr, fixed))) {
         return report(
           `fixed IP ${fixed} is on none of the internal subnets of router '${r.name}'` +

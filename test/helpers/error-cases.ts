@@ -110,6 +110,9 @@ export const ERROR_CASES: ErrorCase[] = [
   { what: 'subnet delete in the older NETWORK SUBNET form', args: ['subnet', 'delete', 'n3', '192.0.2.0/25'], first: E(`too many arguments for 'delete'`), hint: /^hint: did you mean `l3ctl subnet delete 192\.0\.2\.0\/25`\?$/ },
   { what: 'unknown subnet', args: ['subnet', 'delete', '192.0.2.128/25'], first: E(`unknown subnet '192\.0\.2\.128/25': expected the CIDR, id or id prefix of an existing subnet`), hint: /^hint: subnets: 203\.0\.113\.0\/24, / },
   { what: 'fip create with an address (openstackclient habit)', args: ['fip', 'create', '203.0.113.30'], first: E(`unknown command 'create'`), hint: /^hint: did you mean `l3ctl fip add 203\.0\.113\.30`\?$/ },
+  { what: 'fixed IP the broadcast address of the subnet', args: ['fip', 'associate', '203.0.113.21', '198.51.100.255'], first: E(`fixed IP 198\.51\.100\.255 is the broadcast address of 198\.51\.100\.0/24: expected a host address from 198\.51\.100\.1 to 198\.51\.100\.254`) },
+  { what: '--bridge named like another network bridge', args: ['network', 'add', 'nb', '--cidr', '192.0.2.128/25', '--bridge', 'brqe0000001-00'], first: E(`bridge brqe0000001-00 of network 'nb' is already the kernel name of network 'ext': expected a bridge name no other network uses`) },
+  { what: 'id prefix shorter than 4 characters', args: ['router', 'show', 'e00'], first: E(`unknown router 'e00'`), hint: /^hint: an id prefix needs at least 4 characters$/ },
   // Unknown names, with the closest one as hint.
   { what: 'unknown router', args: ['router', 'show', 'r2'], first: E(`unknown router 'r2'`), hint: /^hint: did you mean 'r1'\?/ },
   { what: 'unknown router in a mutation', args: ['route', 'add', 'rl', '192.0.2.128/25', '198.51.100.254'], first: E(`unknown router 'rl'`), hint: /did you mean 'r1'/ },

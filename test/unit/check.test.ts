@@ -85,7 +85,7 @@ const DAMAGES: Damage[] = [
   { name: 'a foreign rule after our jumps (not ours to judge)', damage: (f) => ipt(f, '-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE'), findings: [] },
   { name: 'a stale chain of ours', damage: (f) => ipt(f, '-t', 'nat', '-N', 'l3ctl-stale'), findings: ['extra-nat-chain -t nat -N l3ctl-stale'] },
   { name: 'ip_forward off', damage: (f) => sysctl(f, 'net.ipv4.ip_forward=0'), findings: ['ip_forward-off net.ipv4.ip_forward'] },
-  { name: 'promote_secondaries off', damage: (f) => sysctl(f, 'net.ipv4.conf.all.promote_secondaries=0'), findings: ['ip_forward-off net.ipv4.ip_forward'] },
+  { name: 'promote_secondaries off', damage: (f) => sysctl(f, 'net.ipv4.conf.all.promote_secondaries=0'), findings: ['ip_forward-off net.ipv4.conf.all.promote_secondaries'] },
   {
     name: 'a stale gateway device with a floating IP',
     damage: async (f) => {

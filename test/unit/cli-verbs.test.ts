@@ -247,6 +247,17 @@ describe('interface and gateway', () => {
     assert.equal(t.stdout(), '198.51.100.1\n');
   });
 
+  it('interface remove again (a re-run): a network or subnet the router is not on is done, exit 0; an unknown one is exit 2', async () => {
+    for (const ref of ['n3', '192.0.2.0/25']) {
+      const t = setup();
+      await interfaceRemove({ router: 'r1', networkOrPort: ref }, t.io);
+      assert.equal(t.stderr(), `router r1 has no interface on '${ref}'; nothing to remove\n`);
+      assert.equal(readStore(store.path), text);
+      assert.deepEqual(t.runner.calls, []);
+    }
+    await refused(({ io }) => interfaceRemove({ router: 'r1', networkOrPort: 'n33' }, io), /router 'r1' has no interface on 'n33'/);
+  });
+
   it('gateway set: an internal network is exit 2; clear: refused while FIPs use it', async () => {
     await refused(({ io }) => gatewaySet({ router: 'r1', network: 'priv' }, io), /network 'priv' is not external/);
     await refused(({ io }) => gatewaySet({ router: 'r1', network: 'ext', ip: ['203.0.113.1'] }, io), /already used by the gateway IP of network 'ext'/);
