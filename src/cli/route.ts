@@ -5,7 +5,7 @@ import { loadState } from '../store/store.js';
 import { ROUTE_COLUMNS } from './columns.js';
 import type { IO } from './io.js';
 import { mutate } from './mutate.js';
-import { printList } from './output.js';
+import { printList, printObject } from './output.js';
 import { findRouter } from './resolve.js';
 import { routeView } from './views.js';
 
@@ -14,14 +14,17 @@ const rows = (r: Router) => r.routes.map((x) => ({ router_id: r.id, destination:
 export async function routeAdd(o: { router: string; destination: string; nexthop: string }, io: IO): Promise<void> {
   const destination = checkCidr('destination', o.destination);
   const nexthop = checkIp('nexthop', o.nexthop);
-  const name = await mutate(io, (s) => {
+  const done = await mutate(io, (s) => {
     const r = findRouter(s, o.router);
     const cur = r.routes.find((x) => x.destination === destination);
     if (cur) cur.nexthop = nexthop;
     else r.routes.push({ destination, nexthop });
-    return { routers: [r.id], value: r.name };
+    return { routers: [r.id], value: r };
   });
-  if (name) io.status(`route ${destination} via ${nexthop} on router ${name}`);
+  if (!done) return;
+  io.status(`route ${destination} via ${nexthop} on router ${done.name}`);
+  // The route as `route list` shows it, as every other add prints its object.
+  await printObject(io, ROUTE_COLUMNS, { router_id: done.id, destination, nexthop });
 }
 
 export async function routeDelete(o: { router: string; destination: string }, io: IO): Promise<void> {

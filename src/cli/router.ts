@@ -67,7 +67,8 @@ export async function routerDelete(o: { router: string[] }, io: IO): Promise<voi
   const busy = o.router.map((x) => findRouter(pre, x)).filter((r) => r.interfaces.length || r.gateway || pre.floatingips.some((f) => f.router_id === r.id));
   if (busy.length) await confirm(io, `Delete ${busy.map((r) => `'${r.name}'`).join(', ')} with ports or floating IPs?`);
   const names = await mutate(io, (s) => {
-    const rs = o.router.map((x) => findRouter(s, x));
+    // Once each, however many words name it.
+    const rs = [...new Map(o.router.map((x) => findRouter(s, x)).map((r) => [r.id, r])).values()];
     const ids = new Set(rs.map((r) => r.id));
     s.routers = s.routers.filter((r) => !ids.has(r.id));
     for (const f of s.floatingips) {

@@ -322,9 +322,10 @@ describe('route and config', () => {
   it('route add / delete / list', async () => {
     await refused(({ io }) => routeAdd({ router: 'r1', destination: '192.0.2.300/24', nexthop: '198.51.100.254' }, io), /invalid destination/);
     await refused(({ io }) => routeAdd({ router: 'r1', destination: '192.0.2.128/25', nexthop: '192.0.2.9' }, io), /nexthop 192\.0\.2\.9 of route 192\.0\.2\.128\/25 is on none of the subnets of router 'r1'/);
-    const t = setup();
+    const t = setup({ format: 'json' });
     await routeAdd({ router: 'r1', destination: '192.0.2.128/25', nexthop: '198.51.100.253' }, t.io);
     assert.equal(t.stderr(), 'route 192.0.2.128/25 via 198.51.100.253 on router r1\n');
+    assert.deepEqual(JSON.parse(t.stdout()), { router_id: R1, destination: '192.0.2.128/25', nexthop: '198.51.100.253' });
     assert.match(mutating(t.runner), /route replace 192\.0\.2\.128\/25 via 198\.51\.100\.253/);
     const l = setup({ format: 'value' });
     await routeList({}, l.io);
