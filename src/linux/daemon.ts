@@ -291,7 +291,7 @@ export async function startDaemon(io: DaemonIO, spec: DaemonSpec): Promise<numbe
   // A child that outlived its parent (keepalived's VRRP process) must not run beside the new one.
   await endChildren(io, spec);
   await writeOwnFiles(io, spec);
-  await io.files.write(spec.confPath, spec.config);
+  await io.files.write(spec.confPath, spec.config, 0o600); // keepalived.conf holds the VRRP password
   // Stale (we only start what is not alive): radvd would refuse a pid file
   // naming a live process, keepalived one naming a process not yet reaped.
   for (const f of [spec.pidPath, ...spec.childPidPaths, ...spec.resetOnStart]) await io.files.remove(f);
@@ -337,7 +337,7 @@ export async function reloadDaemon(io: DaemonIO, spec: DaemonSpec, seen?: Daemon
   const before = seen ?? (await observeDaemon(io.files, spec));
   if (!before.alive || before.pid === null) return startDaemon(io, spec);
   await writeOwnFiles(io, spec);
-  await io.files.write(spec.confPath, spec.config);
+  await io.files.write(spec.confPath, spec.config, 0o600);
   const old = before.pid;
   if (KINDS[spec.kind].reload === 'signal-hup') {
     await io.runner.run(['kill', '-HUP', String(old)]);

@@ -9,7 +9,7 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { e2eUnavailable, requireE2E } from '../helpers/e2e.js';
 import { startNodes, waitGone, UPSTREAM, VM, type Node, type Nodes } from '../helpers/nodes.js';
 import { connectFrom, startServer, type Server } from '../helpers/peer.js';
@@ -74,6 +74,14 @@ describe('HA router on two nodes: keepalived by l3ctl, failover measured', { ski
     const bad = await a.l3ctl(['config', 'set', 'ha_network', 'priv']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /ha_network 'priv' is not dedicated to HA: router 'r1' has an interface on it/);
+  });
+
+  step('keepalived.conf holds the VRRP password: readable by root only, as the store', async () => {
+    for (const n of [a, b]) {
+      const conf = `${v.dir(n)}/keepalived.conf`;
+      assert.match(readFileSync(conf, 'utf8'), /auth_pass l3ctl-ha/);
+      assert.equal((statSync(conf).mode & 0o777).toString(8), '600', conf);
+    }
   });
 
   step('the same router on both nodes: one VRRP id; exactly one node holds the addresses', async (t) => {
