@@ -51,18 +51,21 @@ export interface DiffEntry {
   detail?: string;
   /** For ~: the fields that change. */
   changes?: FieldChange[];
+  /** For ~: what the change means beyond its fields (a new VRRP group). */
+  note?: string;
 }
 
 /** `+ router r2`, `~ fip 203.0.113.20: fixed 198.51.100.5 → 198.51.100.6`. */
 export function diffLine(e: DiffEntry): string {
   const head = `${e.op} ${e.kind} ${e.object}`;
-  if (e.op === '~') return `${head}: ${(e.changes ?? []).map((c) => `${c.field} ${c.from} → ${c.to}`).join(', ')}`;
+  if (e.op === '~') return `${head}: ${(e.changes ?? []).map((c) => `${c.field} ${c.from} → ${c.to}`).join(', ')}${e.note ? ` (${e.note})` : ''}`;
   return e.detail ? `${head} ${e.detail}` : head;
 }
 
-const text = (x: string | boolean | null | undefined) => (x === null || x === undefined ? 'none' : String(x));
+type FieldValue = string | number | boolean | null;
+const text = (x: FieldValue | undefined) => (x === null || x === undefined ? 'none' : String(x));
 
-function fieldChanges(pairs: [string, string | boolean | null, string | boolean | null][]): FieldChange[] {
+function fieldChanges(pairs: [string, FieldValue, FieldValue][]): FieldChange[] {
   return pairs.filter(([, a, b]) => a !== b).map(([field, a, b]) => ({ field, from: text(a), to: text(b) }));
 }
 
@@ -144,8 +147,15 @@ export function diffStates(old: State, next: State): DiffEntry[] {
     const o = oldRouters.get(r.id);
     if (!o) out.push({ op: '+', kind: 'router', object: r.name, ...(r.admin_state_up ? {} : { detail: 'disabled' }) });
     else {
-      const changes = fieldChanges([['name', o.name, r.name], ['admin_state_up', o.admin_state_up, r.admin_state_up]]);
-      if (changes.length) out.push({ op: '~', kind: 'router', object: o.name, changes });
+      const changes = fieldChanges([
+        ['name', o.name, r.name],
+        ['admin_state_up', o.admin_state_up, r.admin_state_up],
+        ['ha', o.ha, r.ha],
+        ['ha_vr_id', o.ha_vr_id, r.ha_vr_id],
+      ]);
+      // Another VRRP id: this node's keepalived joins another group, apart from the nodes that keep the old one.
+      const regroup = o.ha && r.ha && o.ha_vr_id !== r.ha_vr_id;
+      if (changes.length) out.push({ op: '~', kind: 'router', object: o.name, changes, ...(regroup ? { note: 'another VRRP group: every node must give it the same id' } : {}) });
     }
     routerParts(o ?? null, r);
   }
@@ -366,6 +376,16 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
             else unaddressed.push({ port: gateway, net, subnet: sn, path });
           }
         }
+      }
+    }
+    if (m && m.ha !== ha) {
+      // As `router set --ha/--no-ha`: only while the router has no ports, before and after (their addresses would change hands).
+      const storedPorts = m.interfaces.length > 0 || m.gateway !== null;
+      if (storedPorts || (d.interfaces?.length ?? 0) > 0 || d.gateway) {
+        problem(
+          [...at, 'ha'],
+          `cannot make router '${d.name}' ${ha ? 'an HA router' : 'a legacy (non-HA) router'} while it has ports${storedPorts ? '' : ' (the file gives it some)'}: expected ha: ${m.ha} (change ha while the router has no gateway and no interfaces: apply it without them first, then with them)`,
+        );
       }
     }
     const routes: Route[] = (d.routes ?? []).map((x, k) => {

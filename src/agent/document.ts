@@ -397,7 +397,8 @@ export interface ReadDocument {
 
 /**
  * The data of a document and where each path is in the text. JSON (the
- * text starts with `{`) by JSON.parse; anything else, and JSON that
+ * text starts with `{`) by JSON.parse, a key given twice refused as yaml
+ * refuses it (duplicateJsonKey); anything else, and JSON that
  * JSON.parse refuses (for the YAML parser's message with its line), by yaml.
  */
 function parseText(text: string, fail: (ps: DocProblem[]) => never): { raw: unknown; lineOf: (path: DocPath) => number | undefined } {
@@ -420,10 +421,17 @@ function parseText(text: string, fail: (ps: DocProblem[]) => never): { raw: unkn
     return node?.range ? counter!.linePos(node.range[0]).line : undefined;
   };
   if (/^\s*\{/.test(text)) {
+    let raw: unknown;
     try {
-      return { raw: JSON.parse(text) as unknown, lineOf };
+      raw = JSON.parse(text);
     } catch {
       // Not JSON after all (YAML flow style), or broken: yaml says where.
+    }
+    if (raw !== undefined) {
+      // JSON.parse keeps the last of a key given twice; YAML (uniqueKeys) refuses it, and so does this.
+      const dup = duplicateJsonKey(text);
+      if (dup !== null) fail([{ path: [], message: DUPLICATE_KEY, line: lineAt(text, dup) }]);
+      return { raw, lineOf };
     }
   }
   const list = parseYaml();
@@ -433,6 +441,46 @@ function parseText(text: string, fail: (ps: DocProblem[]) => never): { raw: unkn
   const syntax = [...parsed.errors].map((e) => ({ path: [] as DocPath, message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), line: e.linePos?.[0].line }));
   if (syntax.length) fail(syntax);
   return { raw: parsed.toJS({ maxAliasCount: 100 }) as unknown, lineOf };
+}
+
+/** What yaml says of a key given twice in one mapping: the same words for JSON. */
+const DUPLICATE_KEY = 'Map keys must be unique';
+
+/** A JSON string (its escapes skipped whole, so a `\"` does not end it), and whether a `:` follows (a key); or a brace. */
+const JSON_TOKEN = /"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?|[{}]/g;
+
+/**
+ * Where the first key given a second time in one object begins (the
+ * offset of its quote), in text that JSON.parse accepted; null when none.
+ * One regular-expression pass: numbers, literals, commas and brackets are
+ * skipped by the engine, strings that are values are stepped over.
+ */
+export function duplicateJsonKey(text: string): number | null {
+  const open: Set<string>[] = [];
+  let keys: Set<string> | undefined;
+  JSON_TOKEN.lastIndex = 0;
+  for (let m = JSON_TOKEN.exec(text); m; m = JSON_TOKEN.exec(text)) {
+    const tok = m[0];
+    if (tok === '{') {
+      if (keys) open.push(keys);
+      keys = new Set();
+    } else if (tok === '}') keys = open.pop();
+    else if (m[1] !== undefined && keys) {
+      const quoted = tok.slice(0, tok.length - m[1].length);
+      // "a" and "\u0061" are one key.
+      const key = quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+      if (keys.has(key)) return m.index;
+      keys.add(key);
+    }
+  }
+  return null;
+}
+
+/** The 1-based line of an offset. */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }
 
 /**

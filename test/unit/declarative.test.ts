@@ -228,6 +228,81 @@ describe('diff, object by object', () => {
   });
 });
 
+describe('HA routers: ha and ha_vr_id', () => {
+  /** siteState with r1 an HA router of VRRP id 1 (its gateway, interface and FIP stay). */
+  const haSite = (): State => {
+    const s = siteState();
+    Object.assign(s.routers[0]!, { ha: true, ha_vr_id: 1 });
+    return s;
+  };
+  /** A router r2 without ports. */
+  const withBare = (s: State, ha: boolean): State => {
+    s.routers.push({ id: 'a2000000-0000-4000-8000-0000000000a2', name: 'r2', admin_state_up: true, ha, ha_vr_id: ha ? 2 : null, gateway: null, interfaces: [], routes: [] });
+    return s;
+  };
+  const lineOf = (o: unknown, p: DocumentPlan) => renderDocument(o as never, 'yaml').split('\n')[p.problems[0]!.line! - 1];
+
+  it("export on one node, apply on another (README's HA recipe): the same ids and VRRP id; again: no change", () => {
+    const o = docObject(haSite());
+    const p = plan(empty(), o);
+    assert.deepEqual(problems(p), []);
+    assert.deepEqual(p.next.routers, haSite().routers);
+    const again = plan(p.next, o);
+    assert.deepEqual(lines(again), []);
+    assert.deepEqual(again.next, p.next);
+  });
+
+  it('another ha_vr_id: a change diff and apply list, with what it means', () => {
+    const o = docObject(haSite());
+    o.routers[0].ha_vr_id = 9;
+    const p = plan(haSite(), o);
+    assert.deepEqual(problems(p), []);
+    assert.deepEqual(lines(p), ['~ router r1: ha_vr_id 1 → 9 (another VRRP group: every node must give it the same id)']);
+    assert.equal(p.next.routers[0]!.ha_vr_id, 9);
+    assert.deepEqual(p.routers, [IDS.r1]);
+  });
+
+  it('ha flipped on a router with ports: refused at its line, as router set --ha/--no-ha refuses it', () => {
+    const off = docObject(haSite());
+    off.routers[0].ha = false;
+    delete off.routers[0].ha_vr_id;
+    const p = plan(haSite(), off);
+    assert.deepEqual(problems(p), [
+      "routers[0].ha: cannot make router 'r1' a legacy (non-HA) router while it has ports: expected ha: true (change ha while the router has no gateway and no interfaces: apply it without them first, then with them)",
+    ]);
+    assert.equal(lineOf(off, p), '    ha: false');
+    const on = docObject(siteState());
+    on.routers[0].ha = true;
+    assert.match(problems(plan(siteState(), on))[0]!, /^routers\[0\]\.ha: cannot make router 'r1' an HA router while it has ports: expected ha: false /);
+    // Its ports removed in the same file: the stored router still has them.
+    on.routers[0].gateway = null;
+    on.routers[0].interfaces = [];
+    on.floatingips = [];
+    assert.match(problems(plan(siteState(), on))[0]!, /^routers\[0\]\.ha: cannot make router 'r1' an HA router while it has ports: /);
+  });
+
+  it('ha flipped on a router without ports that the file gives ports: refused', () => {
+    const o = docObject(withBare(siteState(), false));
+    o.networks.push(N({ name: 'n2', cidr: '192.0.2.0/25' }));
+    Object.assign(o.routers[1], { ha: true, interfaces: [{ network: 'n2' }] });
+    assert.deepEqual(problems(plan(withBare(siteState(), false), o)), [
+      "routers[1].ha: cannot make router 'r2' an HA router while it has ports (the file gives it some): expected ha: false (change ha while the router has no gateway and no interfaces: apply it without them first, then with them)",
+    ]);
+  });
+
+  it('ha flipped on a router without ports: allowed, listed with its VRRP id', () => {
+    const o = docObject(withBare(siteState(), false));
+    o.routers[1].ha = true;
+    const p = plan(withBare(siteState(), false), o);
+    assert.deepEqual(problems(p), []);
+    assert.deepEqual(lines(p), ['~ router r2: ha false → true, ha_vr_id none → 1']);
+    const back = docObject(withBare(siteState(), true));
+    back.routers[1].ha = false;
+    delete back.routers[1].ha_vr_id;
+    assert.deepEqual(lines(plan(withBare(siteState(), true), back)), ['~ router r2: ha true → false, ha_vr_id 2 → none']);
+  });
+});
+
 describe('prune', () => {
   /** The site with a second router r2 (on its own network n2) and a spare FIP. */
   const bigger = () => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
 import {
   API_VERSION,
+  duplicateJsonKey,
   InvalidDocument,
   migrateDocument,
   readDocument,
@@ -192,6 +193,35 @@ describe('JSON', () => {
     const text = renderDocument(o as never, 'json');
     const line = text.split('\n').findIndex((l) => l.includes('"zz"')) + 1;
     assert.deepEqual(problemsOf(text), [`site.yaml:${line}: routers[0].gateway.mac_address: invalid MAC address 'zz': expected a unicast address of six hex pairs such as fa:16:3e:12:34:56`]);
+  });
+
+  it('a key twice in one object: refused as in YAML, at the line of the second (not the last one silently winning)', () => {
+    const text = renderDocument(toDocument(siteState()), 'json');
+    const at = text.split('\n').findIndex((l) => l.includes('"admin_state_up": true')) + 1;
+    // On the same line (the review's case), and on a line of its own.
+    const same = text.replace('"admin_state_up": true,', '"admin_state_up": true, "admin_state_up": false,');
+    assert.deepEqual(problemsOf(same), [`site.yaml:${at}: top level: Map keys must be unique`]);
+    const below = text.replace('"admin_state_up": true,', '"admin_state_up": true,\n      "admin_state_up": false,');
+    assert.deepEqual(problemsOf(below), [`site.yaml:${at + 1}: top level: Map keys must be unique`]);
+    // The YAML document says it with the same words.
+    const yaml = renderDocument(toDocument(siteState()), 'yaml').replace(/^( +admin_state_up: true)$/m, '$1\n    admin_state_up: false');
+    assert.deepEqual(problemsOf(yaml), [`site.yaml:${yaml.split('\n').indexOf('    admin_state_up: false') + 1}: top level: Map keys must be unique`]);
+    // A key written with an escape is the same key.
+    assert.deepEqual(problemsOf(text.replace('"kind": "Site",', '"kind": "Site", "\\u006bind": "Site",')), [`site.yaml:3: top level: Map keys must be unique`]);
+  });
+
+  it('duplicateJsonKey: braces, quotes and colons inside strings, and the same key in other objects, are no duplicates', () => {
+    const tricky = '{"a": "x\\"}{\\\\", "b": {"a": "\\":"}, "c": [{"a": 1}, {"a": 2}], "d": {}}';
+    assert.deepEqual(Object.keys(JSON.parse(tricky)), ['a', 'b', 'c', 'd']);
+    assert.equal(duplicateJsonKey(tricky), null);
+    const nested = '{"a": 1, "b": {"c": 1, "d": [], "c": 2}}';
+    assert.equal(duplicateJsonKey(nested), nested.lastIndexOf('"c"'));
+    // A value ending in an escaped quote does not hide the next key.
+    const escaped = '{"a": "\\"", "a": 1}';
+    assert.equal(duplicateJsonKey(escaped), escaped.lastIndexOf('"a"'));
+    // After a nested object closes, its parent's keys count again.
+    const after = '{"a": {"b": 1}, "a": 2}';
+    assert.equal(duplicateJsonKey(after), after.lastIndexOf('"a"'));
   });
 
   it('broken JSON: the YAML parser says where', () => {
