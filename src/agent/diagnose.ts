@@ -17,7 +17,7 @@ import { parseSave } from '../linux/iptables.js';
 import type { Runner } from '../linux/runner.js';
 import type { System } from './pass.js';
 import { addrsText, desiredRouter, placement, type DesiredRouter } from './desired.js';
-import { skipReason } from './filters.js';
+import { skipFix, skipReason } from './filters.js';
 import { observeRouter, planRouterFrom } from './pass.js';
 import type { ObservedDaemon } from './daemons.js';
 import { findingsOf } from './steps.js';
@@ -90,8 +90,7 @@ async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ c: Rou
   const { state, config, router: r } = c;
   const skip = skipReason(state, config, r);
   if (skip !== null) {
-    const fix = skip === 'admin-down' ? `l3ctl router enable ${r.name}` : skip === 'other-external-network' ? 'l3ctl config set gateway_external_network_id <network id>' : skip === 'internal-only' ? 'l3ctl config set handle_internal_only_routers true' : `l3ctl config set router_id ${r.id}`;
-    out.push(fail('router handled here', `router '${r.name}' is not handled on this host (${skip})`, `l3ctl router show ${r.name}`, fix));
+    out.push(fail('router handled here', `router '${r.name}' is not handled on this host (${skip})`, `l3ctl router show ${r.name}`, skipFix(skip, r)));
     return null;
   }
   out.push(ok('router handled here', `router '${r.name}' (${r.id})`, `l3ctl router show ${r.name}`));
