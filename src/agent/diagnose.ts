@@ -17,7 +17,7 @@ import { parseSave } from '../linux/iptables.js';
 import type { Runner } from '../linux/runner.js';
 import type { System } from './pass.js';
 import { addrsText, desiredRouter, placement, type DesiredRouter } from './desired.js';
-import { skipReason } from './filters.js';
+import { skipFix, skipReason } from './filters.js';
 import { observeRouter, planRouterFrom } from './pass.js';
 import type { ObservedDaemon } from './daemons.js';
 import { findingsOf } from './steps.js';
@@ -90,8 +90,7 @@ async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ c: Rou
   const { state, config, router: r } = c;
   const skip = skipReason(state, config, r);
   if (skip !== null) {
-    const fix = skip === 'admin-down' ? `l3ctl router enable ${r.name}` : skip === 'other-external-network' ? 'l3ctl config set gateway_external_network_id <network id>' : skip === 'internal-only' ? 'l3ctl config set handle_internal_only_routers true' : `l3ctl config set router_id ${r.id}`;
-    out.push(fail('router handled here', `router '${r.name}' is not handled on this host (${skip})`, `l3ctl router show ${r.name}`, fix));
+    out.push(fail('router handled here', `router '${r.name}' is not handled on this host (${skip})`, `l3ctl router show ${r.name}`, skipFix(skip, r)));
     return null;
   }
   out.push(ok('router handled here', `router '${r.name}' (${r.id})`, `l3ctl router show ${r.name}`));
@@ -131,6 +130,19 @@ async function namespaceChecks(c: RouterContext, out: Check[]): Promise<{ c: Rou
 
 /** An HA router on a node that is not its master holds none of its addresses: nothing to check of them here. */
 const notHolding = (d: DesiredRouter, ha: HaStatus | null, kind: string) => d.ha !== null && kind !== 'ha' && ha !== 'master';
+
+/** keepalived's addresses on `device` of a node that is not the master: what `agent check` calls stale-ha-address. */
+function staleHaAddrs(d: DesiredRouter, device: string, dev: { addrs: { local: string; prefixlen: number; scope: string }[] }): string[] {
+  const have = new Set(dev.addrs.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`));
+  return (d.ha?.owned ?? []).filter((a) => a.dev === device && have.has(a.cidr)).map((a) => a.cidr);
+}
+
+/** The line of a port whose addresses are keepalived's and this node is not the master: ok while it holds none of them. */
+function notMasterPort(name: string, d: DesiredRouter, ha: HaStatus | null, device: string, dev: Parameters<typeof staleHaAddrs>[2], theirs: string, command: string, sync: string): Check {
+  const stale = staleHaAddrs(d, device, dev);
+  if (stale.length) return fail(name, `${device} still holds ${stale.join(' ')}, keepalived's, while this node is not the master (${ha}): stale (agent check: stale-ha-address)`, command, sync);
+  return ok(name, `${device} up; ${theirs} is keepalived's, on the master (this node is ${ha})`, command);
+}
 
 function driftCheck(c: RouterContext, plans: ReturnType<typeof planRouterFrom>): Check {
   const findings = plans.flatMap(findingsOf);
@@ -192,7 +204,7 @@ export async function diagnoseFip(sys: System, state: State, config: Config, f: 
   const qgCmd = gw ? cmd(ipIn(ns, ['addr', 'show', 'dev', gw.device])) : cmd(ipIn(ns, ['addr', 'show']));
   if (!gw || !qg) out.push(fail('gateway device', gw ? `${gw.device} is missing` : `router '${r.name}' has no gateway`, qgCmd, gw ? c.sync : `l3ctl gateway set ${r.name} NETWORK`));
   else if (!qg.up) out.push(fail('gateway device', `${gw.device} is down`, qgCmd, c.sync));
-  else if (notHolding(d, ha, gw.kind)) out.push(ok('gateway device', `${gw.device} up; ${fip}/32 is keepalived's, on the master (this node is ${ha})`, qgCmd));
+  else if (notHolding(d, ha, gw.kind)) out.push(notMasterPort('gateway device', d, ha, gw.device, qg, `${fip}/32`, qgCmd, c.sync));
   else if (!qg.addrs.some((a) => a.local === fip && a.prefixlen === 32)) out.push(fail('gateway device', `${gw.device} is up but lacks ${fip}/32: nothing answers ARP for the floating IP`, qgCmd, c.sync));
   else out.push(ok('gateway device', `${gw.device} up with ${fip}/32`, qgCmd));
 
@@ -260,7 +272,7 @@ export async function diagnoseRouter(sys: System, state: State, config: Config, 
     const what = `${p.kind} port ${p.device}`;
     if (!dev) out.push(fail(what, `${p.device} is missing`, command, c.sync));
     else if (!dev.up) out.push(fail(what, `${p.device} is down`, command, c.sync));
-    else if (notHolding(d, ha, p.kind)) out.push(ok(what, `${p.device} up; ${addrsText(p.addrs)} is keepalived's, on the master (this node is ${ha})`, command));
+    else if (notHolding(d, ha, p.kind)) out.push(notMasterPort(what, d, ha, p.device, dev, addrsText(p.addrs), command, c.sync));
     else {
       const lacks = p.addrs.filter((w) => !dev.addrs.some((a) => a.local === w.ip && a.prefixlen === w.prefixlen));
       if (lacks.length) out.push(fail(what, `${p.device} lacks ${addrsText(lacks)}`, command, c.sync));
@@ -295,6 +307,28 @@ export async function diagnoseRouter(sys: System, state: State, config: Config, 
     }
   }
   return verdictOf(out, subject);
+}
+
+/** A program l3ctl runs and the Debian package that has it. */
+export type Program = [program: string, pkg: string];
+
+/** The programs this store and configuration make l3ctl run: the daemons and drivers only when something needs them. */
+export function requiredPrograms(state: State, config: Config): Program[] {
+  const programs: Program[] = [['ip', 'iproute2'], ['iptables', 'iptables'], ['iptables-save', 'iptables'], ['iptables-restore', 'iptables'], ['sysctl', 'procps'], ['arping', 'iputils-arping'], ['conntrack', 'conntrack']];
+  if (config.enable_metadata_proxy) programs.push(['haproxy', 'haproxy']);
+  if (state.routers.some((r) => r.ha)) programs.push(['keepalived', 'keepalived']);
+  if (state.networks.some((n) => n.subnets.some((sn) => sn.ipv6_ra_mode !== null))) programs.push(['radvd', 'radvd']);
+  if (config.interface_driver === 'ovs') programs.push(['ovs-vsctl', 'openvswitch-switch']);
+  return programs;
+}
+
+/** The `required programs` line: FAIL naming the missing ones and their packages. */
+export function programsCheck(programs: Program[], installed: (program: string) => boolean): Check {
+  const missing = programs.filter(([p]) => !installed(p));
+  const command = `command -v ${programs.map(([p]) => p).join(' ')}`;
+  return missing.length
+    ? fail('required programs', `missing: ${missing.map(([p]) => p).join(', ')}`, command, `apt-get install ${[...new Set(missing.map(([, pkg]) => pkg))].join(' ')}`)
+    : ok('required programs', programs.map(([p]) => p).join(', '), command);
 }
 
 export interface HostFacts {
@@ -342,12 +376,7 @@ export async function diagnoseHost(sys: System, state: State, config: Config, fa
       ? ok('external network bridge', `${config.external_network_bridge} exists`, command)
       : fail('external network bridge', `${config.external_network_bridge} (external_network_bridge) does not exist${hostNs ? ` in ${hostNs}` : ''}: gateways cannot be plugged`, command, "l3ctl config set external_network_bridge ''"));
   }
-  const programs: [string, string][] = [['ip', 'iproute2'], ['iptables', 'iptables'], ['iptables-save', 'iptables'], ['iptables-restore', 'iptables'], ['sysctl', 'procps'], ['arping', 'iputils-arping'], ['conntrack', 'conntrack']];
-  if (config.enable_metadata_proxy) programs.push(['haproxy', 'haproxy']);
-  const missing = programs.filter(([p]) => !onPath(p));
-  out.push(missing.length
-    ? fail('required programs', `missing: ${missing.map(([p]) => p).join(', ')}`, `command -v ${programs.map(([p]) => p).join(' ')}`, `apt-get install ${[...new Set(missing.map(([, pkg]) => pkg))].join(' ')}`)
-    : ok('required programs', programs.map(([p]) => p).join(', '), `command -v ${programs.map(([p]) => p).join(' ')}`));
+  out.push(programsCheck(requiredPrograms(state, config), onPath));
   out.push(facts.storeReadable ? ok('store', `${facts.storePath} is readable and valid`, `l3ctl --store ${facts.storePath} router list`) : fail('store', facts.storeError ?? `${facts.storePath} cannot be read`, `l3ctl --store ${facts.storePath} router list`, null));
   if (facts.lockHolder === null) out.push(ok('store lock', 'free', `ls -l ${facts.storePath}.lock`));
   else if (facts.lockHolderAlive) out.push(warn('store lock', `held by pid ${facts.lockHolder}, which is running`, `ps -p ${facts.lockHolder}`));

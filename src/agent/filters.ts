@@ -36,3 +36,17 @@ export function skipReason(state: State, config: Config, router: Router): SkipRe
   if (gwNet && gwNet !== agentExternalNetwork(state, config)) return 'other-external-network';
   return null;
 }
+
+/** The command that makes this host handle a router skipped for `skip`. */
+export function skipFix(skip: Exclude<SkipReason, null>, router: Router): string {
+  switch (skip) {
+    case 'admin-down':
+      return `l3ctl router enable ${router.name}`;
+    case 'other-external-network':
+      return 'l3ctl config set gateway_external_network_id <network id>';
+    case 'internal-only':
+      return 'l3ctl config set handle_internal_only_routers true';
+    case 'not-router_id':
+      return `l3ctl config set router_id ${router.id}`;
+  }
+}

@@ -196,7 +196,7 @@ export const COMMANDS: Command[] = [
     },
     {
       name: 'exec',
-      summary: "run a command inside the router's namespace; its exit status is passed through",
+      summary: "run a command inside the router's namespace; its exit status is passed through, and SIGTERM, SIGHUP or SIGINT sent to l3ctl go on to it",
       examples: ['l3ctl router exec r1 ping -c 1 203.0.113.1', 'l3ctl router exec r1 ip addr'],
       args: [arg('<router>', 'router'), arg('<command...>', 'command', { rest: true, description: 'the command and its arguments: every word after ROUTER, options included' })],
       run: (m) => m.routerExec,

@@ -163,16 +163,17 @@ export async function routerExec(o: { router: string; command: string[] }, io: I
   // With use_namespaces false the router_id router lives in the host namespace.
   const { placement } = await import('../agent/desired.js');
   const ns = placement(effectiveConfig(s.config), r.id).ns;
-  if (ns !== null && !(await io.runner.namespaces()).has(ns)) throw new L3ctlError(`namespace ${ns} of router '${r.name}' does not exist`, 1, 'l3ctl agent sync ' + r.name);
-  // Ctrl-C is the command's to answer (ping prints its summary): l3ctl waits and passes its status on.
-  const signals = io.signals ?? process;
-  const wait = () => {};
-  signals.on('SIGINT', wait);
-  try {
-    return await io.runner.interactive(ns ? ['ip', 'netns', 'exec', ns, ...o.command] : o.command);
-  } finally {
-    signals.off('SIGINT', wait);
+  if (ns !== null && !(await io.runner.namespaces()).has(ns)) {
+    // A router this host does not handle has no namespace by design: how to make it handled; else drift (exit 1).
+    const { skipReason, skipFix } = await import('../agent/filters.js');
+    const skip = skipReason(s, effectiveConfig(s.config), r);
+    if (skip === 'admin-down') throw new UsageError(`router '${r.name}' is disabled: it has no namespace to run a command in`, skipFix(skip, r));
+    if (skip !== null) throw new UsageError(`router '${r.name}' is not handled on this host (${skip}): it has no namespace to run a command in`, skipFix(skip, r));
+    throw new L3ctlError(`namespace ${ns} of router '${r.name}' does not exist`, 1, 'l3ctl agent sync ' + r.name);
   }
+  // Ctrl-C is the command's to answer (ping prints its summary); SIGTERM and
+  // SIGHUP go on to it: l3ctl waits and passes its status on (runner.interactive).
+  return await io.runner.interactive(ns ? ['ip', 'netns', 'exec', ns, ...o.command] : o.command);
 }
 
 export async function routerSet(o: { router: string; ha?: boolean }, io: IO): Promise<void> {

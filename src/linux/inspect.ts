@@ -92,9 +92,12 @@ export async function pingOnce(runner: Runner, ns: string | null, ip: string): P
   return r.exitCode === 0;
 }
 
-/** Is this program on PATH (or in the sbin directories root uses)? */
-export function onPath(program: string): boolean {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
+/**
+ * Is this program on PATH? Only PATH, as the runner (and `ip netns exec`)
+ * looks programs up: one found in /usr/sbin alone would still fail to start.
+ */
+export function onPath(program: string, path = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'): boolean {
+  const dirs = path.split(delimiter).filter(Boolean);
   return dirs.some((d) => {
     try {
       accessSync(join(d, program), constants.X_OK);

@@ -2,10 +2,11 @@
 // Faces: real (node:child_process), dry-run (prints `+ argv`, runs only
 // reads) and recording (unit tests answer from a function); the strict fake
 // system of the unit tests implements the same interface.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ApplyError } from '../model/errors.js';
+import { forwardSignals, processForwardDeps } from './forward-signals.js';
 import { linesAround } from './iptables.js';
 import { ReadBatcher } from './reads.js';
 
@@ -36,7 +37,7 @@ export interface Runner {
   background(argv: string[]): void;
   /** Named network namespaces (what `ip netns list` shows). */
   namespaces(): Promise<Set<string>>;
-  /** A command on the operator's terminal (router exec): its exit status, 128+N for a signal death. */
+  /** A command on the operator's terminal (router exec): its exit status, 128+N for a signal death. The real one passes SIGTERM, SIGHUP and SIGINT on to it (forward-signals.ts). */
   interactive(argv: string[]): Promise<number>;
 }
 
@@ -186,9 +187,21 @@ export class RealRunner implements Runner {
   interactive(argv: string[]): Promise<number> {
     this.verbose?.(`+ ${argv.join(' ')}`);
     return new Promise((resolve) => {
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
-      child.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ENOENT' ? NOT_FOUND : 126));
-      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)));
+      // l3ctl stays until the command ends, whatever signal it gets, and passes the status on.
+      // Listening before the spawn: a signal in between would end l3ctl alone.
+      let child: ChildProcess | undefined;
+      const stop = forwardSignals({ get pid() { return child?.pid; }, kill: (sig) => child?.kill(sig) ?? false }, processForwardDeps());
+      const done = (status: number) => {
+        stop();
+        resolve(status);
+      };
+      try {
+        child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
+      } catch {
+        return done(126);
+      }
+      child.on('error', (err: NodeJS.ErrnoException) => done(err.code === 'ENOENT' ? NOT_FOUND : 126));
+      child.on('exit', (code, signal) => done(code ?? (signal ? 128 + signalNumber(signal) : 1)));
     });
   }
 }

@@ -1,11 +1,12 @@
 // --dry-run on every mutating command: `+ argv` lines (stdin indented), exit 0,
 // store byte-identical and kernel identical. Also `router exec` passing the
-// exit status through, and the old client's aliases.
+// exit status through and signals on to its command, and the old client's aliases.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { l3ctl, l3ctlOk, readStore, tempStore, uniqueName } from '../helpers/cli.js';
 import { deleteNamespaces, kernelSnapshot, requireE2E } from '../helpers/e2e.js';
+import { alive, signalRouterExec } from '../helpers/exec-signal.js';
 
 const store = tempStore();
 const hostNs = uniqueName('l3ctl-t-dry');
@@ -133,6 +134,18 @@ test('router exec passes the exit status through', async (t) => {
   assert.match(ok.stdout, /qr-\S+ +inet 198\.51\.100\.1\/24/);
   const ping = await l3ctl(['router', 'exec', 'r1', '--', 'ping', '-c', '1', '-W', '1', '192.0.2.99'], opts);
   assert.equal(ping.code, 1, 'ping with no answer exits 1 and so does l3ctl');
+});
+
+test("router exec: SIGTERM, SIGHUP or SIGINT to l3ctl's pid alone ends the command in the namespace too, and l3ctl exits with its status", async (t) => {
+  if (!requireE2E(t)) return;
+  const ns = routerNs[0]!;
+  let n = 0;
+  for (const [signal, status] of [['SIGTERM', 143], ['SIGHUP', 129], ['SIGINT', 130]] as const) {
+    const r = await signalRouterExec(store, 'r1', signal, n++);
+    assert.equal(r.netnsInode, statSync(`/run/netns/${ns}`).ino, `the command ran in ${ns}`);
+    assert.equal(alive(r.command), false, `${signal}: command ${r.command} still runs in ${ns}`);
+    assert.deepEqual([r.code, r.signal], [status, null], signal);
+  }
 });
 
 test('old client verbs: the new form on stderr, then run', async (t) => {

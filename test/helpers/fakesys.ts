@@ -533,6 +533,8 @@ export class FakeSystem implements Runner {
     if (words === '-j route show table main') return ok(JSON.stringify(this.routesJson(this.nss.get(ns)!)) + '\n');
     // `ip -batch` takes no `-6` per line: the IPv6 routes are a read of their own.
     if (words === '-6 -j route show table main') return ok(JSON.stringify(this.routes6Json(this.nss.get(ns)!)) + '\n');
+    // No neighbour (ARP) entries are modelled: none learnt yet (diagnose reads them).
+    if (words === '-j neigh show') return ok('[]\n');
     // Reads in one batch, one JSON array a line, as ip -j -batch prints them.
     if (words === '-j -batch -') {
       const n = this.nss.get(ns)!;
@@ -608,6 +610,8 @@ export class FakeSystem implements Runner {
       }
     }
     if (prog === 'iptables' && a === '--version') return ok(`iptables ${this.iptablesVersion}\n`);
+    // The backend iptables does not use (diagnose looks for l3ctl's rules there): empty.
+    if ((prog === 'iptables-legacy-save' || prog === 'iptables-nft-save') && !args.length) return ok('');
     if (prog === 'iptables' && operator && args[0] === '-t') {
       // iptables -t TABLE -A/-D/-I/-F/-N/-X …: one line of a restore.
       const payload = `*${args[1]}\n${args.slice(2).join(' ')}\nCOMMIT\n`;

@@ -14,6 +14,7 @@ import type { State } from '../../src/model/types.js';
 import { desiredRouter } from '../../src/agent/desired.js';
 import { routerFilesDir } from '../../src/agent/daemons.js';
 import { haReport, standbyRouter } from '../../src/agent/ha.js';
+import { diagnoseRouter } from '../../src/agent/diagnose.js';
 import { observeStale, removeStale } from '../../src/agent/cleanup.js';
 import { applyPlans, nodeIdentity, planRouterPass } from '../../src/agent/pass.js';
 import { findingsOf, type Plan } from '../../src/agent/steps.js';
@@ -249,6 +250,27 @@ describe('HA: plan + apply against the fake kernel', () => {
     assert.ok(now.every((p) => !old.includes(p)), 'new processes');
     assert.equal(f.files.files.get(KF.state), undefined, "the dead one's state is not the new one's");
     assert.deepEqual(addrs(f, QG), []);
+  });
+
+  it("diagnose router: a port that still holds keepalived's addresses on a node that is not the master is FAIL, as agent check's stale-ha-address; without them ok", async (t) => {
+    const f = fakeFor(t);
+    const s = haWorld();
+    await converged(f, s);
+    const config = effectiveConfig(s.config);
+    const lines = async () => (await diagnoseRouter(f, s, config, s.routers[0]!)).checks.filter((c) => /^(internal|gateway|ha) port |^drift$/.test(c.check)).map((c) => `${c.status} ${c.check}: ${c.found}`);
+    f.files.files.set(KF.state, 'backup\n');
+    assert.deepEqual((await lines()).filter((l) => !l.startsWith('ok')), [], 'a backup without the addresses');
+    assert.ok((await lines()).includes(`ok internal port ${QR}: ${QR} up; 198.51.100.1/24 is keepalived's, on the master (this node is backup)`));
+    await becomeMaster(f);
+    assert.deepEqual((await lines()).filter((l) => !l.startsWith('ok')), [], 'the master with them');
+    // keepalived killed while master: its addresses stay behind.
+    for (const pid of [pidOf(f, KF.pid), pidOf(f, KF.vrrpPid)]) f.files.procs.get(pid)!.zombie = true;
+    const bad = (await lines()).filter((l) => !l.startsWith('ok'));
+    assert.deepEqual(bad.map((l) => l.split(':')[0]), [`FAIL internal port ${QR}`, `FAIL gateway port ${QG}`, 'FAIL drift']);
+    assert.equal(bad[0], `FAIL internal port ${QR}: ${QR} still holds 198.51.100.1/24, keepalived's, while this node is not the master (stopped): stale (agent check: stale-ha-address)`);
+    assert.match(bad[1]!, new RegExp(`still holds 203\\.0\\.113\\.10/24 203\\.0\\.113\\.20/32, keepalived's`));
+    assert.match(bad[2]!, /stale-ha-address 198\.51\.100\.1\/24/);
+    assert.equal((await diagnoseRouter(f, s, config, s.routers[0]!)).checks.find((c) => c.check === `internal port ${QR}`)!.fix, 'l3ctl agent sync r1');
   });
 
   it('the HA port deleted by hand: plugged again, and keepalived (which lost its interface) restarted', async (t) => {

@@ -40,6 +40,36 @@ describe('router exec ROUTER CMD ARG…', () => {
   });
 });
 
+describe('router exec on a router without a namespace', () => {
+  const other = tempStore();
+  after(() => other.cleanup());
+  const exec = async (edit: (s: typeof HAND_WRITTEN) => void) => {
+    const s = structuredClone(HAND_WRITTEN);
+    edit(s);
+    writeFileSync(other.path, JSON.stringify(s));
+    const runner = new RecordingRunner();
+    const r = await l3ctlIn(['router', 'exec', 'r1', '--', 'ip', 'addr'], { store: other.path, runner });
+    assert.deepEqual(runner.calls.filter((c) => !c.read), [], 'nothing run');
+    return r;
+  };
+
+  it('disabled: says so, hints router enable, exit 2 (agent sync skips it)', async () => {
+    const r = await exec((s) => (s.routers[0]!.admin_state_up = false));
+    assert.deepEqual([r.code, r.stderr], [2, "l3ctl: error: router 'r1' is disabled: it has no namespace to run a command in\nhint: l3ctl router enable r1\n"]);
+  });
+
+  it('handled by another host (router_id): says why, hints the setting, exit 2', async () => {
+    const r = await exec((s) => (s.config = { ...s.config, use_namespaces: 'false', router_id: 'e0000009-0000-4000-8000-000000000009' }));
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `l3ctl: error: router 'r1' is not handled on this host (not-router_id): it has no namespace to run a command in\nhint: l3ctl config set router_id ${R1}\n`);
+  });
+
+  it('enabled and handled here but its namespace gone: drift, exit 1, hint agent sync', async () => {
+    const r = await exec(() => {});
+    assert.deepEqual([r.code, r.stderr], [1, `l3ctl: error: namespace qrouter-${R1} of router 'r1' does not exist\nhint: l3ctl agent sync r1\n`]);
+  });
+});
+
 describe('swapped arguments: the command line that was meant', () => {
   for (const [args, meant] of [
     [['gateway', 'set', 'ext', 'r1'], 'l3ctl gateway set r1 ext'],
