@@ -103,16 +103,15 @@ export const ERROR_CASES: ErrorCase[] = [
   { what: 'malformed router --id', args: ['router', 'add', 'r9', '--id', '1234'], first: E(`invalid router id '1234': expected a UUID`) },
   { what: 'malformed network --id', args: ['network', 'add', 'n9', '--cidr', '192.0.2.128/25', '--id', 'not-a-uuid'], first: E(`invalid network id 'not-a-uuid': expected a UUID`) },
   { what: 'malformed port --id', args: ['interface', 'add', 'r1', 'n3', '--id', 'xyz'], first: E(`invalid port id 'xyz': expected a UUID`) },
-  // A name that is another object's id could never be told apart from it.
-  { what: 'router name that is another router id', args: ['router', 'add', R1], first: E(`router name '${R1}' is the id of router 'r1': expected a name that is no router's id`) },
-  { what: 'router name that is another router id, in capitals', args: ['router', 'add', R1.toUpperCase()], first: E(`router name '${R1.toUpperCase()}' is the id of router 'r1'`) },
-  { what: 'network name that is another network id', args: ['network', 'add', EXT, '--cidr', '192.0.2.128/25'], first: E(`network name '${EXT}' is the id of network 'ext'`) },
+  // A name that is another object's id could never be told apart from it (priv's id is the same in the e2e topology).
+  { what: 'network name that is another network id', args: ['network', 'add', PRIV_ID, '--cidr', '192.0.2.128/25'], first: E(`network name '${PRIV_ID}' is the id of network 'priv': expected a name that is no network's id`) },
+  { what: 'network name that is another network id, in capitals', args: ['network', 'add', PRIV_ID.toUpperCase(), '--cidr', '192.0.2.128/25'], first: E(`network name '${PRIV_ID.toUpperCase()}' is the id of network 'priv'`) },
   { what: 'subnet delete in the older NETWORK SUBNET form', args: ['subnet', 'delete', 'n3', '192.0.2.0/25'], first: E(`too many arguments for 'delete'`), hint: /^hint: did you mean `l3ctl subnet delete 192\.0\.2\.0\/25`\?$/ },
   { what: 'unknown subnet', args: ['subnet', 'delete', '192.0.2.128/25'], first: E(`unknown subnet '192\.0\.2\.128/25': expected the CIDR, id or id prefix of an existing subnet`), hint: /^hint: subnets: 203\.0\.113\.0\/24, / },
   { what: 'fip create with an address (openstackclient habit)', args: ['fip', 'create', '203.0.113.30'], first: E(`unknown command 'create'`), hint: /^hint: did you mean `l3ctl fip add 203\.0\.113\.30`\?$/ },
   { what: 'fixed IP the broadcast address of the subnet', args: ['fip', 'associate', '203.0.113.21', '198.51.100.255'], first: E(`fixed IP 198\.51\.100\.255 is the broadcast address of 198\.51\.100\.0/24: expected a host address from 198\.51\.100\.1 to 198\.51\.100\.254`) },
-  { what: '--bridge named like another network bridge', args: ['network', 'add', 'nb', '--cidr', '192.0.2.128/25', '--bridge', 'brqe0000001-00'], first: E(`bridge brqe0000001-00 of network 'nb' is already the kernel name of network 'ext': expected a bridge name no other network uses`) },
-  { what: 'id prefix shorter than 4 characters', args: ['router', 'show', 'e00'], first: E(`unknown router 'e00'`), hint: /^hint: an id prefix needs at least 4 characters$/ },
+  { what: '--bridge named like another network bridge', args: ['network', 'add', 'nb', '--cidr', '192.0.2.128/25', '--bridge', `brq${PRIV_ID.slice(0, 11)}`], first: E(`bridge brq${PRIV_ID.slice(0, 11)} of network 'nb' is already the kernel name of network 'priv': expected a bridge name no other network uses`) },
+  { what: 'id prefix shorter than 4 characters', args: ['network', 'show', PRIV_ID.slice(0, 3)], first: E(`unknown network '${PRIV_ID.slice(0, 3)}'`), hint: /^hint: an id prefix needs at least 4 characters$/ },
   // Unknown names, with the closest one as hint.
   { what: 'unknown router', args: ['router', 'show', 'r2'], first: E(`unknown router 'r2'`), hint: /^hint: did you mean 'r1'\?/ },
   { what: 'unknown router in a mutation', args: ['route', 'add', 'rl', '192.0.2.128/25', '198.51.100.254'], first: E(`unknown router 'rl'`), hint: /did you mean 'r1'/ },
