@@ -98,8 +98,10 @@ export async function agentCheck(o: { router: string[] }, io: IO): Promise<numbe
     io.status(`no drift: ${routers.length} router(s) match the store`);
     return EXIT.ok;
   }
-  const names = [...new Set(findings.map((f) => f.router))];
-  io.stderr.write(`l3ctl: drift in ${names.length} router(s) (${names.join(', ')}): ${findings.length} finding(s)\nhint: l3ctl agent sync${o.router.length ? ' ' + names.join(' ') : ''}\n`);
+  // The host namespace's findings (stranded ports, bridges) are said apart: it is no router.
+  const names = [...new Set(findings.filter((f) => f.router_id).map((f) => f.router))];
+  const where = [...(names.length ? [`${names.length} router(s) (${names.join(', ')})`] : []), ...(findings.some((f) => !f.router_id) ? ['the host namespace'] : [])].join(' and ');
+  io.stderr.write(`l3ctl: drift in ${where}: ${findings.length} finding(s)\nhint: l3ctl agent sync${o.router.length ? ' ' + names.join(' ') : ''}\n`);
   return EXIT.drift;
 }
 

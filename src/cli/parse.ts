@@ -127,8 +127,9 @@ export function parse(args: string[], root: Command = PROGRAM): Parsed {
         set(o, v);
         i = next;
       }
-    } else if (w.startsWith('-') && w.length > 1) {
+    } else if (w.startsWith('-') && w.length > 1 && !(isLeaf() && /^-\d+(\.\d+)?$/.test(w))) {
       // Short options, bundled (-yq) or with their value attached (-fjson, -c name).
+      // A negative number is a value (`config set send_arp_for_ha -1` is refused for its range, not as an option).
       for (let j = 1; j < w.length; j++) {
         const o = scope().find((x) => x.flags.includes(`-${w[j]}`));
         if (!o) {
