@@ -1,5 +1,6 @@
 // `config list | get | set | unset`: the agent's options, kept in the store.
-import { CONFIG_KEYS, configKey } from '../model/config.js';
+import { CONFIG_KEYS, configKey, effectiveConfig } from '../model/config.js';
+import { haNetworkOf, haNodeAddress } from '../model/ha.js';
 import { UsageError } from '../model/errors.js';
 import type { State } from '../model/types.js';
 import { loadState } from '../store/store.js';
@@ -25,6 +26,15 @@ function changeConfig(s: State, key: string, value: string | undefined) {
   const plugged = s.routers.some((r) => r.interfaces.length || r.gateway);
   if (PLACEMENT_KEYS.includes(key) && before !== s.config[key] && plugged) {
     throw new UsageError(`cannot change ${key} while routers have ports`, 'remove the routers (or their ports) first, or change it on an empty store');
+  }
+  // The HA network (and this node's address on it) is checked when set, not only
+  // once an HA router exists: a bad value is exit 2 at once. The network comes first.
+  if (key === 'ha_network' || key === 'ha_node_address') {
+    const config = effectiveConfig(s.config);
+    if (config.ha_network) {
+      const net = haNetworkOf(s, config);
+      if (config.ha_node_address) haNodeAddress(config, net, null);
+    }
   }
   // Every option can change what a router looks like: every router gets a pass.
   return { bridges: true, routers: s.routers.map((r) => r.id), hostLeftovers: key === 'use_namespaces' || key === 'router_id', value: true };
