@@ -544,9 +544,10 @@ export class FakeSystem implements Runner {
       }
       return ok(out.join('\n') + '\n');
     }
-    if (operator && ['link', 'addr', 'route'].includes(rest[0] ?? '')) {
+    // `ip [-n NS] link del DEV` alone: what a driver runs to clear a port's name before it plugs it again.
+    if ((operator && ['link', 'addr', 'route'].includes(rest[0] ?? '')) || (rest.length === 3 && rest[0] === 'link' && rest[1] === 'del')) {
       try {
-        this.ipLine(this.nss.get(ns)!, rest, true);
+        this.ipLine(this.nss.get(ns)!, rest, operator);
         return ok();
       } catch (err) {
         if (err instanceof Refusal) return { stdout: '', stderr: err.message + '\n', exitCode: err.fatal ? 255 : 2 };
@@ -790,7 +791,8 @@ export class FakeSystem implements Runner {
 
   /** The prefix route the kernel adds for a primary address on an up link (IPv6: no source, metric 256). */
   private addConnected(n: FakeNs, l: FakeLink, a: FakeAddr): void {
-    if (!l.up || l.kind === 'loopback' || a.scope === 'host' || a.prefixlen === (a.family === 4 ? 32 : 128)) return;
+    // Whatever the address's scope (the kernel adds a link-scope prefix route for a `scope host` one too).
+    if (!l.up || l.kind === 'loopback' || a.prefixlen === (a.family === 4 ? 32 : 128)) return;
     const dst = networkOf(`${a.local}/${a.prefixlen}`);
     if (n.routes.some((r) => r.dst === dst && r.dev === l.name && r.gateway === null)) return;
     n.routes.push({ dst, family: a.family, gateway: null, dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.family === 4 ? a.local : null });
