@@ -2,7 +2,7 @@
 // desired state. Pure: no I/O, so a plan can be printed, checked, shown and
 // re-planned (re-planning after a successful apply must give an empty plan).
 // Each kind of object is one comparison here, through setDiff.
-import { contains, routeDstText } from '../model/addr.js';
+import { contains, networkOf, routeDstText } from '../model/addr.js';
 import { EXTERNAL_DEV_PREFIX, HA_DEV_PREFIX, isRouterDevice } from '../model/names.js';
 import { supportsRandomFully, type ParsedSave } from '../linux/iptables.js';
 import type { ObservedAddr, ObservedLink, ObservedNs, ObservedRoute } from '../linux/observe.js';
@@ -116,6 +116,18 @@ function heldAddrs(dev: ObservedLink, want: WantedAddr[]): ObservedAddr[] {
   return dev.addrs.filter((a) => a.scope === 'global' || (a.family === 4 && wanted4.has(addrKey(a.local, a.prefixlen))));
 }
 
+/**
+ * IPv4 addresses of another scope than global in the subnet of one this plan
+ * adds: the kernel refuses a global address beside one of a narrower scope
+ * in its subnet ("Invalid scope value"), so they go first. Elsewhere such an
+ * address is not l3ctl's to judge.
+ */
+function blockers(dev: ObservedLink, want: WantedAddr[], adding: WantedAddr[]): ObservedAddr[] {
+  const nets = new Set(adding.filter((w) => w.brd !== null).map((w) => networkOf(addrKey(w.ip, w.prefixlen))));
+  const wanted = new Set(want.map((w) => addrKey(w.ip, w.prefixlen)));
+  return dev.addrs.filter((a) => a.family === 4 && a.scope !== 'global' && !wanted.has(addrKey(a.local, a.prefixlen)) && nets.has(networkOf(addrKey(a.local, a.prefixlen))));
+}
+
 /** Held as l3ctl adds it: `scope global`, and IPv4's `brd`. */
 const heldAsWanted = (w: WantedAddr, h: ObservedAddr) => h.scope === 'global' && (w.brd === null || h.broadcast === w.brd);
 
@@ -166,6 +178,13 @@ function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, s
     if (dev.mac !== p.mac) out.push(step([{ kind: 'wrong-mac', object: p.device, expected: p.mac, live: dev.mac }], [{ phase: 'router', order: 'link', line: `link set ${p.device} address ${p.mac}` }]));
     if (!dev.up) out.push(step([{ kind: 'device-down', object: p.device, expected: 'up', live: 'down' }], [{ phase: 'router', order: 'link', line: `link set ${p.device} up` }]));
     const diff = setDiff(want, heldAddrs(dev, want), { want: (w) => addrKey(w.ip, w.prefixlen), have: (h) => addrKey(h.local, h.prefixlen) }, heldAsWanted);
+    for (const h of blockers(dev, want, [...diff.add, ...diff.change.map(([w]) => w)])) {
+      const key = addrKey(h.local, h.prefixlen);
+      const s = step([{ kind: 'extra-address', object: `${key} on ${p.device}`, expected: null, live: `${key} scope ${h.scope} (no global address of its subnet can be added beside it)` }], [{ phase: 'router', order: 'addr-replace', line: `addr del ${key} dev ${p.device}` }]);
+      out.push(s);
+      readdressed.add(p.device);
+      replacing.set(p.device, [...(replacing.get(p.device) ?? []), s]);
+    }
     for (const w of diff.add) {
       const key = addrKey(w.ip, w.prefixlen);
       if (!w.fip) readdressed.add(p.device);

@@ -141,6 +141,15 @@ describe('addresses in another form, ports without their host end: named and rep
     }, [['wrong-broadcast', `203.0.113.10/24 on ${qg}`]]);
   });
 
+  it("another address of the port's subnet with scope host, the port's own gone: deleted first (no global address can be added beside it)", async (t) => {
+    if (!requireE2E(t)) return;
+    await damageAndRepair('qr- blocked', () => {
+      ip('addr', 'del', '198.51.100.1/24', 'dev', qr);
+      ip('addr', 'add', '198.51.100.9/24', 'scope', 'host', 'dev', qr);
+      ip('route', 'replace', '192.0.2.128/25', 'via', '198.51.100.126');
+    }, [['extra-address', `198.51.100.9/24 on ${qr}`], ['missing-address', `198.51.100.1/24 on ${qr}`]]);
+  });
+
   it('a qr- device with no host end on the bridge: named, plugged again', async (t) => {
     if (!requireE2E(t)) return;
     await damageAndRepair('qr- without tap', () => {

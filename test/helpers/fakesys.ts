@@ -54,6 +54,9 @@ export interface FakeAddr {
   family: 4 | 6;
 }
 
+/** The kernel's scope numbers (RT_SCOPE_*): a wider scope is a smaller number. */
+const SCOPE_RANK: Record<string, number> = { global: 0, site: 200, link: 253, host: 254 };
+
 export type LinkKind = 'loopback' | 'veth' | 'bridge' | 'dummy';
 
 export interface FakeLink {
@@ -901,7 +904,10 @@ export class FakeSystem implements Runner {
       const prefixlen = Number(len);
       if (l.addrs.some((a) => a.local === local && a.prefixlen === prefixlen)) throw new Refusal('Error: ipv4: Address already assigned.');
       const net = networkOf(`${local}/${prefixlen}`);
-      const secondary = l.addrs.some((a) => a.family === 4 && !a.secondary && a.prefixlen === prefixlen && networkOf(`${a.local}/${a.prefixlen}`) === net);
+      const primary = l.addrs.find((a) => a.family === 4 && !a.secondary && a.prefixlen === prefixlen && networkOf(`${a.local}/${a.prefixlen}`) === net);
+      // A secondary's scope may not be wider than its primary's.
+      if (primary && SCOPE_RANK[primary.scope] > SCOPE_RANK[scope ?? 'global']) throw new Refusal('Error: ipv4: Invalid scope value.');
+      const secondary = !!primary;
       const a: FakeAddr = { local: local!, prefixlen, brd: brd ?? null, scope: (scope ?? 'global') as FakeAddr['scope'], secondary, family: 4 };
       const firstSecondary = l.addrs.findIndex((x) => x.secondary);
       if (secondary || firstSecondary < 0) l.addrs.push(a);

@@ -102,6 +102,15 @@ const DAMAGES: Damage[] = [
     },
     findings: [`missing-device ${TAPR}`, 'missing-route 192.0.2.128/26'],
   },
+  {
+    name: 'another address of the port\'s subnet with scope host, the port\'s own gone: it goes first (the kernel adds no global one beside it)',
+    damage: async (f) => {
+      await ip(f, 'addr', 'del', '198.51.100.1/24', 'dev', QR);
+      await ip(f, 'addr', 'add', '198.51.100.9/24', 'scope', 'host', 'dev', QR);
+      await ip(f, 'route', 'add', '192.0.2.128/26', 'via', '198.51.100.254');
+    },
+    findings: [`extra-address 198.51.100.9/24 on ${QR}`, `missing-address 198.51.100.1/24 on ${QR}`],
+  },
   { name: 'an address added by hand', damage: (f) => ip(f, 'addr', 'add', '198.51.100.9/24', 'dev', QR), findings: [`extra-address 198.51.100.9/24 on ${QR}`] },
   { name: 'a link-scope address (not ours to judge)', damage: (f) => ip(f, 'addr', 'add', '169.254.0.9/16', 'scope', 'link', 'dev', QR), findings: [] },
   { name: 'MAC changed', damage: (f) => ip(f, 'link', 'set', QR, 'address', 'fa:16:3e:00:00:99'), findings: [`wrong-mac ${QR}`] },
