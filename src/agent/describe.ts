@@ -60,6 +60,11 @@ function phrase(f: Finding): string {
       const fip = fipOf(f);
       return fip ? `+fip ${fip}` : `+address ${f.object}`;
     }
+    case 'wrong-scope':
+    case 'wrong-broadcast': {
+      const fip = fipOf(f);
+      return fip ? `fip ${fip} re-added` : `address ${f.object} re-added`;
+    }
     case 'extra-address': {
       const fip = fipOf(f);
       return fip ? `-fip ${fip}` : `-address ${f.object}`;

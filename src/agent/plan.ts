@@ -2,10 +2,10 @@
 // desired state. Pure: no I/O, so a plan can be printed, checked, shown and
 // re-planned (re-planning after a successful apply must give an empty plan).
 // Each kind of object is one comparison here, through setDiff.
-import { routeDstText } from '../model/addr.js';
+import { contains, networkOf, routeDstText } from '../model/addr.js';
 import { EXTERNAL_DEV_PREFIX, HA_DEV_PREFIX, isRouterDevice } from '../model/names.js';
 import { supportsRandomFully, type ParsedSave } from '../linux/iptables.js';
-import type { ObservedLink, ObservedNs, ObservedRoute } from '../linux/observe.js';
+import type { ObservedAddr, ObservedLink, ObservedNs, ObservedRoute } from '../linux/observe.js';
 import { addrsText, type DesiredPort, type DesiredRoute, type DesiredRouter } from './desired.js';
 import { driverFor, type HostSide, type InterfaceDriver, type PortSide } from './drivers/index.js';
 import { desiredSection, emptySection } from './nat.js';
@@ -105,8 +105,60 @@ function withoutDevices(obs: ObservedNs, gone: Map<string, Finding>): ObservedNs
   return { ...obs, links, routes: obs.routes.filter((r) => !(r.dev && gone.has(r.dev))) };
 }
 
+/**
+ * The addresses of a device the plan compares with the wanted ones: the
+ * global ones (ours, or foreign and to go), and an IPv4 address held with
+ * another scope whose address and length are wanted (the kernel refuses to
+ * add it again beside it: "Address already assigned").
+ */
+function heldAddrs(dev: ObservedLink, want: WantedAddr[]): ObservedAddr[] {
+  const wanted4 = new Set(want.filter((w) => w.brd !== null).map((w) => addrKey(w.ip, w.prefixlen)));
+  return dev.addrs.filter((a) => a.scope === 'global' || (a.family === 4 && wanted4.has(addrKey(a.local, a.prefixlen))));
+}
+
+/**
+ * IPv4 addresses of another scope than global in the subnet of one this plan
+ * adds: the kernel refuses a global address beside one of a narrower scope
+ * in its subnet ("Invalid scope value"), so they go first. Elsewhere such an
+ * address is not l3ctl's to judge.
+ */
+function blockers(dev: ObservedLink, want: WantedAddr[], adding: WantedAddr[]): ObservedAddr[] {
+  const nets = new Set(adding.filter((w) => w.brd !== null).map((w) => networkOf(addrKey(w.ip, w.prefixlen))));
+  const wanted = new Set(want.map((w) => addrKey(w.ip, w.prefixlen)));
+  return dev.addrs.filter((a) => a.family === 4 && a.scope !== 'global' && !wanted.has(addrKey(a.local, a.prefixlen)) && nets.has(networkOf(addrKey(a.local, a.prefixlen))));
+}
+
+/** Held as l3ctl adds it: `scope global`, and IPv4's `brd`. */
+const heldAsWanted = (w: WantedAddr, h: ObservedAddr) => h.scope === 'global' && (w.brd === null || h.broadcast === w.brd);
+
+/**
+ * A wanted address held in another form (scope, broadcast): neither can be
+ * changed in place, so it is deleted and added again in the same batch. The
+ * routes the deletion takes along are written again by planRouter.
+ */
+function replaceAddr(d: DesiredRouter, p: DesiredPort, w: WantedAddr, h: ObservedAddr, sendArp: boolean): Step {
+  const key = addrKey(w.ip, w.prefixlen);
+  const object = `${key} on ${p.device}`;
+  const findings: Finding[] = [];
+  if (h.scope !== 'global') findings.push({ kind: 'wrong-scope', object, expected: 'scope global', live: `scope ${h.scope}` });
+  if (w.brd !== null && h.broadcast !== w.brd) findings.push({ kind: 'wrong-broadcast', object, expected: `brd ${w.brd}`, live: h.broadcast === null ? 'no brd' : `brd ${h.broadcast}` });
+  // A floating IP's NAT rules are in place already (its address was there): it goes back at once, in the same batch.
+  const add = addrAdd(d, p, w, sendArp).map((a): Action => (a.phase === 'fip' ? { phase: 'router', order: 'addr-add', line: a.line } : a));
+  return step(findings, [{ phase: 'router', order: 'addr-replace', line: `addr del ${key} dev ${p.device}` }, ...add]);
+}
+
+/**
+ * The IPv4 routes through a device (a nexthop in one of its subnets, or
+ * named on it): a deleted address can take them along (all of them when it
+ * was the device's last), so they are written again after a replacement.
+ */
+function routesThrough(d: DesiredRouter, p: DesiredPort): DesiredRoute[] {
+  const subnets = p.addrs.filter((a) => a.version === 4).map((a) => a.cidr);
+  return d.routes.filter((r) => r.via !== null && !r.via.includes(':') && (r.dev === p.device || (r.dev === null && subnets.some((c) => contains(c, r.via!)))));
+}
+
 /** Ports and their addresses. Returns the devices whose primary address this plan adds. */
-function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, side: PortSide, replaced: Map<string, Finding>, was: ObservedNs, sendArp: boolean, ha: HaShare | null, out: Step[]): Set<string> {
+function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, side: PortSide, replaced: Map<string, Finding>, was: ObservedNs, sendArp: boolean, ha: HaShare | null, replacing: Map<string, Step[]>, out: Step[]): Set<string> {
   const readdressed = new Set<string>();
   for (const p of d.ports) {
     const dev = obs.links.get(p.device);
@@ -125,20 +177,36 @@ function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, s
     out.push(...driver.plugDrift(p, dev, side));
     if (dev.mac !== p.mac) out.push(step([{ kind: 'wrong-mac', object: p.device, expected: p.mac, live: dev.mac }], [{ phase: 'router', order: 'link', line: `link set ${p.device} address ${p.mac}` }]));
     if (!dev.up) out.push(step([{ kind: 'device-down', object: p.device, expected: 'up', live: 'down' }], [{ phase: 'router', order: 'link', line: `link set ${p.device} up` }]));
-    const diff = setDiff(want, globalAddrs(dev), { want: (w) => addrKey(w.ip, w.prefixlen), have: (h) => h });
+    const diff = setDiff(want, heldAddrs(dev, want), { want: (w) => addrKey(w.ip, w.prefixlen), have: (h) => addrKey(h.local, h.prefixlen) }, heldAsWanted);
+    for (const h of blockers(dev, want, [...diff.add, ...diff.change.map(([w]) => w)])) {
+      const key = addrKey(h.local, h.prefixlen);
+      const s = step([{ kind: 'extra-address', object: `${key} on ${p.device}`, expected: null, live: `${key} scope ${h.scope} (no global address of its subnet can be added beside it)` }], [{ phase: 'router', order: 'addr-replace', line: `addr del ${key} dev ${p.device}` }]);
+      out.push(s);
+      readdressed.add(p.device);
+      replacing.set(p.device, [...(replacing.get(p.device) ?? []), s]);
+    }
     for (const w of diff.add) {
       const key = addrKey(w.ip, w.prefixlen);
       if (!w.fip) readdressed.add(p.device);
       out.push(step([{ kind: 'missing-address', object: `${key} on ${p.device}`, expected: key, live: null }], addrAdd(d, p, w, sendArp)));
     }
+    for (const [w, h] of diff.change) {
+      const s = replaceAddr(d, p, w, h, sendArp);
+      out.push(s);
+      // A floating IP's /32 is never a device's last address (the gateway's own stays): its deletion drops no route.
+      if (w.fip) continue;
+      readdressed.add(p.device);
+      replacing.set(p.device, [...(replacing.get(p.device) ?? []), s]);
+    }
     for (const h of diff.del) {
-      const del: Action = { phase: 'router', order: 'addr-del', line: `addr del ${h} dev ${p.device}` };
-      const object = `${h} on ${p.device}`;
+      const key = addrKey(h.local, h.prefixlen);
+      const del: Action = { phase: 'router', order: 'addr-del', line: `addr del ${key} dev ${p.device}` };
+      const object = `${key} on ${p.device}`;
       if (ha?.addresses.has(object)) {
-        if (!ha.holds) out.push(step([{ kind: 'stale-ha-address', object, expected: `on the master only (keepalived's): ${ha.why}`, live: h }], [del]));
+        if (!ha.holds) out.push(step([{ kind: 'stale-ha-address', object, expected: `on the master only (keepalived's): ${ha.why}`, live: key }], [del]));
         continue;
       }
-      out.push(step([{ kind: 'extra-address', object, expected: null, live: h }], [del]));
+      out.push(step([{ kind: 'extra-address', object, expected: null, live: key }], [del]));
     }
     // Learnt from advertisements while accept_ra was not l3ctl's 0 (set by hand): not the router's address.
     if (p.acceptRa === 0) {
@@ -167,7 +235,7 @@ function replaceLine(r: DesiredRoute): string {
  * routes. Routes are ours when they leave through one of our devices: in a
  * shared host namespace the host's own routes must survive.
  */
-function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>, ha: HaShare | null, out: Step[]): void {
+function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>, replacing: Map<string, Step[]>, ha: HaShare | null, out: Step[]): void {
   const wanted = d.routes.filter((r) => !(r.via === null && readdressed.has(r.dev!))); // the kernel adds those with the address
   const have = new Map<string, ObservedRoute[]>();
   for (const o of obs.routes) have.set(o.dst, [...(have.get(o.dst) ?? []), o]);
@@ -185,12 +253,28 @@ function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>,
     // A replace of the same destination already overwrites it. Routes the
     // kernel learnt from router advertisements (accept_ra 2 on a gateway) are its own.
     if (!o.gateway || wantedDst.has(o.dst) || !o.dev || !isRouterDevice(o.dev) || o.protocol === 'ra') continue;
-    const del: Action = { phase: 'router', order: 'route-del', line: `route del ${routeDstText(o.dst)} via ${o.gateway}` };
+    // Through a device whose address is replaced: before the replacement, which can take it along.
+    const order = o.family === 4 && replacing.has(o.dev) ? 'route-del-first' : 'route-del';
+    const del: Action = { phase: 'router', order, line: `route del ${routeDstText(o.dst)} via ${o.gateway}` };
     if (ha?.routes.has(o.dst)) {
       if (!ha.holds) out.push(step([{ kind: 'stale-ha-route', object: o.dst, expected: `on the master only (keepalived's): ${ha.why}`, live: routeText(o.dst, o.gateway, o.dev) }], [del]));
       continue;
     }
     out.push(step([{ kind: 'extra-route', object: o.dst, expected: null, live: routeText(o.dst, o.gateway, o.dev) }], [del]));
+  }
+}
+
+/** The routes through each device whose address is replaced go back in the same batch (those not written anyway). */
+function rerouteReplaced(d: DesiredRouter, replacing: Map<string, Step[]>, steps: Step[]): void {
+  const written = new Set(steps.flatMap((s) => s.actions).flatMap((a) => (a.phase === 'router' && a.order === 'route-replace' ? [a.line] : [])));
+  for (const [dev, [first]] of replacing) {
+    const p = d.ports.find((x) => x.device === dev)!;
+    for (const r of routesThrough(d, p)) {
+      const line = replaceLine(r);
+      if (written.has(line)) continue;
+      written.add(line);
+      first!.actions.push({ phase: 'router', order: 'route-replace', line });
+    }
   }
 }
 
@@ -334,8 +418,10 @@ export function planRouter(d: DesiredRouter, observed: ObservedNs, hs: HostSide,
   }
   const ha = haShare(d, daemons, opts.haState ?? null);
   planHaSysctls(d, obs, steps);
-  const readdressed = planPorts(d, obs, driver, side, replaced, observed, opts.sendArp, ha, steps);
-  planRoutes(d, obs, readdressed, ha, steps);
+  const replacing = new Map<string, Step[]>();
+  const readdressed = planPorts(d, obs, driver, side, replaced, observed, opts.sendArp, ha, replacing, steps);
+  planRoutes(d, obs, readdressed, replacing, ha, steps);
+  rerouteReplaced(d, replacing, steps);
   planStaleDevices(obs, new Set(d.ports.map((p) => p.device)), driver, side, steps);
   const randomFully = d.nat.randomFully && supportsRandomFully(obs.iptables.version ?? opts.iptablesVersion ?? null);
   const nat = planNat(desiredSection({ ...d.nat, randomFully }), obs.iptables);

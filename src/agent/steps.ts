@@ -24,6 +24,10 @@ export type FindingKind =
   | 'wrong-external-ids'
   | 'no-carrier'
   | 'missing-address'
+  /** A wanted IPv4 address held with another scope than global (set by hand): replaced. */
+  | 'wrong-scope'
+  /** A wanted IPv4 address held with another broadcast, or none: replaced. */
+  | 'wrong-broadcast'
   | 'extra-address'
   | 'missing-route'
   | 'extra-route'

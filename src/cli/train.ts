@@ -74,12 +74,17 @@ function linksJson(d: DesiredRouter): string {
       flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
       address: p.mac,
       addr_info: [
-        ...p.addrs.map((a) => ({ family: a.version === 6 ? 'inet6' : 'inet', local: a.ip, prefixlen: a.prefixlen, scope: 'global' })),
+        ...p.addrs.map((a) => ({ family: a.version === 6 ? 'inet6' : 'inet', local: a.ip, prefixlen: a.prefixlen, ...(a.broadcast ? { broadcast: a.broadcast } : {}), scope: 'global' })),
         // The floating IPs sit on the gateway device.
-        ...(p.kind === 'gateway' ? d.fips.map((f) => ({ family: 'inet', local: f.fip, prefixlen: 32, scope: 'global' })) : []),
+        ...(p.kind === 'gateway' ? d.fips.map((f) => ({ family: 'inet', local: f.fip, prefixlen: 32, broadcast: f.fip, scope: 'global' })) : []),
       ],
     })),
   ]);
+}
+
+/** `ip -j addr show` of the host namespace: the ports' host ends on their bridges (the bridges themselves left out). */
+function hostLinksJson(d: DesiredRouter): string {
+  return JSON.stringify(d.ports.map((p, i) => ({ ifindex: i + 20, ifname: p.tap, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], master: p.bridge, address: `fa:16:3e:00:01:${String(i).padStart(2, '0')}`, addr_info: [] })));
 }
 
 /**
@@ -126,6 +131,7 @@ class TrainingRunner implements Runner {
     private readonly nsName: string | null,
     private readonly links: string,
     private readonly routes = '[]',
+    private readonly hostLinks = '[]',
   ) {}
 
   /** What the second pass would have changed: little, when the made-up kernel matches. */
@@ -133,11 +139,13 @@ class TrainingRunner implements Runner {
 
   async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     if (!opts.read) this.mutations.push([...argv, opts.input ?? ''].join(' '));
-    let stdout = argv.includes('-j') ? '[]' : '';
+    const router = this.nsName !== null && argv.includes(this.nsName);
+    let stdout = argv.includes('-j') ? (router ? '[]' : this.hostLinks) : '';
     if (argv.includes(OBSERVE_SCRIPT)) {
-      // The router's namespace holds what was made; the host namespace nothing of ours.
-      const router = this.nsName !== null && argv.includes(this.nsName);
-      stdout = router ? joinObserved({ linksText: this.links, routes: this.routes, saveText: this.rules, sysctlText: 'net.ipv4.ip_forward = 1\nnet.ipv4.conf.all.promote_secondaries = 1\n' }) : EMPTY_OBSERVATION;
+      // The router's namespace holds what was made; the host namespace the ports' host ends.
+      stdout = router
+        ? joinObserved({ linksText: this.links, routes: this.routes, saveText: this.rules, sysctlText: 'net.ipv4.ip_forward = 1\nnet.ipv4.conf.all.promote_secondaries = 1\n' })
+        : this.hostLinks === '[]' ? EMPTY_OBSERVATION : joinObserved({ linksText: this.hostLinks, routes: '[]', saveText: '', sysctlText: '' });
     }
     if (argv.includes('iptables-restore') && opts.input && !this.rules) this.rules = opts.input;
     return { stdout, stderr: '', exitCode: 0 };
@@ -179,7 +187,7 @@ export async function train(): Promise<{ rules: string; mutations: string[]; syn
   const empty = new TrainingRunner(null, '[]');
   await applyChange(ctx(empty), state, { routers: [router.id], bridges: true });
   const desired = desiredRouter(state, config, router);
-  const made = new TrainingRunner(placement(config, router.id).ns, linksJson(desired), routesJson(desired));
+  const made = new TrainingRunner(placement(config, router.id).ns, linksJson(desired), routesJson(desired), hostLinksJson(desired));
   made.rules = savedAfter(empty.rules);
   await applyChange(ctx(made), state, { routers: [router.id] });
   const mutations = [...made.mutations];

@@ -7,9 +7,14 @@ import type { TableName } from './iptables.js';
 /**
  * Order of the lines of one router namespace's `ip -batch`: adds before
  * deletes (a device is never left bare), addresses before routes (a route's
- * nexthop is reachable when it is written).
+ * nexthop is reachable when it is written). An address the kernel holds in
+ * a form l3ctl does not add (another scope, another broadcast) cannot be
+ * changed in place: it is deleted (addr-replace) just before it is added
+ * again, and the routes the deletion takes with it are written after; an
+ * unwanted route through that device goes before (route-del-first): the
+ * deletion may have taken it already.
  */
-export const ROUTER_ORDER = ['lo', 'link', 'addr-add', 'route-replace', 'route-del', 'addr-del', 'fip-del', 'link-del'] as const;
+export const ROUTER_ORDER = ['lo', 'link', 'route-del-first', 'addr-replace', 'addr-add', 'route-replace', 'route-del', 'addr-del', 'fip-del', 'link-del'] as const;
 export type RouterOrder = (typeof ROUTER_ORDER)[number];
 
 /** A rule to write in one of our chains, with the counters it has now (kept across the rewrite). */

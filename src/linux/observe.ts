@@ -13,6 +13,8 @@ export interface ObservedAddr {
   prefixlen: number;
   scope: string;
   family: IpVersion;
+  /** IPv4's broadcast (`brd`); null: none set (IPv6 has none). */
+  broadcast: string | null;
 }
 
 export interface ObservedLink {
@@ -104,7 +106,7 @@ interface IpJsonLink {
   address?: string;
   flags?: string[];
   master?: string;
-  addr_info?: { family: string; local: string; prefixlen: number; scope: string; dynamic?: boolean }[];
+  addr_info?: { family: string; local: string; prefixlen: number; scope: string; broadcast?: string; dynamic?: boolean }[];
 }
 
 /**
@@ -128,7 +130,7 @@ export function parseLinks(stdout: string): Map<string, ObservedLink> {
       master: l.master ?? null,
       addrs: (l.addr_info ?? [])
         .filter((a) => a.family === 'inet' || (a.family === 'inet6' && ownV6(a)))
-        .map((a) => ({ local: a.local, prefixlen: a.prefixlen, scope: a.scope, family: a.family === 'inet' ? 4 : 6 })),
+        .map((a) => ({ local: a.local, prefixlen: a.prefixlen, scope: a.scope, family: a.family === 'inet' ? 4 : 6, broadcast: a.broadcast ?? null })),
       learnt: (l.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global' && a.dynamic).map((a) => `${a.local}/${a.prefixlen}`),
       ipv6: (l.addr_info ?? []).some((a) => a.family === 'inet6'),
     });

@@ -54,6 +54,9 @@ export interface FakeAddr {
   family: 4 | 6;
 }
 
+/** The kernel's scope numbers (RT_SCOPE_*): a wider scope is a smaller number. */
+const SCOPE_RANK: Record<string, number> = { global: 0, site: 200, link: 253, host: 254 };
+
 export type LinkKind = 'loopback' | 'veth' | 'bridge' | 'dummy';
 
 export interface FakeLink {
@@ -546,9 +549,10 @@ export class FakeSystem implements Runner {
       }
       return ok(out.join('\n') + '\n');
     }
-    if (operator && ['link', 'addr', 'route'].includes(rest[0] ?? '')) {
+    // `ip [-n NS] link del DEV` alone: what a driver runs to clear a port's name before it plugs it again.
+    if ((operator && ['link', 'addr', 'route'].includes(rest[0] ?? '')) || (rest.length === 3 && rest[0] === 'link' && rest[1] === 'del')) {
       try {
-        this.ipLine(this.nss.get(ns)!, rest, true);
+        this.ipLine(this.nss.get(ns)!, rest, operator);
         return ok();
       } catch (err) {
         if (err instanceof Refusal) return { stdout: '', stderr: err.message + '\n', exitCode: err.fatal ? 255 : 2 };
@@ -794,7 +798,8 @@ export class FakeSystem implements Runner {
 
   /** The prefix route the kernel adds for a primary address on an up link (IPv6: no source, metric 256). */
   private addConnected(n: FakeNs, l: FakeLink, a: FakeAddr): void {
-    if (!l.up || l.kind === 'loopback' || a.scope === 'host' || a.prefixlen === (a.family === 4 ? 32 : 128)) return;
+    // Whatever the address's scope (the kernel adds a link-scope prefix route for a `scope host` one too).
+    if (!l.up || l.kind === 'loopback' || a.prefixlen === (a.family === 4 ? 32 : 128)) return;
     const dst = networkOf(`${a.local}/${a.prefixlen}`);
     if (n.routes.some((r) => r.dst === dst && r.dev === l.name && r.gateway === null)) return;
     n.routes.push({ dst, family: a.family, gateway: null, dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.family === 4 ? a.local : null });
@@ -903,7 +908,10 @@ export class FakeSystem implements Runner {
       const prefixlen = Number(len);
       if (l.addrs.some((a) => a.local === local && a.prefixlen === prefixlen)) throw new Refusal('Error: ipv4: Address already assigned.');
       const net = networkOf(`${local}/${prefixlen}`);
-      const secondary = l.addrs.some((a) => a.family === 4 && !a.secondary && a.prefixlen === prefixlen && networkOf(`${a.local}/${a.prefixlen}`) === net);
+      const primary = l.addrs.find((a) => a.family === 4 && !a.secondary && a.prefixlen === prefixlen && networkOf(`${a.local}/${a.prefixlen}`) === net);
+      // A secondary's scope may not be wider than its primary's.
+      if (primary && SCOPE_RANK[primary.scope] > SCOPE_RANK[scope ?? 'global']) throw new Refusal('Error: ipv4: Invalid scope value.');
+      const secondary = !!primary;
       const a: FakeAddr = { local: local!, prefixlen, brd: brd ?? null, scope: (scope ?? 'global') as FakeAddr['scope'], secondary, family: 4 };
       const firstSecondary = l.addrs.findIndex((x) => x.secondary);
       if (secondary || firstSecondary < 0) l.addrs.push(a);

@@ -47,6 +47,70 @@ const DAMAGES: Damage[] = [
   { name: 'qg- device deleted', damage: (f) => ip(f, 'link', 'del', QG), findings: [`missing-device ${QG}`, 'missing-route 0.0.0.0/0'] },
   { name: 'port address removed', damage: (f) => ip(f, 'addr', 'del', '198.51.100.1/24', 'dev', QR), findings: [`missing-address 198.51.100.1/24 on ${QR}`, 'missing-route 192.0.2.128/26'] },
   { name: 'floating IP /32 removed', damage: (f) => ip(f, 'addr', 'del', '203.0.113.20/32', 'dev', QG), findings: [`missing-address 203.0.113.20/32 on ${QG}`] },
+  // Wanted addresses held in another form: replaced (del, add) in one batch, the routes the deletion dropped written again.
+  {
+    name: 'floating IP /32 re-added with scope host',
+    damage: async (f) => {
+      await ip(f, 'addr', 'del', '203.0.113.20/32', 'dev', QG);
+      await ip(f, 'addr', 'add', '203.0.113.20/32', 'brd', '203.0.113.20', 'scope', 'host', 'dev', QG);
+    },
+    findings: [`wrong-scope 203.0.113.20/32 on ${QG}`],
+  },
+  {
+    name: 'port address re-added with scope host (its routes put back by hand)',
+    damage: async (f) => {
+      await ip(f, 'addr', 'del', '198.51.100.1/24', 'dev', QR);
+      await ip(f, 'addr', 'add', '198.51.100.1/24', 'brd', '198.51.100.255', 'scope', 'host', 'dev', QR);
+      await ip(f, 'route', 'add', '192.0.2.128/26', 'via', '198.51.100.254');
+    },
+    findings: [`wrong-scope 198.51.100.1/24 on ${QR}`],
+  },
+  {
+    name: 'port address re-added with another broadcast',
+    damage: async (f) => {
+      await ip(f, 'addr', 'del', '198.51.100.1/24', 'dev', QR);
+      await ip(f, 'addr', 'add', '198.51.100.1/24', 'brd', '198.51.100.100', 'dev', QR);
+      await ip(f, 'route', 'add', '192.0.2.128/26', 'via', '198.51.100.254');
+    },
+    findings: [`wrong-broadcast 198.51.100.1/24 on ${QR}`],
+  },
+  {
+    name: 'gateway address re-added without broadcast',
+    damage: async (f) => {
+      await ip(f, 'addr', 'del', '203.0.113.10/24', 'dev', QG);
+      await ip(f, 'addr', 'add', '203.0.113.10/24', 'dev', QG);
+      await ip(f, 'route', 'replace', 'default', 'via', '203.0.113.1');
+    },
+    findings: [`wrong-broadcast 203.0.113.10/24 on ${QG}`],
+  },
+  {
+    name: 'floating IP /32 re-added with scope link and no broadcast',
+    damage: async (f) => {
+      await ip(f, 'addr', 'del', '203.0.113.20/32', 'dev', QG);
+      await ip(f, 'addr', 'add', '203.0.113.20/32', 'scope', 'link', 'dev', QG);
+    },
+    findings: [`wrong-scope 203.0.113.20/32 on ${QG}`, `wrong-broadcast 203.0.113.20/32 on ${QG}`],
+  },
+  {
+    name: 'a qr- device with the port\'s name but no host end (not on the bridge): plugged again',
+    damage: async (f) => {
+      await ip(f, 'link', 'del', QR);
+      await ip(f, 'link', 'add', QR, 'type', 'veth', 'peer', 'name', 'zzpeer');
+      await ip(f, 'link', 'set', QR, 'up');
+      await ip(f, 'addr', 'add', '198.51.100.1/24', 'brd', '198.51.100.255', 'dev', QR);
+      await ip(f, 'route', 'add', '192.0.2.128/26', 'via', '198.51.100.254');
+    },
+    findings: [`missing-device ${TAPR}`, 'missing-route 192.0.2.128/26'],
+  },
+  {
+    name: 'another address of the port\'s subnet with scope host, the port\'s own gone: it goes first (the kernel adds no global one beside it)',
+    damage: async (f) => {
+      await ip(f, 'addr', 'del', '198.51.100.1/24', 'dev', QR);
+      await ip(f, 'addr', 'add', '198.51.100.9/24', 'scope', 'host', 'dev', QR);
+      await ip(f, 'route', 'add', '192.0.2.128/26', 'via', '198.51.100.254');
+    },
+    findings: [`extra-address 198.51.100.9/24 on ${QR}`, `missing-address 198.51.100.1/24 on ${QR}`],
+  },
   { name: 'an address added by hand', damage: (f) => ip(f, 'addr', 'add', '198.51.100.9/24', 'dev', QR), findings: [`extra-address 198.51.100.9/24 on ${QR}`] },
   { name: 'a link-scope address (not ours to judge)', damage: (f) => ip(f, 'addr', 'add', '169.254.0.9/16', 'scope', 'link', 'dev', QR), findings: [] },
   { name: 'MAC changed', damage: (f) => ip(f, 'link', 'set', QR, 'address', 'fa:16:3e:00:00:99'), findings: [`wrong-mac ${QR}`] },
@@ -204,7 +268,7 @@ describe('agent check finds what sync would change, by name', () => {
         const plan = await planOf(f, s);
         assert.deepEqual(plan.findings, found, `${a.name} + ${b.name}`);
         assert.equal(plan.empty, found.length === 0, `${a.name} + ${b.name}`);
-        await converge(f, s);
+        await converge(f, s).catch((err: Error) => assert.fail(`${a.name} + ${b.name}: ${err.message}`));
         oneProxyAtMost(f, s, `${a.name} + ${b.name}`);
         assert.deepEqual(await check(f, s), [], `${a.name} + ${b.name}: no finding after sync`);
         assert.deepEqual(await replan(f, s), [], `${a.name} + ${b.name}: empty plan after sync`);

@@ -19,6 +19,7 @@ import { effectiveConfig } from '../../src/model/config.js';
 import { ApplyError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
 import { net, port } from '../helpers/one-subnet.js';
+import { broadcastOf } from '../../src/model/addr.js';
 
 const R = 'a0000000-0000-4000-8000-00000000000a';
 const NS = `qrouter-${R}`;
@@ -57,7 +58,7 @@ const desired = (config: Record<string, string> = OVS_CONFIG) => {
 
 const link = (name: string, mac: string, addrs: string[] = [], o: Partial<ObservedLink> = {}): ObservedLink => ({
   name, mac, up: true, carrier: true, master: null,
-  addrs: addrs.map((a) => ({ local: a.split('/')[0]!, prefixlen: Number(a.split('/')[1]), scope: 'global', family: a.includes(':') ? 6 : 4 })),
+  addrs: addrs.map((a) => ({ local: a.split('/')[0]!, prefixlen: Number(a.split('/')[1]), scope: 'global', family: a.includes(':') ? 6 : 4, broadcast: a.includes(':') ? null : broadcastOf(a) })),
   ...o,
 });
 const ns = (links: ObservedLink[], routes: ObservedNs['routes'] = []): ObservedNs => ({

@@ -217,7 +217,7 @@ describe('fake system: links, addresses and routes as the kernel keeps them', ()
         link_type: 'ether', address: 'fa:16:3e:00:00:02', broadcast: 'ff:ff:ff:ff:ff:ff', link_netnsid: 0, addr_info: ['198.51.100.1', 'fe80::f816:3eff:fe00:2'],
       },
     );
-    assert.deepEqual(parseLinks(out).get('qr-0')!.addrs, [{ local: '198.51.100.1', prefixlen: 24, scope: 'global', family: 4 }]);
+    assert.deepEqual(parseLinks(out).get('qr-0')!.addrs, [{ local: '198.51.100.1', prefixlen: 24, scope: 'global', family: 4, broadcast: '198.51.100.255' }]);
     // The other end down: no carrier, the route marked linkdown.
     await f.sh(['ip', '-n', HOST, 'link', 'set', 'tap0', 'down']);
     assert.deepEqual(JSON.parse((await f.run(['ip', '-n', NS, '-j', 'addr', 'show'], { read: true })).stdout)[1].flags, ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP']);

@@ -269,6 +269,65 @@ describe('plan + apply: routes', () => {
   });
 });
 
+describe('plan + apply: an address held in another form', () => {
+  const ROUTED = { ...BASE, fips: [FIP_A], routes: [['192.0.2.128/26', '198.51.100.254']] as [string, string][] };
+
+  it('a port\'s only address with scope host: deleted and added in one batch, the routes its deletion dropped written after', async (t) => {
+    const f = fakeFor(t);
+    await at(f, ROUTED);
+    const before = f.nsText(NS);
+    await f.sh(['ip', '-n', NS, 'addr', 'del', '198.51.100.1/24', 'dev', QR]);
+    await f.sh(['ip', '-n', NS, 'addr', 'add', '198.51.100.1/24', 'brd', '198.51.100.255', 'scope', 'host', 'dev', QR]);
+    await f.sh(['ip', '-n', NS, 'route', 'add', '192.0.2.128/26', 'via', '198.51.100.254']);
+    f.clearCalls();
+    const plans = await change(f, world(ROUTED));
+    assert.deepEqual(plans.flatMap(findingsOf).map((x) => [x.kind, x.object, x.expected, x.live]), [['wrong-scope', `198.51.100.1/24 on ${QR}`, 'scope global', 'scope host']]);
+    assert.deepEqual(batches(f, NS), [[
+      `addr del 198.51.100.1/24 dev ${QR}`,
+      `addr add 198.51.100.1/24 brd 198.51.100.255 scope global dev ${QR}`,
+      'route replace 192.0.2.128/26 via 198.51.100.254',
+    ]]);
+    assert.equal(f.nsText(NS), before);
+  });
+
+  it('a floating IP with scope host and no brd: replaced in the router batch (its rules are there), ARP for it', async (t) => {
+    const f = fakeFor(t);
+    await at(f, ROUTED);
+    await f.sh(['ip', '-n', NS, 'addr', 'del', '203.0.113.20/32', 'dev', QG]);
+    await f.sh(['ip', '-n', NS, 'addr', 'add', '203.0.113.20/32', 'scope', 'host', 'dev', QG]);
+    f.clearCalls();
+    const plans = await change(f, world(ROUTED));
+    assert.deepEqual(plans.flatMap(findingsOf).map((x) => [x.kind, x.expected, x.live]), [['wrong-scope', 'scope global', 'scope host'], ['wrong-broadcast', 'brd 203.0.113.20', 'no brd']]);
+    assert.deepEqual(batches(f, NS), [[
+      `addr del 203.0.113.20/32 dev ${QG}`,
+      `addr add 203.0.113.20/32 brd 203.0.113.20 scope global dev ${QG}`,
+    ]]);
+    assert.ok(f.routes(NS).includes(`default via 203.0.113.1 dev ${QG}`), f.routes(NS).join('\n'));
+    assert.deepEqual(restores(f), []);
+    assert.deepEqual(addrsOf(f, NS, QG), ['203.0.113.10/24 brd 203.0.113.255', '203.0.113.20/32 brd 203.0.113.20']);
+    assert.ok(cmds(f).some((c) => c.includes(`arping -q -A -I ${QG}`) && c.endsWith('203.0.113.20')), cmds(f).join('\n'));
+  });
+
+  it('a wrong broadcast on a port with a route added by hand: that route goes before the replacement (which may drop it)', async (t) => {
+    const f = fakeFor(t);
+    await at(f, ROUTED);
+    await f.sh(['ip', '-n', NS, 'addr', 'del', '198.51.100.1/24', 'dev', QR]);
+    await f.sh(['ip', '-n', NS, 'addr', 'add', '198.51.100.1/24', 'brd', '198.51.100.100', 'dev', QR]);
+    await f.sh(['ip', '-n', NS, 'route', 'add', '192.0.2.128/26', 'via', '198.51.100.254']);
+    await f.sh(['ip', '-n', NS, 'route', 'add', '192.0.2.192/26', 'via', '198.51.100.250']);
+    f.clearCalls();
+    const plans = await change(f, world(ROUTED));
+    assert.deepEqual(kinds(plans), [`wrong-broadcast 198.51.100.1/24 on ${QR}`, 'extra-route 192.0.2.192/26']);
+    assert.deepEqual(batches(f, NS), [[
+      'route del 192.0.2.192/26 via 198.51.100.250',
+      `addr del 198.51.100.1/24 dev ${QR}`,
+      `addr add 198.51.100.1/24 brd 198.51.100.255 scope global dev ${QR}`,
+      'route replace 192.0.2.128/26 via 198.51.100.254',
+    ]]);
+    assert.deepEqual(addrsOf(f, NS, QR), ['198.51.100.1/24 brd 198.51.100.255']);
+  });
+});
+
 describe('plan + apply: ports that change under the same id', () => {
   it('new address and MAC in the same subnet: the new address is added before the old goes; routes through the subnet survive', async (t) => {
     const f = fakeFor(t);

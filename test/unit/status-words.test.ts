@@ -83,6 +83,12 @@ describe('what sync changed, in words', () => {
     );
     assert.equal(describeChanges([f('extra-address', `203.0.113.2/32 on ${QG}`), f('extra-address', `203.0.113.20/32 on ${QG}`)]), '-fip 203.0.113.2, -fip 203.0.113.20');
     assert.equal(describeChanges([f('missing-namespace', NS)]), 'namespace built');
+    // A wanted address held with another scope or broadcast: re-added, said once however much differed.
+    assert.equal(
+      describeChanges([f('wrong-scope', `203.0.113.20/32 on ${QG}`, 'scope global', 'scope host'), f('wrong-broadcast', `203.0.113.20/32 on ${QG}`, 'brd 203.0.113.20', 'no brd'), f('wrong-broadcast', '198.51.100.1/24 on qr-1', 'brd 198.51.100.255', 'brd 198.51.100.100')]),
+      'fip 203.0.113.20 re-added, address 198.51.100.1/24 on qr-1 re-added',
+    );
+    assert.equal(describeChanges([f('missing-device', 'tap1', 'the host end of qr-1, on brq1')]), 'tap1 re-plugged');
     assert.equal(describeChanges([f('missing-device', 'qr-1', 'internal port 1 198.51.100.1/24 on brq1'), f('daemon-dead', 'haproxy', 'x', 'gone')]), '+port qr-1 198.51.100.1/24, metadata proxy restarted');
     // An HA router's node that is not the master: keepalived's leftovers removed, IPv6 switched off.
     assert.equal(

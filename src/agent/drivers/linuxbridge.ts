@@ -9,8 +9,10 @@ import type { Network } from '../../model/types.js';
 import type { Action } from '../../linux/actions.js';
 import type { ObservedHost, ObservedLink } from '../../linux/observe.js';
 import type { DesiredPort } from '../desired.js';
-import type { Step } from '../steps.js';
+import type { Finding, Step } from '../steps.js';
 import { hostNamespaceSteps, step, type InterfaceDriver, type PortBridge, type PortSide } from './driver.js';
+
+const ipIn = (ns: string | null, args: string[]) => (ns ? ['ip', '-n', ns, ...args] : ['ip', ...args]);
 
 export interface WantedBridge {
   name: string;
@@ -59,8 +61,20 @@ function bridgeOf(config: Config, kind: DesiredPort['kind'], net: Network): Port
   return opBridge ? { bridge: config.external_network_bridge, mustExist: true, option: 'external_network_bridge' } : { bridge: networkBridge(net), mustExist: false, option: null };
 }
 
-function plug(p: DesiredPort, side: PortSide): Action[] {
+/**
+ * A device with the port's name whose host end is not there (made by hand,
+ * or its `tap` deleted): plugged into nothing, it cannot carry the port. It
+ * is plugged again, as a new port.
+ */
+function replaces(p: DesiredPort, _dev: ObservedLink, side: PortSide): Finding | null {
+  if (side.host.links.has(p.tap)) return null;
+  return { kind: 'missing-device', object: p.tap, expected: `the host end of ${p.device}, on ${p.bridge}`, live: null };
+}
+
+function plug(p: DesiredPort, side: PortSide, old?: ObservedLink): Action[] {
   const out: Action[] = [];
+  // A device replaces() condemned goes first (a veth takes its peer along), so that the new pair can take its name.
+  if (old) out.push({ phase: 'plug', argv: ipIn(side.ns, ['link', 'del', p.device]) });
   // A host end left over from a half-done plug is replaced, not reused.
   if (side.host.links.has(p.tap)) out.push({ phase: 'host', line: `link del ${p.tap}` });
   const peerNs = side.shared ? '' : ` netns ${side.ns}`;
@@ -89,7 +103,7 @@ export const linuxbridge: InterfaceDriver = {
   observe: async () => null,
   planNetworks: (networks, host) => planBridges(host, networks.map((n) => ({ name: networkBridge(n), mustExist: false })), true),
   planBridges: (ports, side) => planBridges(side.host, ports.map((p) => ({ name: p.bridge, mustExist: p.bridgeMustExist }))),
-  replaces: () => null,
+  replaces,
   plug,
   plugDrift,
   // Deleting one end of a veth deletes both.
