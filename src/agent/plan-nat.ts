@@ -84,8 +84,12 @@ export function planNat(desired: Section, obs: ParsedSave): Step[] {
         ...wl.filter((l) => !live.has(l)).map((l): Finding => ({ kind: 'missing-nat-rule', object: l, expected: l, live: null })),
         ...hl.filter((l) => !wanted.has(l)).map((l): Finding => ({ kind: 'extra-nat-rule', object: l, expected: null, live: l })),
       ];
-      // By rule text, not index: the index may shift if someone writes in between.
-      out.push({ findings, actions: [{ phase: 'nat-jumps', table: t, builtin: b, del: h.map((j) => j.rule), ins: w }] });
+      // Jumps already in place at the top stay, with their counters; from the
+      // first difference on they are deleted and inserted again. By rule text,
+      // not index: the index may shift if someone writes in between.
+      let keep = 0;
+      while (keep < wl.length && keep < hl.length && wl[keep] === hl[keep]) keep++;
+      out.push({ findings, actions: [{ phase: 'nat-jumps', table: t, builtin: b, del: h.slice(keep).map((j) => j.rule), ins: w.slice(keep) }] });
     }
   }
   return out;

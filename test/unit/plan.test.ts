@@ -44,6 +44,19 @@ const BASE: WorldOptions = { gateway: true, port: true };
 const FIP_A: [string, string] = ['203.0.113.20', '198.51.100.5'];
 const FIP_B: [string, string] = ['203.0.113.21', '198.51.100.6'];
 
+describe('plan + apply: our jumps in the built-in chains', () => {
+  it('a missing jump is inserted at its place; the ones in place above it stay, with their counters', async (t) => {
+    const f = fakeFor(t);
+    await at(f, BASE);
+    f.bumpCounters(NS, 'nat', 'POSTROUTING', { packets: 16, bytes: 1344 });
+    await f.sh(['ip', 'netns', 'exec', NS, 'iptables', '-t', 'nat', '-D', 'POSTROUTING', '-j', 'l3ctl-postrouting-bottom']);
+    f.clearCalls();
+    await change(f, world(BASE));
+    assert.deepEqual(restores(f).map((x) => x.split('\n').filter((l) => / POSTROUTING /.test(l))), [['-I POSTROUTING 2 -j l3ctl-postrouting-bottom']]);
+    assert.deepEqual(f.rules(NS, 'nat', 'POSTROUTING', { counters: true }), ['[16:1344] -A POSTROUTING -j l3ctl-POSTROUTING', '[0:0] -A POSTROUTING -j l3ctl-postrouting-bottom']);
+  });
+});
+
 describe('plan + apply: building a router', () => {
   it('a new router: its namespace with lo up, forwarding on, our chains and jumps; the bridges of the networks', async (t) => {
     const f = fakeFor(t);
