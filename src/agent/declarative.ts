@@ -20,7 +20,7 @@ import { addressesText, cidrsText, gatewayIpsText } from '../model/subnets.js';
 import { effectiveConfig, isPerNodeKey, PLACEMENT_KEYS } from '../model/config.js';
 import { L3ctlError } from '../model/errors.js';
 import { STATE_VERSION, type FixedIp, type FloatingIp, type Network, type Port, type Route, type Router, type State, type Subnet } from '../model/types.js';
-import { nameIdClashes, stateProblems, type StatePath } from '../model/validate.js';
+import { freshIn, nameIdClashes, stateProblems, type StatePath } from '../model/validate.js';
 import { legacySubnetId } from '../store/migrate.js';
 import { loadState } from '../store/store.js';
 import { InvalidDocument, sortProblems, type DocPath, type DocPort, type DocProblem, type ReadDocument } from './document.js';
@@ -476,7 +476,7 @@ export function planDocument(current: State, read: ReadDocument, opts: PlanOptio
   if (problems.length) return { ...empty, problems: located(read, problems) };
 
   // The rules every command obeys, at their place in the file.
-  for (const p of [...stateProblems(next), ...nameIdClashes(current, next)]) problems.push(docProblem(next, p.at, p.message, origin));
+  for (const p of [...stateProblems(next, freshIn(current, next)), ...nameIdClashes(current, next)]) problems.push(docProblem(next, p.at, p.message, origin));
   if (problems.length) return { ...empty, problems: located(read, problems) };
 
   const routerIds = touchedRouters(current, next, named);

@@ -7,7 +7,7 @@
 import { effectiveConfig, type Config } from '../model/config.js';
 import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import type { Network, State } from '../model/types.js';
-import { checkState, nameIdClashes } from '../model/validate.js';
+import { checkState, freshIn, nameIdClashes } from '../model/validate.js';
 import { checkHa } from '../model/ha.js';
 import type { Files } from '../linux/files.js';
 import type { RunOptions, RunResult, Runner } from '../linux/runner.js';
@@ -147,7 +147,7 @@ export async function applyChange(ctx: ApplyContext, state: State, change: Chang
  * conflict is exit 2 before the first program runs (not a half-done apply).
  */
 export function validateNext(next: State, change: Change<unknown>, prev?: State): Config {
-  checkState(next);
+  checkState(next, prev && freshIn(prev, next));
   const clash = prev ? nameIdClashes(prev, next)[0] : undefined;
   if (clash) throw new UsageError(clash.message);
   const config = effectiveConfig(next.config);

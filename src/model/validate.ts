@@ -121,8 +121,8 @@ type Report = (message: string, at: StatePath, hint?: string) => void;
  * Messages name the offending value and what was expected; the first
  * problem found is reported.
  */
-export function checkState(s: State): void {
-  visitState(s, (message, _at, hint) => {
+export function checkState(s: State, fresh?: (id: string) => boolean): void {
+  visitState(s, fresh, (message, _at, hint) => {
     throw new UsageError(message, hint);
   });
 }
@@ -132,10 +132,26 @@ export function checkState(s: State): void {
  * applied as a whole reports them all, by path). Values must be well-formed
  * (CIDRs, addresses): those are the argument checks' job.
  */
-export function stateProblems(s: State): StateProblem[] {
+export function stateProblems(s: State, fresh?: (id: string) => boolean): StateProblem[] {
   const out: StateProblem[] = [];
-  visitState(s, (message, at, hint) => out.push(hint === undefined ? { message, at } : { message, hint, at }));
+  visitState(s, fresh, (message, at, hint) => out.push(hint === undefined ? { message, at } : { message, hint, at }));
   return out;
+}
+
+/**
+ * Whether an object (network, port, floating IP, by id) is new in `next` or
+ * has other addresses than in `prev`: a conflict is then said of it, the
+ * object a command changes.
+ */
+export function freshIn(prev: State, next: State): (id: string) => boolean {
+  const addrs = (s: State) => new Map<string, string>([
+    ...s.networks.map((n): [string, string] => [n.id, n.subnets.map((x) => `${x.cidr} ${x.gateway_ip}`).join(',')]),
+    ...s.routers.flatMap((r) => [...r.interfaces, ...(r.gateway ? [r.gateway] : [])].map((p): [string, string] => [p.id, p.fixed_ips.map((f) => f.ip_address).join(',')])),
+    ...s.floatingips.map((f): [string, string] => [f.id, f.floating_ip_address]),
+  ]);
+  const before = addrs(prev);
+  const after = addrs(next);
+  return (id) => !before.has(id) || before.get(id) !== after.get(id);
 }
 
 /**
@@ -167,7 +183,7 @@ export function nameIdClashes(prev: State, next: State): StateProblem[] {
  * first problem ends the check) or return (then the visit goes on, skipping
  * what depends on the value found wrong, so one mistake is one problem).
  */
-function visitState(s: State, report: Report): void {
+function visitState(s: State, fresh: ((id: string) => boolean) | undefined, report: Report): void {
   const ids = new Map<string, string>();
   const unique = (id: string, what: string, at: StatePath) => {
     const prev = ids.get(id);
@@ -228,11 +244,15 @@ function visitState(s: State, report: Report): void {
   const net = (id: string) => byId.get(id);
   // Every address of a network has one owner, so no address is used twice
   // there. (network id, ip) -> [the claiming object's id, how to name it].
-  const used = new Map<string, [string, string]>();
+  const used = new Map<string, [key: string, owner: string, label: string, at: StatePath]>();
   const claim = (netId: string, ip: string, key: string, owner: string, label: string, at: StatePath) => {
     const prev = used.get(`${netId} ${ip}`);
-    if (prev && prev[0] !== key) return report(`${label} ${ip} is already used by ${prev[1]}: expected a free address`, at);
-    used.set(`${netId} ${ip}`, [key, owner]);
+    if (prev && prev[0] !== key) {
+      // The object a command adds is the one at fault, whichever claims the address first here.
+      if (fresh?.(prev[0]) && !fresh(key)) return report(`${prev[2]} ${ip} is already used by ${owner}: expected a free address`, prev[3]);
+      return report(`${label} ${ip} is already used by ${prev[1]}: expected a free address`, at);
+    }
+    used.set(`${netId} ${ip}`, [key, owner, label, at]);
   };
   s.networks.forEach((n, i) => {
     n.subnets.forEach((sn, j) => {

@@ -140,6 +140,8 @@ export const ERROR_CASES: ErrorCase[] = [
   { what: 'FIP outside the external subnet', args: ['fip', 'add', '198.51.100.77'], first: E(`floating IP 198\\.51\\.100\\.77 is on no external network`), hint: /ext \(203\.0\.113\.0\/24\)/ },
   { what: 'FIP outside the external subnet (associate)', args: ['fip', 'associate', '192.0.2.9', '198.51.100.6'], first: E(`floating IP 192\\.0\\.2\\.9 is on no external network`) },
   { what: 'FIP equal to the router gateway address', args: ['fip', 'associate', '203.0.113.10', '198.51.100.6'], first: E(`floating IP 203\\.0\\.113\\.10 is already used by the gateway of router 'r1'`) },
+  // The object the command changes is named as the one at fault, whichever is claimed first.
+  { what: 'gateway address moved onto an allocated FIP', args: ['gateway', 'set', 'r1', 'ext', '--ip', '203.0.113.20'], first: E(`gateway address 203\.0\.113\.20 is already used by floating IP 203\.0\.113\.20: expected a free address`) },
   { what: 'FIP equal to the upstream gateway', args: ['fip', 'add', '203.0.113.1'], first: E(`floating IP 203\\.0\\.113\\.1 is already used by the gateway IP of network 'ext'`) },
   { what: 'FIP the broadcast address', args: ['fip', 'add', '203.0.113.255'], first: E(`floating IP 203\\.0\\.113\\.255 on external network 'ext' is the broadcast address`) },
   { what: 'fixed IP already mapped by another FIP', args: ['fip', 'associate', '203.0.113.21', '198.51.100.5'], first: E(`fixed IP 198\\.51\\.100\\.5 already has floating IP 203\\.0\\.113\\.20`), hint: /fip disassociate 203\.0\.113\.20/ },

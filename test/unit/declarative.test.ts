@@ -162,12 +162,12 @@ describe('whole-state rules: each at its path in the file', () => {
     assert.deepEqual(problems(plan(siteState(), o)), ["routers[0].name: a router named 'r1' already exists: expected a new name"]);
   });
 
-  it('an object kept from the store that the file now collides with: named, with where in it', () => {
+  it('the file changes an address onto one kept from the store: the line the file changed is named, not the kept object', () => {
     const o = docObject();
     o.floatingips = []; // kept: 203.0.113.20
     o.routers[0].gateway.fixed_ips[0].ip_address = '203.0.113.20';
     assert.deepEqual(problems(plan(siteState(), o)), [
-      "(floating IP 203.0.113.20, kept from the store) floating_ip_address: floating IP 203.0.113.20 is already used by the gateway of router 'r1': expected a free address",
+      'routers[0].gateway.fixed_ips[0].ip_address: gateway address 203.0.113.20 is already used by floating IP 203.0.113.20: expected a free address',
     ]);
   });
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/model/errors.js';
 import type { State } from '../../src/model/types.js';
-import { checkCidr, checkIp, checkIpv4, checkMac, checkName, checkState, checkUuid, hostProblem, nameIdClashes, stateProblems } from '../../src/model/validate.js';
+import { checkCidr, checkIp, checkIpv4, checkMac, checkName, checkState, checkUuid, hostProblem, freshIn, nameIdClashes, stateProblems } from '../../src/model/validate.js';
 import { net, port } from '../helpers/one-subnet.js';
 
 /** checkState refuses S saying RE (exit 2), and collecting every problem finds that one and no other. */
@@ -276,6 +276,24 @@ describe('IPv6 (issue 19)', () => {
     const v4only = good();
     r1(v4only).routes.push({ destination: '2001:db8:99::/64', nexthop: '2001:db8:1::fe' });
     assert.throws(() => checkState(v4only), usage(/^nexthop 2001:db8:1::fe of route 2001:db8:99::\/64 is on none of the subnets of router 'r1' \(it has no IPv6 subnet\)/));
+  });
+});
+
+describe('an address claimed twice: the object new or changed against the stored state is named as the one at fault', () => {
+  it('a new port of r1 on an address r2 already has (r1 comes first in the state)', () => {
+    const prev = good();
+    prev.routers[1]!.interfaces.push(pt(PRIV, '198.51.100.2'));
+    const next = structuredClone(prev);
+    next.routers[0]!.interfaces.push(pt(N3, '192.0.2.1', 31));
+    next.routers[1]!.interfaces.push(pt(N3, '192.0.2.9', 32));
+    const clash = structuredClone(prev);
+    clash.routers[1]!.interfaces.push(pt(N3, '192.0.2.9', 32));
+    const moved = structuredClone(clash);
+    moved.routers[0]!.interfaces.push(pt(N3, '192.0.2.9', 31));
+    // Without the stored state, the later claim is named; with it, the new port of r1.
+    assert.throws(() => checkState(moved), /Error: interface IP 192\.0\.2\.9 is already used by router 'r1' port a0000031/);
+    assert.throws(() => checkState(moved, freshIn(clash, moved)), /Error: interface IP 192\.0\.2\.9 is already used by router 'r2' port a0000032: expected a free address$/);
+    assert.doesNotThrow(() => checkState(next, freshIn(prev, next)));
   });
 });
 
