@@ -28,13 +28,12 @@ function changeConfig(s: State, key: string, value: string | undefined) {
     throw new UsageError(`cannot change ${key} while routers have ports`, 'remove the routers (or their ports) first, or change it on an empty store');
   }
   // The HA network (and this node's address on it) is checked when set, not only
-  // once an HA router exists: a bad value is exit 2 at once. The network comes first.
-  if (key === 'ha_network' || key === 'ha_node_address') {
+  // once an HA router exists: one that is there but unfit is exit 2 at once. One
+  // not made yet is a warning (configSet): the setup may name it first.
+  if ((key === 'ha_network' || key === 'ha_node_address') && haNetworkThere(s)) {
     const config = effectiveConfig(s.config);
-    if (config.ha_network) {
-      const net = haNetworkOf(s, config);
-      if (config.ha_node_address) haNodeAddress(config, net, null);
-    }
+    const net = haNetworkOf(s, config);
+    if (config.ha_node_address) haNodeAddress(config, net, null);
   }
   // Every option can change what a router looks like: every router gets a pass.
   return { bridges: true, routers: s.routers.map((r) => r.id), hostLeftovers: key === 'use_namespaces' || key === 'router_id', value: true };
@@ -53,9 +52,24 @@ export async function configGet(o: { key: string }, io: IO): Promise<void> {
   await printObject(io, CONFIG_COLUMNS, r);
 }
 
+const haNetworkThere = (s: State) => {
+  const ref = s.config.ha_network;
+  return !!ref && s.networks.some((n) => n.id === ref || n.name === ref);
+};
+
 export async function configSet(o: { key: string; value: string }, io: IO): Promise<void> {
   const v = findConfigKey(o.key).check(o.value);
-  if (await mutate(io, (s) => changeConfig(s, o.key, v))) io.status(`${o.key} = ${v}`);
+  let notYet = false;
+  const done = await mutate(io, (s) => {
+    const c = changeConfig(s, o.key, v);
+    notYet = o.key === 'ha_network' && !!v && !haNetworkThere(s);
+    return c;
+  });
+  if (!done) return;
+  io.status(`${o.key} = ${v}`);
+  if (notYet) {
+    io.warn(`ha_network '${v}' is not a network of this store yet: HA routers need it (l3ctl network add ${v} --cidr 169.254.192.0/18 --gateway-ip none --bridge BRIDGE)`);
+  }
 }
 
 export async function configUnset(o: { key: string }, io: IO): Promise<void> {

@@ -106,7 +106,6 @@ export const ERROR_CASES: ErrorCase[] = [
   // A name that is another object's id could never be told apart from it (priv's id is the same in the e2e topology).
   { what: 'network name that is another network id', args: ['network', 'add', PRIV_ID, '--cidr', '192.0.2.128/25'], first: E(`network name '${PRIV_ID}' is the id of network 'priv': expected a name that is no network's id`) },
   { what: 'network name that is another network id, in capitals', args: ['network', 'add', PRIV_ID.toUpperCase(), '--cidr', '192.0.2.128/25'], first: E(`network name '${PRIV_ID.toUpperCase()}' is the id of network 'priv'`) },
-  { what: 'ha_network that names no network, before any HA router', args: ['config', 'set', 'ha_network', 'nosuch'], first: E(`ha_network 'nosuch' is not a network of this store: expected the internal network the nodes share for VRRP`) },
   { what: 'ha_network an external network', args: ['config', 'set', 'ha_network', 'ext'], first: E(`ha_network 'ext' is an external network`) },
   { what: 'a negative number is a value, refused for its range', args: ['config', 'set', 'send_arp_for_ha', '-1'], first: E(`invalid value '-1' for send_arp_for_ha: expected an integer from 0 to 100`) },
   { what: 'subnet delete in the older NETWORK SUBNET form', args: ['subnet', 'delete', 'n3', '192.0.2.0/25'], first: E(`too many arguments for 'delete'`), hint: /^hint: did you mean `l3ctl subnet delete 192\.0\.2\.0\/25`\?$/ },

@@ -335,6 +335,18 @@ describe('route and config', () => {
     assert.equal(gone.stderr(), 'router r1 has no route to 192.0.2.0/26; nothing to delete\n');
   });
 
+  it('config set ha_network: a network not made yet is a warning (the setup may name it first); an unfit one is exit 2', async () => {
+    await refused(({ io }) => configSet({ key: 'ha_network', value: 'priv' }, io), /ha_network 'priv' is not dedicated to HA: router 'r1' has an interface on it/);
+    const t = setup();
+    await configSet({ key: 'ha_network', value: 'hanet' }, t.io);
+    assert.equal(stored().config.ha_network, 'hanet');
+    assert.match(t.stderr(), /^ha_network = hanet\nl3ctl: warning: ha_network 'hanet' is not a network of this store yet: HA routers need it \(l3ctl network add hanet /);
+    // Made first, then named: no warning.
+    const n3 = setup();
+    await configSet({ key: 'ha_network', value: 'n3' }, n3.io);
+    assert.equal(n3.stderr(), 'ha_network = n3\n');
+  });
+
   it('config get / set / unset / list', async () => {
     await refused(({ io }) => configSet({ key: 'send_arp_for_hb', value: '1' }, io), /unknown config key 'send_arp_for_hb'/);
     await refused(({ io }) => configSet({ key: 'use_namespaces', value: 'maybe' }, io), /expected true or false/);
