@@ -32,6 +32,8 @@ export interface DesiredPort {
    * while forwarding), as Neutron.
    */
   acceptRa: 0 | 2 | null;
+  /** network_device_mtu: set on both ends when plugged, and kept (null: left alone). */
+  mtu: number | null;
 }
 
 /** One address of a port, with its subnet. */
@@ -158,6 +160,7 @@ function desiredPort(state: State, config: Config, port: Port, kind: DesiredPort
     mac: port.mac_address.toLowerCase(),
     addrs,
     acceptRa: null,
+    mtu: config.network_device_mtu,
   };
 }
 

@@ -20,6 +20,8 @@ export type FindingKind =
   | 'device-down'
   | 'wrong-mac'
   | 'wrong-bridge'
+  /** A port's end with another MTU than network_device_mtu. */
+  | 'wrong-mtu'
   | 'missing-port'
   | 'wrong-external-ids'
   | 'no-carrier'

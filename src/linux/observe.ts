@@ -28,6 +28,8 @@ export interface ObservedLink {
    */
   carrier: boolean;
   master: string | null;
+  /** Unknown (undefined) only where a test builds a link by hand. */
+  mtu?: number;
   addrs: ObservedAddr[];
   /**
    * Global IPv6 addresses the kernel formed itself from router
@@ -106,6 +108,7 @@ interface IpJsonLink {
   address?: string;
   flags?: string[];
   master?: string;
+  mtu?: number;
   addr_info?: { family: string; local: string; prefixlen: number; scope: string; broadcast?: string; dynamic?: boolean }[];
 }
 
@@ -128,6 +131,7 @@ export function parseLinks(stdout: string): Map<string, ObservedLink> {
       up: (l.flags ?? []).includes('UP'),
       carrier: (l.flags ?? []).includes('LOWER_UP'),
       master: l.master ?? null,
+      ...(l.mtu ? { mtu: l.mtu } : {}),
       addrs: (l.addr_info ?? [])
         .filter((a) => a.family === 'inet' || (a.family === 'inet6' && ownV6(a)))
         .map((a) => ({ local: a.local, prefixlen: a.prefixlen, scope: a.scope, family: a.family === 'inet' ? 4 : 6, broadcast: a.broadcast ?? null })),

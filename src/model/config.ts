@@ -88,6 +88,7 @@ export const CONFIG_KEYS: ConfigKey[] = [
   { name: 'gateway_external_network_id', default: null, help: 'the external network this host serves', check: uuid('gateway_external_network_id') },
   { name: 'enable_metadata_proxy', default: 'true', help: 'metadata NAT rules and proxy per router', choices: ['true', 'false'], check: bool('enable_metadata_proxy') },
   { name: 'metadata_port', default: '9697', help: 'port the metadata proxy listens on in the router namespace', check: int('metadata_port', 1, 65535) },
+  { name: 'network_device_mtu', default: null, help: "MTU set on both ends of every port when set (unset: the kernel's, and left as it is)", check: int('network_device_mtu', 68, 65535) },
   { name: 'use_random_fully', default: 'true', help: 'SNAT rules with --random-fully (when iptables has it), against source port collisions', choices: ['true', 'false'], check: bool('use_random_fully') },
   { name: 'periodic_interval', default: '40', help: 'seconds between passes of agent run', check: int('periodic_interval', 1, 86400) },
   { name: 'host_namespace', default: null, help: 'namespace holding bridges and host-side veth ends (created if missing)', perNode: true, check: nsname('host_namespace') },
@@ -161,6 +162,8 @@ export interface Config {
   gateway_external_network_id: string | null;
   enable_metadata_proxy: boolean;
   metadata_port: number;
+  /** Set on both ends of every port (the agent's network_device_mtu); null: left alone. */
+  network_device_mtu: number | null;
   periodic_interval: number;
   host_namespace: string | null;
   metadata_upstream: string | null;
@@ -186,6 +189,7 @@ export function effectiveConfig(values: ConfigValues): Config {
     gateway_external_network_id: get('gateway_external_network_id'),
     enable_metadata_proxy: get('enable_metadata_proxy') === 'true',
     metadata_port: Number(get('metadata_port')),
+    network_device_mtu: get('network_device_mtu') === null ? null : Number(get('network_device_mtu')),
     periodic_interval: Number(get('periodic_interval')),
     host_namespace: get('host_namespace'),
     metadata_upstream: get('metadata_upstream'),

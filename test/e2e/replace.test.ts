@@ -163,4 +163,20 @@ describe('addresses in another form, ports without their host end: named and rep
     assert.equal(hostEnd?.master, bridge);
     assert.equal(sh(['ip', '-n', ns, 'link', 'show', 'l3ctl-t-zz']).code === 0, false, 'the stray peer went with the stray device');
   });
+
+  it('network_device_mtu: set on both ends of every port by config set; an end changed by hand is wrong-mtu, set again; unset leaves them', async (t) => {
+    if (!requireE2E(t)) return;
+    const mtuOf = (where: string, dev: string) => (JSON.parse(sh(['ip', '-n', where, '-j', 'link', 'show', 'dev', dev]).stdout || '[]') as { mtu: number }[])[0]?.mtu;
+    const tapG = `tap${qg.slice(3)}`;
+    assert.deepEqual([mtuOf(ns, qr), mtuOf(ns, qg), mtuOf(hostNs, tap), mtuOf(hostNs, tapG)], [1500, 1500, 1500, 1500]);
+    await run(['config', 'set', 'network_device_mtu', '1400']);
+    assert.deepEqual([mtuOf(ns, qr), mtuOf(ns, qg), mtuOf(hostNs, tap), mtuOf(hostNs, tapG)], [1400, 1400, 1400, 1400]);
+    // A packet that fits 1400 crosses the router unfragmented; one that does not, with DF set, is refused by the instance's own MTU path.
+    assert.equal(nsExec(vm, ['ping', '-c', '1', '-W', '2', '-M', 'do', '-s', '1300', '203.0.113.1']).code, 0, 'a 1328-byte packet through a 1400 port');
+    await damageAndRepair('an MTU changed by hand', () => ip('link', 'set', qr, 'mtu', '1500'), [['wrong-mtu', qr]]);
+    assert.equal(mtuOf(ns, qr), 1400);
+    await run(['config', 'unset', 'network_device_mtu']);
+    assert.equal(mtuOf(ns, qr), 1400, 'unset: left as it is, as the agent does');
+    assert.equal((await check()).code, 0);
+  });
 });

@@ -68,6 +68,8 @@ export interface FakeLink {
   macSet: boolean;
   up: boolean;
   master: string | null;
+  /** `link set … mtu N`; unset: the kernel's default (1500, 65536 for lo). */
+  mtu?: number;
   /** Kernel order: primaries, then secondaries. */
   addrs: FakeAddr[];
   /** A veth's other end: its namespace key and name. */
@@ -843,9 +845,14 @@ export class FakeSystem implements Runner {
       return;
     }
     if (obj === 'link' && verb === 'set') {
-      const m = shape(/^link set (\S+) (up|address (\S+)|master (\S+)|netns (\S+))$/, /^link set (\S+) (down|nomaster)$/);
+      const m = shape(/^link set (\S+) (up|address (\S+)|master (\S+)|netns (\S+)|mtu (\d+))$/, /^link set (\S+) (down|nomaster)$/);
       const l = this.dev(n, m[1]!);
       if (m[2] === 'up' || m[2] === 'down') this.setUp(n, l, m[2] === 'up');
+      else if (m[6] !== undefined) {
+        const mtu = Number(m[6]);
+        if (mtu < 68 || mtu > 65535) throw new Refusal('Error: mtu greater than device maximum.');
+        l.mtu = mtu;
+      }
       else if (m[2] === 'nomaster') l.master = null;
       else if (m[3] !== undefined) {
         if (!isMac(m[3])) throw new Refusal(`Error: argument "${m[3]}" is wrong: invalid address`, true);
@@ -1038,7 +1045,7 @@ export class FakeSystem implements Runner {
         ...(peer ? { link_index: peer.ifindex } : {}),
         ifname: l.name,
         flags,
-        mtu: lo ? 65536 : 1500,
+        mtu: l.mtu ?? (lo ? 65536 : 1500),
         qdisc: l.up ? 'noqueue' : 'noop',
         ...(l.master ? { master: l.master } : {}),
         operstate: lo ? (l.up ? 'UNKNOWN' : 'DOWN') : carrier ? 'UP' : l.up && l.kind === 'veth' ? 'LOWERLAYERDOWN' : 'DOWN',

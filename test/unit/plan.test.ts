@@ -44,6 +44,26 @@ const BASE: WorldOptions = { gateway: true, port: true };
 const FIP_A: [string, string] = ['203.0.113.20', '198.51.100.5'];
 const FIP_B: [string, string] = ['203.0.113.21', '198.51.100.6'];
 
+describe('plan + apply: network_device_mtu', () => {
+  const MTU: WorldOptions = { ...BASE, config: { network_device_mtu: '1400' } };
+
+  it('set: both ends of every port get it when plugged; a changed end is drift, set again; unset: no MTU is ever set', async (t) => {
+    const f = fakeFor(t);
+    await change(f, world(MTU));
+    for (const [ns, dev] of [[NS, QR], [NS, QG], [HOST, TAPR], [HOST, TAPG]] as const) assert.equal(f.link(ns, dev)!.mtu, 1400, dev);
+    await f.sh(['ip', '-n', NS, 'link', 'set', QR, 'mtu', '1500']);
+    await f.sh(['ip', '-n', HOST, 'link', 'set', TAPG, 'mtu', '9000']);
+    assert.deepEqual(kinds(await replan(f, world(MTU))).sort(), [`wrong-mtu ${QR}`, `wrong-mtu ${TAPG}`]);
+    await change(f, world(MTU));
+    assert.deepEqual([f.link(NS, QR)!.mtu, f.link(HOST, TAPG)!.mtu], [1400, 1400]);
+    // Unset: what is there is left alone, and a new router's ports get no MTU command.
+    assert.deepEqual(await replan(f, world(BASE)), []);
+    const g = fakeFor(t);
+    await change(g, world(BASE));
+    assert.deepEqual(g.calls.filter((c) => /\bmtu\b/.test(`${c.argv.join(' ')} ${c.input ?? ''}`)).map((c) => c.argv.join(' ')), []);
+  });
+});
+
 describe('plan + apply: our jumps in the built-in chains', () => {
   it('a missing jump is inserted at its place; the ones in place above it stay, with their counters', async (t) => {
     const f = fakeFor(t);

@@ -63,6 +63,15 @@ export interface InterfaceDriver {
 
 export const step = (findings: Finding[], actions: Action[]): Step => ({ findings, actions });
 
+/** network_device_mtu on the router's end of a port (the agent's set_mtu), when it is set. */
+export const deviceMtu = (p: DesiredPort): Action[] => (p.mtu ? [{ phase: 'router', order: 'link', line: `link set ${p.device} mtu ${p.mtu}` }] : []);
+
+/** The router's end with another MTU than network_device_mtu (set): drift. */
+export function deviceMtuDrift(p: DesiredPort, dev: ObservedLink): Step[] {
+  if (!p.mtu || dev.mtu === undefined || dev.mtu === p.mtu) return [];
+  return [step([{ kind: 'wrong-mtu', object: p.device, expected: `mtu ${p.mtu}`, live: `mtu ${dev.mtu}` }], deviceMtu(p))];
+}
+
 /** The host namespace, when l3ctl owns it and it is missing. */
 export function hostNamespaceSteps(host: ObservedHost): Step[] {
   if (!host.ns || host.exists) return [];

@@ -10,7 +10,7 @@ import type { Action } from '../../linux/actions.js';
 import type { ObservedHost, ObservedLink } from '../../linux/observe.js';
 import type { DesiredPort } from '../desired.js';
 import type { Finding, Step } from '../steps.js';
-import { hostNamespaceSteps, step, type InterfaceDriver, type PortBridge, type PortSide } from './driver.js';
+import { deviceMtu, deviceMtuDrift, hostNamespaceSteps, step, type InterfaceDriver, type PortBridge, type PortSide } from './driver.js';
 
 const ipIn = (ns: string | null, args: string[]) => (ns ? ['ip', '-n', ns, ...args] : ['ip', ...args]);
 
@@ -80,18 +80,22 @@ function plug(p: DesiredPort, side: PortSide, old?: ObservedLink): Action[] {
   const peerNs = side.shared ? '' : ` netns ${side.ns}`;
   out.push(
     { phase: 'host', line: `link add ${p.tap} type veth peer name ${p.device}${peerNs}` },
+    // Both ends, as the agent does with network_device_mtu.
+    ...(p.mtu ? [{ phase: 'host' as const, line: `link set ${p.tap} mtu ${p.mtu}` }] : []),
     { phase: 'host', line: `link set ${p.tap} master ${p.bridge}` },
     { phase: 'host', line: `link set ${p.tap} up` },
     { phase: 'router', order: 'link', line: `link set ${p.device} address ${p.mac}` },
+    ...deviceMtu(p),
     { phase: 'router', order: 'link', line: `link set ${p.device} up` },
   );
   return out;
 }
 
 /** The host end: on the right bridge (same port id, other network: re-plumbed), and up. */
-function plugDrift(p: DesiredPort, _dev: ObservedLink, side: PortSide): Step[] {
+function plugDrift(p: DesiredPort, dev: ObservedLink, side: PortSide): Step[] {
   const tap = side.host.links.get(p.tap);
-  const out: Step[] = [];
+  const out: Step[] = deviceMtuDrift(p, dev);
+  if (tap && p.mtu && tap.mtu !== undefined && tap.mtu !== p.mtu) out.push(step([{ kind: 'wrong-mtu', object: p.tap, expected: `mtu ${p.mtu}`, live: `mtu ${tap.mtu}` }], [{ phase: 'host', line: `link set ${p.tap} mtu ${p.mtu}` }]));
   if (tap && tap.master !== p.bridge) out.push(step([{ kind: 'wrong-bridge', object: p.tap, expected: p.bridge, live: tap.master }], [{ phase: 'host', line: `link set ${p.tap} master ${p.bridge}` }]));
   if (tap && !tap.up) out.push(step([{ kind: 'device-down', object: p.tap, expected: 'up', live: 'down' }], [{ phase: 'host', line: `link set ${p.tap} up` }]));
   return out;

@@ -21,7 +21,7 @@ import type { ObservedLink } from '../../linux/observe.js';
 import { observeOvs, ovsPlugArgv, ovsPortDrift, ovsUnplugArgv, type ObservedOvs, type OvsPort } from '../../linux/ovs.js';
 import type { DesiredPort } from '../desired.js';
 import type { Finding, Step } from '../steps.js';
-import { hostNamespaceSteps, step, type HostSide, type InterfaceDriver, type PortBridge, type PortSide } from './driver.js';
+import { deviceMtu, deviceMtuDrift, hostNamespaceSteps, step, type HostSide, type InterfaceDriver, type PortBridge, type PortSide } from './driver.js';
 
 /**
  * ovs-vsctl waits until ovs-vswitchd has applied a change; without one it
@@ -98,18 +98,20 @@ function plug(p: DesiredPort, side: PortSide, old?: ObservedLink): Action[] {
   if (!side.shared) out.push({ phase: 'host', line: `link set ${p.device} netns ${side.ns}` });
   out.push(
     { phase: 'router', order: 'link', line: `link set ${p.device} address ${p.mac}` },
+    ...deviceMtu(p),
     { phase: 'router', order: 'link', line: `link set ${p.device} up` },
   );
   return out;
 }
 
 /** The record's type and external-ids, as plug writes them (--may-exist rewrites them in place). */
-function plugDrift(p: DesiredPort, _dev: ObservedLink, side: PortSide): Step[] {
+function plugDrift(p: DesiredPort, dev: ObservedLink, side: PortSide): Step[] {
+  const mtu = deviceMtuDrift(p, dev);
   const drift = ovsPortDrift(switchOf(side), ovsPort(p));
-  if (drift.kind !== 'external-ids') return [];
+  if (drift.kind !== 'external-ids') return mtu;
   const h = drift.have;
   const text = (type: string, id: string | null, mac: string | null, status: string | null) => `type=${type || 'system'} iface-id=${id ?? '-'} attached-mac=${mac ?? '-'} iface-status=${status ?? '-'}`;
-  return [step(
+  return [...mtu, step(
     [{ kind: 'wrong-external-ids', object: p.device, expected: text('internal', p.portId, p.mac, 'active'), live: text(h.type, h.ifaceId, h.attachedMac, h.status) }],
     [{ phase: 'plug', argv: plugArgv(p) }],
   )];
