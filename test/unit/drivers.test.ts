@@ -156,6 +156,23 @@ describe('interface drivers: plugging', () => {
     ]);
   });
 
+  it('ovs with network_device_mtu: the internal port gets it after the move; a port with another MTU is wrong-mtu, set again', () => {
+    const withMtu = desired({ ...OVS_CONFIG, network_device_mtu: '1400' });
+    const obs = converged({ qg: { mtu: 1400 } });
+    obs.links.delete(QR);
+    const p = planRouter(withMtu, obs, { host: host(), ovs: sw(plugged().slice(1)) }, { sendArp: false });
+    assert.deepEqual(portActions(p).filter((a) => a.phase === 'router' && a.order === 'link'), [
+      { phase: 'router', order: 'link', line: `link set ${QR} address ${QR_MAC}` },
+      { phase: 'router', order: 'link', line: `link set ${QR} mtu 1400` },
+      { phase: 'router', order: 'link', line: `link set ${QR} up` },
+    ]);
+    const drift = planRouter(withMtu, converged({ qr: { mtu: 1500 }, qg: { mtu: 1400 } }), { host: host(), ovs: sw(plugged()) }, { sendArp: false });
+    assert.deepEqual(kinds(drift), [`wrong-mtu ${QR}`]);
+    assert.deepEqual(portActions(drift), [{ phase: 'router', order: 'link', line: `link set ${QR} mtu 1400` }]);
+    // Unset: an MTU set by hand is left alone.
+    assert.deepEqual(kinds(planRouter(desired(), converged({ qr: { mtu: 1500 }, qg: { mtu: 9000 } }), { host: host(), ovs: sw(plugged()) }, { sendArp: false })), []);
+  });
+
   it('ovs: a record whose device is gone everywhere is deleted and added again (--may-exist would not make the device)', () => {
     const obs = converged();
     obs.links.delete(QR);
