@@ -68,7 +68,9 @@ export function desiredDaemons(routerId: string, config: Config, metadataPort: n
       ...(upstream === null ? { notice: NO_UPSTREAM_NOTICE } : {}),
     });
   }
-  const radvd = radvdConfig(ra);
+  // The ports' MTU (network_device_mtu) is advertised, as Neutron advertises the network's.
+  const mtu = config.network_device_mtu;
+  const radvd = radvdConfig(mtu ? ra.map((p) => ({ ...p, mtu })) : ra);
   if (radvd !== null) {
     const what = [...ra].sort((a, b) => byText(a.device, b.device)).map((p) => `${p.device} ${p.subnets.map((x) => `${x.cidr} ${x.raMode}`).join(', ')}`);
     out.push({ kind: 'radvd', role: `router advertisements on ${what.join('; ')}`, config: radvd });

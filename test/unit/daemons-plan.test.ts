@@ -88,6 +88,13 @@ describe('daemons in the plan', () => {
     assert.match(u!.role, /port 8775 to http:\/\/192\.0\.2\.9:8775/);
   });
 
+  it('radvd advertises network_device_mtu when it is set, nothing about the MTU when not', () => {
+    const ra = [{ device: 'qr-aaaaaaaaaaa', subnets: [{ cidr: '2001:db8:1::/64', raMode: 'slaac' as const }] }];
+    const radvdOf = (config: Record<string, string>) => String(desiredDaemons(RID, effectiveConfig(config), null, ra).find((d) => d.kind === 'radvd')!.config);
+    assert.match(radvdOf({ network_device_mtu: '1400' }), /^ {4}AdvLinkMTU 1400;$/m);
+    assert.doesNotMatch(radvdOf({}), /AdvLinkMTU/);
+  });
+
   it('one diff: missing → start, dead → start, stray → restart, other config → reload, not taken up → reload, unwanted → stop', async () => {
     const { host } = system();
     host.addNamespace(NS);
