@@ -30,6 +30,13 @@ export interface ObservedLink {
   master: string | null;
   /** Unknown (undefined) only where a test builds a link by hand. */
   mtu?: number;
+  /**
+   * A veth's other end as ip names it: `here` the peer's name when it is in
+   * this namespace, `elsewhere` when it is in another one; null: no veth
+   * with a peer (a tap device, a dummy). Undefined only where a test builds
+   * a link by hand.
+   */
+  peer?: { here: string } | { elsewhere: true } | null;
   addrs: ObservedAddr[];
   /**
    * Global IPv6 addresses the kernel formed itself from router
@@ -109,6 +116,9 @@ interface IpJsonLink {
   flags?: string[];
   master?: string;
   mtu?: number;
+  link?: string;
+  link_index?: number;
+  link_netnsid?: number;
   addr_info?: { family: string; local: string; prefixlen: number; scope: string; broadcast?: string; dynamic?: boolean }[];
 }
 
@@ -132,6 +142,7 @@ export function parseLinks(stdout: string): Map<string, ObservedLink> {
       carrier: (l.flags ?? []).includes('LOWER_UP'),
       master: l.master ?? null,
       ...(l.mtu ? { mtu: l.mtu } : {}),
+      peer: l.link ? { here: l.link } : l.link_index !== undefined || l.link_netnsid !== undefined ? { elsewhere: true as const } : null,
       addrs: (l.addr_info ?? [])
         .filter((a) => a.family === 'inet' || (a.family === 'inet6' && ownV6(a)))
         .map((a) => ({ local: a.local, prefixlen: a.prefixlen, scope: a.scope, family: a.family === 'inet' ? 4 : 6, broadcast: a.broadcast ?? null })),

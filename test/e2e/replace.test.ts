@@ -179,4 +179,25 @@ describe('addresses in another form, ports without their host end: named and rep
     assert.equal(mtuOf(ns, qr), 1400, 'unset: left as it is, as the agent does');
     assert.equal((await check()).code, 0);
   });
+
+  it("a device named like a new port's tap that is not l3ctl's: interface add fails (exit 1), that device, its peer's address and the store untouched", async (t) => {
+    if (!requireE2E(t)) return;
+    const id = 'aaaabbbb-cccc-4ddd-8eee-000000000001';
+    const foreign = `tap${id.slice(0, 11)}`;
+    await run(['network', 'add', 'n4', '--cidr', '192.0.2.0/26']);
+    shOk(['ip', '-n', hostNs, 'link', 'add', foreign, 'type', 'veth', 'peer', 'name', 'l3tkz']);
+    shOk(['ip', '-n', hostNs, 'addr', 'add', '192.0.2.77/32', 'dev', 'l3tkz']);
+    const before = readStore(store.path);
+    const r = await l3ctl(['interface', 'add', 'r1', 'n4', '--id', id], opts);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`device ${foreign} in namespace ${hostNs} is not l3ctl's \\(a veth whose other end, l3tkz, is beside it\\)`));
+    assert.equal(readStore(store.path), before);
+    assert.match(sh(['ip', '-n', hostNs, 'addr', 'show', 'dev', 'l3tkz']).stdout, /inet 192\.0\.2\.77\/32/);
+    // Gone, the port plugs.
+    shOk(['ip', '-n', hostNs, 'link', 'del', foreign]);
+    await run(['interface', 'add', 'r1', 'n4', '--id', id]);
+    assert.equal((await check()).code, 0);
+    await run(['interface', 'remove', 'r1', 'n4', '--yes']);
+    await run(['network', 'delete', 'n4', '--yes']);
+  });
 });

@@ -1042,7 +1042,8 @@ export class FakeSystem implements Runner {
       const inet6 = l.ipv6Off === '1' ? [] : [...own6, ...kernels];
       return {
         ifindex: l.ifindex,
-        ...(peer ? { link_index: peer.ifindex } : {}),
+        // As ip prints a veth's peer: by name beside it, by index and netnsid in another namespace.
+        ...(peer && l.peer!.ns === key(n.name) ? { link: l.peer!.name } : peer ? { link_index: peer.ifindex } : {}),
         ifname: l.name,
         flags,
         mtu: l.mtu ?? (lo ? 65536 : 1500),

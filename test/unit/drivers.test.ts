@@ -117,6 +117,25 @@ describe('interface drivers: bridges', () => {
     assert.deepEqual(d.ports.map((p) => [p.bridge, p.bridgeMustExist]), [[`brq${PRIV.slice(0, 11)}`, false], ['br-ex', true]]);
   });
 
+  it("linuxbridge: a leftover tap (its other end in a router's namespace) is replaced; a device of that name that is no such thing fails the plug, untouched", async () => {
+    const lb = desired({ external_network_bridge: '' });
+    const obs = converged();
+    obs.links.delete(QR);
+    const tap = `tap${QR_ID.slice(0, 11)}`;
+    const planWith = (peer: ObservedLink['peer']) => planRouter(lb, obs, { host: host([link(tap, 'aa:aa:aa:aa:aa:01', [], { peer }), link(`tap${QG_ID.slice(0, 11)}`, 'aa:aa:aa:aa:aa:02')]), ovs: null }, { sendArp: false });
+    assert.ok(portActions(planWith({ elsewhere: true })).some((a) => a.phase === 'host' && a.line === `link del ${tap}`));
+    for (const [peer, why] of [[{ here: 'kzzpeer' }, 'a veth whose other end, kzzpeer, is beside it'], [null, 'no veth with its other end in a router namespace']] as const) {
+      const p = planWith(peer);
+      assert.ok(!portActions(p).some((a) => a.phase === 'host' && a.line.startsWith(`link del ${tap}`)), 'never deleted');
+      const runner = new RecordingRunner();
+      await assert.rejects(applyActions(runner, actionsOf(p), { sendArpForHa: 0 }), (e: ApplyError) => {
+        assert.equal(e.message, `device ${tap} in namespace ${HOST} is not l3ctl's (${why}): plugging port ${QR_ID} would delete it`);
+        return true;
+      });
+      assert.deepEqual(runner.calls.filter((c) => !c.read), [], 'nothing ran');
+    }
+  });
+
   it('ovs: a missing bridge fails the plan before anything runs, naming the bridge and its key', async () => {
     const p = planRouter(desired(), converged(), { host: host(), ovs: sw(plugged(), ['br-int']) }, { sendArp: false });
     assert.deepEqual(kinds(p), ['missing-bridge br-ex']);

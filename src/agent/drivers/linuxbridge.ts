@@ -71,12 +71,22 @@ function replaces(p: DesiredPort, _dev: ObservedLink, side: PortSide): Finding |
   return { kind: 'missing-device', object: p.tap, expected: `the host end of ${p.device}, on ${p.bridge}`, live: null };
 }
 
+/** A tap of l3ctl's making: its other end in another namespace, or (shared) the port's own device. Unknown (a test's link): taken as ours. */
+const ownLeftover = (tap: ObservedLink, p: DesiredPort) => tap.peer === undefined || (tap.peer !== null && ('elsewhere' in tap.peer || tap.peer.here === p.device));
+
 function plug(p: DesiredPort, side: PortSide, old?: ObservedLink): Action[] {
   const out: Action[] = [];
   // A device replaces() condemned goes first (a veth takes its peer along), so that the new pair can take its name.
   if (old) out.push({ phase: 'plug', argv: ipIn(side.ns, ['link', 'del', p.device]) });
-  // A host end left over from a half-done plug is replaced, not reused.
-  if (side.host.links.has(p.tap)) out.push({ phase: 'host', line: `link del ${p.tap}` });
+  // A host end left over from a half-done plug (a veth whose other end is in a
+  // router's namespace) is replaced, not reused. A device of that name that is
+  // no such thing is not l3ctl's: the plug fails rather than delete it.
+  const stale = side.host.links.get(p.tap);
+  if (stale && !ownLeftover(stale, p)) {
+    const what = stale.peer && 'here' in stale.peer ? `a veth whose other end, ${stale.peer.here}, is beside it` : 'no veth with its other end in a router namespace';
+    const where = side.host.ns ? ` in namespace ${side.host.ns}` : '';
+    out.push({ phase: 'fail', error: new ApplyError(`device ${p.tap}${where} is not l3ctl's (${what}): plugging port ${p.portId} would delete it`, `remove ${p.tap} by hand if it is a leftover, or give the port another id (--id)`) });
+  } else if (stale) out.push({ phase: 'host', line: `link del ${p.tap}` });
   const peerNs = side.shared ? '' : ` netns ${side.ns}`;
   out.push(
     { phase: 'host', line: `link add ${p.tap} type veth peer name ${p.device}${peerNs}` },
