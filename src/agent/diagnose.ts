@@ -11,7 +11,7 @@ import type { FloatingIp, Router, State } from '../model/types.js';
 import type { ObservedNs } from '../linux/observe.js';
 import { observeHost } from '../linux/observe.js';
 import {
-  bridgeNetfilterLoaded, commands, conntrackCount, iptablesBackend, neighbours, onPath, otherBackendSave, pingOnce, routeGet, sysctls,
+  bridgeNetfilterLoaded, commands, conntrackCount, filterSave, iptablesBackend, neighbours, onPath, otherBackendSave, pingOnce, routeGet, sysctls,
 } from '../linux/inspect.js';
 import { parseSave } from '../linux/iptables.js';
 import type { Runner } from '../linux/runner.js';
@@ -43,6 +43,26 @@ export interface Diagnosis {
 }
 
 const cmd = (argv: string[]) => argv.join(' ');
+/**
+ * diagnose host's bridge netfilter line, from what was read: with
+ * bridge-nf-call-iptables 1, bridged traffic between VMs and routers passes
+ * the FORWARD chain of the bridges' namespace. Harmless while that chain
+ * accepts everything (`open`: no rule, policy ACCEPT), as in a host_namespace
+ * of l3ctl's own; a warning otherwise.
+ */
+export function bridgeNetfilterCheck(hostNs: string | null, value: string | null, open: boolean, command: string): Check {
+  const where = nsLabel(hostNs);
+  if (value !== '1') return ok('bridge netfilter', `bridge-nf-call-iptables is ${value ?? 'absent'} in ${where}`, command);
+  if (open) return ok('bridge netfilter', `bridge-nf-call-iptables is 1 in ${where}, whose FORWARD chain accepts everything (no rule, policy ACCEPT)`, command);
+  return warn('bridge netfilter', `br_netfilter is loaded and bridge-nf-call-iptables is 1 in ${where}: bridged traffic between VMs and routers passes that namespace's FORWARD chain (a DROP policy there, as Docker sets, cuts it)`, command, hostNs ? null : 'set host_namespace so the bridges live in a namespace of their own');
+}
+
+/** No rule in FORWARD and policy ACCEPT, in `iptables-save -t filter` text. */
+export function forwardAcceptsAll(save: string | null): boolean {
+  if (save === null) return false;
+  return /^:FORWARD ACCEPT /m.test(save) && !/^-A FORWARD /m.test(save);
+}
+
 const ok = (check: string, found: string, command: string): Check => ({ check, status: 'ok', found, command, fix: null });
 const warn = (check: string, found: string, command: string, fix: string | null = null): Check => ({ check, status: 'warn', found, command, fix });
 const fail = (check: string, found: string, command: string, fix: string | null): Check => ({ check, status: 'FAIL', found, command, fix });
@@ -363,11 +383,10 @@ export async function diagnoseHost(sys: System, state: State, config: Config, fa
   const hostNs = config.host_namespace;
   if (!brnf) out.push(ok('bridge netfilter', 'br_netfilter is not loaded: bridged traffic skips iptables', 'lsmod | grep br_netfilter'));
   else {
-    const v = (await sysctls(runner, hostNs, ['net.bridge.bridge-nf-call-iptables']))['net.bridge.bridge-nf-call-iptables'];
-    const command = cmd(commands.sysctl(hostNs, ['net.bridge.bridge-nf-call-iptables']));
-    out.push(v === '1'
-      ? warn('bridge netfilter', `br_netfilter is loaded and bridge-nf-call-iptables is 1 in ${nsLabel(hostNs)}: bridged traffic between VMs and routers passes that namespace's FORWARD chain (a DROP policy there, as Docker sets, cuts it)`, command, hostNs ? null : 'set host_namespace so the bridges live in a namespace of their own')
-      : ok('bridge netfilter', `bridge-nf-call-iptables is ${v ?? 'absent'} in ${nsLabel(hostNs)}`, command));
+    const v = (await sysctls(runner, hostNs, ['net.bridge.bridge-nf-call-iptables']))['net.bridge.bridge-nf-call-iptables'] ?? null;
+    // l3ctl's own host_namespace: its FORWARD chain is read, as it is what bridged traffic passes.
+    const open = v === '1' && hostNs !== null ? forwardAcceptsAll(await filterSave(runner, hostNs)) : false;
+    out.push(bridgeNetfilterCheck(hostNs, v, open, cmd(commands.sysctl(hostNs, ['net.bridge.bridge-nf-call-iptables']))));
   }
   const host = await observeHost(runner, hostNs);
   if (config.external_network_bridge) {

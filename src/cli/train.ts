@@ -70,6 +70,9 @@ function linksJson(d: DesiredRouter): string {
     lo,
     ...d.ports.map((p, i) => ({
       ifindex: i + 2,
+      // A veth whose other end, the tap, is in the host namespace (hostLinksJson).
+      link_index: i + 20,
+      link_netnsid: 0,
       ifname: p.device,
       flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
       address: p.mac,
@@ -84,7 +87,7 @@ function linksJson(d: DesiredRouter): string {
 
 /** `ip -j addr show` of the host namespace: the ports' host ends on their bridges (the bridges themselves left out). */
 function hostLinksJson(d: DesiredRouter): string {
-  return JSON.stringify(d.ports.map((p, i) => ({ ifindex: i + 20, ifname: p.tap, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], master: p.bridge, address: `fa:16:3e:00:01:${String(i).padStart(2, '0')}`, addr_info: [] })));
+  return JSON.stringify(d.ports.map((p, i) => ({ ifindex: i + 20, link_index: i + 2, link_netnsid: 0, ifname: p.tap, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], master: p.bridge, address: `fa:16:3e:00:01:${String(i).padStart(2, '0')}`, addr_info: [] })));
 }
 
 /**

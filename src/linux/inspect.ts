@@ -86,6 +86,12 @@ export async function otherBackendSave(runner: Runner, ns: string | null, backen
   return r.stdout;
 }
 
+/** `iptables-save -t filter` in the namespace; null when it cannot be read. */
+export async function filterSave(runner: Runner, ns: string | null): Promise<string | null> {
+  const r = await runner.run(inNs(ns, ['iptables-save', '-t', 'filter']), { read: true, okCodes: [1, 2] });
+  return r.exitCode === 0 ? r.stdout : null;
+}
+
 /** One ping: does `ip` answer from inside the namespace? A probe: real traffic, to an address the router serves. */
 export async function pingOnce(runner: Runner, ns: string | null, ip: string): Promise<boolean> {
   const r = await runner.run(commands.ping(ns, ip), { read: true, okCodes: [1, 2] });

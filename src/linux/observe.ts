@@ -36,7 +36,9 @@ export interface ObservedLink {
    * with a peer (a tap device, a dummy). Undefined only where a test builds
    * a link by hand.
    */
-  peer?: { here: string } | { elsewhere: true } | null;
+  peer?: { here: string } | { elsewhere: true; index?: number } | null;
+  /** The device's index in its namespace (what a veth peer elsewhere names it by). */
+  ifindex?: number;
   addrs: ObservedAddr[];
   /**
    * Global IPv6 addresses the kernel formed itself from router
@@ -111,6 +113,7 @@ const inNs = (ns: string | null, argv: string[]) => (ns ? ['ip', 'netns', 'exec'
 const ipIn = (ns: string | null, args: string[]) => (ns ? ['ip', '-n', ns, ...args] : ['ip', ...args]);
 
 interface IpJsonLink {
+  ifindex?: number;
   ifname: string;
   address?: string;
   flags?: string[];
@@ -142,7 +145,8 @@ export function parseLinks(stdout: string): Map<string, ObservedLink> {
       carrier: (l.flags ?? []).includes('LOWER_UP'),
       master: l.master ?? null,
       ...(l.mtu ? { mtu: l.mtu } : {}),
-      peer: l.link ? { here: l.link } : l.link_index !== undefined || l.link_netnsid !== undefined ? { elsewhere: true as const } : null,
+      peer: l.link ? { here: l.link } : l.link_index !== undefined || l.link_netnsid !== undefined ? { elsewhere: true as const, ...(l.link_index !== undefined ? { index: l.link_index } : {}) } : null,
+      ...(l.ifindex !== undefined ? { ifindex: l.ifindex } : {}),
       addrs: (l.addr_info ?? [])
         .filter((a) => a.family === 'inet' || (a.family === 'inet6' && ownV6(a)))
         .map((a) => ({ local: a.local, prefixlen: a.prefixlen, scope: a.scope, family: a.family === 'inet' ? 4 : 6, broadcast: a.broadcast ?? null })),

@@ -136,6 +136,18 @@ describe('interface drivers: bridges', () => {
     }
   });
 
+  it("linuxbridge: a qr- whose tap is there but is not its other end (by ifindex) is replaced; its own tap, or no index known, is not", () => {
+    const lb = desired({ external_network_bridge: '' });
+    const p = lb.ports.find((x) => x.device === QR)!;
+    const side = (tapIndex: number) => ({ host: host([link(p.tap, 'aa:aa:aa:aa:aa:01', [], { ifindex: tapIndex, peer: { elsewhere: true, index: 2 } })]), ovs: null, ns: NS, shared: false });
+    const dev = (peerIndex: number | undefined, o: Partial<ObservedLink> = {}) => link(QR, QR_MAC, ['198.51.100.1/24'], { ifindex: 2, peer: { elsewhere: true, ...(peerIndex === undefined ? {} : { index: peerIndex }) }, ...o });
+    const replaces = driverFor('linuxbridge').replaces;
+    assert.equal(replaces(p, dev(9), side(9)), null);
+    assert.equal(replaces(p, dev(undefined), side(9)), null);
+    assert.deepEqual(replaces(p, dev(7), side(9)), { kind: 'missing-device', object: p.tap, expected: `the host end of ${QR}, on ${p.bridge}`, live: `${p.tap} is there, but ${QR} is paired with another device` });
+    assert.equal(replaces(p, dev(undefined, { peer: null }), side(9))?.kind, 'missing-device', 'no veth at all');
+  });
+
   it('ovs: a missing bridge fails the plan before anything runs, naming the bridge and its key', async () => {
     const p = planRouter(desired(), converged(), { host: host(), ovs: sw(plugged(), ['br-int']) }, { sendArp: false });
     assert.deepEqual(kinds(p), ['missing-bridge br-ex']);

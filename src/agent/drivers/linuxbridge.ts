@@ -66,9 +66,15 @@ function bridgeOf(config: Config, kind: DesiredPort['kind'], net: Network): Port
  * or its `tap` deleted): plugged into nothing, it cannot carry the port. It
  * is plugged again, as a new port.
  */
-function replaces(p: DesiredPort, _dev: ObservedLink, side: PortSide): Finding | null {
-  if (side.host.links.has(p.tap)) return null;
-  return { kind: 'missing-device', object: p.tap, expected: `the host end of ${p.device}, on ${p.bridge}`, live: null };
+function replaces(p: DesiredPort, dev: ObservedLink, side: PortSide): Finding | null {
+  const tap = side.host.links.get(p.tap);
+  const expected = `the host end of ${p.device}, on ${p.bridge}`;
+  if (!tap) return { kind: 'missing-device', object: p.tap, expected, live: null };
+  // Both there, but not each other's other end: the device's real peer is elsewhere.
+  const peer = dev.peer;
+  // (undefined: a link a test built by hand; null: no veth at all, which cannot carry the port.)
+  const paired = peer === undefined ? true : peer === null ? false : 'here' in peer ? peer.here === p.tap : peer.index === undefined || tap.ifindex === undefined || peer.index === tap.ifindex;
+  return paired ? null : { kind: 'missing-device', object: p.tap, expected, live: `${p.tap} is there, but ${p.device} is paired with another device` };
 }
 
 /** A tap of l3ctl's making: its other end in another namespace, or (shared) the port's own device. Unknown (a test's link): taken as ours. */
