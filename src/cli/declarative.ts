@@ -7,6 +7,7 @@ import type { ReadDocument } from '../agent/document.js';
 import { EXIT, L3ctlError, UsageError } from '../model/errors.js';
 import type { IO } from './io.js';
 import { txDeps } from './mutate.js';
+import { confirmOnTerminal } from './prompt.js';
 
 /** The document named on the command line: a file, or standard input for '-'. */
 async function readSource(file: string): Promise<{ text: string; source: string }> {
@@ -102,7 +103,14 @@ export async function diffDocumentVerb(o: { file: string; prune?: boolean }, io:
 
 export async function applyDocumentVerb(o: { file: string; prune?: boolean }, io: IO): Promise<number> {
   return withDocument(io, o.file, async (read) => {
-    const { applyDocument, diffLine } = await import('../agent/declarative.js');
+    const { applyDocument, diffDocument, diffLine } = await import('../agent/declarative.js');
+    // --prune on a terminal: what the file lacks is named and asked about first, as
+    // router delete asks; a script (no terminal) goes ahead, as an apply is meant to.
+    if (o.prune && io.interactive && !io.yes && !io.dryRun) {
+      const gone = (await diffDocument(io.storePath, read, { prune: true })).filter((e) => e.op === '-');
+      const named = gone.slice(0, 6).map((e) => `${e.kind} ${e.object}`).join(', ') + (gone.length > 6 ? `, and ${gone.length - 6} more` : '');
+      if (gone.length) await confirmOnTerminal(io, `Remove what ${read.source} lacks: ${named}?`);
+    }
     const progress = progressLine(io);
     const t0 = performance.now();
     let result;

@@ -126,6 +126,33 @@ describe('destructive verbs confirm alike', () => {
   });
 });
 
+describe('apply --prune on a terminal', () => {
+  it('names what the file lacks and asks (no: exit 6, nothing changed); from a script, or with --yes, it goes ahead unasked; nothing to remove, nothing asked', async () => {
+    const doc = JSON.parse((await run(['export', '-f', 'json'])).stdout) as { networks: { name: string }[] };
+    doc.networks = doc.networks.filter((n) => n.name !== 'n3' && n.name !== 'over');
+    const file = `${store.dir}/site.json`;
+    writeFileSync(file, JSON.stringify(doc));
+    const gone = (s: State) => !s.networks.some((n) => n.name === 'n3' || n.name === 'over');
+
+    const no = scriptedPrompter({ confirm: [false] });
+    const r = await run(['apply', '--prune', file], { tty: true, prompter: no.prompter });
+    assert.deepEqual([r.code, no.asked.map((a) => a.message)], [6, [`Remove what ${file} lacks: network n3, network over?`]], r.stderr);
+    assert.equal(readStore(store.path), text);
+
+    const piped = await run(['apply', '--prune', file]);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.ok(gone(stored()));
+
+    writeFileSync(store.path, text);
+    const forced = await run(['apply', '--prune', file, '--yes'], { tty: true });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.ok(gone(stored()));
+    // Applied: nothing left to remove, so nothing to ask (the refusing prompter would fail the command).
+    const again = await run(['apply', '--prune', file], { tty: true });
+    assert.equal(again.code, 0, again.stderr);
+  });
+});
+
 describe('fip associate of a mapped floating IP', () => {
   it('says it moves it, from and to; asks on a terminal; goes ahead without one; the same mapping asks nothing', async () => {
     const no = scriptedPrompter({ confirm: [false] });
