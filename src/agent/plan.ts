@@ -158,7 +158,7 @@ function routesThrough(d: DesiredRouter, p: DesiredPort): DesiredRoute[] {
 }
 
 /** Ports and their addresses. Returns the devices whose primary address this plan adds. */
-function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, side: PortSide, replaced: Map<string, Finding>, was: ObservedNs, sendArp: boolean, ha: HaShare | null, replacing: Map<string, Step[]>, out: Step[]): Set<string> {
+function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, side: PortSide, replaced: Map<string, Finding>, was: ObservedNs, sendArp: boolean, ha: HaShare | null, replacing: Map<string, Step>, out: Step[]): Set<string> {
   const readdressed = new Set<string>();
   for (const p of d.ports) {
     const dev = obs.links.get(p.device);
@@ -183,7 +183,7 @@ function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, s
       const s = step([{ kind: 'extra-address', object: `${key} on ${p.device}`, expected: null, live: `${key} scope ${h.scope} (no global address of its subnet can be added beside it)` }], [{ phase: 'router', order: 'addr-replace', line: `addr del ${key} dev ${p.device}` }]);
       out.push(s);
       readdressed.add(p.device);
-      replacing.set(p.device, [...(replacing.get(p.device) ?? []), s]);
+      if (!replacing.has(p.device)) replacing.set(p.device, s);
     }
     for (const w of diff.add) {
       const key = addrKey(w.ip, w.prefixlen);
@@ -196,7 +196,7 @@ function planPorts(d: DesiredRouter, obs: ObservedNs, driver: InterfaceDriver, s
       // A floating IP's /32 is never a device's last address (the gateway's own stays): its deletion drops no route.
       if (w.fip) continue;
       readdressed.add(p.device);
-      replacing.set(p.device, [...(replacing.get(p.device) ?? []), s]);
+      if (!replacing.has(p.device)) replacing.set(p.device, s);
     }
     for (const h of diff.del) {
       const key = addrKey(h.local, h.prefixlen);
@@ -235,7 +235,7 @@ function replaceLine(r: DesiredRoute): string {
  * routes. Routes are ours when they leave through one of our devices: in a
  * shared host namespace the host's own routes must survive.
  */
-function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>, replacing: Map<string, Step[]>, ha: HaShare | null, out: Step[]): void {
+function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>, replacing: Map<string, Step>, ha: HaShare | null, out: Step[]): void {
   const wanted = d.routes.filter((r) => !(r.via === null && readdressed.has(r.dev!))); // the kernel adds those with the address
   const have = new Map<string, ObservedRoute[]>();
   for (const o of obs.routes) have.set(o.dst, [...(have.get(o.dst) ?? []), o]);
@@ -264,16 +264,19 @@ function planRoutes(d: DesiredRouter, obs: ObservedNs, readdressed: Set<string>,
   }
 }
 
-/** The routes through each device whose address is replaced go back in the same batch (those not written anyway). */
-function rerouteReplaced(d: DesiredRouter, replacing: Map<string, Step[]>, steps: Step[]): void {
+/**
+ * The routes through each device whose address is replaced go back in the
+ * same batch (those not written anyway), on the device's first replacing step.
+ */
+function rerouteReplaced(d: DesiredRouter, replacing: Map<string, Step>, steps: Step[]): void {
   const written = new Set(steps.flatMap((s) => s.actions).flatMap((a) => (a.phase === 'router' && a.order === 'route-replace' ? [a.line] : [])));
-  for (const [dev, [first]] of replacing) {
+  for (const [dev, first] of replacing) {
     const p = d.ports.find((x) => x.device === dev)!;
     for (const r of routesThrough(d, p)) {
       const line = replaceLine(r);
       if (written.has(line)) continue;
       written.add(line);
-      first!.actions.push({ phase: 'router', order: 'route-replace', line });
+      first.actions.push({ phase: 'router', order: 'route-replace', line });
     }
   }
 }
@@ -418,7 +421,8 @@ export function planRouter(d: DesiredRouter, observed: ObservedNs, hs: HostSide,
   }
   const ha = haShare(d, daemons, opts.haState ?? null);
   planHaSysctls(d, obs, steps);
-  const replacing = new Map<string, Step[]>();
+  /** Device → the first step that replaces one of its addresses (the routes it drops go back with it). */
+  const replacing = new Map<string, Step>();
   const readdressed = planPorts(d, obs, driver, side, replaced, observed, opts.sendArp, ha, replacing, steps);
   planRoutes(d, obs, readdressed, replacing, ha, steps);
   rerouteReplaced(d, replacing, steps);
